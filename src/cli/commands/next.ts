@@ -1,0 +1,121 @@
+/**
+ * `beat next`: preview the fire times of any spec before trusting it, with DST marks.
+ *
+ *   beat next '30 2 * * *' --tz Europe/Berlin --after 2026-03-27T00:00:00Z --count 5
+ *   beat next --every 15m --count 3
+ *   beat next --solar sunset --lat 52.52 --lon 13.405 --count 3
+ */
+import type { Command } from 'commander';
+import { compileSchedule, parseInstant, type ScheduleSpec, ZoneRules } from '../../time/index.ts';
+import { asCliError, CliError } from '../errors.ts';
+import { describeDst, formatLocal, table } from '../format.ts';
+
+interface NextOptions {
+  tz?: string;
+  every?: string;
+  anchor?: string;
+  solar?: string;
+  lat?: string;
+  lon?: string;
+  at?: string;
+  after?: string;
+  count: string;
+  name?: string;
+  json?: boolean;
+}
+
+export function registerNext(program: Command): void {
+  program
+    .command('next')
+    .description('show the next fire times of a crontab, interval, solar or one-off spec')
+    .argument('[cron]', "a cron expression such as '30 2 * * *' (needs --tz)")
+    .option('--tz <zone>', 'IANA time zone: required for a cron expression; the display zone otherwise')
+    .option('--every <duration>', "an interval such as '15m', '1h30m' or 60000 (ms)")
+    .option('--anchor <instant>', 'grid anchor of --every (ISO 8601 with offset); default the Unix epoch')
+    .option('--solar <event>', 'a solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')
+    .option('--lat <degrees>', 'latitude of --solar')
+    .option('--lon <degrees>', 'longitude of --solar')
+    .option('--at <instant>', 'a one-off (clocked) run at this instant (ISO 8601 with offset)')
+    .option('--after <instant>', 'list fires strictly after this instant (default: now)')
+    .option('--count <n>', 'how many fires to list', '10')
+    .option('--name <name>', 'schedule name, which seeds H in cron fields')
+    .option('--json', 'print a JSON array of UTC ISO instants and nothing else')
+    .action((cron: string | undefined, options: NextOptions) => {
+      const spec = specFromOptions(cron, options);
+      const count = Number(options.count);
+      if (!Number.isInteger(count) || count < 1 || count > 10_000) {
+        throw new CliError(
+          `--count ${JSON.stringify(options.count)} is invalid: use a whole number from 1 to 10000`,
+        );
+      }
+      const after =
+        options.after === undefined ? Date.now() : asCliError(() => parseInstant(options.after, '--after'));
+      const schedule = asCliError(() => compileSchedule(spec, { name: options.name }));
+      const fires: number[] = [];
+      for (const at of schedule.fires(after)) {
+        fires.push(at);
+        if (fires.length >= count) break;
+      }
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(fires.map((at) => new Date(at).toISOString()))}\n`);
+        return;
+      }
+      const zone = asCliError(() => ZoneRules.get(options.tz ?? schedule.timezone, '--tz'));
+      if (fires.length === 0) {
+        process.stdout.write(
+          schedule.kind === 'solar'
+            ? 'No fires: the event does not occur within a year at this place (dormant).\n'
+            : 'No fires after that instant.\n',
+        );
+        return;
+      }
+      const rows = fires.map((at, i) => [
+        String(i + 1),
+        new Date(at).toISOString(),
+        formatLocal(at, zone),
+        describeDst(schedule.explain(at)),
+      ]);
+      process.stdout.write(`${table(['#', 'UTC', `Local (${zone.name})`, 'DST'], rows)}\n`);
+    });
+}
+
+function specFromOptions(cron: string | undefined, o: NextOptions): ScheduleSpec {
+  const kinds = [cron !== undefined, o.every !== undefined, o.solar !== undefined, o.at !== undefined];
+  const given = kinds.filter(Boolean).length;
+  if (given !== 1) {
+    throw new CliError(
+      given === 0
+        ? "give one spec: a cron expression with --tz, --every, --solar with --lat and --lon, or --at (see 'beat next --help')"
+        : 'give only one spec: a cron expression, --every, --solar or --at',
+    );
+  }
+  if (cron !== undefined) {
+    if (o.tz === undefined) {
+      throw new CliError(
+        'a cron expression needs --tz ZONE (an IANA time zone such as Europe/Berlin, or UTC)',
+      );
+    }
+    return { kind: 'crontab', cron, timezone: o.tz };
+  }
+  if (o.every !== undefined) {
+    const every = /^\d+$/.test(o.every) ? Number(o.every) : o.every;
+    return { kind: 'interval', every, anchor: o.anchor };
+  }
+  if (o.solar !== undefined) {
+    return {
+      kind: 'solar',
+      event: o.solar as never,
+      latitude: parseNumber(o.lat, '--lat'),
+      longitude: parseNumber(o.lon, '--lon'),
+    };
+  }
+  return { kind: 'clocked', runAt: o.at as string };
+}
+
+function parseNumber(text: string | undefined, flag: string): number {
+  if (text === undefined) throw new CliError(`--solar needs ${flag}`);
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value))
+    throw new CliError(`${flag} ${JSON.stringify(text)} is not a number`);
+  return value;
+}

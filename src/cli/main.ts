@@ -1,0 +1,37 @@
+/**
+ * The `beat` command line. Each subcommand lives in `commands/` and registers itself here; exit
+ * codes: 0 success, 1 runtime failure, 2 bad input (a spec, an option, an unknown name).
+ */
+import { Command, CommanderError } from 'commander';
+import { registerNext } from './commands/next.ts';
+import { CliError } from './errors.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('beat')
+    .description('Metronome: a highly available, correct periodic scheduler (celery beat equivalent)')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  registerNext(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version print and exit 0; a usage error has already been printed.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`beat: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(
+      `beat: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return 1;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * Next fire of a crontab in a time zone, with DST resolved by one rule (DESIGN.md "Time"):
+ *
+ * - fixed hour field (does not start with `*`): each matching local time fires once. A time in a
+ *   spring-forward gap fires shifted forward by the gap's length; a time that occurs twice fires at
+ *   the first occurrence; two local times that land on one instant fire once.
+ * - hour field starting with `*`: real time. It fires at every instant whose local wall clock
+ *   matches: nothing inside a gap, both passes of a repeated hour.
+ *
+ * The walk goes over local days and, inside a matching day, over matching times in order; each
+ * wall-clock candidate is resolved to instants by the zone rules. Resolved instants are increasing in
+ * wall order except right after a transition (a gap-shifted time can land after later wall times;
+ * the second pass of a repeated hour comes after the first pass of later times), so once a candidate
+ * is found the walk goes on until no later wall time can resolve earlier than it.
+ */
+import { civilFromDays, DAY, daysInMonth, formatWall, HOUR, MINUTE, SECOND, weekdayOfDays } from './civil.ts';
+import { type CronFields, dayMatches } from './cron-fields.ts';
+import { newResolution, WallKind, type ZoneRules } from './zone.ts';
+
+/** A walk that finds nothing in this many days has no next fire (validation makes this unreachable). */
+const MAX_SCAN_DAYS = 150_000;
+
+/** How DST touched one fire, for people reading `beat next` and `beat show`. */
+export type DstNote =
+  | { kind: 'shifted'; wall: string; byMs: number }
+  | { kind: 'merged'; walls: string[] }
+  | { kind: 'fold-first' }
+  | { kind: 'fold-second' };
+
+export class CronSchedule {
+  readonly #fields: CronFields;
+  readonly #zone: ZoneRules;
+  readonly #resolution = newResolution();
+
+  constructor(fields: CronFields, zone: ZoneRules) {
+    this.#fields = fields;
+    this.#zone = zone;
+  }
+
+  get zone(): ZoneRules {
+    return this.#zone;
+  }
+
+  get realTime(): boolean {
+    return this.#fields.realTime;
+  }
+
+  next(after: number): number | null {
+    const zone = this.#zone;
+    const f = this.#fields;
+    const { seconds, minutes, hours } = f;
+    const offset = zone.offsetAt(after);
+    // Wall times up to one offset change before `after`'s own can still resolve after it.
+    const backoff = Math.max(
+      Math.abs(offset - zone.offsetAt(after - DAY)),
+      Math.abs(offset - zone.offsetAt(after + DAY)),
+    );
+    const startWall = after + offset - backoff;
+    let days = Math.floor(startWall / DAY);
+    let startSecond = Math.ceil((startWall - days * DAY) / SECOND);
+    if (startSecond >= 86_400) {
+      days += 1;
+      startSecond = 0;
+    }
+    let { year, month, day } = civilFromDays(days);
+    let best = Number.POSITIVE_INFINITY;
+    let stopWall = Number.POSITIVE_INFINITY;
+    const resolution = this.#resolution;
+
+    scan: for (let scanned = 0; scanned < MAX_SCAN_DAYS; scanned++) {
+      const dayWall = days * DAY;
+      if (dayWall > stopWall) break;
+      if (((f.monthMask >>> month) & 1) === 0) {
+        // Jump to the first day of the next month.
+        days += daysInMonth(year, month) - day + 1;
+        day = 1;
+        month += 1;
+        if (month > 12) {
+          month = 1;
+          year += 1;
+        }
+        startSecond = 0;
+        continue;
+      }
+      if (dayMatches(f, year, month, day, weekdayOfDays(days))) {
+        const h0 = Math.floor(startSecond / 3600);
+        const m0 = Math.floor(startSecond / 60) % 60;
+        const s0 = startSecond % 60;
+        for (let hi = lowerBound(hours, h0); hi < hours.length; hi++) {
+          const h = hours[hi] as number;
+          const firstHour = h === h0;
+          for (let mi = lowerBound(minutes, firstHour ? m0 : 0); mi < minutes.length; mi++) {
+            const m = minutes[mi] as number;
+            const hourMinuteWall = dayWall + h * HOUR + m * MINUTE;
+            for (let si = lowerBound(seconds, firstHour && m === m0 ? s0 : 0); si < seconds.length; si++) {
+              const wall = hourMinuteWall + (seconds[si] as number) * SECOND;
+              if (wall > stopWall) break scan;
+              zone.resolve(wall, resolution);
+              let candidate = Number.POSITIVE_INFINITY;
+              if (resolution.kind === WallKind.Unique) {
+                candidate = resolution.first;
+              } else if (resolution.kind === WallKind.Fold) {
+                candidate = resolution.first > after || !f.realTime ? resolution.first : resolution.second;
+              } else if (!f.realTime) {
+                candidate = resolution.first;
+              }
+              if (candidate > after && candidate < best) {
+                best = candidate;
+                stopWall = best + maxOffsetAround(zone, best);
+              }
+            }
+          }
+        }
+      }
+      days += 1;
+      day += 1;
+      startSecond = 0;
+      if (day > daysInMonth(year, month)) {
+        day = 1;
+        month += 1;
+        if (month > 12) {
+          month = 1;
+          year += 1;
+        }
+      }
+    }
+    return best === Number.POSITIVE_INFINITY ? null : best;
+  }
+
+  /** Whether a wall-clock time (ms since 1970 read as UTC) matches the expression. */
+  matchesWall(wall: number): boolean {
+    const f = this.#fields;
+    const days = Math.floor(wall / DAY);
+    const secondOfDay = Math.floor((wall - days * DAY) / SECOND);
+    if (wall % SECOND !== 0) return false;
+    const { year, month, day } = civilFromDays(days);
+    return (
+      dayMatches(f, year, month, day, weekdayOfDays(days)) &&
+      f.hours.includes(Math.floor(secondOfDay / 3600)) &&
+      f.minutes.includes(Math.floor(secondOfDay / 60) % 60) &&
+      f.seconds.includes(secondOfDay % 60)
+    );
+  }
+
+  /** How DST touched a fire instant returned by {@link next}, or undefined when it did not. */
+  explain(at: number): DstNote | undefined {
+    const zone = this.#zone;
+    const wall = zone.wallAt(at);
+    const resolution = zone.resolve(wall, newResolution());
+    const direct = this.matchesWall(wall);
+    // A gap time read with the offset in force before the gap lands on `at` too.
+    const offsetBefore = zone.offsetAt(at - DAY);
+    let shiftedFrom: number | undefined;
+    if (!this.#fields.realTime && offsetBefore < zone.offsetAt(at)) {
+      const gapWall = at + offsetBefore;
+      const gap = zone.resolve(gapWall, newResolution());
+      if (gap.kind === WallKind.Gap && gap.first === at && this.matchesWall(gapWall)) shiftedFrom = gapWall;
+    }
+    if (shiftedFrom !== undefined && direct)
+      return { kind: 'merged', walls: [formatWall(shiftedFrom), formatWall(wall)] };
+    if (shiftedFrom !== undefined)
+      return { kind: 'shifted', wall: formatWall(shiftedFrom), byMs: wall - shiftedFrom };
+    if (direct && resolution.kind === WallKind.Fold) {
+      return at === resolution.first ? { kind: 'fold-first' } : { kind: 'fold-second' };
+    }
+    return undefined;
+  }
+}
+
+function maxOffsetAround(zone: ZoneRules, instant: number): number {
+  return Math.max(zone.offsetAt(instant - DAY), zone.offsetAt(instant), zone.offsetAt(instant + DAY));
+}
+
+/** Index of the first value ≥ x in an ascending array (its length when there is none). */
+function lowerBound(values: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((values[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,24 @@
+/** The time engine: pure schedule math, no I/O. See DESIGN.md "Time". */
+export { DAY, HOUR, MINUTE, SECOND } from './civil.ts';
+export type { DstNote } from './cron.ts';
+export type { CeleryCrontab, CronFieldValue } from './cron-fields.ts';
+export { formatDuration, parseDuration } from './duration.ts';
+export { ScheduleSpecError } from './errors.ts';
+export { hashToUnit, jitterFor } from './jitter.ts';
+export {
+  type ClockedSpec,
+  type CompileOptions,
+  type CrontabSpec,
+  compileSchedule,
+  type InstantInput,
+  type IntervalSpec,
+  MIN_INTERVAL_MS,
+  parseInstant,
+  SCHEDULE_KINDS,
+  type Schedule,
+  type ScheduleKind,
+  type ScheduleSpec,
+  type SolarSpec,
+} from './schedule.ts';
+export { SOLAR_EVENTS, type SolarEvent } from './solar.ts';
+export { ZoneRules } from './zone.ts';

@@ -1,0 +1,177 @@
+/**
+ * The time engine's one entry point: validate a schedule spec and compile it into something that
+ * answers "when is the next fire strictly after this instant?". Everything here is pure; invalid
+ * input of any shape raises {@link ScheduleSpecError} and nothing else.
+ */
+import { ClockedSchedule } from './clocked.ts';
+import { CronSchedule, type DstNote } from './cron.ts';
+import { type CeleryCrontab, parseCeleryCrontab, parseCronString } from './cron-fields.ts';
+import { parseDuration } from './duration.ts';
+import { ScheduleSpecError } from './errors.ts';
+import { IntervalSchedule } from './interval.ts';
+import { SOLAR_EVENTS, type SolarEvent, SolarSchedule } from './solar.ts';
+import { ZoneRules } from './zone.ts';
+
+/** An instant as the API accepts it: a Date, epoch milliseconds, or an ISO 8601 string with an offset. */
+export type InstantInput = Date | number | string;
+
+export interface CrontabSpec {
+  kind: 'crontab';
+  /** A cron string, or Celery's object form (all fields must match). */
+  cron: string | CeleryCrontab;
+  /** IANA time zone the expression is read in; required. */
+  timezone: string;
+}
+export interface IntervalSpec {
+  kind: 'interval';
+  /** Milliseconds (at least 1 s) or a duration string such as `'15m'`. */
+  every: number | string;
+  /** Grid anchor; default the Unix epoch. */
+  anchor?: InstantInput | null;
+}
+export interface SolarSpec {
+  kind: 'solar';
+  event: SolarEvent;
+  latitude: number;
+  longitude: number;
+}
+export interface ClockedSpec {
+  kind: 'clocked';
+  runAt: InstantInput;
+}
+export type ScheduleSpec = CrontabSpec | IntervalSpec | SolarSpec | ClockedSpec;
+export type ScheduleKind = ScheduleSpec['kind'];
+export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['crontab', 'interval', 'solar', 'clocked'];
+
+export interface CompileOptions {
+  /** The schedule's name: seeds `H` in cron fields. */
+  name?: string;
+}
+
+/** A validated, compiled schedule. Instants are epoch milliseconds. */
+export interface Schedule {
+  readonly kind: ScheduleKind;
+  /** The zone its fires are best shown in (the crontab's zone; UTC for the other kinds). */
+  readonly timezone: string;
+  /** The first fire strictly after `after`, or null when there is none (clocked done, solar dormant). */
+  next(after: number): number | null;
+  /** The fires strictly after `after`, in order. */
+  fires(after: number): Generator<number, void, undefined>;
+  /** How DST moved a fire returned by next(), for display; undefined when it did not. */
+  explain(at: number): DstNote | undefined;
+}
+
+export const MIN_INTERVAL_MS = 1_000;
+const MAX_INTERVAL_MS = 100 * 366 * 86_400_000;
+
+export function compileSchedule(spec: unknown, options: CompileOptions = {}): Schedule {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    throw new ScheduleSpecError(
+      'schedule',
+      spec,
+      'not a schedule spec object',
+      `an object with kind ${KINDS}`,
+    );
+  }
+  const s = spec as Record<string, unknown>;
+  switch (s.kind) {
+    case 'crontab':
+      return compileCrontab(s, options);
+    case 'interval': {
+      const every = parseDuration(s.every, 'every');
+      if (every < MIN_INTERVAL_MS || every > MAX_INTERVAL_MS) {
+        throw new ScheduleSpecError(
+          'every',
+          s.every,
+          every < MIN_INTERVAL_MS ? 'shorter than one second' : 'longer than 100 years',
+          'a duration from 1s to 100 years, such as "30s", "15m" or 60000',
+        );
+      }
+      const anchor = s.anchor === undefined || s.anchor === null ? 0 : parseInstant(s.anchor, 'anchor');
+      const interval = new IntervalSchedule(every, anchor);
+      return wrap('interval', 'UTC', (after) => interval.next(after));
+    }
+    case 'solar': {
+      const event = s.event;
+      if (typeof event !== 'string' || !(SOLAR_EVENTS as readonly string[]).includes(event)) {
+        throw new ScheduleSpecError('event', event, 'not a solar event', SOLAR_EVENTS.join(', '));
+      }
+      const latitude = parseCoordinate(s.latitude, 'latitude', 90);
+      const longitude = parseCoordinate(s.longitude, 'longitude', 180);
+      const solar = new SolarSchedule(event as SolarEvent, latitude, longitude);
+      return wrap('solar', 'UTC', (after) => solar.next(after));
+    }
+    case 'clocked': {
+      const clocked = new ClockedSchedule(parseInstant(s.runAt, 'runAt'));
+      return wrap('clocked', 'UTC', (after) => clocked.next(after));
+    }
+    default:
+      throw new ScheduleSpecError('kind', s.kind, 'not a schedule kind', KINDS);
+  }
+}
+
+const KINDS = SCHEDULE_KINDS.join(', ');
+
+function compileCrontab(s: Record<string, unknown>, options: CompileOptions): Schedule {
+  const zone = ZoneRules.get(s.timezone, 'timezone');
+  const fields =
+    typeof s.cron === 'object' && s.cron !== null
+      ? parseCeleryCrontab(s.cron, options.name)
+      : parseCronString(s.cron, options.name);
+  const cron = new CronSchedule(fields, zone);
+  return wrap(
+    'crontab',
+    zone.name,
+    (after) => cron.next(after),
+    (at) => cron.explain(at),
+  );
+}
+
+function wrap(
+  kind: ScheduleKind,
+  timezone: string,
+  next: (after: number) => number | null,
+  explain: (at: number) => DstNote | undefined = () => undefined,
+): Schedule {
+  return {
+    kind,
+    timezone,
+    next,
+    explain,
+    *fires(after: number) {
+      for (let at = next(after); at !== null; at = next(at)) yield at;
+    },
+  };
+}
+
+function parseCoordinate(value: unknown, field: string, limit: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < -limit || value > limit) {
+    throw new ScheduleSpecError(
+      field,
+      value,
+      'out of range',
+      `a number from -${limit} to ${limit} (degrees)`,
+    );
+  }
+  return value;
+}
+
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
+const INSTANT_ALLOWED = 'a Date, epoch milliseconds, or an ISO 8601 date-time with Z or an offset';
+
+/** Parse an instant; strings must carry an offset so they never depend on the host's zone. */
+export function parseInstant(value: unknown, field: string): number {
+  let ms = Number.NaN;
+  if (value instanceof Date) ms = value.getTime();
+  else if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string') {
+    if (!ISO_WITH_OFFSET.test(value.trim())) {
+      throw new ScheduleSpecError(field, value, 'not an ISO 8601 date-time with an offset', INSTANT_ALLOWED);
+    }
+    ms = Date.parse(value.trim());
+  }
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
+    throw new ScheduleSpecError(field, value, 'not a valid instant', INSTANT_ALLOWED);
+  }
+  return ms;
+}
