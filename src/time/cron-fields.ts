@@ -134,7 +134,32 @@ function celeryFieldText(value: CronFieldValue | undefined, field: string): stri
   throw new ScheduleSpecError(field, value, 'not a cron field', CELERY_ALLOWED);
 }
 
+/**
+ * cron-parser's parse costs ~0.2 ms, and many schedules share an expression ("0 * * * *"), so
+ * parsed fields are memoised (bounded; the key includes the hash seed only when H is used).
+ */
+const PARSED = new Map<string, CronFields>();
+const PARSED_LIMIT = 10_000;
+
 function parseSixFields(
+  six: string[],
+  original: unknown,
+  field: string,
+  name: string | undefined,
+  dayRule: 'or' | 'and',
+  celeryKeys?: readonly string[],
+): CronFields {
+  const hashed = six.some((atom) => HASHED.test(atom));
+  const key = `${dayRule}|${six.join(' ')}|${hashed ? (name ?? '') : ''}`;
+  const cached = PARSED.get(key);
+  if (cached) return cached;
+  const fields = parseSixFieldsUncached(six, original, field, name, dayRule, celeryKeys);
+  if (PARSED.size >= PARSED_LIMIT) PARSED.delete(PARSED.keys().next().value as string);
+  PARSED.set(key, fields);
+  return fields;
+}
+
+function parseSixFieldsUncached(
   six: string[],
   original: unknown,
   field: string,

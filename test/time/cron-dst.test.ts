@@ -1,0 +1,208 @@
+/**
+ * DST behaviour of crontab schedules: the rule of DESIGN.md "Time", checked by name on the cases
+ * cron-parser gets wrong, and exhaustively against the brute-force reference around every offset
+ * change of the zones with unusual transitions.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { compileSchedule } from '../../src/time/index.ts';
+import { findTransitions, referenceFires } from '../support/cron-reference.ts';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const cron = (expr: string, timezone: string) =>
+  compileSchedule({ kind: 'crontab', cron: expr, timezone }, { name: 'dst-test' });
+function fires(expr: string, zone: string, after: string, count: number): string[] {
+  const schedule = cron(expr, zone);
+  const out: string[] = [];
+  for (const at of schedule.fires(Date.parse(after))) {
+    out.push(iso(at) as string);
+    if (out.length === count) break;
+  }
+  return out;
+}
+
+describe('the DST rule, case by case', () => {
+  test('Berlin: 02:30 in the spring gap runs once at 03:30; in the fall-back runs at the first 02:30', () => {
+    assert.deepEqual(fires('30 2 * * *', 'Europe/Berlin', '2026-03-28T12:00:00Z', 2), [
+      '2026-03-29T01:30:00.000Z',
+      '2026-03-30T00:30:00.000Z',
+    ]);
+    assert.deepEqual(fires('30 2 * * *', 'Europe/Berlin', '2026-10-24T12:00:00Z', 2), [
+      '2026-10-25T00:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
+    ]);
+    const s = cron('30 2 * * *', 'Europe/Berlin');
+    assert.deepEqual(s.explain(Date.parse('2026-03-29T01:30:00Z')), {
+      kind: 'shifted',
+      wall: '2026-03-29T02:30:00',
+      byMs: 3_600_000,
+    });
+    assert.deepEqual(s.explain(Date.parse('2026-10-25T00:30:00Z')), { kind: 'fold-first' });
+  });
+
+  test('Lord_Howe (30-minute shift): daily and weekly expressions work (cron-parser throws) and shift by 30 min', () => {
+    assert.deepEqual(fires('0 2 * * *', 'Australia/Lord_Howe', '2026-10-03T00:00:00Z', 2), [
+      '2026-10-03T15:30:00.000Z', // 02:00 does not exist on 4 October: 02:30 +11:00
+      '2026-10-04T15:00:00.000Z',
+    ]);
+    assert.equal(fires('30 1 * * 0', 'Australia/Lord_Howe', '2026-04-01T00:00:00Z', 3).length, 3);
+    // Fall-back 2026-04-05 02:00 +11 → 01:30 +10:30: 01:45 occurs twice, runs at the first (+11:00).
+    assert.deepEqual(fires('45 1 * * *', 'Australia/Lord_Howe', '2026-04-04T00:00:00Z', 2), [
+      '2026-04-04T14:45:00.000Z',
+      '2026-04-05T15:15:00.000Z',
+    ]);
+  });
+
+  test('Troll (two-hour shift): a fixed 02:00 job runs once on fall-back and two hours later in the gap', () => {
+    // 2026-10-25 03:00 +02 → 01:00 +00: 02:00 occurs twice; first is 00:00Z.
+    assert.deepEqual(fires('0 2 * * *', 'Antarctica/Troll', '2026-10-24T12:00:00Z', 2), [
+      '2026-10-25T00:00:00.000Z',
+      '2026-10-26T02:00:00.000Z',
+    ]);
+    // 2026-03-29 01:00 +00 → 03:00 +02: 02:00 does not exist; read with +00 it is 02:00Z = 04:00 local.
+    assert.deepEqual(fires('0 2 * * *', 'Antarctica/Troll', '2026-03-28T12:00:00Z', 2), [
+      '2026-03-29T02:00:00.000Z',
+      '2026-03-30T00:00:00.000Z',
+    ]);
+  });
+
+  test('Havana: midnight that occurs twice runs at the first occurrence', () => {
+    // 2026-11-01 01:00 CDT → 00:00 CST.
+    assert.deepEqual(fires('0 0 * * *', 'America/Havana', '2026-10-31T12:00:00Z', 2), [
+      '2026-11-01T04:00:00.000Z',
+      '2026-11-02T05:00:00.000Z',
+    ]);
+  });
+
+  test('an hour field starting with * runs on real time: nothing in the gap, both passes of the repeated hour', () => {
+    // Havana spring 2026-03-08 00:00 → 01:00: 00:00 local does not exist, so */2 skips it.
+    assert.deepEqual(fires('0 */2 * * *', 'America/Havana', '2026-03-07T22:30:00Z', 3), [
+      '2026-03-07T23:00:00.000Z', // 18:00 CST
+      '2026-03-08T01:00:00.000Z', // 20:00 CST
+      '2026-03-08T03:00:00.000Z', // 22:00 CST; 00:00 is skipped; next 02:00 CDT
+    ]);
+    assert.equal(
+      fires('0 */2 * * *', 'America/Havana', '2026-03-08T03:00:00Z', 1)[0],
+      '2026-03-08T06:00:00.000Z',
+    );
+    // New York fall-back 2026-11-01: 01:xx runs twice (EDT then EST).
+    assert.deepEqual(fires('30 * * * *', 'America/New_York', '2026-11-01T04:00:00Z', 3), [
+      '2026-11-01T04:30:00.000Z', // 00:30 EDT
+      '2026-11-01T05:30:00.000Z', // 01:30 EDT
+      '2026-11-01T06:30:00.000Z', // 01:30 EST
+    ]);
+  });
+
+  test('two local times that land on one instant fire once (merged)', () => {
+    const s = cron('30 2,3 * * *', 'Europe/Berlin');
+    assert.deepEqual(fires('30 2,3 * * *', 'Europe/Berlin', '2026-03-29T00:00:00Z', 2), [
+      '2026-03-29T01:30:00.000Z',
+      '2026-03-30T00:30:00.000Z',
+    ]);
+    assert.equal(s.explain(Date.parse('2026-03-29T01:30:00Z'))?.kind, 'merged');
+  });
+
+  test('Sao Paulo 2018: the midnight that does not exist runs at 01:00', () => {
+    assert.deepEqual(fires('0 0 * * *', 'America/Sao_Paulo', '2018-11-03T12:00:00Z', 2), [
+      '2018-11-04T03:00:00.000Z', // 00:00 -03 does not exist; read with -03 it is 01:00 -02
+      '2018-11-05T02:00:00.000Z',
+    ]);
+  });
+
+  test('Apia 2011 skipped 30 December entirely: its run happens once, on the 31st', () => {
+    assert.deepEqual(fires('0 12 * * *', 'Pacific/Apia', '2011-12-29T12:00:00Z', 3), [
+      '2011-12-29T22:00:00.000Z', // 29 Dec 12:00 -10
+      '2011-12-30T22:00:00.000Z', // 30 Dec 12:00 (does not exist) read with -10 = 31 Dec 12:00 +14
+      '2011-12-31T22:00:00.000Z', // 1 Jan 12:00 +14
+    ]);
+  });
+});
+
+// Zones with unusual transitions, and the years to look at.
+const ZONES: Array<[string, number]> = [
+  ['Australia/Lord_Howe', 2026],
+  ['Antarctica/Troll', 2026],
+  ['America/Havana', 2026],
+  ['America/Santiago', 2026],
+  ['Pacific/Chatham', 2026],
+  ['America/St_Johns', 2026],
+  ['Europe/Dublin', 2026],
+  ['America/Sao_Paulo', 2018],
+  ['Asia/Kathmandu', 1986],
+  ['Europe/Berlin', 2026],
+  ['America/New_York', 2026],
+  ['Pacific/Apia', 2011],
+];
+
+const EXPRESSIONS: Array<string | Record<string, unknown>> = [
+  '0 0 * * *',
+  '30 0 * * *',
+  '0 1 * * *',
+  '15 1 * * *',
+  '45 1 * * *',
+  '0 2 * * *',
+  '30 2 * * *',
+  '0 3 * * *',
+  '59 23 * * *',
+  '0,30 0-3 * * *',
+  '45 1,2,3 * * *',
+  '0 1-3 * * *',
+  '*/15 * * * *',
+  '0 * * * *',
+  '30 * * * *',
+  '0 */2 * * *',
+  '*/20 */3 * * *',
+  '0 2 * * 0',
+  '30 2 * * SUN',
+  '0 0 * * 6',
+  '0 2 * * 0L',
+  '0 2 * * 0#1',
+  '0 0 1,15 * 1',
+  '0 0 L * *',
+  '0 0 * * MON-FRI',
+  '@daily',
+  '@hourly',
+  '30 0 2 * * *',
+  '0 30 1-2 * * *',
+  '*/30 * * * * *',
+  'H H * * *',
+  { minute: 0, hour: 2 },
+  { minute: '*/30' },
+  { minute: 30, hour: '1-3', dayOfWeek: 'sun' },
+];
+
+// Start points around each transition: before, at, inside the gap or repeated hour, after.
+const WINDOWS_S = [-30 * 3600, -3 * 3600, -3660, -60, -5, 1, 29 * 60, 59 * 60, 3660, 2 * 3600];
+
+describe('the engine agrees with the brute-force reference around every transition', () => {
+  for (const [zone, year] of ZONES) {
+    test(`${zone} ${year}`, () => {
+      const transitions = findTransitions(zone, Date.UTC(year, 0, 1), Date.UTC(year + 1, 0, 1));
+      assert.ok(transitions.length > 0 || zone === 'Asia/Kathmandu', `${zone} has transitions in ${year}`);
+      if (zone === 'Asia/Kathmandu') transitions.push(Date.UTC(1985, 11, 31, 18, 30)); // +05:30 → +05:45
+      for (const t of transitions)
+        assert.equal(t % (15 * 60_000), 0, 'the reference memoises offsets per quarter hour');
+      let compared = 0;
+      for (const expr of EXPRESSIONS) {
+        const schedule = compileSchedule(
+          { kind: 'crontab', cron: expr as never, timezone: zone },
+          { name: 'ref' },
+        );
+        for (const t of transitions) {
+          for (const w of WINDOWS_S) {
+            const after = t + w * 1000;
+            const expected = referenceFires(expr as never, zone, after, 6, 'ref').map((f) => iso(f.at));
+            const actual: Array<string | null> = [];
+            for (const at of schedule.fires(after)) {
+              actual.push(iso(at));
+              if (actual.length === expected.length) break;
+            }
+            assert.deepEqual(actual, expected, `${JSON.stringify(expr)} in ${zone} after ${iso(after)}`);
+            compared += expected.length;
+          }
+        }
+      }
+      assert.ok(compared > 1000);
+    });
+  }
+});
