@@ -47,7 +47,7 @@ const inputs = Array.from({ length: COUNT }, (_, i) => ({
   after: Date.UTC(2026, 0, 1) + rand(365 * 24 * 60) * 60_000,
 }));
 
-function measure<T>(label: string, fn: () => T): { result: T; ms: number } {
+function measure<T>(_label: string, fn: () => T): { result: T; ms: number } {
   const start = performance.now();
   const result = fn();
   const ms = performance.now() - start;

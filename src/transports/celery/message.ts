@@ -1,0 +1,462 @@
+/**
+ * Celery task messages (protocol v2), built without I/O: the headers, properties and body a real
+ * `apply_async` sends, the exact envelope kombu's Redis transport stores, and the arguments for an
+ * amqplib `publish`. The wire format and its traps are in `shared/celery-protocol.md`.
+ *
+ * JSON is written in Python's `json.dumps` format (`", "` / `": "` separators, ASCII only), so what we
+ * store is byte for byte what Python stores for the same message.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  isPlainObject,
+  type JsonObject,
+  type JsonValue,
+  NotJsonError,
+  pythonJsonDumps,
+  pythonJsonString,
+} from './json.ts';
+import { formatPythonDate } from './python-date.ts';
+import { argsRepr, kwargsRepr } from './python-repr.ts';
+import { type SigningKeys, signBody } from './signing.ts';
+
+export type { JsonObject, JsonValue } from './json.ts';
+export { formatPythonDate } from './python-date.ts';
+export { argsRepr, kwargsRepr, pythonRepr } from './python-repr.ts';
+export { certificateSignerId, type SignedBody, type SigningKeys, signBody } from './signing.ts';
+
+/** One task to enqueue. Times are epoch milliseconds, time limits seconds. */
+export interface CeleryTaskMessage {
+  /** The task id (a UUID string); also the correlation id and the root id. */
+  taskId: string;
+  /** The registered task name, e.g. `reports.nightly`. */
+  task: string;
+  args: JsonValue[];
+  kwargs: Record<string, JsonValue>;
+  /** The queue (on Redis, the list name). */
+  queue: string;
+  /** Defaults to the queue name. On Redis with the default exchange it must equal the queue. */
+  routingKey?: string;
+  /** Defaults to `''`, the default exchange. */
+  exchange?: string;
+  /**
+   * Celery's own message priority, passed through unchanged (clamped to the broker's range). Workers read
+   * it per broker: on Redis a LOWER number is served first (0–9, four lists), on RabbitMQ a HIGHER one
+   * (0–255, and only on queues declared with `x-max-priority`). Unset means 0, as Python sends.
+   */
+  priority?: number | null;
+  /** When the task expires (the `expires` header); the worker then records REVOKED without running it. */
+  expiresAt?: number | null;
+  /** Hard time limit in seconds (`timelimit[0]`). */
+  timeLimit?: number | null;
+  /** Soft time limit in seconds (`timelimit[1]`). */
+  softTimeLimit?: number | null;
+  /** Custom headers; they reach the task's `self.request`. Protocol header names are refused. */
+  headers?: Record<string, JsonValue>;
+  /** `<name>@<hostname>`, e.g. `metronome@host`. */
+  origin: string;
+  /** The `periodic_task_name` header, as django-celery-beat sends it. */
+  periodicTaskName?: string;
+  /** The occurrence's scheduled time: the `scheduled_for` header, in Python's date format. */
+  scheduledFor?: number;
+}
+
+/** A bad {@link CeleryTaskMessage}; `field` names the field at fault. */
+export class CeleryMessageError extends Error {
+  override readonly name = 'CeleryMessageError';
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
+    super(`Celery message: ${field} ${reason}`);
+  }
+}
+
+/** The headers Celery's `apply_async` sends, in its order. */
+export const PROTOCOL_HEADER_KEYS = [
+  'lang',
+  'task',
+  'id',
+  'shadow',
+  'eta',
+  'expires',
+  'group',
+  'group_index',
+  'retries',
+  'timelimit',
+  'root_id',
+  'parent_id',
+  'argsrepr',
+  'kwargsrepr',
+  'origin',
+  'ignore_result',
+] as const;
+
+/** Header names the scheduler itself sets after the custom headers. */
+export const SCHEDULER_HEADER_KEYS = ['periodic_task_name', 'scheduled_for'] as const;
+
+const RESERVED_HEADERS: ReadonlySet<string> = new Set([...PROTOCOL_HEADER_KEYS, ...SCHEDULER_HEADER_KEYS]);
+
+/** The fourth body element: always these four keys, all null. */
+const EMBED_JSON = '{"callbacks": null, "errbacks": null, "chain": null, "chord": null}';
+
+export interface ProtocolV2Message {
+  /** All headers, in the order they are written (protocol keys, custom, then the scheduler's). */
+  headers: Record<string, JsonValue>;
+  /**
+   * The same headers as ordered entries. A JavaScript object lists integer-like keys first whatever the
+   * insertion order; the entries keep the real order for the byte-exact Redis envelope.
+   */
+  headerEntries: [string, JsonValue][];
+  properties: { correlation_id: string; reply_to: string };
+  /** The body JSON: `[args, kwargs, {"callbacks": null, "errbacks": null, "chain": null, "chord": null}]`. */
+  body: string;
+}
+
+function nonEmptyString(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new CeleryMessageError(field, `must be a non-empty string, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function optionalNumber(value: unknown, field: string, check?: (n: number) => string | null): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new CeleryMessageError(field, `must be a finite number or null, got ${describe(value)}`);
+  }
+  const problem = check?.(value);
+  if (problem) throw new CeleryMessageError(field, problem);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object') return `a ${(value as object).constructor?.name ?? 'object'}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function json(value: unknown, field: string): string {
+  try {
+    return pythonJsonDumps(value, field);
+  } catch (err) {
+    if (err instanceof NotJsonError) throw new CeleryMessageError(err.path, err.reason);
+    throw err;
+  }
+}
+
+/** Builds the protocol v2 headers, properties and body for one task, validating the input. */
+export function buildProtocolV2(msg: CeleryTaskMessage): ProtocolV2Message {
+  if (msg === null || typeof msg !== 'object') throw new CeleryMessageError('message', 'must be an object');
+  const taskId = nonEmptyString(msg.taskId, 'taskId');
+  const task = nonEmptyString(msg.task, 'task');
+  nonEmptyString(msg.queue, 'queue');
+  const origin = nonEmptyString(msg.origin, 'origin');
+  if (!Array.isArray(msg.args)) {
+    throw new CeleryMessageError(
+      'args',
+      `must be an array (the positional arguments), got ${describe(msg.args)}`,
+    );
+  }
+  if (!isPlainObject(msg.kwargs)) {
+    throw new CeleryMessageError(
+      'kwargs',
+      `must be a plain object (the keyword arguments), got ${describe(msg.kwargs)}; a worker drops a message whose kwargs are not a mapping`,
+    );
+  }
+  const positiveSeconds = (n: number) => (n > 0 ? null : `must be a positive number of seconds, got ${n}`);
+  const timeLimit = optionalNumber(msg.timeLimit, 'timeLimit', positiveSeconds);
+  const softTimeLimit = optionalNumber(msg.softTimeLimit, 'softTimeLimit', positiveSeconds);
+  const expiresAt = optionalNumber(msg.expiresAt, 'expiresAt');
+  if (msg.periodicTaskName !== undefined && typeof msg.periodicTaskName !== 'string') {
+    throw new CeleryMessageError(
+      'periodicTaskName',
+      `must be a string, got ${describe(msg.periodicTaskName)}`,
+    );
+  }
+  const scheduledFor = optionalNumber(msg.scheduledFor, 'scheduledFor');
+
+  const body = `[${json(msg.args, 'args')}, ${json(msg.kwargs, 'kwargs')}, ${EMBED_JSON}]`;
+
+  const entries: [string, JsonValue][] = [
+    ['lang', 'py'],
+    ['task', task],
+    ['id', taskId],
+    ['shadow', null],
+    // We enqueue at the due time, never ahead of it: long ETAs run twice on Redis and break on RabbitMQ.
+    ['eta', null],
+    ['expires', expiresAt === null ? null : formatPythonDate(expiresAt)],
+    ['group', null],
+    ['group_index', null],
+    ['retries', 0],
+    // Hard first, then soft: what the worker reads, whatever Celery's docs say.
+    ['timelimit', [timeLimit, softTimeLimit]],
+    ['root_id', taskId],
+    ['parent_id', null],
+    ['argsrepr', argsRepr(msg.args)],
+    ['kwargsrepr', kwargsRepr(msg.kwargs)],
+    ['origin', origin],
+    ['ignore_result', false],
+  ];
+
+  if (msg.headers !== undefined && msg.headers !== null) {
+    if (!isPlainObject(msg.headers)) {
+      throw new CeleryMessageError('headers', `must be a plain object, got ${describe(msg.headers)}`);
+    }
+    for (const [name, value] of Object.entries(msg.headers)) {
+      if (RESERVED_HEADERS.has(name)) {
+        throw new CeleryMessageError(
+          `headers.${name}`,
+          `collides with the header "${name}" that the scheduler sets itself; rename the custom header`,
+        );
+      }
+      json(value, `headers.${name}`);
+      entries.push([name, value]);
+    }
+  }
+  if (msg.periodicTaskName !== undefined) entries.push(['periodic_task_name', msg.periodicTaskName]);
+  if (scheduledFor !== null) entries.push(['scheduled_for', formatPythonDate(scheduledFor)]);
+
+  return {
+    headers: Object.fromEntries(entries),
+    headerEntries: entries,
+    properties: { correlation_id: taskId, reply_to: '' },
+    body,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Priority
+// ---------------------------------------------------------------------------------------------------
+
+function clampPriority(p: number | null | undefined, max: number): number {
+  if (p === undefined || p === null) return 0;
+  if (typeof p !== 'number' || !Number.isFinite(p)) {
+    throw new CeleryMessageError('priority', `must be a finite number or null, got ${describe(p)}`);
+  }
+  return Math.min(max, Math.max(0, Math.trunc(p))); // Math.trunc: kombu does int(priority)
+}
+
+/**
+ * The priority property for Redis: Celery's priority clamped to 0–9, as kombu does. On Redis a lower
+ * number is served first. The schedule's priority is Celery's own value, not re-mapped.
+ */
+export function celeryPriorityForRedis(p: number | null | undefined): number {
+  return clampPriority(p, 9);
+}
+
+/**
+ * The priority property for RabbitMQ: Celery's priority clamped to an AMQP octet (0–255). There a higher
+ * number is served first, and only on a queue declared with `x-max-priority`.
+ */
+export function celeryPriorityForAmqp(p: number | null | undefined): number {
+  return clampPriority(p, 255);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Redis (kombu's Redis transport)
+// ---------------------------------------------------------------------------------------------------
+
+/** kombu's Redis key separator: the bytes 0x06 0x16. */
+export const REDIS_SEP = '\x06\x16';
+/** kombu's `priority_steps`. */
+export const REDIS_PRIORITY_STEPS = [0, 3, 6, 9] as const;
+
+/**
+ * The list a message of this priority goes to: the queue itself for 0–2, else `<queue>\x06\x16<step>`
+ * with the step 3, 6 or 9. `globalKeyprefix` is the workers' `broker_transport_options.global_keyprefix`.
+ */
+export function redisQueueKey(
+  queue: string,
+  priority: number | null | undefined,
+  globalKeyprefix = '',
+): string {
+  const p = celeryPriorityForRedis(priority);
+  let step = 0;
+  for (const s of REDIS_PRIORITY_STEPS) if (s <= p) step = s;
+  return step === 0 ? `${globalKeyprefix}${queue}` : `${globalKeyprefix}${queue}${REDIS_SEP}${step}`;
+}
+
+/**
+ * The set kombu records the queue's binding in. kombu names it after the exchange; Celery's queues are
+ * bound to an exchange of the queue's own name, so this is `_kombu.binding.<queue>`.
+ */
+export function redisBindingKey(queue: string, globalKeyprefix = ''): string {
+  return `${globalKeyprefix}_kombu.binding.${queue}`;
+}
+
+/** The member of {@link redisBindingKey}: routing key, pattern (empty) and queue joined by 0x06 0x16. */
+export function redisBindingMember(queue: string): string {
+  return `${queue}${REDIS_SEP}${REDIS_SEP}${queue}`;
+}
+
+export interface RedisEnvelopeOptions {
+  /** The `delivery_tag` (the worker's key in `unacked`); a fresh random UUID by default. */
+  deliveryTag?: string;
+  /** The `reply_to` property; Python puts its app's oid there, only RPC result backends read it. */
+  replyTo?: string;
+  /** The clock for the `expiration` property (ms); `Date.now()` by default. */
+  now?: number;
+  /** Sign the body for workers using Celery's `auth` serializer. */
+  signing?: SigningKeys;
+}
+
+function orderedObject(entries: [string, string][]): string {
+  return `{${entries.map(([k, v]) => `${pythonJsonString(k)}: ${v}`).join(', ')}}`;
+}
+
+function redisRoute(msg: CeleryTaskMessage): { exchange: string; routingKey: string } {
+  const exchange = msg.exchange ?? '';
+  const routingKey = msg.routingKey ?? msg.queue;
+  if (typeof exchange !== 'string')
+    throw new CeleryMessageError('exchange', `must be a string, got ${describe(exchange)}`);
+  if (typeof routingKey !== 'string') {
+    throw new CeleryMessageError('routingKey', `must be a string, got ${describe(routingKey)}`);
+  }
+  if (exchange === '' && routingKey !== msg.queue) {
+    // kombu re-queues an unacknowledged message (worker lost, visibility timeout) to the list named by
+    // delivery_info.routing_key when the exchange is the default one.
+    throw new CeleryMessageError(
+      'routingKey',
+      `"${routingKey}" differs from the queue "${msg.queue}": on Redis with the default exchange a redelivered message would go to the list "${routingKey}"`,
+    );
+  }
+  return { exchange, routingKey };
+}
+
+/** The exact JSON string kombu's Redis transport LPUSHes for this message. */
+export function encodeRedisEnvelope(msg: CeleryTaskMessage, options: RedisEnvelopeOptions = {}): string {
+  const v2 = buildProtocolV2(msg);
+  const { exchange, routingKey } = redisRoute(msg);
+  const priority = celeryPriorityForRedis(msg.priority);
+  let contentType = 'application/json';
+  let contentEncoding = 'utf-8';
+  let body = v2.body;
+  if (options.signing) {
+    const signed = signBody(v2.body, options.signing);
+    ({ body, contentType, contentEncoding } = signed);
+  }
+  const deliveryTag = options.deliveryTag ?? randomUUID();
+  const s = pythonJsonString;
+  const properties: [string, string][] = [
+    ['correlation_id', s(v2.properties.correlation_id)],
+    ['reply_to', s(options.replyTo ?? v2.properties.reply_to)],
+    ['delivery_mode', '2'],
+  ];
+  if (msg.expiresAt !== undefined && msg.expiresAt !== null) {
+    // kombu: str(int(expires_in_seconds * 1000)), relative to the send time, never negative.
+    const ttl = Math.max(0, Math.trunc(msg.expiresAt - (options.now ?? Date.now())));
+    properties.push(['expiration', s(String(ttl))]);
+  }
+  properties.push(
+    [
+      'delivery_info',
+      orderedObject([
+        ['exchange', s(exchange)],
+        ['routing_key', s(routingKey)],
+      ]),
+    ],
+    ['priority', String(priority)],
+    ['body_encoding', s('base64')],
+    ['delivery_tag', s(deliveryTag)],
+  );
+  return orderedObject([
+    ['body', s(Buffer.from(body, 'utf8').toString('base64'))],
+    ['content-encoding', s(contentEncoding)],
+    ['content-type', s(contentType)],
+    ['headers', orderedObject(v2.headerEntries.map(([k, v]) => [k, pythonJsonDumps(v)]))],
+    ['properties', orderedObject(properties)],
+  ]);
+}
+
+export interface RedisPush {
+  /** The list to LPUSH to. */
+  listKey: string;
+  /** The envelope to push (also what `LPOS` finds while it is queued). */
+  envelope: string;
+  /** The worker's key in the `unacked` hash while it holds the message. */
+  deliveryTag: string;
+  /** `SADD bindingKey bindingMember`, as Python does: harmless, not needed for delivery. */
+  bindingKey: string;
+  bindingMember: string;
+}
+
+/** Everything a Redis transport needs to enqueue one message. */
+export function redisPush(
+  msg: CeleryTaskMessage,
+  options: RedisEnvelopeOptions & { globalKeyprefix?: string } = {},
+): RedisPush {
+  const deliveryTag = options.deliveryTag ?? randomUUID();
+  const envelope = encodeRedisEnvelope(msg, { ...options, deliveryTag });
+  const prefix = options.globalKeyprefix ?? '';
+  return {
+    listKey: redisQueueKey(msg.queue, msg.priority, prefix),
+    envelope,
+    deliveryTag,
+    bindingKey: redisBindingKey(msg.queue, prefix),
+    bindingMember: redisBindingMember(msg.queue),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RabbitMQ (amqplib)
+// ---------------------------------------------------------------------------------------------------
+
+export interface AmqpPublishArgs {
+  exchange: string;
+  routingKey: string;
+  /** The raw body JSON (no envelope, no base64), or the signed payload when signing. */
+  content: Buffer;
+  options: {
+    contentType: string;
+    contentEncoding: string;
+    headers: JsonObject;
+    deliveryMode: 2;
+    priority: number;
+    correlationId: string;
+    replyTo?: string;
+  };
+}
+
+/**
+ * Arguments for amqplib's `channel.publish(exchange, routingKey, content, options)`. No `expiration`:
+ * on RabbitMQ that is a real TTL and an expired message with no consumer vanishes without a result; the
+ * `expires` header alone makes the worker record REVOKED.
+ */
+export function amqpPublishArgs(
+  msg: CeleryTaskMessage,
+  options: { replyTo?: string; signing?: SigningKeys } = {},
+): AmqpPublishArgs {
+  const v2 = buildProtocolV2(msg);
+  const exchange = msg.exchange ?? '';
+  const routingKey = msg.routingKey ?? msg.queue;
+  if (typeof exchange !== 'string')
+    throw new CeleryMessageError('exchange', `must be a string, got ${describe(exchange)}`);
+  if (typeof routingKey !== 'string') {
+    throw new CeleryMessageError('routingKey', `must be a string, got ${describe(routingKey)}`);
+  }
+  let content = Buffer.from(v2.body, 'utf8');
+  let contentType = 'application/json';
+  let contentEncoding = 'utf-8';
+  if (options.signing) {
+    const signed = signBody(v2.body, options.signing);
+    content = Buffer.from(signed.body, 'utf8');
+    contentType = signed.contentType;
+    contentEncoding = signed.contentEncoding;
+  }
+  return {
+    exchange,
+    routingKey,
+    content,
+    options: {
+      contentType,
+      contentEncoding,
+      headers: v2.headers,
+      deliveryMode: 2,
+      priority: celeryPriorityForAmqp(msg.priority),
+      correlationId: v2.properties.correlation_id,
+      ...(options.replyTo ? { replyTo: options.replyTo } : {}),
+    },
+  };
+}
