@@ -3,7 +3,17 @@
  * codes: 0 success, 1 runtime failure, 2 bad input (a spec, an option, an unknown name).
  */
 import { Command, CommanderError } from 'commander';
+import { registerAdd } from './commands/add.ts';
+import { registerHistory } from './commands/history.ts';
+import { registerList } from './commands/list.ts';
+import { registerMigrate } from './commands/migrate.ts';
 import { registerNext } from './commands/next.ts';
+import { registerPause } from './commands/pause.ts';
+import { registerRemove } from './commands/remove.ts';
+import { registerResume } from './commands/resume.ts';
+import { registerRun } from './commands/run.ts';
+import { registerShow } from './commands/show.ts';
+import { registerSync } from './commands/sync.ts';
 import { CliError } from './errors.ts';
 
 export function buildProgram(): Command {
@@ -11,7 +21,17 @@ export function buildProgram(): Command {
     .description('Metronome: a highly available, correct periodic scheduler (celery beat equivalent)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  registerRun(program);
   registerNext(program);
+  registerMigrate(program);
+  registerSync(program);
+  registerList(program);
+  registerShow(program);
+  registerPause(program);
+  registerResume(program);
+  registerAdd(program);
+  registerRemove(program);
+  registerHistory(program);
   return program;
 }
 

@@ -1,0 +1,111 @@
+-- IF NOT EXISTS: the migrator creates the schema first, for its own bookkeeping table.
+CREATE SCHEMA IF NOT EXISTS "metronome";
+--> statement-breakpoint
+CREATE TABLE "metronome"."leader" (
+	"grp" text PRIMARY KEY NOT NULL,
+	"holder" text,
+	"epoch" bigint DEFAULT 0 NOT NULL,
+	"expires_at" timestamp with time zone
+);
+--> statement-breakpoint
+CREATE TABLE "metronome"."occurrences" (
+	"schedule_id" bigint NOT NULL,
+	"schedule_name" text NOT NULL,
+	"scheduled_for" timestamp with time zone NOT NULL,
+	"fire_at" timestamp with time zone NOT NULL,
+	"task_id" text NOT NULL,
+	"status" text NOT NULL,
+	"manual" boolean DEFAULT false NOT NULL,
+	"leader_epoch" bigint,
+	"claimed_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"enqueued_at" timestamp with time zone,
+	"finished_at" timestamp with time zone,
+	"error" text,
+	CONSTRAINT "occurrences_schedule_id_scheduled_for_pk" PRIMARY KEY("schedule_id","scheduled_for"),
+	CONSTRAINT "occurrences_task_id_unique" UNIQUE("task_id"),
+	CONSTRAINT "status_is_known" CHECK (status in ('claimed', 'enqueued', 'running', 'succeeded', 'failed', 'missed', 'skipped_overlap', 'buffered', 'expired', 'paused', 'revoked'))
+);
+--> statement-breakpoint
+CREATE TABLE "metronome"."schedules" (
+	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "metronome"."schedules_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
+	"name" text NOT NULL,
+	"task" text NOT NULL,
+	"kind" text NOT NULL,
+	"cron" text,
+	"cron_fields" jsonb,
+	"timezone" text,
+	"every_ms" bigint,
+	"anchor_at" timestamp with time zone,
+	"solar_event" text,
+	"latitude" double precision,
+	"longitude" double precision,
+	"run_at" timestamp with time zone,
+	"args" jsonb DEFAULT '[]'::jsonb NOT NULL,
+	"kwargs" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"queue" text,
+	"routing_key" text,
+	"priority" integer,
+	"headers" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"expires_ms" bigint,
+	"time_limit_s" integer,
+	"soft_time_limit_s" integer,
+	"enabled" boolean DEFAULT true NOT NULL,
+	"start_at" timestamp with time zone,
+	"end_at" timestamp with time zone,
+	"max_runs" integer,
+	"total_runs" integer DEFAULT 0 NOT NULL,
+	"overlap" text DEFAULT 'skip' NOT NULL,
+	"catchup" text DEFAULT 'latest' NOT NULL,
+	"catchup_window_ms" bigint DEFAULT 3600000 NOT NULL,
+	"jitter_ms" bigint DEFAULT 0 NOT NULL,
+	"run_lease_ms" bigint,
+	"description" text,
+	"managed_by" text DEFAULT 'db' NOT NULL,
+	"source" text,
+	"paused_at" timestamp with time zone,
+	"paused_reason" text,
+	"invalid_reason" text,
+	"next_fire_at" timestamp with time zone,
+	"last_fire_at" timestamp with time zone,
+	"version" bigint DEFAULT 1 NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "schedules_name_unique" UNIQUE("name"),
+	CONSTRAINT "name_not_blank" CHECK (length(btrim("metronome"."schedules"."name")) > 0),
+	CONSTRAINT "task_not_blank" CHECK (length(btrim("metronome"."schedules"."task")) > 0),
+	CONSTRAINT "kind_is_known" CHECK ("metronome"."schedules"."kind" in ('crontab', 'interval', 'solar', 'clocked')),
+	CONSTRAINT "crontab_needs_timezone_and_cron_or_cron_fields" CHECK ("metronome"."schedules"."kind" <> 'crontab' or ("metronome"."schedules"."timezone" is not null and num_nonnulls("metronome"."schedules"."cron", "metronome"."schedules"."cron_fields") = 1)),
+	CONSTRAINT "interval_needs_every_ms" CHECK ("metronome"."schedules"."kind" <> 'interval' or "metronome"."schedules"."every_ms" is not null),
+	CONSTRAINT "solar_needs_event_latitude_longitude" CHECK ("metronome"."schedules"."kind" <> 'solar' or num_nonnulls("metronome"."schedules"."solar_event", "metronome"."schedules"."latitude", "metronome"."schedules"."longitude") = 3),
+	CONSTRAINT "clocked_needs_run_at" CHECK ("metronome"."schedules"."kind" <> 'clocked' or "metronome"."schedules"."run_at" is not null),
+	CONSTRAINT "only_the_columns_of_the_kind" CHECK (("metronome"."schedules"."kind" = 'crontab' or num_nonnulls("metronome"."schedules"."cron", "metronome"."schedules"."cron_fields", "metronome"."schedules"."timezone") = 0)
+      and ("metronome"."schedules"."kind" = 'interval' or num_nonnulls("metronome"."schedules"."every_ms", "metronome"."schedules"."anchor_at") = 0)
+      and ("metronome"."schedules"."kind" = 'solar' or num_nonnulls("metronome"."schedules"."solar_event", "metronome"."schedules"."latitude", "metronome"."schedules"."longitude") = 0)
+      and ("metronome"."schedules"."kind" = 'clocked' or "metronome"."schedules"."run_at" is null)),
+	CONSTRAINT "cron_not_blank" CHECK ("metronome"."schedules"."cron" is null or length(btrim("metronome"."schedules"."cron")) > 0),
+	CONSTRAINT "cron_fields_is_object" CHECK ("metronome"."schedules"."cron_fields" is null or jsonb_typeof("metronome"."schedules"."cron_fields") = 'object'),
+	CONSTRAINT "every_ms_at_least_1000" CHECK ("metronome"."schedules"."every_ms" is null or "metronome"."schedules"."every_ms" >= 1000),
+	CONSTRAINT "solar_event_is_known" CHECK ("metronome"."schedules"."solar_event" is null or "metronome"."schedules"."solar_event" in ('dawn_astronomical', 'dawn_nautical', 'dawn_civil', 'sunrise', 'solar_noon', 'sunset', 'dusk_civil', 'dusk_nautical', 'dusk_astronomical')),
+	CONSTRAINT "latitude_in_range" CHECK ("metronome"."schedules"."latitude" is null or "metronome"."schedules"."latitude" between -90 and 90),
+	CONSTRAINT "longitude_in_range" CHECK ("metronome"."schedules"."longitude" is null or "metronome"."schedules"."longitude" between -180 and 180),
+	CONSTRAINT "args_is_array" CHECK (jsonb_typeof("metronome"."schedules"."args") = 'array'),
+	CONSTRAINT "kwargs_is_object" CHECK (jsonb_typeof("metronome"."schedules"."kwargs") = 'object'),
+	CONSTRAINT "headers_is_object" CHECK (jsonb_typeof("metronome"."schedules"."headers") = 'object'),
+	CONSTRAINT "priority_0_to_9" CHECK ("metronome"."schedules"."priority" is null or "metronome"."schedules"."priority" between 0 and 9),
+	CONSTRAINT "expires_ms_positive" CHECK ("metronome"."schedules"."expires_ms" is null or "metronome"."schedules"."expires_ms" > 0),
+	CONSTRAINT "time_limit_s_positive" CHECK ("metronome"."schedules"."time_limit_s" is null or "metronome"."schedules"."time_limit_s" > 0),
+	CONSTRAINT "soft_time_limit_s_positive" CHECK ("metronome"."schedules"."soft_time_limit_s" is null or "metronome"."schedules"."soft_time_limit_s" > 0),
+	CONSTRAINT "start_at_before_end_at" CHECK ("metronome"."schedules"."start_at" is null or "metronome"."schedules"."end_at" is null or "metronome"."schedules"."start_at" < "metronome"."schedules"."end_at"),
+	CONSTRAINT "max_runs_positive" CHECK ("metronome"."schedules"."max_runs" is null or "metronome"."schedules"."max_runs" > 0),
+	CONSTRAINT "total_runs_not_negative" CHECK ("metronome"."schedules"."total_runs" >= 0),
+	CONSTRAINT "overlap_is_known" CHECK ("metronome"."schedules"."overlap" in ('skip', 'allow', 'buffer_one')),
+	CONSTRAINT "catchup_is_known" CHECK ("metronome"."schedules"."catchup" in ('latest', 'skip', 'all')),
+	CONSTRAINT "catchup_window_ms_not_negative" CHECK ("metronome"."schedules"."catchup_window_ms" >= 0),
+	CONSTRAINT "jitter_ms_not_negative" CHECK ("metronome"."schedules"."jitter_ms" >= 0),
+	CONSTRAINT "run_lease_ms_positive" CHECK ("metronome"."schedules"."run_lease_ms" is null or "metronome"."schedules"."run_lease_ms" > 0),
+	CONSTRAINT "managed_by_is_known" CHECK ("metronome"."schedules"."managed_by" in ('code', 'db'))
+);
+--> statement-breakpoint
+CREATE INDEX "occurrences_in_flight_idx" ON "metronome"."occurrences" USING btree ("status") WHERE "metronome"."occurrences"."status" in ('claimed', 'enqueued', 'running');--> statement-breakpoint
+CREATE INDEX "occurrences_history_idx" ON "metronome"."occurrences" USING btree ("schedule_name","scheduled_for" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "schedules_next_fire_at_idx" ON "metronome"."schedules" USING btree ("next_fire_at");

@@ -1,0 +1,86 @@
+/** Status changes of occurrences after the claim: one statement per batch, never per row. */
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/database.ts';
+import type { OccurrenceStatus } from '../db/schema.ts';
+
+/** `(a, b, c)` of bound parameters. */
+function list(values: readonly string[]) {
+  return sql`(${sql.join(
+    values.map((v) => sql`${v}`),
+    sql`, `,
+  )})`;
+}
+
+const TERMINAL: ReadonlySet<OccurrenceStatus> = new Set(['succeeded', 'failed', 'expired', 'skipped_overlap', 'missed', 'revoked']);
+
+/** Move occurrences to `status`, only from the statuses given (so a late update never goes backwards). */
+export async function setStatus(
+  database: Database,
+  taskIds: string[],
+  status: OccurrenceStatus,
+  from: OccurrenceStatus[],
+  error: string | null = null,
+): Promise<number> {
+  if (taskIds.length === 0) return 0;
+  const finished = TERMINAL.has(status) ? sql`clock_timestamp()` : sql`finished_at`;
+  const enqueued = status === 'enqueued' ? sql`clock_timestamp()` : sql`enqueued_at`;
+  const rows = await database.rows(
+    sql`update metronome.occurrences
+        set status = ${status}, error = ${error}, finished_at = ${finished}, enqueued_at = ${enqueued}
+        where task_id in ${list(taskIds)} and status in ${list(from)}
+        returning task_id`,
+  );
+  return rows.length;
+}
+
+/** Note why an attempt failed; the occurrence stays claimed and is retried. */
+export async function noteAttemptError(database: Database, taskIds: string[], error: string): Promise<void> {
+  if (taskIds.length === 0) return;
+  await database.rows(
+    sql`update metronome.occurrences set error = ${error}
+        where task_id in ${list(taskIds)} and status = 'claimed'`,
+  );
+}
+
+export interface UnfinishedOccurrence {
+  taskId: string;
+  scheduleId: number;
+  scheduledFor: number;
+  fireAt: number;
+  status: OccurrenceStatus;
+  manual: boolean;
+  force: boolean;
+  enqueuedAt: number | null;
+}
+
+/**
+ * What a new leader picks up: occurrences claimed but never enqueued (re-sent with the same task
+ * id), buffered ones, and runs enqueued within the last hour whose end was not seen (their run locks
+ * are followed until they finish or their lease ends).
+ */
+export async function loadUnfinished(database: Database): Promise<UnfinishedOccurrence[]> {
+  const rows = await database.rows<{
+    task_id: string;
+    schedule_id: string | number;
+    scheduled_for: string | Date;
+    fire_at: string | Date;
+    status: OccurrenceStatus;
+    manual: boolean;
+    force: boolean;
+    enqueued_at: string | Date | null;
+  }>(sql`select task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at
+         from metronome.occurrences
+         where status in ('claimed', 'buffered')
+            or (status in ('enqueued', 'running') and enqueued_at > clock_timestamp() - interval '1 hour')
+         order by fire_at`);
+  return rows.map((r) => ({
+    taskId: r.task_id,
+    scheduleId: Number(r.schedule_id),
+    scheduledFor: new Date(r.scheduled_for).getTime(),
+    fireAt: new Date(r.fire_at).getTime(),
+    status: r.status,
+    manual: r.manual,
+    force: r.force,
+    enqueuedAt: r.enqueued_at === null ? null : new Date(r.enqueued_at).getTime(),
+  }));
+}

@@ -1,0 +1,90 @@
+/**
+ * The runtime's settings from the environment (documented in .env.example). Separate from the
+ * database settings in config.ts so commands that never run the beat do not validate them.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../config.ts';
+import { redactSecrets } from '../logger.ts';
+import { parseDuration, ScheduleSpecError } from '../time/index.ts';
+
+const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const duration = (fallback: string, min: number) =>
+  z.preprocess(blank, z.string().default(fallback)).transform((text, ctx) => {
+    try {
+      const ms = parseDuration(/^\d+$/.test(text) ? Number(text) : text, 'duration');
+      if (ms < min) ctx.addIssue({ code: 'custom', message: `must be at least ${min} ms` });
+      return ms;
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof ScheduleSpecError ? error.reason : String(error) });
+      return 0;
+    }
+  });
+const count = (fallback: number, min: number, max: number) =>
+  z.preprocess(blank, z.coerce.number().int().min(min).max(max).default(fallback));
+
+const schema = z.object({
+  REDIS_URL: z.preprocess(blank, z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional()),
+  METRONOME_LOCK_REDIS_URLS: z.preprocess(blank, z.string().optional()),
+  METRONOME_LOCK_PREFIX: z.preprocess(blank, z.string().default('metronome:runlock:')),
+  METRONOME_TRANSPORT: z.preprocess(blank, z.enum(['log']).default('log')),
+  METRONOME_GROUP: z.preprocess(blank, z.string().min(1).default('default')),
+  METRONOME_LEASE_TTL: duration('10s', 1_000),
+  METRONOME_MISFIRE_GRACE: duration('5s', 0),
+  METRONOME_CATCHUP_RATE: count(50, 1, 100_000),
+  METRONOME_BATCH_SIZE: count(500, 1, 10_000),
+  METRONOME_RECONCILE_INTERVAL: duration('30s', 1_000),
+  METRONOME_TRACK_INTERVAL: duration('1s', 100),
+  METRONOME_HTTP: z.preprocess(blank, z.string().default('127.0.0.1:9464')),
+  METRONOME_SCHEDULES_DIR: z.preprocess(blank, z.string().default('schedules')),
+  METRONOME_SYNC_ON_START: z.preprocess(blank, z.enum(['true', 'false', 'auto']).default('auto')),
+});
+
+export interface RuntimeSettings {
+  /** Redis servers for run locks: one, or several independent ones for a Redlock quorum; none = in-process. */
+  lockRedisUrls: string[];
+  lockPrefix: string;
+  transport: 'log';
+  group: string;
+  leaseTtlMs: number;
+  graceMs: number;
+  catchupRatePerSecond: number;
+  batchSize: number;
+  reconcileMs: number;
+  trackMs: number;
+  /** host:port, or 'off'. */
+  http: string;
+  schedulesDir: string;
+  syncOnStart: 'true' | 'false' | 'auto';
+}
+
+export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '');
+      return `${key}=${redactSecrets(JSON.stringify(env[key] ?? ''))}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')} (see .env.example)`);
+  }
+  const e = parsed.data;
+  const lockRedisUrls = e.METRONOME_LOCK_REDIS_URLS
+    ? e.METRONOME_LOCK_REDIS_URLS.split(',').map((u) => u.trim()).filter(Boolean)
+    : e.REDIS_URL
+      ? [e.REDIS_URL]
+      : [];
+  return {
+    lockRedisUrls,
+    lockPrefix: e.METRONOME_LOCK_PREFIX,
+    transport: e.METRONOME_TRANSPORT,
+    group: e.METRONOME_GROUP,
+    leaseTtlMs: e.METRONOME_LEASE_TTL,
+    graceMs: e.METRONOME_MISFIRE_GRACE,
+    catchupRatePerSecond: e.METRONOME_CATCHUP_RATE,
+    batchSize: e.METRONOME_BATCH_SIZE,
+    reconcileMs: e.METRONOME_RECONCILE_INTERVAL,
+    trackMs: e.METRONOME_TRACK_INTERVAL,
+    http: e.METRONOME_HTTP,
+    schedulesDir: e.METRONOME_SCHEDULES_DIR,
+    syncOnStart: e.METRONOME_SYNC_ON_START,
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * `beat add NAME --task T (--cron EXPR --tz Z | --every D [--anchor I] | --solar E --lat N --lon N
+ * | --at I) [options]`: create a database-owned schedule (`managed_by = 'db'`), validated exactly
+ * like a declaration. `beat sync` never touches it; `beat remove` deletes it.
+ */
+import type { Command } from 'commander';
+import { databaseNow, findSchedule, insertSchedule } from '../../db/store.ts';
+import { type Duration, nextFireWithin, parseDeclaration, validateRecord } from '../../model/index.ts';
+import type { ScheduleSpec } from '../../time/index.ts';
+import { print, printJson, withDatabase } from '../database.ts';
+import { CliError } from '../errors.ts';
+import { recordJson, viewRecord, when } from '../schedules.ts';
+
+interface AddOptions {
+  task?: string;
+  cron?: string;
+  tz?: string;
+  every?: string;
+  anchor?: string;
+  solar?: string;
+  lat?: string;
+  lon?: string;
+  at?: string;
+  args?: string;
+  kwargs?: string;
+  headers?: string;
+  queue?: string;
+  routingKey?: string;
+  priority?: string;
+  expires?: string;
+  timeLimit?: string;
+  softTimeLimit?: string;
+  disabled?: boolean;
+  startAt?: string;
+  endAt?: string;
+  maxRuns?: string;
+  overlap?: string;
+  catchup?: string;
+  catchupWindow?: string;
+  jitter?: string;
+  runLease?: string;
+  description?: string;
+  json?: boolean;
+}
+
+/** Declaration field → the flag that sets it, so problems name what the operator typed. */
+const FLAG: Record<string, string> = {
+  'schedule.cron': '--cron',
+  'schedule.tz': '--tz',
+  'schedule.every': '--every',
+  'schedule.anchor': '--anchor',
+  'schedule.event': '--solar',
+  'schedule.latitude': '--lat',
+  'schedule.longitude': '--lon',
+  'schedule.runAt': '--at',
+};
+const flagOf = (field: string) =>
+  FLAG[field] ?? `--${field.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+export function registerAdd(program: Command): void {
+  program
+    .command('add')
+    .description('create a database-owned schedule (sync never touches it)')
+    .argument('<name>', 'unique schedule name')
+    .requiredOption('--task <task>', "task name, e.g. 'reports.nightly'")
+    .option(
+      '--cron <expr>',
+      "cron expression ('30 2 * * *'), or Celery's object form as JSON ('{\"hour\": 2}')",
+    )
+    .option('--tz <zone>', 'IANA time zone of --cron (required with it)')
+    .option('--every <duration>', "interval: '30s', '15m', '1h30m' or milliseconds")
+    .option('--anchor <instant>', 'grid anchor of --every (ISO 8601 with offset)')
+    .option('--solar <event>', 'solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')
+    .option('--lat <degrees>', 'latitude of --solar')
+    .option('--lon <degrees>', 'longitude of --solar')
+    .option('--at <instant>', 'one run at this instant (ISO 8601 with offset)')
+    .option('--args <json>', 'positional arguments, a JSON array', '[]')
+    .option('--kwargs <json>', 'keyword arguments, a JSON object', '{}')
+    .option('--headers <json>', 'extra message headers, a JSON object', '{}')
+    .option('--queue <queue>', 'target queue (default: routing decides)')
+    .option('--routing-key <key>', 'AMQP routing key')
+    .option('--priority <0-9>', 'message priority')
+    .option('--expires <duration>', "drop a run not started within this long, e.g. '10m'")
+    .option('--time-limit <duration>', "Celery hard time limit, e.g. '5m'")
+    .option('--soft-time-limit <duration>', 'Celery soft time limit')
+    .option('--disabled', 'create it disabled')
+    .option('--start-at <instant>', 'no fire before this instant')
+    .option('--end-at <instant>', 'no fire after this instant')
+    .option('--max-runs <n>', 'stop after this many runs')
+    .option('--overlap <policy>', 'skip (default), allow or buffer_one')
+    .option('--catchup <policy>', 'latest (default), skip or all')
+    .option('--catchup-window <duration>', "how far back catch-up looks (default '1h')")
+    .option('--jitter <duration>', 'spread fires by up to this much')
+    .option('--run-lease <duration>', 'longest run-lock hold when completion is never seen')
+    .option('--description <text>', 'free text')
+    .option('--json', 'print the created schedule as JSON')
+    .action(async (name: string, o: AddOptions) => {
+      const input = {
+        name,
+        task: o.task,
+        schedule: specFrom(o),
+        args: parseJson(o.args, '--args'),
+        kwargs: parseJson(o.kwargs, '--kwargs'),
+        headers: parseJson(o.headers, '--headers'),
+        queue: o.queue,
+        routingKey: o.routingKey,
+        priority: o.priority === undefined ? undefined : parseNumber(o.priority, '--priority'),
+        expires: duration(o.expires),
+        timeLimit: duration(o.timeLimit),
+        softTimeLimit: duration(o.softTimeLimit),
+        enabled: !o.disabled,
+        startAt: o.startAt,
+        endAt: o.endAt,
+        maxRuns: o.maxRuns === undefined ? undefined : parseNumber(o.maxRuns, '--max-runs'),
+        overlap: o.overlap,
+        catchup: o.catchup,
+        catchupWindow: duration(o.catchupWindow),
+        jitter: duration(o.jitter),
+        runLease: duration(o.runLease),
+        description: o.description,
+      };
+      const parsed = parseDeclaration(input, Date.now());
+      if (!parsed.ok) {
+        const lines = parsed.problems.map(
+          (p) =>
+            `  ${flagOf(p.field)}${p.field.includes('.') && !p.field.startsWith('schedule.') ? ` (${p.field})` : ''}: ${p.reason}`,
+        );
+        throw new CliError(`cannot add ${JSON.stringify(name)}:\n${lines.join('\n')}`);
+      }
+      await withDatabase(async (database) => {
+        const existing = await findSchedule(database.db, name);
+        if (existing) {
+          throw new CliError(
+            `a schedule named ${JSON.stringify(name)} already exists (managed by ${existing.managedBy}${existing.source ? `, ${existing.source}` : ''}); pick another name or 'beat remove' it first`,
+          );
+        }
+        const now = await databaseNow(database);
+        const check = validateRecord({ ...parsed.fields, name }, now);
+        const next = check.ok
+          ? nextFireWithin(check.schedule, { ...parsed.fields, totalRuns: 0 }, now)
+          : null;
+        const record = await insertSchedule(
+          database.db,
+          name,
+          parsed.fields,
+          { managedBy: 'db', source: 'beat add' },
+          next,
+        );
+        const view = viewRecord(record, now);
+        if (o.json) printJson(recordJson(view));
+        else print(`added ${name} (managed by db): next fire ${when(view.nextFireAt, view.zone)}`);
+      });
+    });
+}
+
+function specFrom(o: AddOptions): ScheduleSpec {
+  const given = [o.cron, o.every, o.solar, o.at].filter((v) => v !== undefined).length;
+  if (given !== 1) {
+    throw new CliError(
+      given === 0
+        ? 'give one schedule: --cron EXPR --tz ZONE, --every DURATION, --solar EVENT --lat N --lon N, or --at INSTANT'
+        : 'give only one of --cron, --every, --solar and --at',
+    );
+  }
+  if (o.cron !== undefined) {
+    if (o.tz === undefined)
+      throw new CliError('--cron needs --tz ZONE (an IANA time zone such as Europe/Berlin, or UTC)');
+    const cron = o.cron.trim().startsWith('{') ? parseJson(o.cron, '--cron') : o.cron;
+    return { kind: 'crontab', cron: cron as never, timezone: o.tz };
+  }
+  if (o.every !== undefined)
+    return { kind: 'interval', every: duration(o.every) as Duration, anchor: o.anchor };
+  if (o.solar !== undefined) {
+    if (o.lat === undefined || o.lon === undefined) throw new CliError('--solar needs --lat and --lon');
+    return {
+      kind: 'solar',
+      event: o.solar as never,
+      latitude: parseNumber(o.lat, '--lat'),
+      longitude: parseNumber(o.lon, '--lon'),
+    };
+  }
+  return { kind: 'clocked', runAt: o.at as string };
+}
+
+/** A bare number on the command line is milliseconds, as in declarations. */
+function duration(text: string | undefined): Duration | undefined {
+  if (text === undefined) return undefined;
+  return /^\d+$/.test(text.trim()) ? Number(text) : text;
+}
+
+function parseJson(text: string | undefined, flag: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${flag} is not valid JSON (${(error as Error).message}): ${text}`);
+  }
+}
+
+function parseNumber(text: string, flag: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value))
+    throw new CliError(`${flag} ${JSON.stringify(text)} is not a number`);
+  return value;
+}

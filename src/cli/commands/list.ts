@@ -1,0 +1,44 @@
+/** `beat list`: every schedule with its spec, state and next and last fire. */
+import type { Command } from 'commander';
+import { databaseNow, listScheduleRecords } from '../../db/store.ts';
+import { describeSpec } from '../../model/index.ts';
+import { print, printJson, withDatabase } from '../database.ts';
+import { table } from '../format.ts';
+import { recordJson, viewRecord, when } from '../schedules.ts';
+
+export function registerList(program: Command): void {
+  program
+    .command('list')
+    .description(
+      'list the schedules: kind, spec, state (enabled/paused/disabled/invalid), next and last fire',
+    )
+    .option('--json', 'print a JSON array')
+    .action(async (options: { json?: boolean }) => {
+      await withDatabase(async (database) => {
+        const now = await databaseNow(database);
+        const views = (await listScheduleRecords(database.db)).map((r) => viewRecord(r, now));
+        if (options.json) {
+          printJson(views.map(recordJson));
+          return;
+        }
+        if (views.length === 0) {
+          print(
+            `No schedules in ${database.target}. Declare some in schedules/*.ts and run 'beat sync', or 'beat add'.`,
+          );
+          return;
+        }
+        const rows = views.map((v) => [
+          v.record.name,
+          v.record.kind,
+          describeSpec(v.record),
+          v.state,
+          // A next fire in the past is due: no leader has fired it yet (catch-up policy applies).
+          when(v.nextFireAt, v.zone) + (v.nextFireAt !== null && v.nextFireAt < now ? ' (due)' : ''),
+          when(v.record.lastFireAt?.getTime(), v.zone),
+        ]);
+        print(table(['NAME', 'KIND', 'SPEC', 'STATE', 'NEXT FIRE', 'LAST FIRE'], rows));
+        const invalid = views.filter((v) => v.invalidReason);
+        for (const v of invalid) print(`\ninvalid: ${v.record.name}: ${v.invalidReason}`);
+      });
+    });
+}

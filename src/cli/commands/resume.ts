@@ -1,0 +1,37 @@
+/**
+ * `beat resume NAME`: end a pause. The next fire is recomputed from now, so the fires that fell in
+ * the pause are not replayed in a burst.
+ */
+import type { Command } from 'commander';
+import { databaseNow, resumeSchedule } from '../../db/store.ts';
+import { print, printJson, withDatabase } from '../database.ts';
+import { requireSchedule, viewRecord, when } from '../schedules.ts';
+
+export function registerResume(program: Command): void {
+  program
+    .command('resume')
+    .description('resume a paused schedule from now (missed fires are not replayed)')
+    .argument('<name>', 'schedule name')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: { json?: boolean }) => {
+      await withDatabase(async (database) => {
+        const record = await requireSchedule(database.db, name);
+        const wasPaused = record.pausedAt !== null;
+        const resumed = wasPaused
+          ? await resumeSchedule(database.db, record, await databaseNow(database))
+          : record;
+        const view = viewRecord(resumed, await databaseNow(database));
+        if (options.json) {
+          printJson({
+            name,
+            resumed: wasPaused,
+            state: view.state,
+            nextFireAt: view.nextFireAt === null ? null : new Date(view.nextFireAt).toISOString(),
+          });
+          return;
+        }
+        if (!wasPaused) print(`${name} is not paused (state: ${view.state})`);
+        else print(`resumed ${name} (state: ${view.state}); next fire ${when(view.nextFireAt, view.zone)}`);
+      });
+    });
+}

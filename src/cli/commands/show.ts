@@ -1,0 +1,126 @@
+/** `beat show NAME`: everything about one schedule, its next 5 fires (with DST marks), its last 10 runs. */
+import type { Command } from 'commander';
+import type { OccurrenceRow } from '../../db/schema.ts';
+import { databaseNow, scheduleHistory } from '../../db/store.ts';
+import { describeSpec, nextFireWithin } from '../../model/index.ts';
+import { formatDuration } from '../../time/index.ts';
+import { print, printJson, withDatabase } from '../database.ts';
+import { describeDst, table } from '../format.ts';
+import { recordJson, requireSchedule, viewRecord, when } from '../schedules.ts';
+
+export function registerShow(program: Command): void {
+  program
+    .command('show')
+    .description('show one schedule: all fields, next 5 fires with DST marks, last 10 occurrences')
+    .argument('<name>', 'schedule name')
+    .option('--json', 'print JSON')
+    .action(async (name: string, options: { json?: boolean }) => {
+      await withDatabase(async (database) => {
+        const record = await requireSchedule(database.db, name);
+        const now = await databaseNow(database);
+        const view = viewRecord(record, now);
+        const fires: { at: number; dst: string }[] = [];
+        if (view.schedule) {
+          let after = now;
+          let runs = record.totalRuns;
+          while (fires.length < 5) {
+            const at = nextFireWithin(view.schedule, { ...record, totalRuns: runs }, after);
+            if (at === null) break;
+            fires.push({ at, dst: describeDst(view.schedule.explain(at)) });
+            after = at;
+            runs++;
+          }
+        }
+        const history = await scheduleHistory(database.db, name, 10);
+        if (options.json) {
+          printJson({
+            ...recordJson(view),
+            nextFires: fires.map((f) => ({ at: new Date(f.at).toISOString(), dst: f.dst || null })),
+            lastOccurrences: history.map(occurrenceJson),
+          });
+          return;
+        }
+        const r = record;
+        const ms = (v: number | null) => (v === null ? '-' : formatDuration(v));
+        const lines: [string, string][] = [
+          ['name', r.name],
+          ['task', r.task],
+          ['state', view.state + (view.state === 'paused' && r.pausedReason ? ` (${r.pausedReason})` : '')],
+          ['schedule', `${r.kind}: ${describeSpec(r)}`],
+          ['args', JSON.stringify(r.args)],
+          ['kwargs', JSON.stringify(r.kwargs)],
+          ['queue', r.queue ?? '- (routing decides)'],
+          ['routing key', r.routingKey ?? '-'],
+          ['priority', r.priority === null ? '-' : String(r.priority)],
+          ['headers', JSON.stringify(r.headers)],
+          ['expires', ms(r.expiresMs)],
+          ['time limit', r.timeLimitS === null ? '-' : `${r.timeLimitS}s`],
+          ['soft time limit', r.softTimeLimitS === null ? '-' : `${r.softTimeLimitS}s`],
+          ['enabled', String(r.enabled)],
+          ['paused', r.pausedAt ? `since ${r.pausedAt.toISOString()}` : 'no'],
+          ['window', `${r.startAt?.toISOString() ?? '-'} .. ${r.endAt?.toISOString() ?? '-'}`],
+          ['runs', `${r.totalRuns}${r.maxRuns === null ? '' : ` of at most ${r.maxRuns}`}`],
+          ['overlap', r.overlap],
+          ['catch-up', `${r.catchup} within ${formatDuration(r.catchupWindowMs)}`],
+          ['jitter', ms(r.jitterMs)],
+          ['run lease', ms(r.runLeaseMs)],
+          [
+            'managed by',
+            r.managedBy === 'code' ? `code (${r.source ?? '?'})` : `db${r.source ? ` (${r.source})` : ''}`,
+          ],
+          ['description', r.description ?? '-'],
+          ['next fire', when(view.nextFireAt, view.zone)],
+          ['last fire', when(r.lastFireAt?.getTime(), view.zone)],
+          ['version', `${r.version} (updated ${r.updatedAt.toISOString()})`],
+        ];
+        if (view.invalidReason) lines.splice(3, 0, ['invalid', view.invalidReason]);
+        const width = Math.max(...lines.map(([k]) => k.length));
+        print(lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n'));
+        print(`\nNext ${fires.length === 0 ? 'fires: none' : `${fires.length} fires (${view.zone.name}):`}`);
+        if (fires.length > 0) {
+          print(
+            table(
+              ['#', 'UTC', 'LOCAL', 'DST'],
+              fires.map((f, i) => [
+                String(i + 1),
+                new Date(f.at).toISOString(),
+                when(f.at, view.zone),
+                f.dst,
+              ]),
+            ),
+          );
+        }
+        if (history.length === 0) print('\nNo occurrences yet.');
+        else print(`\nLast ${history.length} occurrences:\n${occurrenceTable(history)}`);
+      });
+    });
+}
+
+export function occurrenceJson(o: OccurrenceRow): Record<string, unknown> {
+  return {
+    scheduledFor: o.scheduledFor.toISOString(),
+    fireAt: o.fireAt.toISOString(),
+    status: o.status,
+    taskId: o.taskId,
+    manual: o.manual,
+    leaderEpoch: o.leaderEpoch,
+    claimedAt: o.claimedAt.toISOString(),
+    enqueuedAt: o.enqueuedAt?.toISOString() ?? null,
+    finishedAt: o.finishedAt?.toISOString() ?? null,
+    error: o.error,
+  };
+}
+
+export function occurrenceTable(history: OccurrenceRow[]): string {
+  return table(
+    ['SCHEDULED FOR', 'STATUS', 'TASK ID', 'ENQUEUED', 'FINISHED', 'ERROR'],
+    history.map((o) => [
+      o.scheduledFor.toISOString(),
+      o.status + (o.manual ? ' (manual)' : ''),
+      o.taskId,
+      o.enqueuedAt?.toISOString() ?? '-',
+      o.finishedAt?.toISOString() ?? '-',
+      o.error ?? '',
+    ]),
+  );
+}

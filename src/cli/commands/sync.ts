@@ -1,0 +1,121 @@
+/**
+ * `beat sync [--prune] [--dry-run] [--dir schedules]`: make the database match `schedules/*.ts`.
+ * All problems are reported at once and nothing is written (exit 2); see src/declare/sync.ts.
+ */
+import type { Command } from 'commander';
+import { formatProblem, loadDeclarations, type SyncProblem } from '../../declare/load.ts';
+import {
+  type PlanEntry,
+  SyncProblemsError,
+  syncDeclarations,
+  validateDeclarations,
+} from '../../declare/sync.ts';
+import { print, printJson, withDatabase } from '../database.ts';
+import { CliError } from '../errors.ts';
+
+interface SyncOptions {
+  prune?: boolean;
+  dryRun?: boolean;
+  dir: string;
+  json?: boolean;
+}
+
+export function registerSync(program: Command): void {
+  program
+    .command('sync')
+    .description('create and update the schedules declared in schedules/*.ts (code-owned rows)')
+    .option('--prune', 'delete code-owned schedules whose declaration is gone (their history stays)')
+    .option('--dry-run', 'print the plan (create / update / unchanged / prune) and write nothing')
+    .option('--dir <folder>', 'the folder of declaration files', 'schedules')
+    .option('--json', 'print the plan as JSON')
+    .action(async (options: SyncOptions) => {
+      const { found, problems: loadProblems } = await loadDeclarations(options.dir);
+      const { valid, problems: declarationProblems } = validateDeclarations(found, Date.now());
+      const problems = [...loadProblems, ...declarationProblems];
+      if (problems.length > 0) fail(problems, options);
+      if (options.prune && found.length === 0) {
+        throw new CliError(
+          `no declarations found in ${options.dir}/: refusing to --prune every code-owned schedule. Check --dir, or remove schedules one by one with 'beat remove NAME --force'`,
+        );
+      }
+      await withDatabase(async (database) => {
+        let result: Awaited<ReturnType<typeof syncDeclarations>>;
+        try {
+          result = await syncDeclarations(database, valid, {
+            prune: options.prune ?? false,
+            dryRun: options.dryRun ?? false,
+          });
+        } catch (error) {
+          if (error instanceof SyncProblemsError) fail(error.problems, options);
+          throw error;
+        }
+        if (options.json) {
+          printJson({
+            target: database.target,
+            dryRun: result.dryRun,
+            plan: result.plan,
+            summary: summarize(result.plan),
+          });
+          return;
+        }
+        print(formatPlan(result.plan));
+        const s = summarize(result.plan);
+        const counts = `${s.create} to create, ${s.update} to update, ${s.unchanged} unchanged, ${s.prune} to prune`;
+        const orphans = s.orphan > 0 ? `; ${s.orphan} no longer declared (kept; --prune deletes them)` : '';
+        print(
+          result.dryRun
+            ? `Plan for ${database.target}: ${counts}${orphans}. Dry run: nothing written.`
+            : `Synced ${database.target}: ${counts.replaceAll('to ', '').replace('create', 'created').replace('update', 'updated').replace('prune', 'pruned')}${orphans}.`,
+        );
+      });
+    });
+}
+
+function fail(problems: SyncProblem[], options: SyncOptions): never {
+  if (options.json) {
+    printJson({ problems });
+    throw new CliError(`${problems.length} problem(s); nothing written`, 2);
+  }
+  const lines = problems.map((p) => `  ${formatProblem(p)}`);
+  throw new CliError(
+    `sync found ${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was written:\n${lines.join('\n')}`,
+    2,
+  );
+}
+
+function summarize(plan: PlanEntry[]) {
+  const counts = { create: 0, update: 0, unchanged: 0, prune: 0, orphan: 0 };
+  for (const entry of plan) counts[entry.action]++;
+  return counts;
+}
+
+const short = (value: unknown) => {
+  const text = value === undefined ? 'undefined' : JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+};
+
+function formatPlan(plan: PlanEntry[]): string {
+  const lines: string[] = [];
+  for (const e of plan) {
+    switch (e.action) {
+      case 'create':
+        lines.push(`  create     ${e.name}  (${e.file})`);
+        break;
+      case 'update':
+        lines.push(`  update     ${e.name}  (${e.file})`);
+        for (const c of e.changes)
+          lines.push(`               ${c.field}: ${short(c.from)} -> ${short(c.to)}`);
+        break;
+      case 'unchanged':
+        lines.push(`  unchanged  ${e.name}`);
+        break;
+      case 'prune':
+        lines.push(`  prune      ${e.name}  (was ${e.file ?? 'declared'})`);
+        break;
+      case 'orphan':
+        lines.push(`  orphan     ${e.name}  (no longer declared in ${e.file ?? 'schedules/'}; kept)`);
+        break;
+    }
+  }
+  return lines.length > 0 ? lines.join('\n') : '  (no declarations and no code-owned schedules)';
+}

@@ -1,0 +1,146 @@
+/**
+ * One `Database` over either driver: Postgres through postgres.js when DATABASE_URL is set, or the
+ * embedded PGlite in a local folder. Code above this file uses `db` (Drizzle, identical on both),
+ * `rows()` for raw SQL, `withSessionLock()` and `listen()`, and never asks which one it has.
+ */
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { type SQL, sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import { redactSecrets } from '../logger.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import * as schema from './schema.ts';
+
+/** Drizzle over either driver (a transaction is one too). */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export interface MigrationOptions {
+  migrationsFolder: string;
+  migrationsSchema: string;
+  migrationsTable: string;
+}
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  /** Where it is, safe to print: the URL with its password masked, or the data folder. */
+  readonly target: string;
+  readonly db: Db;
+  /** Run raw SQL and get its rows, whatever the driver's result shape. */
+  rows<T = Record<string, unknown>>(query: SQL, on?: Db): Promise<T[]>;
+  /** Run `fn` holding a session-level advisory lock (one connection holds it throughout). */
+  withSessionLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  /** Apply Drizzle migrations with the driver's migrator (callers serialize; see migrate.ts). */
+  applyMigrations(options: MigrationOptions): Promise<void>;
+  /** LISTEN on a channel; resolves once listening; returns the function that stops it. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export class DatabaseConnectError extends Error {}
+
+export interface OpenOptions {
+  /** Postgres URL; absent selects PGlite in `dataDir`. */
+  databaseUrl?: string | undefined;
+  dataDir: string;
+}
+
+export async function openDatabase(options: OpenOptions): Promise<Database> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(options.dataDir);
+}
+
+function normalizeRows<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const target = redactSecrets(url);
+  const client = postgres(url, {
+    max: 5,
+    // "schema already exists, skipping" and friends are not worth a line on stderr.
+    onnotice: () => {},
+    connect_timeout: 10,
+  });
+  try {
+    await client`select 1`;
+  } catch (error) {
+    await client.end({ timeout: 1 }).catch(() => {});
+    const reason = redactSecrets(error instanceof Error ? error.message : String(error));
+    throw new DatabaseConnectError(`cannot connect to Postgres at ${target}: ${reason}`);
+  }
+  const db = drizzlePostgres({ client, schema }) as unknown as Db;
+  return {
+    kind: 'postgres',
+    target,
+    db,
+    rows: async <T>(query: SQL, on: Db = db) => normalizeRows<T>(await on.execute(query)),
+    async withSessionLock(key, fn) {
+      const session = await client.reserve();
+      try {
+        await session`select pg_advisory_lock(${key})`;
+        try {
+          return await fn();
+        } finally {
+          await session`select pg_advisory_unlock(${key})`;
+        }
+      } finally {
+        session.release();
+      }
+    },
+    applyMigrations: (o) => migratePostgres(db as never, o),
+    async listen(channel, onPayload) {
+      const { unlisten } = await client.listen(channel, onPayload);
+      return unlisten;
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const lock = lockDataDir(dataDir);
+  let client: PGlite;
+  try {
+    client = await PGlite.create(path.join(dataDir, 'pgdata'));
+  } catch (error) {
+    lock.release();
+    throw new DatabaseConnectError(
+      `cannot open the embedded database in ${dataDir}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const db = drizzlePglite({ client, schema }) as unknown as Db;
+  return {
+    kind: 'pglite',
+    target: `embedded PGlite in ${dataDir}`,
+    db,
+    rows: async <T>(query: SQL, on: Db = db) => normalizeRows<T>(await on.execute(query)),
+    // PGlite has one connection and one process (the folder lock): the lock is uncontended, taken
+    // anyway so the code path is the one Postgres runs.
+    async withSessionLock(key, fn) {
+      await client.query(`select pg_advisory_lock(${Number(key)})`);
+      try {
+        return await fn();
+      } finally {
+        await client.query(`select pg_advisory_unlock(${Number(key)})`);
+      }
+    },
+    applyMigrations: (o) => migratePglite(db as never, o),
+    async listen(channel, onPayload) {
+      const stop = await client.listen(channel, onPayload);
+      return () => stop();
+    },
+    async close() {
+      try {
+        await client.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
+}
+
+export { sql };

@@ -1,0 +1,203 @@
+/**
+ * The Drizzle schema of Postgres schema `metronome` (DESIGN.md "Data model"). drizzle-kit generates
+ * the SQL in `migrations/` from this file; triggers live in hand-written migrations beside them.
+ *
+ * Ids are `bigint` identities, not uuids: they are only ever an internal join key (people and the
+ * API use the unique `name`; task ids are derived from the name and the occurrence), and a compact,
+ * ordered key keeps the occurrences primary key `(schedule_id, scheduled_for)` small and its inserts
+ * append-only. `mode: 'number'` is safe: 2^53 ids is more than any deployment will create.
+ *
+ * The CHECK constraints are named after what they require, because Postgres puts the name in the
+ * error a person editing rows with SQL sees (`violates check constraint "solar_needs_event_latitude_longitude"`).
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
+
+export const metronome = pgSchema('metronome');
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const ms = (name: string) => bigint(name, { mode: 'number' });
+
+/** JSON as it may sit in a jsonb column. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+export const schedules = metronome.table(
+  'schedules',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    name: text('name').notNull().unique(),
+    task: text('task').notNull(),
+    kind: text('kind').notNull(),
+    // crontab: a cron string or Celery's object form (exactly one), read in `timezone`.
+    cron: text('cron'),
+    cronFields: jsonb('cron_fields').$type<Record<string, Json>>(),
+    timezone: text('timezone'),
+    // interval: a grid anchor_at + k × every_ms (anchor null = the Unix epoch).
+    everyMs: ms('every_ms'),
+    anchorAt: tstz('anchor_at'),
+    // solar
+    solarEvent: text('solar_event'),
+    latitude: doublePrecision('latitude'),
+    longitude: doublePrecision('longitude'),
+    // clocked
+    runAt: tstz('run_at'),
+    // the message
+    args: jsonb('args').$type<Json[]>().notNull().default(sql`'[]'::jsonb`),
+    kwargs: jsonb('kwargs').$type<Record<string, Json>>().notNull().default(sql`'{}'::jsonb`),
+    queue: text('queue'),
+    routingKey: text('routing_key'),
+    priority: integer('priority'),
+    headers: jsonb('headers').$type<Record<string, Json>>().notNull().default(sql`'{}'::jsonb`),
+    expiresMs: ms('expires_ms'),
+    timeLimitS: integer('time_limit_s'),
+    softTimeLimitS: integer('soft_time_limit_s'),
+    // when it runs
+    enabled: boolean('enabled').notNull().default(true),
+    startAt: tstz('start_at'),
+    endAt: tstz('end_at'),
+    maxRuns: integer('max_runs'),
+    totalRuns: integer('total_runs').notNull().default(0),
+    overlap: text('overlap').notNull().default('skip'),
+    catchup: text('catchup').notNull().default('latest'),
+    catchupWindowMs: ms('catchup_window_ms').notNull().default(3_600_000),
+    jitterMs: ms('jitter_ms').notNull().default(0),
+    runLeaseMs: ms('run_lease_ms'),
+    description: text('description'),
+    // ownership and operator state; `sync` never touches paused_at / paused_reason.
+    managedBy: text('managed_by').notNull().default('db'),
+    source: text('source'),
+    pausedAt: tstz('paused_at'),
+    pausedReason: text('paused_reason'),
+    invalidReason: text('invalid_reason'),
+    nextFireAt: tstz('next_fire_at'),
+    lastFireAt: tstz('last_fire_at'),
+    version: bigint('version', { mode: 'number' }).notNull().default(1),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('name_not_blank', sql`length(btrim(${t.name})) > 0`),
+    check('task_not_blank', sql`length(btrim(${t.task})) > 0`),
+    check('kind_is_known', sql`${t.kind} in ('crontab', 'interval', 'solar', 'clocked')`),
+    check(
+      'crontab_needs_timezone_and_cron_or_cron_fields',
+      sql`${t.kind} <> 'crontab' or (${t.timezone} is not null and num_nonnulls(${t.cron}, ${t.cronFields}) = 1)`,
+    ),
+    check('interval_needs_every_ms', sql`${t.kind} <> 'interval' or ${t.everyMs} is not null`),
+    check(
+      'solar_needs_event_latitude_longitude',
+      sql`${t.kind} <> 'solar' or num_nonnulls(${t.solarEvent}, ${t.latitude}, ${t.longitude}) = 3`,
+    ),
+    check('clocked_needs_run_at', sql`${t.kind} <> 'clocked' or ${t.runAt} is not null`),
+    // A column of another kind left set would be silently ignored: refuse it instead.
+    check(
+      'only_the_columns_of_the_kind',
+      sql`(${t.kind} = 'crontab' or num_nonnulls(${t.cron}, ${t.cronFields}, ${t.timezone}) = 0)
+      and (${t.kind} = 'interval' or num_nonnulls(${t.everyMs}, ${t.anchorAt}) = 0)
+      and (${t.kind} = 'solar' or num_nonnulls(${t.solarEvent}, ${t.latitude}, ${t.longitude}) = 0)
+      and (${t.kind} = 'clocked' or ${t.runAt} is null)`,
+    ),
+    check('cron_not_blank', sql`${t.cron} is null or length(btrim(${t.cron})) > 0`),
+    check('cron_fields_is_object', sql`${t.cronFields} is null or jsonb_typeof(${t.cronFields}) = 'object'`),
+    check('every_ms_at_least_1000', sql`${t.everyMs} is null or ${t.everyMs} >= 1000`),
+    check(
+      'solar_event_is_known',
+      sql`${t.solarEvent} is null or ${t.solarEvent} in ('dawn_astronomical', 'dawn_nautical', 'dawn_civil', 'sunrise', 'solar_noon', 'sunset', 'dusk_civil', 'dusk_nautical', 'dusk_astronomical')`,
+    ),
+    check('latitude_in_range', sql`${t.latitude} is null or ${t.latitude} between -90 and 90`),
+    check('longitude_in_range', sql`${t.longitude} is null or ${t.longitude} between -180 and 180`),
+    check('args_is_array', sql`jsonb_typeof(${t.args}) = 'array'`),
+    check('kwargs_is_object', sql`jsonb_typeof(${t.kwargs}) = 'object'`),
+    check('headers_is_object', sql`jsonb_typeof(${t.headers}) = 'object'`),
+    check('priority_0_to_9', sql`${t.priority} is null or ${t.priority} between 0 and 9`),
+    check('expires_ms_positive', sql`${t.expiresMs} is null or ${t.expiresMs} > 0`),
+    check('time_limit_s_positive', sql`${t.timeLimitS} is null or ${t.timeLimitS} > 0`),
+    check('soft_time_limit_s_positive', sql`${t.softTimeLimitS} is null or ${t.softTimeLimitS} > 0`),
+    check(
+      'start_at_before_end_at',
+      sql`${t.startAt} is null or ${t.endAt} is null or ${t.startAt} < ${t.endAt}`,
+    ),
+    check('max_runs_positive', sql`${t.maxRuns} is null or ${t.maxRuns} > 0`),
+    check('total_runs_not_negative', sql`${t.totalRuns} >= 0`),
+    check('overlap_is_known', sql`${t.overlap} in ('skip', 'allow', 'buffer_one')`),
+    check('catchup_is_known', sql`${t.catchup} in ('latest', 'skip', 'all')`),
+    check('catchup_window_ms_not_negative', sql`${t.catchupWindowMs} >= 0`),
+    check('jitter_ms_not_negative', sql`${t.jitterMs} >= 0`),
+    check('run_lease_ms_positive', sql`${t.runLeaseMs} is null or ${t.runLeaseMs} > 0`),
+    check('managed_by_is_known', sql`${t.managedBy} in ('code', 'db')`),
+    index('schedules_next_fire_at_idx').on(t.nextFireAt),
+  ],
+);
+
+/** What an occurrence can be; the runtime writes these, `beat history` shows them. */
+export const OCCURRENCE_STATUSES = [
+  'claimed',
+  'enqueued',
+  'running',
+  'succeeded',
+  'failed',
+  'missed',
+  'skipped_overlap',
+  'buffered',
+  'expired',
+  'paused',
+  'revoked',
+] as const;
+export type OccurrenceStatus = (typeof OCCURRENCE_STATUSES)[number];
+
+/**
+ * The ledger. No foreign key to `schedules` on purpose: a schedule's history outlives the schedule
+ * (removed, pruned by `sync --prune`), so `schedule_name` is kept on every row.
+ */
+export const occurrences = metronome.table(
+  'occurrences',
+  {
+    scheduleId: bigint('schedule_id', { mode: 'number' }).notNull(),
+    scheduleName: text('schedule_name').notNull(),
+    scheduledFor: tstz('scheduled_for').notNull(),
+    fireAt: tstz('fire_at').notNull(),
+    taskId: text('task_id').notNull().unique(),
+    status: text('status').$type<OccurrenceStatus>().notNull(),
+    manual: boolean('manual').notNull().default(false),
+    /** `beat trigger --force`: enqueue without taking the run lock. */
+    force: boolean('force').notNull().default(false),
+    leaderEpoch: bigint('leader_epoch', { mode: 'number' }),
+    claimedAt: tstz('claimed_at').notNull().defaultNow(),
+    enqueuedAt: tstz('enqueued_at'),
+    finishedAt: tstz('finished_at'),
+    error: text('error'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.scheduleId, t.scheduledFor] }),
+    check('status_is_known', sql.raw(`status in (${OCCURRENCE_STATUSES.map((s) => `'${s}'`).join(', ')})`)),
+    // The runtime's "what is in flight" query; a partial index stays small however long history is.
+    index('occurrences_in_flight_idx')
+      .on(t.status)
+      .where(sql`${t.status} in ('claimed', 'enqueued', 'running')`),
+    index('occurrences_history_idx').on(t.scheduleName, t.scheduledFor.desc()),
+  ],
+);
+
+/** One row per beat group: the lease, measured on database time, and its fencing epoch. */
+export const leader = metronome.table('leader', {
+  grp: text('grp').primaryKey(),
+  holder: text('holder'),
+  epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
+  expiresAt: tstz('expires_at'),
+});
+
+export type ScheduleRow = typeof schedules.$inferSelect;
+export type NewScheduleRow = typeof schedules.$inferInsert;
+export type OccurrenceRow = typeof occurrences.$inferSelect;

@@ -1,0 +1,271 @@
+/**
+ * The schedule store: how the rest of Metronome reads and writes `metronome.schedules`.
+ *
+ * For the runtime: `loadSchedules()` at start (validating every row: a bad one is quarantined with
+ * `invalid_reason`, logged and left out; a fixed one is cleared) and `refreshSchedule(id)` for each
+ * change-feed notification. `next_fire_at` is computed on every write made through here, so a start
+ * reads it instead of recomputing 100k crontabs; only rows whose spec was changed by SQL (the update
+ * trigger clears next_fire_at) are recomputed on load.
+ */
+import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { silentLogger } from '../logger.ts';
+import {
+  nextFireWithin,
+  type ScheduleFields,
+  type ScheduleRecord,
+  type ScheduleState,
+  scheduleState,
+  validateRecord,
+} from '../model/index.ts';
+import type { Schedule } from '../time/index.ts';
+import type { Database, Db } from './database.ts';
+import { type OccurrenceRow, occurrences, type ScheduleRow, schedules } from './schema.ts';
+
+// The model's record and the table's row must stay column-for-column the same.
+const _rowIsRecord = (row: ScheduleRow): ScheduleRecord => row;
+void _rowIsRecord;
+
+/** A valid schedule, compiled, with its state. */
+export interface LoadedSchedule {
+  record: ScheduleRecord;
+  schedule: Schedule;
+  /** `enabled` is the one the runtime fires; `paused` and `disabled` are kept for display. */
+  state: Exclude<ScheduleState, 'invalid'>;
+  /** Epoch ms of the next fire (stored), null when there is none (done, dormant, ended). */
+  nextFireAt: number | null;
+}
+
+/** A row left out of scheduling, and why (also stored in its `invalid_reason`). */
+export interface InvalidSchedule {
+  record: ScheduleRecord;
+  reason: string;
+}
+
+export interface LoadResult {
+  schedules: LoadedSchedule[];
+  invalid: InvalidSchedule[];
+}
+
+export interface StoreOptions {
+  log?: Logger;
+  /** The instant to judge against, epoch ms; default the database's clock. */
+  now?: number;
+}
+
+const PAGE = 5_000;
+
+/** The database's clock in epoch ms (due decisions and next-fire computations use it, not ours). */
+export async function databaseNow(database: Database, on?: Db): Promise<number> {
+  const [row] = await database.rows<{ ms: number | string }>(
+    sql`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`,
+    on,
+  );
+  return Math.floor(Number(row?.ms));
+}
+
+/**
+ * Load and validate every schedule, paging by id so 100k rows never sit in one result. Rows are
+ * quarantined or cleared as they are found; the result lists valid ones (any state) and invalid ones.
+ */
+export async function loadSchedules(database: Database, options: StoreOptions = {}): Promise<LoadResult> {
+  const now = options.now ?? (await databaseNow(database));
+  const result: LoadResult = { schedules: [], invalid: [] };
+  let lastId = 0;
+  for (;;) {
+    const page = await database.db
+      .select()
+      .from(schedules)
+      .where(gt(schedules.id, lastId))
+      .orderBy(asc(schedules.id))
+      .limit(PAGE);
+    for (const row of page) {
+      const checked = await settle(database, row, now, options.log ?? silentLogger);
+      if ('reason' in checked) result.invalid.push(checked);
+      else result.schedules.push(checked);
+    }
+    if (page.length < PAGE) break;
+    lastId = page[page.length - 1]!.id;
+  }
+  if (result.invalid.length > 0) {
+    (options.log ?? silentLogger).warn(
+      { invalid: result.invalid.length, schedules: result.invalid.map((i) => i.record.name) },
+      'some schedules are invalid and are left out until fixed',
+    );
+  }
+  return result;
+}
+
+/** Re-read one schedule (after a change notification). Null when the row is gone. */
+export async function refreshSchedule(
+  database: Database,
+  id: number,
+  options: StoreOptions = {},
+): Promise<LoadedSchedule | InvalidSchedule | null> {
+  const [row] = await database.db.select().from(schedules).where(eq(schedules.id, id));
+  if (!row) return null;
+  const now = options.now ?? (await databaseNow(database));
+  return settle(database, row, now, options.log ?? silentLogger);
+}
+
+/**
+ * Check a row and bring its stored verdict up to date: set or clear invalid_reason, fill a missing
+ * next_fire_at. Writes are guarded by `version` so a concurrent edit is never overwritten (its
+ * own notification brings the row back here).
+ */
+async function settle(
+  database: Database,
+  row: ScheduleRecord,
+  now: number,
+  log: Logger,
+): Promise<LoadedSchedule | InvalidSchedule> {
+  const check = validateRecord(row, now);
+  if (!check.ok) {
+    if (row.invalidReason !== check.reason) {
+      log.warn(
+        { schedule: row.name, scheduleId: row.id, reason: check.reason },
+        `schedule "${row.name}" is invalid and is left out until fixed: ${check.reason}`,
+      );
+      const updated = await writeIfUnchanged(database, row, {
+        invalidReason: check.reason,
+        nextFireAt: null,
+      });
+      if (updated) return { record: updated, reason: check.reason };
+    }
+    return { record: row, reason: check.reason };
+  }
+  let record = row;
+  const cleared = row.invalidReason !== null;
+  if (cleared || row.nextFireAt === null) {
+    const next = nextFireWithin(check.schedule, row, now);
+    if (cleared || next !== null) {
+      const updated = await writeIfUnchanged(database, row, {
+        invalidReason: null,
+        nextFireAt: next === null ? null : new Date(next),
+      });
+      if (updated) record = updated;
+      if (cleared)
+        log.info({ schedule: row.name, scheduleId: row.id }, `schedule "${row.name}" is valid again`);
+    }
+  }
+  const state = scheduleState(record, null) as LoadedSchedule['state'];
+  return {
+    record,
+    schedule: check.schedule,
+    state,
+    nextFireAt: record.nextFireAt ? record.nextFireAt.getTime() : null,
+  };
+}
+
+async function writeIfUnchanged(
+  database: Database,
+  row: ScheduleRecord,
+  set: Partial<Pick<ScheduleRow, 'invalidReason' | 'nextFireAt'>>,
+): Promise<ScheduleRecord | null> {
+  const [updated] = await database.db
+    .update(schedules)
+    .set(set)
+    .where(and(eq(schedules.id, row.id), eq(schedules.version, row.version)))
+    .returning();
+  return updated ?? null;
+}
+
+export async function findSchedule(db: Db, name: string): Promise<ScheduleRecord | null> {
+  const [row] = await db.select().from(schedules).where(eq(schedules.name, name));
+  return row ?? null;
+}
+
+export async function listScheduleRecords(db: Db): Promise<ScheduleRecord[]> {
+  return db.select().from(schedules).orderBy(asc(schedules.name));
+}
+
+/** Insert a new schedule with its first next_fire_at. */
+export async function insertSchedule(
+  db: Db,
+  name: string,
+  fields: ScheduleFields,
+  owner: { managedBy: 'code' | 'db'; source: string | null },
+  nextFireAt: number | null,
+): Promise<ScheduleRecord> {
+  const [row] = await db
+    .insert(schedules)
+    .values({
+      name,
+      ...fields,
+      managedBy: owner.managedBy,
+      source: owner.source,
+      nextFireAt: nextFireAt === null ? null : new Date(nextFireAt),
+    })
+    .returning();
+  return row!;
+}
+
+/** Pause (an operator action: `sync` never clears it). Keeps an existing pause's start. */
+export async function pauseSchedule(db: Db, id: number, reason: string | null): Promise<ScheduleRecord> {
+  const [row] = await db
+    .update(schedules)
+    .set({ pausedAt: sql`coalesce(${schedules.pausedAt}, now())`, pausedReason: reason })
+    .where(eq(schedules.id, id))
+    .returning();
+  return row!;
+}
+
+/** Resume from now: next_fire_at is recomputed after `now`, so the paused stretch is not replayed. */
+export async function resumeSchedule(db: Db, record: ScheduleRecord, now: number): Promise<ScheduleRecord> {
+  const check = validateRecord(record, now);
+  const next = check.ok ? nextFireWithin(check.schedule, record, now) : null;
+  const [row] = await db
+    .update(schedules)
+    .set({
+      pausedAt: null,
+      pausedReason: null,
+      nextFireAt: next === null ? null : new Date(next),
+      invalidReason: check.ok ? null : check.reason,
+    })
+    .where(eq(schedules.id, record.id))
+    .returning();
+  return row!;
+}
+
+export async function deleteSchedule(db: Db, id: number): Promise<void> {
+  await db.delete(schedules).where(eq(schedules.id, id));
+}
+
+/** The latest occurrences of a schedule, by name (history survives the schedule's removal). */
+export async function scheduleHistory(db: Db, name: string, limit: number): Promise<OccurrenceRow[]> {
+  return db
+    .select()
+    .from(occurrences)
+    .where(eq(occurrences.scheduleName, name))
+    .orderBy(desc(occurrences.scheduledFor))
+    .limit(limit);
+}
+
+/** One change-feed notification (channel `metronome_schedules`, sent by a trigger on every change). */
+export interface ScheduleChange {
+  id: number;
+  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  version: number;
+}
+
+export const SCHEDULES_CHANNEL = 'metronome_schedules';
+
+/**
+ * Listen to schedule changes; resolves once listening, returns the function that stops. The
+ * runtime answers each with `refreshSchedule(id)` (or drops the id on DELETE). Notifications are
+ * lost while disconnected, so it also reconciles against `version` periodically.
+ */
+export async function watchSchedules(
+  database: Database,
+  onChange: (change: ScheduleChange) => void,
+  log: Logger = silentLogger,
+): Promise<() => Promise<void>> {
+  return database.listen(SCHEDULES_CHANNEL, (payload) => {
+    try {
+      const change = JSON.parse(payload) as ScheduleChange;
+      onChange({ id: Number(change.id), op: change.op, version: Number(change.version) });
+    } catch (error) {
+      log.warn({ payload, err: error }, 'ignoring an unreadable schedule change notification');
+    }
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * The declaration API users write `schedules/*.ts` with:
+ *
+ *   import { crontab, defineSchedule, every } from 'metronome';
+ *   export const nightly = defineSchedule({
+ *     name: 'reports.nightly',
+ *     task: 'reports.nightly',
+ *     schedule: crontab('30 2 * * *', { tz: 'Europe/Berlin' }),
+ *   });
+ *
+ * Nothing here throws: declarations are checked together by `beat sync`, which reports every
+ * problem in every file at once (file, schedule, field) instead of stopping at the first import.
+ */
+import type { Duration, ScheduleDeclarationInput } from '../model/index.ts';
+import type {
+  CeleryCrontab,
+  ClockedSpec,
+  CrontabSpec,
+  InstantInput,
+  IntervalSpec,
+  SolarEvent,
+  SolarSpec,
+} from '../time/index.ts';
+
+/** Marks objects made by defineSchedule; a global symbol, so two copies of this module agree. */
+export const DECLARATION = Symbol.for('metronome.declaration');
+
+export type ScheduleDeclaration = Readonly<ScheduleDeclarationInput> & { readonly [DECLARATION]: true };
+
+/**
+ * Declare a schedule. Export the result (named or default, alone or in an array) from a file in
+ * `schedules/`; `beat sync` finds it there. Defaults: args `[]`, kwargs `{}`, queue null (routing
+ * decides), enabled true, overlap `'skip'`, catchup `'latest'` within `'1h'`, no jitter.
+ */
+export function defineSchedule(declaration: ScheduleDeclarationInput): ScheduleDeclaration {
+  return Object.freeze({ ...declaration, [DECLARATION]: true as const });
+}
+
+export function isScheduleDeclaration(value: unknown): value is ScheduleDeclaration {
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DECLARATION] === true
+  );
+}
+
+export interface CrontabOptions {
+  /** The IANA zone the expression is read in, e.g. `'Europe/Berlin'` or `'UTC'`. Required: a
+   * silent default zone is how schedules end up an hour off twice a year. */
+  tz: string;
+}
+
+/**
+ * A crontab: a cron string (`'30 2 * * *'`, 6 fields with seconds, `'@daily'`, `H` hashed) with
+ * standard cron day matching, or Celery's object form `{ minute, hour, dayOfWeek, dayOfMonth,
+ * monthOfYear }`, where all fields must match (Celery's rule).
+ */
+export function crontab(expression: string | CeleryCrontab, options: CrontabOptions): CrontabSpec {
+  return { kind: 'crontab', cron: expression, timezone: options?.tz };
+}
+
+export interface EveryOptions {
+  /** Where the grid starts; default the Unix epoch, so `every('5m')` fires at :00, :05, ... */
+  anchor?: InstantInput;
+}
+
+/** An interval on a fixed grid (no drift): `every('15m')`, `every('1h30m')`, `every(60_000)` (ms). */
+export function every(interval: Duration, options: EveryOptions = {}): IntervalSpec {
+  return { kind: 'interval', every: interval, anchor: options.anchor ?? null };
+}
+
+/** A solar event at a place, e.g. `solar('sunset', 52.52, 13.405)`. Days without it are skipped. */
+export function solar(event: SolarEvent, latitude: number, longitude: number): SolarSpec {
+  return { kind: 'solar', event, latitude, longitude };
+}
+
+/** One run at an instant: a Date, epoch ms, or an ISO 8601 string with an offset. */
+export function at(instant: InstantInput): ClockedSpec {
+  return { kind: 'clocked', runAt: instant };
+}

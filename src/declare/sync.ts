@@ -1,0 +1,228 @@
+/**
+ * `sync`: make the code-owned rows of `metronome.schedules` match the declarations.
+ *
+ * 1. Every declaration is validated first; any problem anywhere → nothing is written.
+ * 2. Under a transaction-scoped advisory lock (two syncs at once queue up rather than race on the
+ *    same names), the rows are read and a plan made: create / update (with the changed fields) /
+ *    unchanged / prune (with --prune) / orphan (code-owned, no longer declared, kept).
+ * 3. The whole plan is applied in that one transaction, or — with `dryRun` — not at all.
+ *
+ * Rows created in the database (`managed_by = 'db'`) are never touched; declaring one of their
+ * names is an error. A code-owned row edited with SQL shows up as an update (drift) and is restored.
+ * `paused_at` / `paused_reason` belong to operators and are never changed by sync.
+ */
+import { eq, sql } from 'drizzle-orm';
+import type { Database, Db } from '../db/database.ts';
+import { LOCK_KEYS } from '../db/migrate.ts';
+import { schedules } from '../db/schema.ts';
+import { databaseNow, insertSchedule } from '../db/store.ts';
+import {
+  canonicalJson,
+  FIELD_NAMES,
+  nextFireWithin,
+  parseDeclaration,
+  type ScheduleFields,
+  type ScheduleRecord,
+  TIMING_FIELDS,
+  validateRecord,
+} from '../model/index.ts';
+import type { FoundDeclaration, SyncProblem } from './load.ts';
+
+export interface FieldChange {
+  /** The column, as operators see it in SQL (`every_ms`, `kwargs`). */
+  field: string;
+  from: unknown;
+  to: unknown;
+}
+
+export type PlanEntry =
+  | { action: 'create'; name: string; file: string }
+  | { action: 'update'; name: string; file: string; changes: FieldChange[] }
+  | { action: 'unchanged'; name: string; file: string }
+  | { action: 'prune'; name: string; file: string | null }
+  | { action: 'orphan'; name: string; file: string | null };
+
+export interface SyncResult {
+  dryRun: boolean;
+  plan: PlanEntry[];
+}
+
+export class SyncProblemsError extends Error {
+  constructor(readonly problems: SyncProblem[]) {
+    super(`${problems.length} problem${problems.length === 1 ? '' : 's'}; nothing was written`);
+  }
+}
+
+export interface ValidDeclaration {
+  name: string;
+  file: string;
+  fields: ScheduleFields;
+}
+
+/** Step 1: validate every declaration; returns the valid ones and every problem found. */
+export function validateDeclarations(
+  found: FoundDeclaration[],
+  now: number,
+): { valid: ValidDeclaration[]; problems: SyncProblem[] } {
+  const valid: ValidDeclaration[] = [];
+  const problems: SyncProblem[] = [];
+  for (const { file, declaration } of found) {
+    const result = parseDeclaration(declaration, now);
+    if (result.ok) valid.push({ name: result.name, file, fields: result.fields });
+    else {
+      for (const p of result.problems) {
+        problems.push({ file, schedule: result.name ?? '(unnamed)', field: p.field, reason: p.reason });
+      }
+    }
+  }
+  return { valid, problems };
+}
+
+const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function same(a: unknown, b: unknown): boolean {
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  }
+  if (typeof a === 'object' || typeof b === 'object') return canonicalJson(a) === canonicalJson(b);
+  return a === b;
+}
+
+function display(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+/** The differences between a stored code-owned row and its declaration. */
+export function diffRow(row: ScheduleRecord, wanted: ValidDeclaration): FieldChange[] {
+  const changes: FieldChange[] = [];
+  for (const field of FIELD_NAMES) {
+    const from = row[field as keyof ScheduleRecord];
+    const to = wanted.fields[field];
+    if (!same(from, to)) changes.push({ field: snake(field), from: display(from), to: display(to) });
+  }
+  if (row.source !== wanted.file) changes.push({ field: 'source', from: row.source, to: wanted.file });
+  if (row.invalidReason !== null)
+    changes.push({ field: 'invalid_reason', from: row.invalidReason, to: null });
+  return changes;
+}
+
+/** Step 2: the plan against the current rows; collisions with database-owned rows are problems. */
+export function planSync(
+  rows: ScheduleRecord[],
+  declarations: ValidDeclaration[],
+  prune: boolean,
+): { plan: PlanEntry[]; problems: SyncProblem[] } {
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const declared = new Set(declarations.map((d) => d.name));
+  const plan: PlanEntry[] = [];
+  const problems: SyncProblem[] = [];
+  for (const d of declarations) {
+    const row = byName.get(d.name);
+    if (!row) plan.push({ action: 'create', name: d.name, file: d.file });
+    else if (row.managedBy !== 'code') {
+      problems.push({
+        file: d.file,
+        schedule: d.name,
+        field: 'name',
+        reason: `a schedule with this name already exists in the database and is managed there (managed_by = '${row.managedBy}', created with beat add or SQL); sync never touches it. Rename the declaration, or remove the row first (beat remove "${d.name}")`,
+      });
+    } else {
+      const changes = diffRow(row, d);
+      plan.push(
+        changes.length === 0
+          ? { action: 'unchanged', name: d.name, file: d.file }
+          : { action: 'update', name: d.name, file: d.file, changes },
+      );
+    }
+  }
+  for (const row of rows) {
+    if (row.managedBy === 'code' && !declared.has(row.name)) {
+      plan.push({ action: prune ? 'prune' : 'orphan', name: row.name, file: row.source });
+    }
+  }
+  return { plan, problems };
+}
+
+function nextFor(name: string, fields: ScheduleFields, totalRuns: number, now: number): number | null {
+  const check = validateRecord({ ...fields, name }, now);
+  // Declarations were validated a moment ago; a failure here would be a bug, not user input.
+  if (!check.ok) throw new Error(`declaration "${name}" became invalid: ${check.reason}`);
+  return nextFireWithin(check.schedule, { ...fields, totalRuns }, now);
+}
+
+/** Step 3: apply a plan inside the caller's transaction. */
+async function applyPlan(
+  tx: Db,
+  plan: PlanEntry[],
+  rows: Map<string, ScheduleRecord>,
+  wanted: Map<string, ValidDeclaration>,
+  now: number,
+): Promise<void> {
+  for (const entry of plan) {
+    const row = rows.get(entry.name);
+    if (entry.action === 'create') {
+      const d = wanted.get(entry.name)!;
+      await insertSchedule(
+        tx,
+        d.name,
+        d.fields,
+        { managedBy: 'code', source: d.file },
+        nextFor(d.name, d.fields, 0, now),
+      );
+    } else if (entry.action === 'update' && row) {
+      const d = wanted.get(entry.name)!;
+      // Re-enabling counts too: the stored next fire is from before the schedule was switched off,
+      // and the time it was off must not look like missed fires to catch up.
+      const timingChanged = entry.changes.some(
+        (c) => TIMING_FIELDS.has(camel(c.field) as keyof ScheduleFields) || c.field === 'enabled',
+      );
+      const recompute = timingChanged || row.nextFireAt === null || row.invalidReason !== null;
+      const next = recompute ? nextFor(d.name, d.fields, row.totalRuns, now) : undefined;
+      await tx
+        .update(schedules)
+        .set({
+          ...d.fields,
+          source: d.file,
+          invalidReason: null,
+          ...(next === undefined ? {} : { nextFireAt: next === null ? null : new Date(next) }),
+        })
+        .where(eq(schedules.id, row.id));
+    } else if (entry.action === 'prune' && row) {
+      // Occurrences have no foreign key: the pruned schedule's history stays, found by name.
+      await tx.delete(schedules).where(eq(schedules.id, row.id));
+    }
+  }
+}
+
+const camel = (column: string) => column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+export interface SyncOptions {
+  prune?: boolean;
+  dryRun?: boolean;
+}
+
+/**
+ * Plan and (unless dry-run) apply. Throws {@link SyncProblemsError} when a declaration collides
+ * with a database-owned row; nothing is written then.
+ */
+export async function syncDeclarations(
+  database: Database,
+  declarations: ValidDeclaration[],
+  options: SyncOptions = {},
+): Promise<SyncResult> {
+  const prune = options.prune ?? false;
+  const dryRun = options.dryRun ?? false;
+  const wanted = new Map(declarations.map((d) => [d.name, d]));
+  return database.db.transaction(async (tx) => {
+    // Held until commit: a second sync waits here, then plans against what the first one wrote.
+    await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_KEYS.sync})`);
+    const rows = await tx.select().from(schedules);
+    const { plan, problems } = planSync(rows, declarations, prune);
+    if (problems.length > 0) throw new SyncProblemsError(problems);
+    if (!dryRun) {
+      const now = await databaseNow(database, tx);
+      await applyPlan(tx, plan, new Map(rows.map((r) => [r.name, r])), wanted, now);
+    }
+    return { dryRun, plan };
+  });
+}

@@ -1,0 +1,220 @@
+/**
+ * The schedule as Metronome stores it: the fields a declaration (or `beat add`) decides, the full
+ * record with the operator and runtime state around them, and the mapping from a record to the time
+ * engine's spec. Column-for-column with `metronome.schedules` (src/db/schema.ts checks the match).
+ */
+import { formatDuration, type ScheduleKind, type ScheduleSpec } from '../time/index.ts';
+import type { JsonObject, JsonValue } from './json.ts';
+
+export const OVERLAP_POLICIES = ['skip', 'allow', 'buffer_one'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+export const CATCHUP_POLICIES = ['latest', 'skip', 'all'] as const;
+export type CatchupPolicy = (typeof CATCHUP_POLICIES)[number];
+export const MANAGED_BY = ['code', 'db'] as const;
+export type ManagedBy = (typeof MANAGED_BY)[number];
+
+/** Defaults shared by declarations, `beat add` and the table's column defaults. */
+export const DEFAULTS = {
+  overlap: 'skip',
+  catchup: 'latest',
+  catchupWindowMs: 3_600_000,
+  jitterMs: 0,
+  enabled: true,
+} as const;
+
+/** What a declaration or `beat add` decides: everything `sync` compares and writes. */
+export interface ScheduleFields {
+  task: string;
+  kind: ScheduleKind;
+  cron: string | null;
+  cronFields: JsonObject | null;
+  timezone: string | null;
+  everyMs: number | null;
+  anchorAt: Date | null;
+  solarEvent: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  runAt: Date | null;
+  args: JsonValue[];
+  kwargs: JsonObject;
+  queue: string | null;
+  routingKey: string | null;
+  priority: number | null;
+  headers: JsonObject;
+  expiresMs: number | null;
+  timeLimitS: number | null;
+  softTimeLimitS: number | null;
+  enabled: boolean;
+  startAt: Date | null;
+  endAt: Date | null;
+  maxRuns: number | null;
+  overlap: OverlapPolicy;
+  catchup: CatchupPolicy;
+  catchupWindowMs: number;
+  jitterMs: number;
+  runLeaseMs: number | null;
+  description: string | null;
+}
+
+/** The fields `sync` compares, in display order. */
+export const FIELD_NAMES = [
+  'task',
+  'kind',
+  'cron',
+  'cronFields',
+  'timezone',
+  'everyMs',
+  'anchorAt',
+  'solarEvent',
+  'latitude',
+  'longitude',
+  'runAt',
+  'args',
+  'kwargs',
+  'queue',
+  'routingKey',
+  'priority',
+  'headers',
+  'expiresMs',
+  'timeLimitS',
+  'softTimeLimitS',
+  'enabled',
+  'startAt',
+  'endAt',
+  'maxRuns',
+  'overlap',
+  'catchup',
+  'catchupWindowMs',
+  'jitterMs',
+  'runLeaseMs',
+  'description',
+] as const satisfies readonly (keyof ScheduleFields)[];
+
+/** Fields that change when a schedule fires: a change to one of them invalidates next_fire_at. */
+export const TIMING_FIELDS: ReadonlySet<keyof ScheduleFields> = new Set([
+  'kind',
+  'cron',
+  'cronFields',
+  'timezone',
+  'everyMs',
+  'anchorAt',
+  'solarEvent',
+  'latitude',
+  'longitude',
+  'runAt',
+  'startAt',
+  'endAt',
+  'maxRuns',
+]);
+
+/**
+ * A row of `metronome.schedules` as read back. Text columns are plain strings here: a row edited
+ * with SQL is only trusted after {@link validateRecord} (src/model/validate.ts).
+ */
+export interface ScheduleRecord
+  extends Omit<ScheduleFields, 'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers'> {
+  id: number;
+  name: string;
+  kind: string;
+  overlap: string;
+  catchup: string;
+  // jsonb comes back as whatever a person stored, whatever the column's type says.
+  args: unknown;
+  kwargs: unknown;
+  headers: unknown;
+  managedBy: string;
+  source: string | null;
+  pausedAt: Date | null;
+  pausedReason: string | null;
+  invalidReason: string | null;
+  nextFireAt: Date | null;
+  lastFireAt: Date | null;
+  totalRuns: number;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * How a schedule stands, most important first: an invalid row is invalid whatever else it says;
+ * a paused one is paused (operator action) even if its declaration says enabled.
+ */
+export type ScheduleState = 'invalid' | 'paused' | 'disabled' | 'enabled';
+
+export function scheduleState(
+  record: Pick<ScheduleRecord, 'invalidReason' | 'pausedAt' | 'enabled'>,
+  invalidReason = record.invalidReason,
+): ScheduleState {
+  if (invalidReason) return 'invalid';
+  if (record.pausedAt) return 'paused';
+  if (!record.enabled) return 'disabled';
+  return 'enabled';
+}
+
+/** The time engine's spec for a record's kind columns (not validated: compileSchedule does that). */
+export function specOf(
+  record: Pick<
+    ScheduleRecord,
+    | 'kind'
+    | 'cron'
+    | 'cronFields'
+    | 'timezone'
+    | 'everyMs'
+    | 'anchorAt'
+    | 'solarEvent'
+    | 'latitude'
+    | 'longitude'
+    | 'runAt'
+  >,
+): ScheduleSpec {
+  switch (record.kind) {
+    case 'crontab':
+      return {
+        kind: 'crontab',
+        cron: (record.cronFields ?? record.cron) as string,
+        timezone: record.timezone as string,
+      };
+    case 'interval':
+      return { kind: 'interval', every: record.everyMs as number, anchor: record.anchorAt };
+    case 'solar':
+      return {
+        kind: 'solar',
+        event: record.solarEvent as never,
+        latitude: record.latitude as number,
+        longitude: record.longitude as number,
+      };
+    case 'clocked':
+      return { kind: 'clocked', runAt: record.runAt as Date };
+    default:
+      // Unknown kinds reach compileSchedule, which names the field and the allowed kinds.
+      return { kind: record.kind } as unknown as ScheduleSpec;
+  }
+}
+
+/** A one-line description of the spec for tables: `30 2 * * * (Europe/Berlin)`, `every 15m`. */
+export function describeSpec(record: Parameters<typeof specOf>[0]): string {
+  switch (record.kind) {
+    case 'crontab': {
+      // jsonb does not keep key order: show Celery's field order.
+      const order = ['minute', 'hour', 'dayOfWeek', 'dayOfMonth', 'monthOfYear'];
+      const rank = (key: string) => order.indexOf(key) + 1 || 99;
+      const cron = record.cronFields
+        ? Object.entries(record.cronFields)
+            .sort(([a], [b]) => rank(a) - rank(b))
+            .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+            .join(' ')
+        : (record.cron ?? '');
+      return `${cron} (${record.timezone ?? '?'})`;
+    }
+    case 'interval':
+      return `every ${record.everyMs === null ? '?' : formatDuration(record.everyMs)}${
+        record.anchorAt ? ` from ${record.anchorAt.toISOString()}` : ''
+      }`;
+    case 'solar':
+      return `${record.solarEvent ?? '?'} at ${record.latitude ?? '?'}, ${record.longitude ?? '?'}`;
+    case 'clocked':
+      return `at ${record.runAt ? record.runAt.toISOString() : '?'}`;
+    default:
+      return `unknown kind ${JSON.stringify(record.kind)}`;
+  }
+}

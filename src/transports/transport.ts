@@ -1,0 +1,41 @@
+/**
+ * What the beat hands to a task runtime, and what it asks back. One call per batch: the tick claims
+ * a batch of occurrences, takes their run locks, then enqueues them all in one round trip.
+ */
+import type { JsonObject, JsonValue } from '../model/json.ts';
+
+export interface EnqueueItem {
+  /** Deterministic (UUID v5 of schedule and scheduled instant): a re-send carries the same id. */
+  taskId: string;
+  scheduleId: number;
+  scheduleName: string;
+  task: string;
+  args: JsonValue[];
+  kwargs: JsonObject;
+  queue: string | null;
+  routingKey: string | null;
+  priority: number | null;
+  headers: JsonObject;
+  /** Absolute instant (ms) after which the run must not start, or null. */
+  expiresAt: number | null;
+  timeLimitS: number | null;
+  softTimeLimitS: number | null;
+  /** The slot this run is for, and when it was due (slot plus jitter). */
+  scheduledFor: number;
+  fireAt: number;
+  manual: boolean;
+}
+
+export type EnqueueResult = { taskId: string; ok: true } | { taskId: string; ok: false; error: string };
+
+/** What is known of a run: still queued or running, finished one way or another, or not known. */
+export type RunState = 'queued' | 'active' | 'succeeded' | 'failed' | 'expired' | 'unknown';
+
+export interface Transport {
+  readonly name: string;
+  /** Enqueue a batch; one result per item, in order. Throws only when nothing could be sent. */
+  enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]>;
+  /** The state of runs, by task id. */
+  status(taskIds: string[]): Promise<Map<string, RunState>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { at, crontab, defineSchedule, every, solar } from '../../src/index.ts';
+import { parseDeclaration, validateRecord } from '../../src/model/index.ts';
+
+const NOW = Date.parse('2026-11-21T00:00:00Z');
+
+function problems(input: unknown) {
+  const result = parseDeclaration(input, NOW);
+  assert.equal(result.ok, false, 'expected problems');
+  return result.ok ? [] : result.problems;
+}
+
+test('a minimal declaration gets the documented defaults', () => {
+  const result = parseDeclaration(
+    defineSchedule({ name: 'tasks.add', task: 'tasks.add', schedule: every('15m'), args: [2, 3] }),
+    NOW,
+  );
+  assert.ok(result.ok);
+  assert.deepEqual(result.fields, {
+    task: 'tasks.add',
+    kind: 'interval',
+    cron: null,
+    cronFields: null,
+    timezone: null,
+    everyMs: 900_000,
+    anchorAt: null,
+    solarEvent: null,
+    latitude: null,
+    longitude: null,
+    runAt: null,
+    args: [2, 3],
+    kwargs: {},
+    queue: null,
+    routingKey: null,
+    priority: null,
+    headers: {},
+    expiresMs: null,
+    timeLimitS: null,
+    softTimeLimitS: null,
+    enabled: true,
+    startAt: null,
+    endAt: null,
+    maxRuns: null,
+    overlap: 'skip',
+    catchup: 'latest',
+    catchupWindowMs: 3_600_000,
+    jitterMs: 0,
+    runLeaseMs: null,
+    description: null,
+  });
+});
+
+test('each builder maps to its columns; durations and instants are normalized', () => {
+  const cases = [
+    [
+      crontab('30 2 * * *', { tz: 'Europe/Berlin' }),
+      { kind: 'crontab', cron: '30 2 * * *', timezone: 'Europe/Berlin' },
+    ],
+    [
+      crontab({ minute: 0, hour: 8, dayOfWeek: 1, dayOfMonth: '1-7' }, { tz: 'UTC' }),
+      {
+        kind: 'crontab',
+        cronFields: { minute: 0, hour: 8, dayOfWeek: 1, dayOfMonth: '1-7' },
+        timezone: 'UTC',
+      },
+    ],
+    [
+      every('1h30m', { anchor: '2026-01-01T00:10:00Z' }),
+      { kind: 'interval', everyMs: 5_400_000, anchorAt: new Date('2026-01-01T00:10:00Z') },
+    ],
+    [
+      solar('sunset', 52.52, 13.405),
+      { kind: 'solar', solarEvent: 'sunset', latitude: 52.52, longitude: 13.405 },
+    ],
+    [at(new Date('2030-01-01T09:00:00Z')), { kind: 'clocked', runAt: new Date('2030-01-01T09:00:00Z') }],
+  ] as const;
+  for (const [schedule, expected] of cases) {
+    const result = parseDeclaration(
+      defineSchedule({ name: 'x', task: 't', schedule, timeLimit: '5m', expires: '10m', jitter: '30s' }),
+      NOW,
+    );
+    assert.ok(result.ok, JSON.stringify(result));
+    for (const [key, value] of Object.entries(expected)) {
+      assert.deepEqual(result.fields[key as keyof typeof result.fields], value, key);
+    }
+    assert.equal(result.fields.timeLimitS, 300);
+    assert.equal(result.fields.expiresMs, 600_000);
+    assert.equal(result.fields.jitterMs, 30_000);
+  }
+});
+
+test('every problem of a declaration is reported, each naming its field', () => {
+  const found = problems({
+    name: 'bad',
+    task: '',
+    schedule: crontab('61 * * * *', { tz: 'Europe/Berlin' }),
+    priority: 12,
+    kwargs: { when: new Date() },
+    overlap: 'queue',
+    timeLimit: 300,
+    kwarg: {},
+  });
+  const fields = found.map((p) => p.field).sort();
+  assert.deepEqual(fields, [
+    'kwarg',
+    'kwargs.when',
+    'overlap',
+    'priority',
+    'schedule.cron',
+    'task',
+    'timeLimit',
+  ]);
+  const byField = Object.fromEntries(found.map((p) => [p.field, p.reason]));
+  assert.match(byField.priority!, /0 to 9/);
+  assert.match(byField['kwargs.when']!, /Date is not JSON.*toISOString/);
+  assert.match(byField.timeLimit!, /numbers are milliseconds/);
+  assert.match(byField.kwarg!, /unknown option/);
+  assert.match(byField['schedule.cron']!, /61/);
+});
+
+test('schedule problems name the builder argument: zone, cron that never fires, Celery fields, interval', () => {
+  const cases: [unknown, string, RegExp][] = [
+    [crontab('0 3 * * *', { tz: 'Mars/Olympus' }), 'schedule.tz', /Mars\/Olympus/],
+    [crontab('0 0 30 2 *', { tz: 'UTC' }), 'schedule.cron', /never/],
+    [crontab({ minute: 99 }, { tz: 'UTC' }), 'schedule.cron.minute', /99/],
+    [crontab({ minuet: 5 } as never, { tz: 'UTC' }), 'schedule.cron.minuet', /unknown field/],
+    [crontab('0 3 * * *', undefined as never), 'schedule.tz', /./],
+    [every('500ms'), 'schedule.every', /one second/],
+    [every('15 minutes'), 'schedule.every', /duration/],
+    [solar('sunset', 200, 0), 'schedule.latitude', /-90 to 90/],
+    [solar('moonrise' as never, 1, 1), 'schedule.event', /solar event/],
+    [at('2030-01-01 09:00'), 'schedule.runAt', /offset/],
+    [{ kind: 'weekly' }, 'schedule.kind', /crontab\(/],
+  ];
+  for (const [schedule, field, reason] of cases) {
+    const found = problems({ name: 'x', task: 't', schedule });
+    assert.equal(found.length, 1, JSON.stringify(found));
+    assert.equal(found[0]!.field, field, JSON.stringify(found));
+    assert.match(found[0]!.reason, reason);
+  }
+});
+
+test('window checks: endAt after startAt, softTimeLimit under timeLimit', () => {
+  const found = problems({
+    name: 'x',
+    task: 't',
+    schedule: every('1m'),
+    startAt: '2026-02-01T00:00:00Z',
+    endAt: '2026-01-01T00:00:00Z',
+    timeLimit: '1m',
+    softTimeLimit: '2m',
+  });
+  assert.deepEqual(found.map((p) => p.field).sort(), ['endAt', 'softTimeLimit']);
+});
+
+test('validateRecord names the column of a row that the database checks let through', () => {
+  const base = {
+    name: 'row',
+    kind: 'crontab',
+    cron: '0 3 * * *',
+    cronFields: null,
+    timezone: 'UTC',
+    everyMs: null,
+    anchorAt: null,
+    solarEvent: null,
+    latitude: null,
+    longitude: null,
+    runAt: null,
+    args: [],
+    kwargs: {},
+    headers: {},
+    overlap: 'skip',
+    catchup: 'latest',
+    priority: null,
+  };
+  assert.ok(validateRecord(base, NOW).ok);
+  const reason = (patch: object) => {
+    const r = validateRecord({ ...base, ...patch }, NOW);
+    return r.ok ? '' : r.reason;
+  };
+  assert.match(reason({ timezone: 'Europe/Berln' }), /^column timezone: .*Europe\/Berln/);
+  assert.match(reason({ cron: '0 0 31 2 *' }), /^column cron: .*never/);
+  assert.match(reason({ cron: null, cronFields: { hour: 25 } }), /^column cron_fields\.hour: /);
+  assert.match(reason({ kwargs: [1] }), /^column kwargs: .*not a JSON object/);
+  assert.match(reason({ args: 'x' }), /^column args: .*not a JSON array/);
+});
