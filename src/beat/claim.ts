@@ -94,7 +94,9 @@ export async function claim(
       );
       for (const row of rows) advanced.set(Number(row.id), Number(row.version));
     }
-    const kept = occurrences.filter((o) => advances.every((a) => a.scheduleId !== o.scheduleId) || advanced.has(o.scheduleId));
+    const kept = occurrences.filter(
+      (o) => advances.every((a) => a.scheduleId !== o.scheduleId) || advanced.has(o.scheduleId),
+    );
     const inserted = await insertOccurrences(database, tx, fence.epoch, kept);
     return { advanced, inserted };
   });

@@ -94,12 +94,23 @@ export class Dispatcher {
   }
 
   /** Resume a run the previous leader enqueued and whose end was not seen. */
-  adoptInFlight(scheduleId: number, taskId: string, enqueuedAt: number, scheduledFor: number, running: boolean): void {
+  adoptInFlight(
+    scheduleId: number,
+    taskId: string,
+    enqueuedAt: number,
+    scheduledFor: number,
+    running: boolean,
+  ): void {
     const record = this.#o.record(scheduleId);
     if (!record) return;
     const leaseMs = runLeaseMs(record, scheduledFor, this.#o.nextSlot(scheduleId, scheduledFor));
-    const lock = record.overlap === 'allow' ? null : this.#o.locks.handleFor(lockKey(scheduleId), taskId, this.#o.owner(), enqueuedAt + leaseMs);
-    this.#inFlight.set(taskId, { taskId, scheduleId, lock, leaseMs, leaseEndsAt: enqueuedAt + leaseMs, running });
+    // enqueuedAt is database time; handles and lease ends are on this process's clock.
+    const leaseEndsAt = enqueuedAt + leaseMs - (this.#o.now() - Date.now());
+    const lock =
+      record.overlap === 'allow'
+        ? null
+        : this.#o.locks.handleFor(lockKey(scheduleId), taskId, this.#o.owner(), leaseEndsAt);
+    this.#inFlight.set(taskId, { taskId, scheduleId, lock, leaseMs, leaseEndsAt, running });
   }
 
   adoptBuffered(request: DispatchRequest): void {
@@ -109,7 +120,12 @@ export class Dispatcher {
   /** Dispatch now (new claims, re-sends, manual triggers). */
   async dispatch(requests: DispatchRequest[]): Promise<void> {
     const now = performance.now();
-    const batch: Pending[] = requests.map((request) => ({ request, attempts: 0, nextAttemptAt: now, lock: null }));
+    const batch: Pending[] = requests.map((request) => ({
+      request,
+      attempts: 0,
+      nextAttemptAt: now,
+      lock: null,
+    }));
     for (const p of batch) this.#pending.set(p.request.taskId, p);
     await this.#attempt(batch);
   }
@@ -124,7 +140,8 @@ export class Dispatcher {
   /** Monotonic ms of the next retry, or undefined. */
   nextRetryAt(): number | undefined {
     let next: number | undefined;
-    for (const p of this.#pending.values()) if (next === undefined || p.nextAttemptAt < next) next = p.nextAttemptAt;
+    for (const p of this.#pending.values())
+      if (next === undefined || p.nextAttemptAt < next) next = p.nextAttemptAt;
     return next;
   }
 
@@ -134,26 +151,45 @@ export class Dispatcher {
     const skipped: string[] = [];
     const buffered: string[] = [];
     const gone: string[] = [];
+    const needLock: Array<{ p: Pending; record: ScheduleRecord }> = [];
     for (const p of batch) {
       const record = this.#o.record(p.request.scheduleId);
       if (!record) {
         gone.push(p.request.taskId);
         this.#pending.delete(p.request.taskId);
-        continue;
-      }
-      if (p.lock || p.request.force || record.overlap === 'allow') {
+      } else if (p.lock || p.request.force || record.overlap === 'allow') {
         ready.push(p);
-        continue;
+      } else {
+        needLock.push({ p, record });
       }
-      const leaseMs = runLeaseMs(record, p.request.scheduledFor, this.#o.nextSlot(record.id, p.request.scheduledFor));
-      try {
-        p.lock = await this.#o.locks.tryAcquire(lockKey(record.id), leaseMs, this.#o.owner(), p.request.taskId);
-      } catch (error) {
+    }
+    // One round trip per lock, all at once: a batch's locks do not wait for each other.
+    const acquired = await Promise.all(
+      needLock.map(async ({ p, record }) => {
+        const leaseMs = runLeaseMs(
+          record,
+          p.request.scheduledFor,
+          this.#o.nextSlot(record.id, p.request.scheduledFor),
+        );
+        try {
+          return await this.#o.locks.tryAcquire(
+            lockKey(record.id),
+            leaseMs,
+            this.#o.owner(),
+            p.request.taskId,
+          );
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error));
+        }
+      }),
+    );
+    needLock.forEach(({ p, record }, i) => {
+      const result = acquired[i];
+      if (result instanceof Error) {
         metrics.lockFailures.inc();
-        this.#backoff(p, error instanceof RunLockUnavailableError ? error.message : String(error));
-        continue;
-      }
-      if (p.lock) {
+        this.#backoff(p, result instanceof RunLockUnavailableError ? result.message : String(result));
+      } else if (result) {
+        p.lock = result;
         ready.push(p);
       } else if (record.overlap === 'buffer_one' && !this.#buffered.has(record.id)) {
         this.#buffered.set(record.id, p.request);
@@ -163,33 +199,60 @@ export class Dispatcher {
         this.#pending.delete(p.request.taskId);
         skipped.push(p.request.taskId);
       }
-    }
-    if (gone.length > 0) await setStatus(database, gone, 'failed', ['claimed', 'buffered'], 'the schedule was removed before this run was enqueued');
+    });
+    if (gone.length > 0)
+      await setStatus(
+        database,
+        gone,
+        'failed',
+        ['claimed', 'buffered'],
+        'the schedule was removed before this run was enqueued',
+      );
     if (skipped.length > 0) {
       metrics.skipped.inc(skipped.length);
       metrics.fires.inc({ outcome: 'skipped_overlap' }, skipped.length);
-      await setStatus(database, skipped, 'skipped_overlap', ['claimed', 'buffered'], 'the previous run still holds the run lock (overlap: skip)');
+      await setStatus(
+        database,
+        skipped,
+        'skipped_overlap',
+        ['claimed', 'buffered'],
+        'the previous run still holds the run lock (overlap: skip)',
+      );
     }
     if (buffered.length > 0) {
       metrics.fires.inc({ outcome: 'buffered' }, buffered.length);
-      await setStatus(database, buffered, 'buffered', ['claimed'], 'waiting for the previous run to finish (overlap: buffer_one)');
+      await setStatus(
+        database,
+        buffered,
+        'buffered',
+        ['claimed'],
+        'waiting for the previous run to finish (overlap: buffer_one)',
+      );
     }
     if (ready.length === 0) return;
 
     // The fence: never enqueue unless the lease is certainly still ours right now.
     if (!this.#o.canDispatch()) {
       metrics.fires.inc({ outcome: 'fenced' }, ready.length);
-      log.warn({ occurrences: ready.length }, 'not enqueueing: leadership lost; the next leader re-sends them');
+      log.warn(
+        { occurrences: ready.length },
+        'not enqueueing: leadership lost; the next leader re-sends them',
+      );
       for (const p of ready) this.#pending.delete(p.request.taskId);
       return;
     }
     const items: EnqueueItem[] = [];
-    for (const p of ready) items.push(enqueueItem(this.#o.record(p.request.scheduleId) as ScheduleRecord, p.request));
+    for (const p of ready)
+      items.push(enqueueItem(this.#o.record(p.request.scheduleId) as ScheduleRecord, p.request));
     let results: Array<{ taskId: string; ok: boolean; error?: string }>;
     try {
       results = await this.#o.transport.enqueue(items);
     } catch (error) {
-      results = items.map((i) => ({ taskId: i.taskId, ok: false, error: redactSecrets(error instanceof Error ? error.message : String(error)) }));
+      results = items.map((i) => ({
+        taskId: i.taskId,
+        ok: false,
+        error: redactSecrets(error instanceof Error ? error.message : String(error)),
+      }));
     }
     const ok: string[] = [];
     const failedByError = new Map<string, string[]>();
@@ -201,7 +264,11 @@ export class Dispatcher {
         this.#pending.delete(r.taskId);
         metrics.dispatchLag.observe(Math.max(0, now - p.request.fireAt) / 1000);
         const record = this.#o.record(p.request.scheduleId) as ScheduleRecord;
-        const leaseMs = runLeaseMs(record, p.request.scheduledFor, this.#o.nextSlot(record.id, p.request.scheduledFor));
+        const leaseMs = runLeaseMs(
+          record,
+          p.request.scheduledFor,
+          this.#o.nextSlot(record.id, p.request.scheduledFor),
+        );
         this.#inFlight.set(r.taskId, {
           taskId: r.taskId,
           scheduleId: p.request.scheduleId,
@@ -211,7 +278,13 @@ export class Dispatcher {
           running: false,
         });
         log.info(
-          { schedule: record.name, task: record.task, taskId: r.taskId, scheduledFor: new Date(p.request.scheduledFor).toISOString(), manual: p.request.manual || undefined },
+          {
+            schedule: record.name,
+            task: record.task,
+            taskId: r.taskId,
+            scheduledFor: new Date(p.request.scheduledFor).toISOString(),
+            manual: p.request.manual || undefined,
+          },
           'enqueued',
         );
       } else {
@@ -235,7 +308,10 @@ export class Dispatcher {
     p.attempts += 1;
     const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(p.attempts, 10));
     p.nextAttemptAt = performance.now() + delay;
-    this.#o.log.warn({ taskId: p.request.taskId, attempts: p.attempts, retryInMs: delay, error }, 'enqueue attempt failed; will retry');
+    this.#o.log.warn(
+      { taskId: p.request.taskId, attempts: p.attempts, retryInMs: delay, error },
+      'enqueue attempt failed; will retry',
+    );
   }
 
   /** Poll runs in flight; finish, extend or let go of them; release buffered occurrences. */
@@ -272,7 +348,10 @@ export class Dispatcher {
         // The run lease ended without a finish being seen: the lock has expired by itself.
         this.#inFlight.delete(run.taskId);
         freed.add(run.scheduleId);
-        log.info({ taskId: run.taskId }, 'run lease ended without seeing the run finish; run lock released by expiry');
+        log.info(
+          { taskId: run.taskId },
+          'run lease ended without seeing the run finish; run lock released by expiry',
+        );
         continue;
       }
       if (state === 'active' && run.lock && run.leaseEndsAt - nowWall < run.leaseMs / 2) {
@@ -290,19 +369,31 @@ export class Dispatcher {
     }
     if (startedRunning.length > 0) await setStatus(database, startedRunning, 'running', ['enqueued']);
     for (const [state, taskIds] of finished) {
-      await setStatus(database, taskIds, state as 'succeeded' | 'failed' | 'expired', ['enqueued', 'running']);
+      await setStatus(database, taskIds, state as 'succeeded' | 'failed' | 'expired', [
+        'enqueued',
+        'running',
+      ]);
     }
     // A buffered occurrence goes once no run of its schedule is in flight.
     const busy = new Set([...this.#inFlight.values()].map((r) => r.scheduleId));
     const release: DispatchRequest[] = [];
     for (const [scheduleId, request] of this.#buffered) {
-      if (!busy.has(scheduleId) && (freed.has(scheduleId) || !(await locks.isHeld(lockKey(scheduleId)).catch(() => true)))) {
+      if (
+        !busy.has(scheduleId) &&
+        (freed.has(scheduleId) || !(await locks.isHeld(lockKey(scheduleId)).catch(() => true)))
+      ) {
         this.#buffered.delete(scheduleId);
         release.push(request);
       }
     }
     if (release.length > 0) {
-      await setStatus(database, release.map((r) => r.taskId), 'claimed', ['buffered'], null);
+      await setStatus(
+        database,
+        release.map((r) => r.taskId),
+        'claimed',
+        ['buffered'],
+        null,
+      );
       await this.dispatch(release);
     }
   }

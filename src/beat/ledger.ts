@@ -11,7 +11,14 @@ function list(values: readonly string[]) {
   )})`;
 }
 
-const TERMINAL: ReadonlySet<OccurrenceStatus> = new Set(['succeeded', 'failed', 'expired', 'skipped_overlap', 'missed', 'revoked']);
+const TERMINAL: ReadonlySet<OccurrenceStatus> = new Set([
+  'succeeded',
+  'failed',
+  'expired',
+  'skipped_overlap',
+  'missed',
+  'revoked',
+]);
 
 /** Move occurrences to `status`, only from the statuses given (so a late update never goes backwards). */
 export async function setStatus(
@@ -83,4 +90,44 @@ export async function loadUnfinished(database: Database): Promise<UnfinishedOccu
     force: r.force,
     enqueuedAt: r.enqueued_at === null ? null : new Date(r.enqueued_at).getTime(),
   }));
+}
+
+/**
+ * A manual run (`beat trigger`): an occurrence claimed now, by no leader, for the leader to pick up
+ * through the same dispatch path as a scheduled one. The leader is told with a notification.
+ */
+export async function insertManualOccurrence(
+  database: Database,
+  schedule: { id: number; name: string },
+  force: boolean,
+  taskIdFor: (scheduleId: number, scheduledFor: number) => string,
+): Promise<{ taskId: string; scheduledFor: number }> {
+  return database.db.transaction(async (tx) => {
+    const [row] = await database.rows<{ ms: number | string }>(
+      sql`select floor(extract(epoch from clock_timestamp()) * 1000)::float8 as ms`,
+      tx,
+    );
+    const scheduledFor = Number(row?.ms);
+    const taskId = taskIdFor(schedule.id, scheduledFor);
+    const at = new Date(scheduledFor).toISOString();
+    await database.rows(
+      sql`insert into metronome.occurrences
+            (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, manual, force)
+          values (${schedule.id}, ${schedule.name}, ${at}::timestamptz, ${at}::timestamptz, ${taskId}, 'claimed', true, ${force})`,
+      tx,
+    );
+    await database.rows(sql`select pg_notify('metronome_trigger', ${taskId})`, tx);
+    return { taskId, scheduledFor };
+  });
+}
+
+/** The status and error of one occurrence, by task id. */
+export async function occurrenceStatus(
+  database: Database,
+  taskId: string,
+): Promise<{ status: OccurrenceStatus; error: string | null } | null> {
+  const [row] = await database.rows<{ status: OccurrenceStatus; error: string | null }>(
+    sql`select status, error from metronome.occurrences where task_id = ${taskId}`,
+  );
+  return row ?? null;
 }

@@ -22,7 +22,7 @@ import { type CursorAdvance, claim, type Fence, FencedError, type NewOccurrence 
 import { DatabaseClock } from './clock.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { DueIndex } from './due-index.ts';
-import { type LeaseConnection, Leadership } from './leadership.ts';
+import { Leadership, type LeaseConnection } from './leadership.ts';
 import { loadUnfinished } from './ledger.ts';
 import { fireAtOf, planDue } from './plan.ts';
 
@@ -126,7 +126,8 @@ export class Beat {
 
   readiness(): Readiness {
     const reasons: string[] = [];
-    if (!this.#leadership.healthy) reasons.push(`database unreachable: ${this.#leadership.lastError ?? 'unknown error'}`);
+    if (!this.#leadership.healthy)
+      reasons.push(`database unreachable: ${this.#leadership.lastError ?? 'unknown error'}`);
     if (this.#leadership.leading && this.#lastTickError) reasons.push(`tick failing: ${this.#lastTickError}`);
     const role = this.#stopping ? 'stopping' : this.#leadership.leading ? 'leader' : 'standby';
     return { ready: reasons.length === 0 && !this.#stopping, role, reasons };
@@ -181,13 +182,19 @@ export class Beat {
   }
 
   async #loadAll(): Promise<void> {
-    const { schedules, invalid } = await loadSchedules(this.#o.database, { log: this.#o.log, now: this.#clock.now() });
+    const { schedules, invalid } = await loadSchedules(this.#o.database, {
+      log: this.#o.log,
+      now: this.#clock.now(),
+    });
     this.#o.metrics.invalidSchedules.inc(invalid.length);
     for (const item of invalid) this.#known.set(item.record.id, item.record.version);
     for (const loaded of schedules) this.#apply(loaded);
     this.#lastReconcile = performance.now();
     this.#updateStateMetrics();
-    this.#o.log.info({ schedules: schedules.length, invalid: invalid.length, due: this.#index.size }, 'schedules loaded');
+    this.#o.log.info(
+      { schedules: schedules.length, invalid: invalid.length, due: this.#index.size },
+      'schedules loaded',
+    );
   }
 
   /** Put a loaded schedule in place: in the index when it fires, out of it otherwise. */
@@ -229,7 +236,10 @@ export class Beat {
     const ids = [...this.#dirty];
     this.#dirty.clear();
     for (const id of ids) {
-      const result = await refreshSchedule(this.#o.database, id, { log: this.#o.log, now: this.#clock.now() });
+      const result = await refreshSchedule(this.#o.database, id, {
+        log: this.#o.log,
+        now: this.#clock.now(),
+      });
       if (result === null) {
         this.#forget(id);
         this.#known.delete(id);
@@ -270,10 +280,20 @@ export class Beat {
     for (const o of unfinished) {
       if (o.status === 'claimed') resend.push(o);
       else if (o.status === 'buffered') this.#dispatcher.adoptBuffered({ ...o, force: o.force });
-      else this.#dispatcher.adoptInFlight(o.scheduleId, o.taskId, o.enqueuedAt ?? Date.now(), o.scheduledFor, o.status === 'running');
+      else
+        this.#dispatcher.adoptInFlight(
+          o.scheduleId,
+          o.taskId,
+          o.enqueuedAt ?? Date.now(),
+          o.scheduledFor,
+          o.status === 'running',
+        );
     }
     if (resend.length > 0) {
-      this.#o.log.info({ occurrences: resend.length }, 're-sending occurrences claimed but never enqueued (same task ids)');
+      this.#o.log.info(
+        { occurrences: resend.length },
+        're-sending occurrences claimed but never enqueued (same task ids)',
+      );
       await this.#dispatcher.dispatch(resend);
     }
   }
@@ -335,7 +355,8 @@ export class Beat {
     }
     const retry = this.#dispatcher.nextRetryAt();
     if (retry !== undefined) delay = Math.min(delay, Math.max(0, retry - mono));
-    if (this.#dispatcher.inFlightCount > 0) delay = Math.min(delay, Math.max(0, this.#lastTrack + this.#o.trackMs - mono));
+    if (this.#dispatcher.inFlightCount > 0)
+      delay = Math.min(delay, Math.max(0, this.#lastTrack + this.#o.trackMs - mono));
     const intended = mono + delay;
     await this.#sleepFor(delay);
     if (towardFire) this.#o.metrics.wakeupLag.observe(Math.max(0, performance.now() - intended) / 1000);
@@ -397,7 +418,11 @@ export class Beat {
         occurrences.push({ ...occurrence(record, s.scheduledFor, s.fireAt), status: 'claimed', error: null });
       }
       for (const m of plan.missed) {
-        occurrences.push({ ...occurrence(record, m.scheduledFor, m.fireAt), status: 'missed', error: m.reason });
+        occurrences.push({
+          ...occurrence(record, m.scheduledFor, m.fireAt),
+          status: 'missed',
+          error: m.reason,
+        });
       }
     }
     if (advances.length === 0) return;
@@ -438,7 +463,10 @@ export class Beat {
   #refillCatchup(): void {
     const mono = performance.now();
     const rate = this.#o.catchupRatePerSecond;
-    this.#catchupTokens = Math.min(rate, this.#catchupTokens + ((mono - this.#catchupRefilledAt) / 1000) * rate);
+    this.#catchupTokens = Math.min(
+      rate,
+      this.#catchupTokens + ((mono - this.#catchupRefilledAt) / 1000) * rate,
+    );
     this.#catchupRefilledAt = mono;
   }
 

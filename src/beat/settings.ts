@@ -15,7 +15,10 @@ const duration = (fallback: string, min: number) =>
       if (ms < min) ctx.addIssue({ code: 'custom', message: `must be at least ${min} ms` });
       return ms;
     } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof ScheduleSpecError ? error.reason : String(error) });
+      ctx.addIssue({
+        code: 'custom',
+        message: error instanceof ScheduleSpecError ? error.reason : String(error),
+      });
       return 0;
     }
   });
@@ -23,7 +26,13 @@ const count = (fallback: number, min: number, max: number) =>
   z.preprocess(blank, z.coerce.number().int().min(min).max(max).default(fallback));
 
 const schema = z.object({
-  REDIS_URL: z.preprocess(blank, z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional()),
+  REDIS_URL: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+  ),
   METRONOME_LOCK_REDIS_URLS: z.preprocess(blank, z.string().optional()),
   METRONOME_LOCK_PREFIX: z.preprocess(blank, z.string().default('metronome:runlock:')),
   METRONOME_TRANSPORT: z.preprocess(blank, z.enum(['log']).default('log')),
@@ -68,7 +77,9 @@ export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): Runti
   }
   const e = parsed.data;
   const lockRedisUrls = e.METRONOME_LOCK_REDIS_URLS
-    ? e.METRONOME_LOCK_REDIS_URLS.split(',').map((u) => u.trim()).filter(Boolean)
+    ? e.METRONOME_LOCK_REDIS_URLS.split(',')
+        .map((u) => u.trim())
+        .filter(Boolean)
     : e.REDIS_URL
       ? [e.REDIS_URL]
       : [];

@@ -14,6 +14,7 @@ import { registerResume } from './commands/resume.ts';
 import { registerRun } from './commands/run.ts';
 import { registerShow } from './commands/show.ts';
 import { registerSync } from './commands/sync.ts';
+import { registerTrigger } from './commands/trigger.ts';
 import { CliError } from './errors.ts';
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerAdd(program);
   registerRemove(program);
   registerHistory(program);
+  registerTrigger(program);
   return program;
 }
 

@@ -77,7 +77,11 @@ async function runBeat(): Promise<void> {
       maxSleepMs: 1_000,
     });
     if (settings.http !== 'off') {
-      const { server, url } = await startHttpServer({ bind: settings.http, metrics, readiness: () => beat.readiness() });
+      const { server, url } = await startHttpServer({
+        bind: settings.http,
+        metrics,
+        readiness: () => beat.readiness(),
+      });
       closers.push(() => new Promise((resolve) => server.close(resolve)));
       log.info({ url }, 'serving /healthz, /readyz and /metrics');
     }
