@@ -82,6 +82,13 @@ export class Dispatcher {
     return this.#inFlight.size;
   }
 
+  /** Whether a run of this schedule is waiting to be enqueued or is in flight. */
+  busy(scheduleId: number): boolean {
+    for (const p of this.#pending.values()) if (p.request.scheduleId === scheduleId) return true;
+    for (const r of this.#inFlight.values()) if (r.scheduleId === scheduleId) return true;
+    return false;
+  }
+
   isPending(taskId: string): boolean {
     return this.#pending.has(taskId);
   }
@@ -296,6 +303,7 @@ export class Dispatcher {
     if (ok.length > 0) {
       metrics.fires.inc({ outcome: 'enqueued' }, ok.length);
       await setStatus(database, ok, 'enqueued', ['claimed', 'buffered']);
+      if (this.#o.transport.finishedOnEnqueue) await this.track();
     }
     for (const [error, ids] of failedByError) {
       metrics.enqueueFailures.inc(ids.length);

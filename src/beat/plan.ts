@@ -9,7 +9,8 @@
  * within its catch-up window:
  * - `latest`: one run now for the most recent missed slot, unless an on-time slot runs anyway;
  * - `all`: each missed slot in the window runs (the most recent `ALL_CAP`), oldest first, as fast as
- *   the global catch-up budget allows — the cursor stops where the budget ran out;
+ *   the catch-up budget allows — the cursor stops where the budget ran out (the caller gives a
+ *   budget of one run at a time to schedules whose runs must not overlap);
  * - `skip`: none run.
  * Every slot that does not run gets a `missed` row. A very long outage of a very frequent schedule
  * records the first `MISSED_ROWS_CAP` missed slots one by one and then one row that covers the rest.

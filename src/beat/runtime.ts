@@ -398,7 +398,14 @@ export class Beat {
         startAt: record.startAt?.getTime() ?? null,
         endAt: record.endAt?.getTime() ?? null,
         runsLeft: record.maxRuns === null ? Number.POSITIVE_INFINITY : record.maxRuns - record.totalRuns,
-        catchupBudget: Math.floor(this.#catchupTokens),
+        // Catching up never means overlapping: unless runs may overlap, one catch-up run at a time,
+        // and the next only once the previous one has finished.
+        catchupBudget:
+          record.overlap === 'allow'
+            ? Math.floor(this.#catchupTokens)
+            : this.#dispatcher.busy(id)
+              ? 0
+              : Math.min(1, Math.floor(this.#catchupTokens)),
       });
       this.#catchupTokens -= plan.catchupRuns;
       if (plan.run.length === 0 && plan.missed.length === 0 && plan.cursor === cursor) {

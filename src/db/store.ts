@@ -7,7 +7,7 @@
  * reads it instead of recomputing 100k crontabs; only rows whose spec was changed by SQL (the update
  * trigger clears next_fire_at) are recomputed on load.
  */
-import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { asc, desc, eq, gt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
@@ -66,10 +66,12 @@ export async function databaseNow(database: Database, on?: Db): Promise<number> 
 
 /**
  * Load and validate every schedule, paging by id so 100k rows never sit in one result. Rows are
- * quarantined or cleared as they are found; the result lists valid ones (any state) and invalid ones.
+ * quarantined or cleared as they are found (one batched write per page); the result lists valid
+ * ones (any state) and invalid ones.
  */
 export async function loadSchedules(database: Database, options: StoreOptions = {}): Promise<LoadResult> {
   const now = options.now ?? (await databaseNow(database));
+  const log = options.log ?? silentLogger;
   const result: LoadResult = { schedules: [], invalid: [] };
   let lastId = 0;
   for (;;) {
@@ -79,8 +81,7 @@ export async function loadSchedules(database: Database, options: StoreOptions = 
       .where(gt(schedules.id, lastId))
       .orderBy(asc(schedules.id))
       .limit(PAGE);
-    for (const row of page) {
-      const checked = await settle(database, row, now, options.log ?? silentLogger);
+    for (const checked of await settle(database, page, now, log)) {
       if ('reason' in checked) result.invalid.push(checked);
       else result.schedules.push(checked);
     }
@@ -88,9 +89,9 @@ export async function loadSchedules(database: Database, options: StoreOptions = 
     lastId = page[page.length - 1]!.id;
   }
   if (result.invalid.length > 0) {
-    (options.log ?? silentLogger).warn(
-      { invalid: result.invalid.length, schedules: result.invalid.map((i) => i.record.name) },
-      'some schedules are invalid and are left out until fixed',
+    log.warn(
+      { invalid: result.invalid.length, schedules: result.invalid.map((i) => i.record.name).slice(0, 100) },
+      `${result.invalid.length} schedule(s) are invalid and are left out until fixed`,
     );
   }
   return result;
@@ -105,69 +106,109 @@ export async function refreshSchedule(
   const [row] = await database.db.select().from(schedules).where(eq(schedules.id, id));
   if (!row) return null;
   const now = options.now ?? (await databaseNow(database));
-  return settle(database, row, now, options.log ?? silentLogger);
+  const [checked] = await settle(database, [row], now, options.log ?? silentLogger);
+  return checked!;
+}
+
+/** What a row's stored verdict should become: invalid_reason and next_fire_at. */
+interface Verdict {
+  id: number;
+  version: number;
+  invalidReason: string | null;
+  nextFireAt: number | null;
 }
 
 /**
- * Check a row and bring its stored verdict up to date: set or clear invalid_reason, fill a missing
- * next_fire_at. Writes are guarded by `version` so a concurrent edit is never overwritten (its
- * own notification brings the row back here).
+ * Check rows and bring their stored verdicts up to date: set or clear invalid_reason, fill a
+ * missing next_fire_at. Only rows whose verdict changed are written, in one statement, each guarded
+ * by its `version`, so a concurrent edit is never overwritten (its own notification brings the row
+ * back here) and a load of unchanged rows writes nothing.
  */
 async function settle(
   database: Database,
-  row: ScheduleRecord,
+  rows: ScheduleRecord[],
   now: number,
   log: Logger,
-): Promise<LoadedSchedule | InvalidSchedule> {
-  const check = validateRecord(row, now);
-  if (!check.ok) {
-    if (row.invalidReason !== check.reason) {
-      log.warn(
-        { schedule: row.name, scheduleId: row.id, reason: check.reason },
-        `schedule "${row.name}" is invalid and is left out until fixed: ${check.reason}`,
-      );
-      const updated = await writeIfUnchanged(database, row, {
-        invalidReason: check.reason,
-        nextFireAt: null,
-      });
-      if (updated) return { record: updated, reason: check.reason };
+): Promise<(LoadedSchedule | InvalidSchedule)[]> {
+  const writes: Verdict[] = [];
+  const judged = rows.map((row) => {
+    const check = validateRecord(row, now);
+    if (!check.ok) {
+      if (row.invalidReason !== check.reason) {
+        log.warn(
+          { schedule: row.name, scheduleId: row.id, reason: check.reason },
+          `schedule "${row.name}" is invalid and is left out until fixed: ${check.reason}`,
+        );
+        writes.push({ id: row.id, version: row.version, invalidReason: check.reason, nextFireAt: null });
+      }
+      return { row, check };
     }
-    return { record: row, reason: check.reason };
-  }
-  let record = row;
-  const cleared = row.invalidReason !== null;
-  if (cleared || row.nextFireAt === null) {
-    const next = nextFireWithin(check.schedule, row, now);
-    if (cleared || next !== null) {
-      const updated = await writeIfUnchanged(database, row, {
-        invalidReason: null,
-        nextFireAt: next === null ? null : new Date(next),
-      });
-      if (updated) record = updated;
+    const cleared = row.invalidReason !== null;
+    if (cleared || row.nextFireAt === null) {
+      const next = nextFireWithin(check.schedule, row, now);
+      if (cleared || next !== null) {
+        writes.push({ id: row.id, version: row.version, invalidReason: null, nextFireAt: next });
+      }
       if (cleared)
         log.info({ schedule: row.name, scheduleId: row.id }, `schedule "${row.name}" is valid again`);
     }
-  }
-  const state = scheduleState(record, null) as LoadedSchedule['state'];
-  return {
-    record,
-    schedule: check.schedule,
-    state,
-    nextFireAt: record.nextFireAt ? record.nextFireAt.getTime() : null,
-  };
+    return { row, check };
+  });
+  const written = await writeVerdicts(database, writes);
+  return judged.map(({ row, check }) => {
+    const update = written.get(row.id);
+    const record = update ? { ...row, ...update } : row;
+    if (!check.ok) return { record, reason: check.reason };
+    return {
+      record,
+      schedule: check.schedule,
+      state: scheduleState(record, null) as LoadedSchedule['state'],
+      nextFireAt: record.nextFireAt ? record.nextFireAt.getTime() : null,
+    };
+  });
 }
 
-async function writeIfUnchanged(
+/** Apply verdicts in one statement; returns the new column values of the rows actually written. */
+async function writeVerdicts(
   database: Database,
-  row: ScheduleRecord,
-  set: Partial<Pick<ScheduleRow, 'invalidReason' | 'nextFireAt'>>,
-): Promise<ScheduleRecord | null> {
-  const [updated] = await database.db
-    .update(schedules)
-    .set(set)
-    .where(and(eq(schedules.id, row.id), eq(schedules.version, row.version)))
-    .returning();
-  return updated ?? null;
+  verdicts: Verdict[],
+): Promise<Map<number, Pick<ScheduleRecord, 'invalidReason' | 'nextFireAt' | 'version' | 'updatedAt'>>> {
+  const written = new Map<
+    number,
+    Pick<ScheduleRecord, 'invalidReason' | 'nextFireAt' | 'version' | 'updatedAt'>
+  >();
+  if (verdicts.length === 0) return written;
+  const payload = JSON.stringify(
+    verdicts.map((v) => ({
+      id: v.id,
+      version: v.version,
+      invalid_reason: v.invalidReason,
+      next_fire_at: v.nextFireAt === null ? null : new Date(v.nextFireAt).toISOString(),
+    })),
+  );
+  // JSON rather than array parameters: the one form both drivers pass through unchanged.
+  const rows = await database.rows<{
+    id: number | string;
+    version: number | string;
+    invalid_reason: string | null;
+    next_fire_at: string | Date | null;
+    updated_at: string | Date;
+  }>(sql`
+    update metronome.schedules s
+       set invalid_reason = v.invalid_reason, next_fire_at = v.next_fire_at
+      from jsonb_to_recordset(${payload}::jsonb)
+           as v(id bigint, version bigint, invalid_reason text, next_fire_at timestamptz)
+     where s.id = v.id and s.version = v.version
+    returning s.id, s.version, s.invalid_reason, s.next_fire_at, s.updated_at`);
+  for (const r of rows) {
+    written.set(Number(r.id), {
+      version: Number(r.version),
+      invalidReason: r.invalid_reason,
+      nextFireAt: r.next_fire_at === null ? null : new Date(r.next_fire_at),
+      updatedAt: new Date(r.updated_at),
+    });
+  }
+  return written;
 }
 
 export async function findSchedule(db: Db, name: string): Promise<ScheduleRecord | null> {
@@ -210,10 +251,17 @@ export async function pauseSchedule(db: Db, id: number, reason: string | null): 
   return row!;
 }
 
-/** Resume from now: next_fire_at is recomputed after `now`, so the paused stretch is not replayed. */
+/**
+ * Resume: the cursor (next_fire_at) stays where the pause left it, so the runtime treats the paused
+ * stretch like downtime: the schedule's catch-up policy decides (latest: one run now; all: each,
+ * one at a time and rate-limited; skip: none) and every slot not run gets a `missed` row — no
+ * burst and no silent gap. Only a schedule without a cursor gets one computed from now.
+ */
 export async function resumeSchedule(db: Db, record: ScheduleRecord, now: number): Promise<ScheduleRecord> {
   const check = validateRecord(record, now);
-  const next = check.ok ? nextFireWithin(check.schedule, record, now) : null;
+  const next = check.ok
+    ? (record.nextFireAt?.getTime() ?? nextFireWithin(check.schedule, record, now))
+    : null;
   const [row] = await db
     .update(schedules)
     .set({

@@ -6,6 +6,7 @@ import type { EnqueueItem, EnqueueResult, RunState, Transport } from './transpor
 
 export class LogTransport implements Transport {
   readonly name = 'log';
+  readonly finishedOnEnqueue = true;
   constructor(private readonly write: (line: string) => void = (line) => process.stdout.write(line)) {}
 
   async enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]> {

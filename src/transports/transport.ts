@@ -33,6 +33,11 @@ export type RunState = 'queued' | 'active' | 'succeeded' | 'failed' | 'expired' 
 
 export interface Transport {
   readonly name: string;
+  /**
+   * The transport knows a run is over as soon as it is enqueued (the `log` transport: nothing runs).
+   * The beat then records it finished and frees its run lock at once instead of polling status().
+   */
+  readonly finishedOnEnqueue?: boolean;
   /** Enqueue a batch; one result per item, in order. Throws only when nothing could be sent. */
   enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]>;
   /** The state of runs, by task id. */

@@ -8,7 +8,11 @@ test('the due index returns exactly the due ids, earliest first, under random up
     fc.property(
       fc.array(
         fc.oneof(
-          fc.record({ op: fc.constant('set' as const), id: fc.integer({ min: 1, max: 40 }), at: fc.integer({ min: 0, max: 1000 }) }),
+          fc.record({
+            op: fc.constant('set' as const),
+            id: fc.integer({ min: 1, max: 40 }),
+            at: fc.integer({ min: 0, max: 1000 }),
+          }),
           fc.record({ op: fc.constant('delete' as const), id: fc.integer({ min: 1, max: 40 }) }),
         ),
         { maxLength: 200 },
@@ -26,8 +30,14 @@ test('the due index returns exactly the due ids, earliest first, under random up
           }
         }
         assert.equal(index.size, model.size);
-        const expected = [...model.entries()].filter(([, at]) => at <= now).map(([, at]) => at).sort((a, b) => a - b);
-        assert.deepEqual(index.due(now, 1_000).map((id) => model.get(id)), expected);
+        const expected = [...model.entries()]
+          .filter(([, at]) => at <= now)
+          .map(([, at]) => at)
+          .sort((a, b) => a - b);
+        assert.deepEqual(
+          index.due(now, 1_000).map((id) => model.get(id)),
+          expected,
+        );
         assert.equal(index.peekTime(), model.size === 0 ? undefined : Math.min(...model.values()));
         assert.ok(index.due(now, 3).length <= 3);
       },

@@ -29,7 +29,10 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 describe('planDue', () => {
   test('on time: the due slot runs and the cursor moves to the next slot', () => {
     const p = plan({});
-    assert.deepEqual(p.run.map((s) => iso(s.scheduledFor)), ['2026-06-01T12:00:00.000Z']);
+    assert.deepEqual(
+      p.run.map((s) => iso(s.scheduledFor)),
+      ['2026-06-01T12:00:00.000Z'],
+    );
     assert.equal(p.missed.length, 0);
     assert.equal(iso(p.cursor), '2026-06-01T12:01:00.000Z');
   });
@@ -42,7 +45,10 @@ describe('planDue', () => {
 
   test('latest after downtime: one run for the most recent missed slot, the others missed', () => {
     const p = plan({ now: T0 + 10 * MIN + 30_000 });
-    assert.deepEqual(p.run.map((s) => iso(s.scheduledFor)), ['2026-06-01T12:10:00.000Z']);
+    assert.deepEqual(
+      p.run.map((s) => iso(s.scheduledFor)),
+      ['2026-06-01T12:10:00.000Z'],
+    );
     assert.equal(p.missed.length, 10);
     assert.ok(p.missed.every((m) => /a later slot ran instead/.test(m.reason)));
     assert.equal(iso(p.cursor), '2026-06-01T12:11:00.000Z');
@@ -50,7 +56,10 @@ describe('planDue', () => {
 
   test('latest with an on-time slot: the on-time slot runs, every late one is missed', () => {
     const p = plan({ now: T0 + 10 * MIN + 2_000 });
-    assert.deepEqual(p.run.map((s) => iso(s.scheduledFor)), ['2026-06-01T12:10:00.000Z']);
+    assert.deepEqual(
+      p.run.map((s) => iso(s.scheduledFor)),
+      ['2026-06-01T12:10:00.000Z'],
+    );
     assert.equal(p.missed.length, 10);
   });
 

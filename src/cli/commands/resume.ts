@@ -1,6 +1,6 @@
 /**
- * `beat resume NAME`: end a pause. The next fire is recomputed from now, so the fires that fell in
- * the pause are not replayed in a burst.
+ * `beat resume NAME`: end a pause. The slots that fell in the pause follow the schedule's catch-up
+ * policy (latest: one run now; all: each, one at a time; skip: none); the rest are recorded missed.
  */
 import type { Command } from 'commander';
 import { databaseNow, resumeSchedule } from '../../db/store.ts';
@@ -10,7 +10,7 @@ import { requireSchedule, viewRecord, when } from '../schedules.ts';
 export function registerResume(program: Command): void {
   program
     .command('resume')
-    .description('resume a paused schedule from now (missed fires are not replayed)')
+    .description('resume a paused schedule (the paused stretch follows its catch-up policy; no burst)')
     .argument('<name>', 'schedule name')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }) => {
