@@ -35,7 +35,6 @@ const schema = z.object({
   ),
   METRONOME_LOCK_REDIS_URLS: z.preprocess(blank, z.string().optional()),
   METRONOME_LOCK_PREFIX: z.preprocess(blank, z.string().default('metronome:runlock:')),
-  METRONOME_TRANSPORT: z.preprocess(blank, z.enum(['log']).default('log')),
   METRONOME_GROUP: z.preprocess(blank, z.string().min(1).default('default')),
   METRONOME_LEASE_TTL: duration('10s', 1_000),
   METRONOME_MISFIRE_GRACE: duration('5s', 0),
@@ -52,7 +51,6 @@ export interface RuntimeSettings {
   /** Redis servers for run locks: one, or several independent ones for a Redlock quorum; none = in-process. */
   lockRedisUrls: string[];
   lockPrefix: string;
-  transport: 'log';
   group: string;
   leaseTtlMs: number;
   graceMs: number;
@@ -86,7 +84,6 @@ export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): Runti
   return {
     lockRedisUrls,
     lockPrefix: e.METRONOME_LOCK_PREFIX,
-    transport: e.METRONOME_TRANSPORT,
     group: e.METRONOME_GROUP,
     leaseTtlMs: e.METRONOME_LEASE_TTL,
     graceMs: e.METRONOME_MISFIRE_GRACE,

@@ -17,8 +17,7 @@ import { BeatMetrics } from '../../http/metrics.ts';
 import { startHttpServer } from '../../http/server.ts';
 import { createRunLocks } from '../../locks/index.ts';
 import { createLogger, type Logger, redactSecrets } from '../../logger.ts';
-import { LogTransport } from '../../transports/log.ts';
-import type { Transport } from '../../transports/transport.ts';
+import { createTransport, TransportConfigError } from '../../transports/index.ts';
 import { CliError } from '../errors.ts';
 
 export function registerRun(program: Command): void {
@@ -57,7 +56,13 @@ async function runBeat(): Promise<void> {
     if (leaseDb !== database) closers.push(() => leaseDb.close());
     const locks = createRunLocks({ redisUrls: settings.lockRedisUrls, prefix: settings.lockPrefix });
     closers.push(() => locks.close());
-    const transport: Transport = new LogTransport();
+    let transport: Awaited<ReturnType<typeof createTransport>>;
+    try {
+      transport = await createTransport(process.env, log);
+    } catch (error) {
+      if (error instanceof TransportConfigError) throw new CliError(error.message, 2);
+      throw error;
+    }
     closers.push(() => transport.close());
     const metrics = new BeatMetrics();
     const beat = new Beat({
