@@ -4,20 +4,27 @@
  */
 import type { Logger } from 'pino';
 import { LogTransport } from './log.ts';
-import type { Transport } from './transport.ts';
+import { type Transport, TransportConfigError } from './transport.ts';
 
-export type { EnqueueItem, EnqueueResult, RunState, Transport } from './transport.ts';
+export {
+  type EnqueueItem,
+  type EnqueueResult,
+  type RunState,
+  type Transport,
+  TransportConfigError,
+} from './transport.ts';
 
 export type TransportName = 'log' | 'celery' | 'bullmq';
 
 export function transportName(env: NodeJS.ProcessEnv): TransportName {
   const chosen = env.METRONOME_TRANSPORT?.trim();
   if (chosen === 'log' || chosen === 'celery' || chosen === 'bullmq') return chosen;
-  if (chosen) throw new TransportConfigError(`METRONOME_TRANSPORT=${JSON.stringify(chosen)} is invalid: use log, celery or bullmq`);
+  if (chosen)
+    throw new TransportConfigError(
+      `METRONOME_TRANSPORT=${JSON.stringify(chosen)} is invalid: use log, celery or bullmq`,
+    );
   return env.BROKER_URL?.trim() ? 'celery' : 'log';
 }
-
-export class TransportConfigError extends Error {}
 
 /** Build the configured transport (connections are opened here; close() closes them). */
 export async function createTransport(env: NodeJS.ProcessEnv, log: Logger): Promise<Transport> {

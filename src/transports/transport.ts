@@ -44,3 +44,6 @@ export interface Transport {
   status(taskIds: string[]): Promise<Map<string, RunState>>;
   close(): Promise<void>;
 }
+
+/** A transport's configuration is wrong (the message names the variable and the fix). */
+export class TransportConfigError extends Error {}

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { TransportConfigError } from '../index.ts';
-import type { Transport } from '../transport.ts';
+import { type Transport, TransportConfigError } from '../transport.ts';
 
 /** Placeholder until the Celery transport lands. */
 export async function celeryTransportFromEnv(_env: NodeJS.ProcessEnv, _log: Logger): Promise<Transport> {
