@@ -69,6 +69,9 @@ export class Dispatcher {
   readonly #pending = new Map<string, Pending>();
   readonly #inFlight = new Map<string, InFlight>();
   readonly #buffered = new Map<number, DispatchRequest>();
+  /** The last lock-service and enqueue failures, cleared by the next success: for /readyz. */
+  #lockError: string | undefined;
+  #enqueueError: string | undefined;
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
@@ -80,6 +83,14 @@ export class Dispatcher {
 
   get inFlightCount(): number {
     return this.#inFlight.size;
+  }
+
+  /** What currently keeps runs from going out, if anything (for readiness). */
+  troubles(): string[] {
+    const out: string[] = [];
+    if (this.#lockError) out.push(`run locks unavailable: ${this.#lockError}`);
+    if (this.#enqueueError) out.push(`enqueue failing: ${this.#enqueueError}`);
+    return out;
   }
 
   /** Whether a run of this schedule is waiting to be enqueued or is in flight. */
@@ -95,6 +106,8 @@ export class Dispatcher {
 
   /** Forget everything (on losing leadership; the ledger keeps the truth for the next leader). */
   reset(): void {
+    this.#lockError = undefined;
+    this.#enqueueError = undefined;
     this.#pending.clear();
     this.#inFlight.clear();
     this.#buffered.clear();
@@ -190,10 +203,12 @@ export class Dispatcher {
         }
       }),
     );
+    if (acquired.length > 0 && acquired.every((r) => !(r instanceof Error))) this.#lockError = undefined;
     needLock.forEach(({ p, record }, i) => {
       const result = acquired[i];
       if (result instanceof Error) {
         metrics.lockFailures.inc();
+        this.#lockError = redactSecrets(result.message);
         this.#backoff(p, result instanceof RunLockUnavailableError ? result.message : String(result));
       } else if (result) {
         p.lock = result;
@@ -300,6 +315,7 @@ export class Dispatcher {
         this.#backoff(p, error);
       }
     });
+    this.#enqueueError = failedByError.size > 0 ? [...failedByError.keys()][0] : undefined;
     if (ok.length > 0) {
       metrics.fires.inc({ outcome: 'enqueued' }, ok.length);
       await setStatus(database, ok, 'enqueued', ['claimed', 'buffered']);
@@ -335,14 +351,19 @@ export class Dispatcher {
         log.warn({ err: error }, 'could not read run states; runs stay tracked');
       }
     }
-    const finished = new Map<RunState, string[]>();
+    // Finished runs by state and reason (one statement per group).
+    const finished = new Map<string, { state: RunState; reason: string | null; ids: string[] }>();
     const nowWall = Date.now();
     const freed = new Set<number>();
     const startedRunning: string[] = [];
     for (const run of [...this.#inFlight.values()]) {
       const state = states.get(run.taskId) ?? 'unknown';
       if (state === 'succeeded' || state === 'failed' || state === 'expired') {
-        finished.set(state, [...(finished.get(state) ?? []), run.taskId]);
+        const reason = state === 'succeeded' ? null : (transport.finishReason?.(run.taskId) ?? null);
+        const group = `${state}\u0000${reason ?? ''}`;
+        const entry = finished.get(group) ?? { state, reason, ids: [] };
+        entry.ids.push(run.taskId);
+        finished.set(group, entry);
         this.#inFlight.delete(run.taskId);
         if (run.lock) await locks.release(run.lock).catch(() => {});
         freed.add(run.scheduleId);
@@ -376,11 +397,14 @@ export class Dispatcher {
       }
     }
     if (startedRunning.length > 0) await setStatus(database, startedRunning, 'running', ['enqueued']);
-    for (const [state, taskIds] of finished) {
-      await setStatus(database, taskIds, state as 'succeeded' | 'failed' | 'expired', [
-        'enqueued',
-        'running',
-      ]);
+    for (const { state, reason, ids } of finished.values()) {
+      await setStatus(
+        database,
+        ids,
+        state as 'succeeded' | 'failed' | 'expired',
+        ['enqueued', 'running'],
+        reason,
+      );
     }
     // A buffered occurrence goes once no run of its schedule is in flight.
     const busy = new Set([...this.#inFlight.values()].map((r) => r.scheduleId));

@@ -129,6 +129,7 @@ export class Beat {
     if (!this.#leadership.healthy)
       reasons.push(`database unreachable: ${this.#leadership.lastError ?? 'unknown error'}`);
     if (this.#leadership.leading && this.#lastTickError) reasons.push(`tick failing: ${this.#lastTickError}`);
+    if (this.#leadership.leading) reasons.push(...this.#dispatcher.troubles());
     const role = this.#stopping ? 'stopping' : this.#leadership.leading ? 'leader' : 'standby';
     return { ready: reasons.length === 0 && !this.#stopping, role, reasons };
   }

@@ -7,6 +7,8 @@
  * Celery 5.2's `dusk_astronomical` uses a horizon of +18° (a typo in its table); ours is -18°, the
  * astronomical definition its name and docs promise.
  *
+ * Altitudes are topocentric, as PyEphem's are (see SOLAR_PARALLAX), and without refraction.
+ *
  * suncalc supplies the solar noons (transits) and the sun's position; the crossing itself is found
  * here by bisection on the sun's altitude, between the solar midnight and noon for a rising event
  * and between noon and the next midnight for a setting one. suncalc's own rise and set times are

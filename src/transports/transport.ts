@@ -42,6 +42,11 @@ export interface Transport {
   enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]>;
   /** The state of runs, by task id. */
   status(taskIds: string[]): Promise<Map<string, RunState>>;
+  /**
+   * Why a run that status() just reported `failed` or `expired` ended that way, as the worker recorded
+   * it (e.g. `NotRegistered('tasks.nope')`); kept in the occurrence's `error`. Optional.
+   */
+  finishReason?(taskId: string): string | undefined;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,129 @@
+/**
+ * The Celery transport: protocol v2 messages (message.ts) to a Redis or RabbitMQ broker, run state
+ * from the Redis result backend. Configuration: settings.ts; the guide: docs/transports.md.
+ */
 import type { Logger } from 'pino';
-import { type Transport, TransportConfigError } from '../transport.ts';
+import { redactSecrets } from '../../logger.ts';
+import type { EnqueueItem, EnqueueResult, RunState, Transport } from '../transport.ts';
+import { AmqpBroker } from './amqp-broker.ts';
+import type { Broker } from './broker.ts';
+import type { CeleryTaskMessage } from './message.ts';
+import { RedisBroker } from './redis-broker.ts';
+import { RedisResultBackend } from './result-backend.ts';
+import { resolveRoute } from './routes.ts';
+import { type CelerySettings, loadCelerySettings } from './settings.ts';
 
-/** Placeholder until the Celery transport lands. */
-export async function celeryTransportFromEnv(_env: NodeJS.ProcessEnv, _log: Logger): Promise<Transport> {
-  throw new TransportConfigError('the celery transport is not built yet');
+export class CeleryTransport implements Transport {
+  readonly name = 'celery';
+  readonly #broker: Broker;
+  readonly #backend: RedisResultBackend | null;
+  readonly #reasons = new Map<string, string>();
+  readonly #warnedRoutingKeys = new Set<string>();
+
+  constructor(
+    readonly settings: CelerySettings,
+    private readonly log: Logger,
+  ) {
+    this.#broker =
+      settings.broker === 'redis'
+        ? new RedisBroker(
+            settings.brokerUrl,
+            { globalKeyprefix: settings.globalKeyprefix, signing: settings.signing },
+            log,
+          )
+        : new AmqpBroker(
+            settings.brokerUrl,
+            { queues: settings.amqpQueues, maxPriority: settings.amqpMaxPriority, signing: settings.signing },
+            log,
+          );
+    this.#backend = settings.resultBackend ? new RedisResultBackend(settings.resultBackend, log) : null;
+  }
+
+  /** The Celery message for an occurrence (routing resolved; on both brokers sent straight to the queue). */
+  message(item: EnqueueItem): CeleryTaskMessage {
+    const s = this.settings;
+    const route = resolveRoute(item.task, item, s.routes, s.defaultQueue);
+    if (route.routingKey && route.routingKey !== route.queue) {
+      const key = `${route.queue}\u0000${route.routingKey}`;
+      if (!this.#warnedRoutingKeys.has(key)) {
+        this.#warnedRoutingKeys.add(key);
+        this.log.warn(
+          { queue: route.queue, routingKey: route.routingKey },
+          'routing key ignored: Metronome publishes straight to the queue (default exchange, routing key = queue)',
+        );
+      }
+    }
+    return {
+      taskId: item.taskId,
+      task: item.task,
+      args: item.args,
+      kwargs: item.kwargs,
+      queue: route.queue,
+      routingKey: route.queue,
+      exchange: '',
+      priority: item.priority,
+      expiresAt: item.expiresAt,
+      timeLimit: item.timeLimitS,
+      softTimeLimit: item.softTimeLimitS,
+      headers: item.headers,
+      origin: s.origin,
+      periodicTaskName: item.scheduleName,
+      scheduledFor: item.scheduledFor,
+    };
+  }
+
+  async enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]> {
+    const errors = await this.#broker.publish(batch.map((item) => this.message(item)));
+    return batch.map((item, i) => {
+      const error = errors[i];
+      return error
+        ? { taskId: item.taskId, ok: false as const, error: redactSecrets(error) }
+        : { taskId: item.taskId, ok: true as const };
+    });
+  }
+
+  async status(taskIds: string[]): Promise<Map<string, RunState>> {
+    if (!this.#backend) return new Map(taskIds.map((id) => [id, 'unknown' as RunState]));
+    const outcomes = await this.#backend.read(taskIds);
+    const states = new Map<string, RunState>();
+    for (const [id, outcome] of outcomes) {
+      states.set(id, outcome.state);
+      if (outcome.reason) {
+        this.#reasons.set(id, outcome.reason);
+        if (this.#reasons.size > 10_000) this.#reasons.delete(this.#reasons.keys().next().value as string);
+        if (outcome.state === 'failed')
+          this.log.warn({ taskId: id, reason: outcome.reason }, 'celery run failed');
+      }
+    }
+    return states;
+  }
+
+  /** Why a run failed or was revoked, as the worker recorded it (after status() saw it). */
+  finishReason(taskId: string): string | undefined {
+    const reason = this.#reasons.get(taskId);
+    this.#reasons.delete(taskId);
+    return reason;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#broker.close(), this.#backend?.close()]);
+  }
+}
+
+export async function celeryTransportFromEnv(env: NodeJS.ProcessEnv, log: Logger): Promise<Transport> {
+  const settings = loadCelerySettings(env);
+  log.info(
+    {
+      broker: redactSecrets(settings.brokerUrl),
+      resultBackend: settings.resultBackend ? redactSecrets(settings.resultBackend) : null,
+      defaultQueue: settings.defaultQueue,
+      routes: settings.routes.map((r) => r.pattern),
+      signing: settings.signing !== null,
+      amqpQueues: settings.broker === 'amqp' ? settings.amqpQueues : undefined,
+    },
+    settings.resultBackend
+      ? 'celery transport'
+      : 'celery transport without RESULT_BACKEND: runs are tracked by their run lease alone',
+  );
+  return new CeleryTransport(settings, log);
 }

@@ -1,0 +1,53 @@
+/**
+ * Celery on a Redis broker (kombu's Redis transport): one pipeline per batch, `SADD` of the queue's
+ * binding and `LPUSH` of the envelope to the priority list, exactly as Python's producer does.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Broker } from './broker.ts';
+import { type CeleryTaskMessage, redisPush, type SigningKeys } from './message.ts';
+import { failFastRedis, ready } from './redis-connection.ts';
+
+export class RedisBroker implements Broker {
+  readonly #client: Redis;
+
+  constructor(
+    readonly url: string,
+    private readonly options: { globalKeyprefix: string; signing: SigningKeys | null },
+    log: Logger,
+  ) {
+    this.#client = failFastRedis(url, log, 'celery broker');
+  }
+
+  async publish(messages: CeleryTaskMessage[]): Promise<Array<string | null>> {
+    const errors: Array<string | null> = messages.map(() => null);
+    const pipeline = this.#client.pipeline();
+    const queued: number[] = [];
+    messages.forEach((msg, i) => {
+      try {
+        const push = redisPush(msg, {
+          globalKeyprefix: this.options.globalKeyprefix,
+          ...(this.options.signing ? { signing: this.options.signing } : {}),
+        });
+        pipeline.sadd(push.bindingKey, push.bindingMember);
+        pipeline.lpush(push.listKey, push.envelope);
+        queued.push(i);
+      } catch (error) {
+        errors[i] = (error as Error).message;
+      }
+    });
+    if (queued.length === 0) return errors;
+    await ready(this.#client, this.url, 'the Celery broker');
+    const replies = (await pipeline.exec()) ?? [];
+    queued.forEach((i, n) => {
+      const lpush = replies[2 * n + 1];
+      if (!lpush) errors[i] = 'no reply from the Redis broker';
+      else if (lpush[0]) errors[i] = `Redis broker: ${lpush[0].message}`;
+    });
+    return errors;
+  }
+
+  async close(): Promise<void> {
+    this.#client.disconnect();
+  }
+}

@@ -1,0 +1,58 @@
+/** A beat runtime inside the test process, on real Postgres and real run locks. */
+import { Beat, type BeatOptions } from '../../src/beat/runtime.ts';
+import { type Database, openDatabase } from '../../src/db/database.ts';
+import { migrateDatabase } from '../../src/db/migrate.ts';
+import { BeatMetrics } from '../../src/http/metrics.ts';
+import { createRunLocks, type RunLocks } from '../../src/locks/index.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { Transport } from '../../src/transports/transport.ts';
+
+export interface InProcessBeat {
+  beat: Beat;
+  database: Database;
+  metrics: BeatMetrics;
+  locks: RunLocks;
+  stop(): Promise<void>;
+}
+
+export async function startInProcessBeat(
+  databaseUrl: string,
+  transport: Transport,
+  options: { redisUrls?: string[]; lockPrefix?: string } & Partial<BeatOptions> = {},
+): Promise<InProcessBeat> {
+  const database = await openDatabase({ databaseUrl, dataDir: '' });
+  await migrateDatabase(database);
+  const leaseDb = await openDatabase({ databaseUrl, dataDir: '' });
+  const locks = createRunLocks({ redisUrls: options.redisUrls ?? [], prefix: options.lockPrefix });
+  const metrics = new BeatMetrics({ processMetrics: false });
+  const beat = new Beat({
+    database,
+    leaseConnection: leaseDb,
+    transport,
+    locks,
+    log: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    metrics,
+    group: 'default',
+    leaseTtlMs: 2_000,
+    graceMs: 1_000,
+    batchSize: 500,
+    catchupRatePerSecond: 50,
+    reconcileMs: 5_000,
+    trackMs: 200,
+    maxSleepMs: 500,
+    ...options,
+  });
+  await beat.start();
+  return {
+    beat,
+    database,
+    metrics,
+    locks,
+    async stop() {
+      await beat.stop();
+      await locks.close();
+      await leaseDb.close();
+      await database.close();
+    },
+  };
+}
