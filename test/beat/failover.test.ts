@@ -5,7 +5,7 @@
  * (enqueued or missed) and no occurrence is enqueued twice.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { BeatProcess, type Enqueue, eventually, sleep } from '../support/beat-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { connectTestRedis, deletePrefix, REDIS_URL, randomPrefix } from '../support/redis.ts';

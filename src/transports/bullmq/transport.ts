@@ -60,13 +60,13 @@ export class BullmqTransport implements Transport {
       if (!this.#down) {
         this.#down = true;
         this.#log?.warn(
-          { url: redactSecrets(config.url), error: redactSecrets(error.message) },
+          { redis: redactSecrets(config.url), error: redactSecrets(error.message) },
           'BullMQ Redis connection lost; enqueues fail (and are retried) until it is back',
         );
       }
     });
     this.#redis.on('ready', () => {
-      if (this.#down) this.#log?.info({ url: redactSecrets(config.url) }, 'BullMQ Redis connection back');
+      if (this.#down) this.#log?.info({ redis: redactSecrets(config.url) }, 'BullMQ Redis connection back');
       this.#down = false;
     });
   }
@@ -223,7 +223,7 @@ export async function bullmqTransportFromEnv(env: NodeJS.ProcessEnv, log: Logger
   const transport = new BullmqTransport(config, log);
   log.info(
     {
-      url: redactSecrets(config.url),
+      redis: redactSecrets(config.url),
       prefix: config.prefix,
       defaultQueue: config.defaultQueue,
       timeoutMs: config.timeoutMs,
