@@ -8,7 +8,7 @@
  *    impossible even if two processes believed they led).
  * Only occurrences this transaction inserted are dispatched: at most one enqueue per occurrence.
  */
-import { type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
 
@@ -77,17 +77,23 @@ export async function claim(
     await checkLease(database, tx, fence);
     const advanced = new Map<number, number>();
     if (advances.length > 0) {
-      const values = sql.join(
-        advances.map(
-          (a) =>
-            sql`(${a.scheduleId}::bigint, ${a.version}::bigint, ${iso(a.nextFireAt)}::timestamptz, ${a.runs}::int, ${iso(a.lastFireAt)}::timestamptz)`,
-        ),
-        sql`, `,
+      // One JSON parameter for the whole batch, expanded by the server: a fixed, tiny parameter
+      // count whatever the batch size (a VALUES list of 500 rows is 2,500 parameters to build and plan).
+      const batch = JSON.stringify(
+        advances.map((a) => ({
+          id: a.scheduleId,
+          version: a.version,
+          next: iso(a.nextFireAt),
+          runs: a.runs,
+          last: iso(a.lastFireAt),
+        })),
       );
+      // Tell the update trigger this is the leader's bookkeeping (no version bump, no notification).
+      await database.rows(sql`select set_config('metronome.bookkeeping', 'on', true)`, tx);
       const rows = await database.rows<{ id: string | number; version: string | number }>(
         sql`update metronome.schedules s
             set next_fire_at = v.next, total_runs = s.total_runs + v.runs, last_fire_at = coalesce(v.last, s.last_fire_at)
-            from (values ${values}) as v(id, version, next, runs, last)
+            from jsonb_to_recordset(${batch}::jsonb) as v(id bigint, version bigint, next timestamptz, runs int, last timestamptz)
             where s.id = v.id and s.version = v.version
             returning s.id, s.version`,
         tx,
@@ -109,19 +115,26 @@ export async function insertOccurrences(
   occurrences: NewOccurrence[],
 ): Promise<Set<string>> {
   const inserted = new Set<string>();
-  for (let i = 0; i < occurrences.length; i += 1_000) {
-    const chunk = occurrences.slice(i, i + 1_000);
-    const values: SQL = sql.join(
-      chunk.map(
-        (o) =>
-          sql`(${o.scheduleId}::bigint, ${o.scheduleName}, ${iso(o.scheduledFor)}::timestamptz, ${iso(o.fireAt)}::timestamptz, ${o.taskId}, ${o.status}, ${o.manual}, ${epoch}::bigint, ${o.error}, ${o.status === 'missed' ? sql`clock_timestamp()` : sql`null`})`,
-      ),
-      sql`, `,
+  for (let i = 0; i < occurrences.length; i += 5_000) {
+    const batch = JSON.stringify(
+      occurrences.slice(i, i + 5_000).map((o) => ({
+        schedule_id: o.scheduleId,
+        schedule_name: o.scheduleName,
+        scheduled_for: iso(o.scheduledFor),
+        fire_at: iso(o.fireAt),
+        task_id: o.taskId,
+        status: o.status,
+        manual: o.manual,
+        error: o.error,
+      })),
     );
     const rows = await database.rows<{ task_id: string }>(
       sql`insert into metronome.occurrences
             (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, manual, leader_epoch, error, finished_at)
-          values ${values}
+          select o.schedule_id, o.schedule_name, o.scheduled_for, o.fire_at, o.task_id, o.status, o.manual,
+                 ${epoch}::bigint, o.error, case when o.status = 'missed' then clock_timestamp() end
+          from jsonb_to_recordset(${batch}::jsonb) as o(schedule_id bigint, schedule_name text, scheduled_for timestamptz,
+               fire_at timestamptz, task_id text, status text, manual boolean, error text)
           on conflict do nothing
           returning task_id`,
       tx,

@@ -25,6 +25,8 @@ export interface DispatchRequest extends OccurrenceRef {
   scheduleId: number;
   /** `beat trigger --force`: no run lock. */
   force: boolean;
+  /** Claimed just now by this leader, never sent before: its run lock cannot hold its token yet. */
+  fresh?: boolean;
 }
 
 interface Pending {
@@ -177,7 +179,8 @@ export class Dispatcher {
       if (!record) {
         gone.push(p.request.taskId);
         this.#pending.delete(p.request.taskId);
-      } else if (p.lock || p.request.force || record.overlap === 'allow') {
+      } else if (p.lock || p.request.force || record.overlap === 'allow' || this.#o.transport.finishedOnEnqueue) {
+        // (A transport whose runs are over on enqueue has nothing to overlap: no lock round trip.)
         ready.push(p);
       } else {
         needLock.push({ p, record });
@@ -318,8 +321,12 @@ export class Dispatcher {
     this.#enqueueError = failedByError.size > 0 ? [...failedByError.keys()][0] : undefined;
     if (ok.length > 0) {
       metrics.fires.inc({ outcome: 'enqueued' }, ok.length);
-      await setStatus(database, ok, 'enqueued', ['claimed', 'buffered']);
-      if (this.#o.transport.finishedOnEnqueue) await this.track();
+      if (this.#o.transport.finishedOnEnqueue) {
+        for (const id of ok) this.#inFlight.delete(id);
+        await setStatus(database, ok, 'succeeded', ['claimed', 'buffered']);
+      } else {
+        await setStatus(database, ok, 'enqueued', ['claimed', 'buffered']);
+      }
     }
     for (const [error, ids] of failedByError) {
       metrics.enqueueFailures.inc(ids.length);

@@ -3,12 +3,9 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
 
-/** `(a, b, c)` of bound parameters. */
+/** `(select ...)` of a list passed as one JSON parameter (a fixed parameter count for any batch size). */
 function list(values: readonly string[]) {
-  return sql`(${sql.join(
-    values.map((v) => sql`${v}`),
-    sql`, `,
-  )})`;
+  return sql`(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 }
 
 const TERMINAL: ReadonlySet<OccurrenceStatus> = new Set([
@@ -30,7 +27,9 @@ export async function setStatus(
 ): Promise<number> {
   if (taskIds.length === 0) return 0;
   const finished = TERMINAL.has(status) ? sql`clock_timestamp()` : sql`finished_at`;
-  const enqueued = status === 'enqueued' ? sql`clock_timestamp()` : sql`enqueued_at`;
+  // A run that finished on enqueue (the log transport) goes from claimed to succeeded in one write.
+  const enqueued =
+    status === 'enqueued' || (status === 'succeeded' && from.includes('claimed')) ? sql`clock_timestamp()` : sql`enqueued_at`;
   const rows = await database.rows(
     sql`update metronome.occurrences
         set status = ${status}, error = ${error}, finished_at = ${finished}, enqueued_at = ${enqueued}

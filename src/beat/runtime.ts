@@ -464,7 +464,7 @@ export class Beat {
     }
     const toDispatch = occurrences
       .filter((o) => o.status === 'claimed' && result.inserted.has(o.taskId))
-      .map((o) => ({ ...o, force: false }));
+      .map((o) => ({ ...o, force: false, fresh: true }));
     if (toDispatch.length > 0) await this.#dispatcher.dispatch(toDispatch);
   }
 

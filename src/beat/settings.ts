@@ -39,7 +39,7 @@ const schema = z.object({
   METRONOME_LEASE_TTL: duration('10s', 1_000),
   METRONOME_MISFIRE_GRACE: duration('5s', 0),
   METRONOME_CATCHUP_RATE: count(50, 1, 100_000),
-  METRONOME_BATCH_SIZE: count(500, 1, 10_000),
+  METRONOME_BATCH_SIZE: count(1000, 1, 10_000),
   METRONOME_RECONCILE_INTERVAL: duration('30s', 1_000),
   METRONOME_TRACK_INTERVAL: duration('1s', 100),
   METRONOME_HTTP: z.preprocess(blank, z.string().default('127.0.0.1:9464')),

@@ -60,6 +60,7 @@ export class InProcessRunLocks implements RunLocks {
     ttlMs: number,
     owner: string,
     token?: string,
+    _options: { retake?: boolean } = {},
   ): Promise<RunLockHandle | null> {
     checkScheduleKey(scheduleKey);
     checkTtl(ttlMs);

@@ -153,13 +153,14 @@ export class RedlockRunLocks implements RunLocks {
     ttlMs: number,
     owner: string,
     token?: string,
+    options: { retake?: boolean } = {},
   ): Promise<RunLockHandle | null> {
     checkScheduleKey(scheduleKey);
     checkTtl(ttlMs);
     if (token !== undefined) checkToken(token);
     await this.ready();
     const key = this.prefix + scheduleKey;
-    if (token !== undefined) {
+    if (token !== undefined && options.retake !== false) {
       // A re-take: when a quorum already holds this token, restart its TTL. This has to come before
       // the acquire, whose clean-up after a failure deletes every copy holding the token.
       const retaken = await this.extendLock(

@@ -42,12 +42,17 @@ export interface RunLocks {
    * the lock is already held *with this token* (a crashed or fenced leader took it for this same
    * occurrence), tryAcquire succeeds and restarts its TTL. Anyone holding the token can extend and
    * release the lock, so a token must name one run, never be shared by two.
+   *
+   * `options.retake` (default true with a token): whether the lock may already hold this token. A
+   * caller that knows the token is new (a fresh occurrence, never sent before) passes false and
+   * saves Redlock the re-take round trip.
    */
   tryAcquire(
     scheduleKey: string,
     ttlMs: number,
     owner: string,
     token?: string,
+    options?: { retake?: boolean },
   ): Promise<RunLockHandle | null>;
   /**
    * The handle of a lock taken with a known token (e.g. by the previous leader, for a run it

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
+import { ControlledTransport } from '../support/controlled-transport.ts';
+import { startInProcessBeat } from '../support/in-process-beat.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { freePort, RedisServerProcess } from '../support/redis.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
@@ -94,50 +96,49 @@ test('Postgres unreachable for 5 s: not ready, no crash, leads again and catches
 });
 
 test('Redis (run locks) unreachable: not ready, occurrences wait, then go once; nothing lost or doubled', async () => {
+  // In-process, with a transport whose runs last (the log transport's runs end on enqueue and take
+  // no run lock at all), run locks on a redis-server of the test's own that is stopped and restarted.
   const db = await createTestDatabase();
   const redis = await RedisServerProcess.start();
-  const httpPort = await freePort();
-  const beat = new BeatProcess('beat', {
-    DATABASE_URL: db.url,
-    REDIS_URL: redis.url,
-    METRONOME_LEASE_TTL: '2s',
-    METRONOME_MISFIRE_GRACE: '1s',
-    METRONOME_HTTP: `127.0.0.1:${httpPort}`,
-    METRONOME_SYNC_ON_START: 'false',
+  const transport = new ControlledTransport();
+  const running = await startInProcessBeat(db.url, transport, {
+    redisUrls: [redis.url],
+    lockPrefix: 'outage:',
   });
   try {
-    await beat.waitForLog('leading', 15_000);
+    await eventually('leadership', 5_000, () => running.beat.leading);
     await db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by) values ('locked', 't', 'interval', 1000, 'db')`;
-    await eventually('fires', 5_000, () => beat.enqueued.length >= 2);
+    await eventually('fires', 5_000, () => transport.of('locked').length >= 1);
+    transport.finishAll();
 
     await redis.stop();
-    const notReady = await eventually('not ready', 5_000, async () => {
-      const r = await ready(httpPort);
-      return r && r.status === 503 ? r : undefined;
+    const notReady = await eventually('not ready', 5_000, () => {
+      const r = running.beat.readiness();
+      return r.ready ? undefined : r;
     });
     assert.ok(
-      notReady.body.reasons.some((reason) => /run locks unavailable/.test(reason)),
-      JSON.stringify(notReady.body),
+      notReady.reasons.some((reason) => /run locks unavailable/.test(reason)),
+      JSON.stringify(notReady),
     );
     await sleep(2_000);
     const claimed =
       await db.sql`select 1 from metronome.occurrences where schedule_name = 'locked' and status = 'claimed'`;
     assert.ok(claimed.length >= 1, 'occurrences stay claimed while the lock service is down');
+    const sentBefore = transport.of('locked').length;
 
     await redis.start();
-    const upAt = Date.now();
-    await eventually('claimed occurrences to go', 20_000, async () => {
+    await eventually('claimed occurrences to be handled', 20_000, async () => {
       const rows =
         await db.sql`select 1 from metronome.occurrences where schedule_name = 'locked' and status = 'claimed'`;
-      return rows.length === 0 && beat.enqueued.some((e) => e.receivedAt > upAt);
+      return rows.length === 0 && transport.of('locked').length > sentBefore;
     });
-    await eventually('ready again', 5_000, async () => (await ready(httpPort))?.status === 200);
-    await beat.stop();
+    await eventually('ready again', 5_000, () => running.beat.readiness().ready);
+    await running.stop();
     await assertComplete(db, 'locked');
-    assertNoDuplicates(beat);
-    assert.equal(beat.child.exitCode, 0);
+    const ids = transport.of('locked').map((e) => e.taskId);
+    assert.equal(new Set(ids).size, ids.length, 'no task id enqueued twice');
   } finally {
-    await beat.stop();
+    await running.stop().catch(() => {});
     await redis.stop();
     await db.drop();
   }

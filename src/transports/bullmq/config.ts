@@ -1,6 +1,7 @@
 /** The BullMQ transport's settings from the environment (documented in .env.example). */
 import { redactSecrets } from '../../logger.ts';
 import { parseDuration, ScheduleSpecError } from '../../time/index.ts';
+import { parseRoutes, type Route } from '../celery/routes.ts';
 import { TransportConfigError } from '../transport.ts';
 
 export interface BullmqConfig {
@@ -8,8 +9,10 @@ export interface BullmqConfig {
   url: string;
   /** BullMQ's key prefix (`prefix` of Queue and Worker): METRONOME_BULLMQ_PREFIX, default `bull`. */
   prefix: string;
-  /** The queue of schedules that name none: METRONOME_DEFAULT_QUEUE, default `metronome`. */
+  /** The queue of schedules that name none and match no route: METRONOME_DEFAULT_QUEUE, default `metronome`. */
   defaultQueue: string;
+  /** Celery-style `task_routes` (glob on the task name → queue): METRONOME_TASK_ROUTES, shared with Celery. */
+  routes?: Route[];
   /** Longest an enqueue or a status read may take before it counts as failed: METRONOME_BULLMQ_TIMEOUT, default 5s. */
   timeoutMs: number;
 }
@@ -55,7 +58,19 @@ export function bullmqConfigFromEnv(env: NodeJS.ProcessEnv): BullmqConfig {
     if (timeoutMs < 100)
       throw new TransportConfigError(`METRONOME_BULLMQ_TIMEOUT=${JSON.stringify(timeout)}: at least 100ms`);
   }
-  return { url, prefix, defaultQueue, timeoutMs };
+  let routes: Route[] = [];
+  const routesText = value(env, 'METRONOME_TASK_ROUTES');
+  if (routesText) {
+    try {
+      routes = parseRoutes(routesText);
+    } catch (error) {
+      throw new TransportConfigError(
+        `METRONOME_TASK_ROUTES=${JSON.stringify(routesText)}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    for (const route of routes) checkQueueName(route.queue, `METRONOME_TASK_ROUTES "${route.pattern}"`);
+  }
+  return { url, prefix, defaultQueue, routes, timeoutMs };
 }
 
 /** BullMQ refuses queue names with `:` (its key separator). */

@@ -13,6 +13,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { redactSecrets } from '../../logger.ts';
+import { resolveRoute } from '../celery/routes.ts';
 import type { EnqueueItem, EnqueueResult, RunState, Transport } from '../transport.ts';
 import { type BullmqConfig, bullmqConfigFromEnv, checkQueueName } from './config.ts';
 import { jobFor, runStateOf } from './job.ts';
@@ -37,6 +38,8 @@ export class BullmqTransport implements Transport {
   readonly #queues = new Map<string, Queue>();
   /** taskId → the queue it was added to (by this process). */
   readonly #queueOf = new Map<string, string>();
+  /** Why the runs the last status() reported failed or expired ended so (the job's failedReason). */
+  #reasons = new Map<string, string>();
   #down = false;
   #closed = false;
 
@@ -91,8 +94,14 @@ export class BullmqTransport implements Transport {
     return queue;
   }
 
+  /** The item's own queue, else the first METRONOME_TASK_ROUTES match, else the default queue. */
   queueNameFor(item: EnqueueItem): string {
-    return item.queue?.trim() || this.#config.defaultQueue;
+    return resolveRoute(
+      item.task,
+      { queue: item.queue?.trim() || null, routingKey: item.routingKey },
+      this.#config.routes ?? [],
+      this.#config.defaultQueue,
+    ).queue;
   }
 
   async enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]> {
@@ -106,10 +115,9 @@ export class BullmqTransport implements Transport {
       [...groups].map(async ([name, indexes]) => {
         try {
           this.#assertConnected();
-          const queue = this.queue(name);
           await this.#bounded(
             (async () => {
-              await queue.waitUntilReady();
+              const queue = await this.#ready(name);
               await queue.addBulk(indexes.map((i) => jobFor(batch[i] as EnqueueItem)));
             })(),
             `adding ${indexes.length} job(s) to queue ${JSON.stringify(name)}`,
@@ -123,7 +131,8 @@ export class BullmqTransport implements Transport {
           const message = redactSecrets(
             `BullMQ queue ${JSON.stringify(name)}: ${error instanceof Error ? error.message : String(error)}`,
           );
-          for (const i of indexes) results[i] = { taskId: (batch[i] as EnqueueItem).taskId, ok: false, error: message };
+          for (const i of indexes)
+            results[i] = { taskId: (batch[i] as EnqueueItem).taskId, ok: false, error: message };
         }
       }),
     );
@@ -132,26 +141,34 @@ export class BullmqTransport implements Transport {
 
   async status(taskIds: string[]): Promise<Map<string, RunState>> {
     const states = new Map<string, RunState>();
+    this.#reasons = new Map();
     if (taskIds.length === 0) return states;
     this.#assertConnected();
     // Runs this process enqueued are looked up in their queue; others (adopted after a failover, or
-    // forgotten) in every queue this process knows, the default one included.
+    // forgotten) in every queue this process knows: the default one, the routes', those used since.
     const candidates = (taskId: string): string[] => {
       const known = this.#queueOf.get(taskId);
       if (known) return [known];
-      return [...new Set([this.#config.defaultQueue, ...this.#queues.keys()])];
+      return [
+        ...new Set([
+          this.#config.defaultQueue,
+          ...(this.#config.routes ?? []).map((r) => r.queue),
+          ...this.#queues.keys(),
+        ]),
+      ];
     };
     await this.#bounded(
       Promise.all(
         taskIds.map(async (taskId) => {
           for (const name of candidates(taskId)) {
-            const queue = this.queue(name);
+            const queue = await this.#ready(name);
             const state = await queue.getJobState(taskId);
             if (state === 'unknown') continue;
             const failedReason =
               state === 'failed' ? await this.#redis.hget(queue.toKey(taskId), 'failedReason') : null;
             const runState = runStateOf(state, failedReason);
             states.set(taskId, runState);
+            if (failedReason) this.#reasons.set(taskId, failedReason);
             if (runState === 'succeeded' || runState === 'failed' || runState === 'expired')
               this.#queueOf.delete(taskId);
             else this.#remember(taskId, name);
@@ -165,6 +182,10 @@ export class BullmqTransport implements Transport {
     return states;
   }
 
+  finishReason(taskId: string): string | undefined {
+    return this.#reasons.get(taskId);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -174,6 +195,22 @@ export class BullmqTransport implements Transport {
       await this.#bounded(this.#redis.quit(), 'closing the connection').catch(() => this.#redis.disconnect());
     } else {
       this.#redis.disconnect();
+    }
+  }
+
+  /**
+   * The queue once its connection is initialized. BullMQ initializes a Queue once and for all: one
+   * whose initialization failed (the connection dropped mid-way) is replaced by a new one next time.
+   */
+  async #ready(name: string): Promise<Queue> {
+    const queue = this.queue(name);
+    try {
+      await queue.waitUntilReady();
+      return queue;
+    } catch (error) {
+      if (this.#queues.get(name) === queue) this.#queues.delete(name);
+      queue.close().catch(() => {});
+      throw error;
     }
   }
 

@@ -19,6 +19,9 @@ export class CeleryTransport implements Transport {
   readonly #backend: RedisResultBackend | null;
   readonly #reasons = new Map<string, string>();
   readonly #warnedRoutingKeys = new Set<string>();
+  /** Hard time limits of runs enqueued by this process (ms), and when each was first seen STARTED. */
+  readonly #limits = new Map<string, number>();
+  readonly #startedSince = new Map<string, number>();
 
   constructor(
     readonly settings: CelerySettings,
@@ -76,9 +79,9 @@ export class CeleryTransport implements Transport {
     const errors = await this.#broker.publish(batch.map((item) => this.message(item)));
     return batch.map((item, i) => {
       const error = errors[i];
-      return error
-        ? { taskId: item.taskId, ok: false as const, error: redactSecrets(error) }
-        : { taskId: item.taskId, ok: true as const };
+      if (error) return { taskId: item.taskId, ok: false as const, error: redactSecrets(error) };
+      if (item.timeLimitS !== null) remember(this.#limits, item.taskId, item.timeLimitS * 1_000);
+      return { taskId: item.taskId, ok: true as const };
     });
   }
 
@@ -86,8 +89,29 @@ export class CeleryTransport implements Transport {
     if (!this.#backend) return new Map(taskIds.map((id) => [id, 'unknown' as RunState]));
     const outcomes = await this.#backend.read(taskIds);
     const states = new Map<string, RunState>();
+    const now = Date.now();
     for (const [id, outcome] of outcomes) {
-      states.set(id, outcome.state);
+      let state = outcome.state;
+      const limit = this.#limits.get(id);
+      if (state === 'active' && limit !== undefined) {
+        // STARTED stays STARTED forever when the worker dies mid-run. Past the hard time limit (which
+        // the worker enforces with FAILURE) it cannot be running: stop reporting it active, so its
+        // run lock is no longer extended and ends with its run lease.
+        const since = this.#startedSince.get(id) ?? now;
+        if (!this.#startedSince.has(id)) remember(this.#startedSince, id, since);
+        if (since === -1 || now - since > limit + STARTED_GRACE_MS) {
+          state = 'unknown';
+          if (since !== -1)
+            this.log.warn(
+              { taskId: id, timeLimitS: limit / 1_000 },
+              'celery run still STARTED past its hard time limit: its worker probably died; tracked by its run lease',
+            );
+          this.#startedSince.set(id, -1); // logged once; stays presumed dead until a final state
+        }
+      }
+      if (outcome.state !== 'active') this.#startedSince.delete(id);
+      if (state === 'succeeded' || state === 'failed' || state === 'expired') this.#limits.delete(id);
+      states.set(id, state);
       if (outcome.reason) {
         this.#reasons.set(id, outcome.reason);
         if (this.#reasons.size > 10_000) this.#reasons.delete(this.#reasons.keys().next().value as string);
@@ -108,6 +132,14 @@ export class CeleryTransport implements Transport {
   async close(): Promise<void> {
     await Promise.all([this.#broker.close(), this.#backend?.close()]);
   }
+}
+
+/** How long past its hard time limit a run may still read STARTED before it is presumed dead. */
+const STARTED_GRACE_MS = 5_000;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.set(key, value);
+  if (map.size > 100_000) map.delete(map.keys().next().value as string);
 }
 
 export async function celeryTransportFromEnv(env: NodeJS.ProcessEnv, log: Logger): Promise<Transport> {

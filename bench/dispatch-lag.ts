@@ -1,0 +1,101 @@
+/**
+ * Dispatch lag: N schedules firing every second for a while, on real Postgres and real Redis run
+ * locks, with the log transport writing nowhere. Lag is measured per occurrence, from its due instant
+ * (slot plus jitter, on database time) to the moment the transport is called with it.
+ *
+ *   node --import tsx bench/dispatch-lag.ts [schedules=1000] [seconds=60]
+ * Env: METRONOME_BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
+ *      REDIS_URL (default redis://127.0.0.1:6379; "none" for the in-process lock).
+ */
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { Beat } from '../src/beat/runtime.ts';
+import { openDatabase } from '../src/db/database.ts';
+import { migrateDatabase } from '../src/db/migrate.ts';
+import { BeatMetrics } from '../src/http/metrics.ts';
+import { createRunLocks } from '../src/locks/index.ts';
+import { createLogger } from '../src/logger.ts';
+import { LogTransport } from '../src/transports/log.ts';
+import type { EnqueueItem } from '../src/transports/transport.ts';
+
+const SCHEDULES = Number(process.argv[2] ?? 1000);
+const SECONDS = Number(process.argv[3] ?? 60);
+const ADMIN = process.env.METRONOME_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const admin = postgres(ADMIN, { max: 1, onnotice: () => {} });
+const name = `metronome_bench_${randomBytes(4).toString('hex')}`;
+await admin.unsafe(`create database ${name}`);
+const url = new URL(ADMIN);
+url.pathname = `/${name}`;
+const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+const leaseDb = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+await migrateDatabase(database);
+const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+await sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by)
+          select 'bench-' || i, 'tasks.bench', 'interval', 1000, 'db' from generate_series(1, ${SCHEDULES}) i`;
+
+const lags: number[] = [];
+const seen = new Set<string>();
+let duplicates = 0;
+let offset = 0;
+class MeasuringTransport extends LogTransport {
+  override async enqueue(batch: EnqueueItem[]) {
+    const now = Date.now() + offset;
+    for (const item of batch) {
+      lags.push(now - item.fireAt);
+      if (seen.has(item.taskId)) duplicates++;
+      seen.add(item.taskId);
+    }
+    return super.enqueue(batch);
+  }
+}
+const [clock] = await sql<{ ms: number }[]>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`;
+offset = Number(clock?.ms) - Date.now();
+
+const locks = createRunLocks({ redisUrls: REDIS === 'none' ? [] : [REDIS], prefix: `metronome:bench:${name}:` });
+const metrics = new BeatMetrics({ processMetrics: false });
+const beat = new Beat({
+  database,
+  leaseConnection: leaseDb,
+  transport: new MeasuringTransport(() => {}),
+  locks,
+  log: createLogger({ level: 'warn' }),
+  metrics,
+  group: 'default',
+  leaseTtlMs: 10_000,
+  graceMs: 5_000,
+  batchSize: Number(process.env.METRONOME_BATCH_SIZE ?? 1000),
+  catchupRatePerSecond: 50,
+  reconcileMs: 30_000,
+  trackMs: 1_000,
+  maxSleepMs: 1_000,
+});
+await beat.start();
+// Let it take the lease and settle for two seconds, then measure.
+await new Promise((r) => setTimeout(r, 2_000));
+lags.length = 0;
+const started = Date.now();
+await new Promise((r) => setTimeout(r, SECONDS * 1_000));
+const measured = lags.slice();
+await beat.stop();
+
+const [counts] = await sql<{ missed: number; skipped: number; claimed: number }[]>`
+  select count(*) filter (where status = 'missed')::int as missed,
+         count(*) filter (where status = 'skipped_overlap')::int as skipped,
+         count(*) filter (where status = 'claimed')::int as claimed
+  from metronome.occurrences`;
+await sql.end();
+await locks.close();
+await leaseDb.close();
+await database.close();
+await admin.unsafe(`drop database ${name} with (force)`);
+await admin.end();
+
+measured.sort((a, b) => a - b);
+const pct = (p: number) => measured[Math.min(measured.length - 1, Math.floor((p / 100) * measured.length))] ?? Number.NaN;
+console.log(`dispatch lag: ${SCHEDULES} schedules every second for ${SECONDS} s (${((Date.now() - started) / 1000).toFixed(0)} s measured)`);
+console.log(`node ${process.version}; run locks: ${REDIS === 'none' ? 'in-process' : 'Redis'}; Postgres ${new URL(ADMIN).host}`);
+console.log(`enqueued ${measured.length} (expected about ${SCHEDULES * SECONDS}); duplicates ${duplicates}`);
+console.log(`ledger: missed ${counts?.missed}, skipped_overlap ${counts?.skipped}, left claimed ${counts?.claimed}`);
+console.log(`lag ms: p50 ${pct(50).toFixed(1)}  p90 ${pct(90).toFixed(1)}  p99 ${pct(99).toFixed(1)}  max ${measured[measured.length - 1]?.toFixed(1)}`);

@@ -1,0 +1,149 @@
+/**
+ * The Celery transport on RabbitMQ, proven with a real Celery 5.2 worker in a vhost of the test's own
+ * (deleted afterwards); run state from a private Redis result backend.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
+import { addSchedule, disable, ledger, settled } from '../support/celery-schedules.ts';
+import {
+  CeleryWorker,
+  cleanupCeleryDirs,
+  duplicates,
+  requireCelery,
+  type WorkerRecord,
+} from '../support/celery-worker.ts';
+import { beatChild } from '../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { createVhost, type TestVhost } from '../support/rabbitmq.ts';
+import { RedisServerProcess } from '../support/redis.ts';
+
+let db: TestDatabase;
+let vhost: TestVhost;
+let backend: RedisServerProcess;
+let beat: BeatProcess;
+let worker: CeleryWorker;
+
+before(async () => {
+  requireCelery();
+  db = await createTestDatabase();
+  vhost = await createVhost();
+  backend = await RedisServerProcess.start();
+  const env = {
+    DATABASE_URL: db.url,
+    METRONOME_LEASE_TTL: '2s',
+    METRONOME_HTTP: 'off',
+    METRONOME_SYNC_ON_START: 'false',
+    METRONOME_TRACK_INTERVAL: '250ms',
+    REDIS_URL: '',
+    METRONOME_TRANSPORT: 'celery',
+    BROKER_URL: vhost.url,
+    RESULT_BACKEND: `${backend.url}/0`,
+    METRONOME_TASK_ROUTES: JSON.stringify({ 'reports.*': 'reports' }),
+  };
+  const migrate = await beatChild(['migrate'], { env });
+  assert.equal(migrate.code, 0, migrate.stderr);
+  // The workers declare their queues with x-max-priority 10 (task_queue_max_priority); the beat checks
+  // them passively (the default).
+  worker = await CeleryWorker.start({
+    broker: vhost.url,
+    backend: `${backend.url}/0`,
+    queues: ['celery', 'reports'],
+    concurrency: 4,
+    maxPriority: 10,
+  });
+  beat = new BeatProcess('beat', env);
+  await beat.waitForLog('leading', 15_000);
+});
+
+after(async () => {
+  await beat?.stop();
+  await worker?.stop();
+  await backend?.stop();
+  await vhost?.drop();
+  await db?.drop();
+  cleanupCeleryDirs();
+});
+
+const startsOf = (all: WorkerRecord[], name: string) =>
+  all.filter((r) => r.event === 'start' && r.periodic_task_name === name);
+
+describe('celery on rabbitmq, a real worker', () => {
+  test('each occurrence runs once with its priority property and queue; a missing queue fails the passive check by name', async () => {
+    await addSchedule(db.sql, {
+      name: 'plain',
+      task: 'tasks.record',
+      everyMs: 1000,
+      args: [3],
+      headers: { tenant: 'acme' },
+      priority: 5,
+    });
+    await addSchedule(db.sql, { name: 'routed', task: 'reports.daily', everyMs: 1000 });
+    await addSchedule(db.sql, { name: 'missing', task: 'tasks.record', everyMs: 1000, queue: 'nowhere' });
+    await sleep(4_000);
+    await disable(db.sql, ['plain', 'routed', 'missing']);
+    await settled(db.sql, ['plain', 'routed'], 10_000);
+    const all = worker.records();
+    assert.deepEqual(duplicates(all), []);
+    const started = new Map(all.filter((r) => r.event === 'start').map((r) => [r.id, r]));
+
+    const plain = await ledger(db.sql, 'plain');
+    assert.ok(plain.length >= 3, `plain fired ${plain.length} times`);
+    for (const row of plain) {
+      assert.equal(row.status, 'succeeded');
+      const run = started.get(row.task_id);
+      assert.ok(run, `${row.task_id} ran`);
+      assert.equal(run.priority, 5, 'the AMQP priority property');
+      assert.equal(run.tenant, 'acme');
+      assert.deepEqual(run.args, [3]);
+      assert.equal(run.routing_key, 'celery');
+      assert.equal(Date.parse(String(run.scheduled_for)), row.scheduled_for.getTime());
+    }
+    assert.equal(startsOf(all, 'plain').length, plain.length);
+    const routed = startsOf(all, 'routed');
+    assert.ok(routed.length >= 3);
+    for (const r of routed) assert.equal(r.routing_key, 'reports');
+
+    const missing = await ledger(db.sql, 'missing');
+    assert.ok(missing.length >= 1);
+    // The first stays claimed (retried with backoff, holding the run lock); later ones are skipped.
+    const claimed = missing.filter((r) => r.status === 'claimed');
+    assert.ok(claimed.length >= 1, 'not enqueued: stays claimed and is retried');
+    for (const row of claimed)
+      assert.match(String(row.error), /RabbitMQ queue "nowhere" does not exist.*celery worker -Q nowhere/);
+    for (const row of missing) assert.match(row.status, /^(claimed|skipped_overlap)$/);
+    assert.ok(
+      beat.logs.some(
+        (l) => l.msg === 'enqueue attempt failed; will retry' && /"nowhere"/.test(String(l.error)),
+      ),
+    );
+    await db.sql`delete from metronome.schedules where name = 'missing'`;
+  });
+
+  test("the server closes the beat's connection: the next batch re-opens it and delivers, nothing doubled", async () => {
+    await addSchedule(db.sql, { name: 'steady', task: 'tasks.record', everyMs: 1000, overlap: 'allow' });
+    await eventually('two runs', 5_000, () => startsOf(worker.records(), 'steady').length >= 2);
+    const closedAt = Date.now();
+    const closed = await vhost.closeConnections('metronome beat');
+    assert.equal(closed, 1, "the beat's connection");
+    await eventually('the beat to notice', 5_000, () =>
+      beat.logs.some((l) => l.receivedAt >= closedAt && /RabbitMQ (connection|channel) closed/.test(l.msg)),
+    );
+    await eventually('runs after the re-open', 8_000, async () =>
+      (await ledger(db.sql, 'steady')).some(
+        (r) => r.status === 'succeeded' && (r.enqueued_at?.getTime() ?? 0) > closedAt + 1_500,
+      ),
+    );
+    await disable(db.sql, ['steady']);
+    await settled(db.sql, ['steady'], 15_000);
+    const rows = await ledger(db.sql, 'steady');
+    const starts = startsOf(worker.records(), 'steady');
+    assert.deepEqual(duplicates(starts), [], 'nothing doubled');
+    const ran = new Set(starts.map((r) => r.id));
+    for (const row of rows) {
+      assert.equal(row.status, 'succeeded', `${row.task_id}: ${row.status} ${row.error}`);
+      assert.ok(ran.has(row.task_id));
+    }
+    assert.equal(starts.length, rows.length);
+  });
+});
