@@ -179,7 +179,12 @@ export class Dispatcher {
       if (!record) {
         gone.push(p.request.taskId);
         this.#pending.delete(p.request.taskId);
-      } else if (p.lock || p.request.force || record.overlap === 'allow' || this.#o.transport.finishedOnEnqueue) {
+      } else if (
+        p.lock ||
+        p.request.force ||
+        record.overlap === 'allow' ||
+        this.#o.transport.finishedOnEnqueue
+      ) {
         // (A transport whose runs are over on enqueue has nothing to overlap: no lock round trip.)
         ready.push(p);
       } else {

@@ -29,7 +29,9 @@ export async function setStatus(
   const finished = TERMINAL.has(status) ? sql`clock_timestamp()` : sql`finished_at`;
   // A run that finished on enqueue (the log transport) goes from claimed to succeeded in one write.
   const enqueued =
-    status === 'enqueued' || (status === 'succeeded' && from.includes('claimed')) ? sql`clock_timestamp()` : sql`enqueued_at`;
+    status === 'enqueued' || (status === 'succeeded' && from.includes('claimed'))
+      ? sql`clock_timestamp()`
+      : sql`enqueued_at`;
   const rows = await database.rows(
     sql`update metronome.occurrences
         set status = ${status}, error = ${error}, finished_at = ${finished}, enqueued_at = ${enqueued}

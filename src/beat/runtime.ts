@@ -25,6 +25,7 @@ import { DueIndex } from './due-index.ts';
 import { Leadership, type LeaseConnection } from './leadership.ts';
 import { loadUnfinished } from './ledger.ts';
 import { fireAtOf, planDue } from './plan.ts';
+import { pruneOccurrences } from './prune.ts';
 
 export const SCHEDULES_CHANNEL = 'metronome_schedules';
 export const TRIGGER_CHANNEL = 'metronome_trigger';
@@ -47,6 +48,8 @@ export interface BeatOptions {
   trackMs: number;
   /** Longest sleep between ticks, so new work is noticed even without a notification. */
   maxSleepMs: number;
+  /** Ledger retention (see prune.ts); no pruning when absent. */
+  prune?: { maxAgeMs: number; perSchedule: number; intervalMs: number };
   holderId?: string;
 }
 
@@ -73,6 +76,7 @@ export class Beat {
   #unlisten: Array<() => Promise<void>> = [];
   #lastTrack = 0;
   #lastReconcile = 0;
+  #lastPrune = 0;
   #catchupTokens = 0;
   #catchupRefilledAt = 0;
   #lastTickError: string | undefined;
@@ -320,6 +324,11 @@ export class Beat {
           await this.#dispatcher.track();
         }
         if (mono - this.#lastReconcile >= this.#o.reconcileMs) await this.#reconcile();
+        if (this.#o.prune && mono - this.#lastPrune >= this.#o.prune.intervalMs) {
+          this.#lastPrune = mono;
+          const pruned = await pruneOccurrences(this.#o.database, this.#o.prune);
+          if (pruned.byAge + pruned.byCount > 0) log.info(pruned, 'pruned finished occurrences');
+        }
         const now = this.#clock.now();
         const due = this.#index.due(now, this.#o.batchSize);
         if (due.length > 0 && this.#running) {

@@ -42,6 +42,9 @@ const schema = z.object({
   METRONOME_BATCH_SIZE: count(1000, 1, 10_000),
   METRONOME_RECONCILE_INTERVAL: duration('30s', 1_000),
   METRONOME_TRACK_INTERVAL: duration('1s', 100),
+  METRONOME_HISTORY_RETENTION: duration('30d', 60_000),
+  METRONOME_HISTORY_PER_SCHEDULE: count(10_000, 1, 100_000_000),
+  METRONOME_PRUNE_INTERVAL: duration('10m', 1_000),
   METRONOME_HTTP: z.preprocess(blank, z.string().default('127.0.0.1:9464')),
   METRONOME_SCHEDULES_DIR: z.preprocess(blank, z.string().default('schedules')),
   METRONOME_SYNC_ON_START: z.preprocess(blank, z.enum(['true', 'false', 'auto']).default('auto')),
@@ -58,6 +61,10 @@ export interface RuntimeSettings {
   batchSize: number;
   reconcileMs: number;
   trackMs: number;
+  /** Finished occurrences older than this are deleted, and at most this many kept per schedule. */
+  historyRetentionMs: number;
+  historyPerSchedule: number;
+  pruneIntervalMs: number;
   /** host:port, or 'off'. */
   http: string;
   schedulesDir: string;
@@ -91,6 +98,9 @@ export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): Runti
     batchSize: e.METRONOME_BATCH_SIZE,
     reconcileMs: e.METRONOME_RECONCILE_INTERVAL,
     trackMs: e.METRONOME_TRACK_INTERVAL,
+    historyRetentionMs: e.METRONOME_HISTORY_RETENTION,
+    historyPerSchedule: e.METRONOME_HISTORY_PER_SCHEDULE,
+    pruneIntervalMs: e.METRONOME_PRUNE_INTERVAL,
     http: e.METRONOME_HTTP,
     schedulesDir: e.METRONOME_SCHEDULES_DIR,
     syncOnStart: e.METRONOME_SYNC_ON_START,

@@ -80,6 +80,11 @@ async function runBeat(): Promise<void> {
       reconcileMs: settings.reconcileMs,
       trackMs: settings.trackMs,
       maxSleepMs: 1_000,
+      prune: {
+        maxAgeMs: settings.historyRetentionMs,
+        perSchedule: settings.historyPerSchedule,
+        intervalMs: settings.pruneIntervalMs,
+      },
     });
     if (settings.http !== 'off') {
       const { server, url } = await startHttpServer({
