@@ -50,10 +50,15 @@ class MeasuringTransport extends LogTransport {
     return super.enqueue(batch);
   }
 }
-const [clock] = await sql<{ ms: number }[]>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`;
+const [clock] = await sql<
+  { ms: number }[]
+>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`;
 offset = Number(clock?.ms) - Date.now();
 
-const locks = createRunLocks({ redisUrls: REDIS === 'none' ? [] : [REDIS], prefix: `metronome:bench:${name}:` });
+const locks = createRunLocks({
+  redisUrls: REDIS === 'none' ? [] : [REDIS],
+  prefix: `metronome:bench:${name}:`,
+});
 const metrics = new BeatMetrics({ processMetrics: false });
 const beat = new Beat({
   database,
@@ -93,9 +98,18 @@ await admin.unsafe(`drop database ${name} with (force)`);
 await admin.end();
 
 measured.sort((a, b) => a - b);
-const pct = (p: number) => measured[Math.min(measured.length - 1, Math.floor((p / 100) * measured.length))] ?? Number.NaN;
-console.log(`dispatch lag: ${SCHEDULES} schedules every second for ${SECONDS} s (${((Date.now() - started) / 1000).toFixed(0)} s measured)`);
-console.log(`node ${process.version}; run locks: ${REDIS === 'none' ? 'in-process' : 'Redis'}; Postgres ${new URL(ADMIN).host}`);
+const pct = (p: number) =>
+  measured[Math.min(measured.length - 1, Math.floor((p / 100) * measured.length))] ?? Number.NaN;
+console.log(
+  `dispatch lag: ${SCHEDULES} schedules every second for ${SECONDS} s (${((Date.now() - started) / 1000).toFixed(0)} s measured)`,
+);
+console.log(
+  `node ${process.version}; run locks: ${REDIS === 'none' ? 'in-process' : 'Redis'}; Postgres ${new URL(ADMIN).host}`,
+);
 console.log(`enqueued ${measured.length} (expected about ${SCHEDULES * SECONDS}); duplicates ${duplicates}`);
-console.log(`ledger: missed ${counts?.missed}, skipped_overlap ${counts?.skipped}, left claimed ${counts?.claimed}`);
-console.log(`lag ms: p50 ${pct(50).toFixed(1)}  p90 ${pct(90).toFixed(1)}  p99 ${pct(99).toFixed(1)}  max ${measured[measured.length - 1]?.toFixed(1)}`);
+console.log(
+  `ledger: missed ${counts?.missed}, skipped_overlap ${counts?.skipped}, left claimed ${counts?.claimed}`,
+);
+console.log(
+  `lag ms: p50 ${pct(50).toFixed(1)}  p90 ${pct(90).toFixed(1)}  p99 ${pct(99).toFixed(1)}  max ${measured[measured.length - 1]?.toFixed(1)}`,
+);

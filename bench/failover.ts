@@ -36,6 +36,9 @@ for (let round = 0; round < ROUNDS * 2; round++) {
 }
 await leader.stop();
 await db.drop();
-const summary = (xs: number[]) => `min ${Math.min(...xs)} ms, max ${Math.max(...xs)} ms, mean ${Math.round(xs.reduce((a, b) => a + b, 0) / xs.length)} ms`;
-console.log(`lease TTL 10 s (default). crash (SIGKILL) failover over ${crash.length} rounds: ${summary(crash)}`);
+const summary = (xs: number[]) =>
+  `min ${Math.min(...xs)} ms, max ${Math.max(...xs)} ms, mean ${Math.round(xs.reduce((a, b) => a + b, 0) / xs.length)} ms`;
+console.log(
+  `lease TTL 10 s (default). crash (SIGKILL) failover over ${crash.length} rounds: ${summary(crash)}`,
+);
 console.log(`SIGTERM hand-over over ${handover.length} rounds: ${summary(handover)}`);

@@ -44,6 +44,12 @@ interface InFlight {
   leaseMs: number;
   /** Wall-clock ms after which the run lock has expired by itself. */
   leaseEndsAt: number;
+  /**
+   * Wall-clock ms after which the lock is no longer extended even if the run still looks active: a
+   * worker killed mid-run can leave a run "started" forever (Celery's STARTED with
+   * task_track_started), which must not block its schedule for good.
+   */
+  holdUntil: number;
   running: boolean;
 }
 
@@ -62,6 +68,8 @@ export interface DispatcherOptions {
   /** Database time, ms. */
   now: () => number;
   owner: () => string;
+  /** Longest a run lock is extended for a run with no hard time limit (see InFlight.holdUntil). */
+  maxRunHoldMs: number;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -132,7 +140,9 @@ export class Dispatcher {
       record.overlap === 'allow'
         ? null
         : this.#o.locks.handleFor(lockKey(scheduleId), taskId, this.#o.owner(), leaseEndsAt);
-    this.#inFlight.set(taskId, { taskId, scheduleId, lock, leaseMs, leaseEndsAt, running });
+    const enqueuedLocal = enqueuedAt - (this.#o.now() - Date.now());
+    const holdUntil = enqueuedLocal + holdMs(record, this.#o.maxRunHoldMs);
+    this.#inFlight.set(taskId, { taskId, scheduleId, lock, leaseMs, leaseEndsAt, holdUntil, running });
   }
 
   adoptBuffered(request: DispatchRequest): void {
@@ -305,6 +315,7 @@ export class Dispatcher {
           lock: p.lock,
           leaseMs,
           leaseEndsAt: Date.now() + leaseMs,
+          holdUntil: Date.now() + holdMs(record, this.#o.maxRunHoldMs),
           running: false,
         });
         log.info(
@@ -395,7 +406,12 @@ export class Dispatcher {
         );
         continue;
       }
-      if (state === 'active' && run.lock && run.leaseEndsAt - nowWall < run.leaseMs / 2) {
+      if (
+        state === 'active' &&
+        run.lock &&
+        run.leaseEndsAt - nowWall < run.leaseMs / 2 &&
+        nowWall < run.holdUntil
+      ) {
         // Known to be running: keep the lock for another lease.
         try {
           const extended = await locks.extend(run.lock, run.leaseMs);
@@ -441,6 +457,14 @@ export class Dispatcher {
       await this.dispatch(release);
     }
   }
+}
+
+/**
+ * How long a run may keep its lock by looking active: its hard time limit (the worker kills it
+ * then) plus a minute, or the configured maximum when it has none.
+ */
+function holdMs(record: ScheduleRecord, maxRunHoldMs: number): number {
+  return record.timeLimitS !== null ? record.timeLimitS * 1_000 + 60_000 : maxRunHoldMs;
 }
 
 /** The run lock of a schedule is keyed by its id (stable across renames). */

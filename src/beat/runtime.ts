@@ -48,6 +48,8 @@ export interface BeatOptions {
   trackMs: number;
   /** Longest sleep between ticks, so new work is noticed even without a notification. */
   maxSleepMs: number;
+  /** Longest a run lock is extended for an active-looking run with no hard time limit. */
+  maxRunHoldMs?: number;
   /** Ledger retention (see prune.ts); no pruning when absent. */
   prune?: { maxAgeMs: number; perSchedule: number; intervalMs: number };
   holderId?: string;
@@ -105,6 +107,7 @@ export class Beat {
       canDispatch: () => this.#leadership.canDispatch(),
       now: () => this.#clock.now(),
       owner: () => `${this.#leadership.holderId} epoch ${this.#epoch}`,
+      maxRunHoldMs: options.maxRunHoldMs ?? 86_400_000,
     });
     options.metrics.leader.set(0);
   }

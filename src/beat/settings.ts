@@ -42,6 +42,7 @@ const schema = z.object({
   METRONOME_BATCH_SIZE: count(1000, 1, 10_000),
   METRONOME_RECONCILE_INTERVAL: duration('30s', 1_000),
   METRONOME_TRACK_INTERVAL: duration('1s', 100),
+  METRONOME_MAX_RUN_HOLD: duration('24h', 1_000),
   METRONOME_HISTORY_RETENTION: duration('30d', 60_000),
   METRONOME_HISTORY_PER_SCHEDULE: count(10_000, 1, 100_000_000),
   METRONOME_PRUNE_INTERVAL: duration('10m', 1_000),
@@ -61,6 +62,8 @@ export interface RuntimeSettings {
   batchSize: number;
   reconcileMs: number;
   trackMs: number;
+  /** Longest a run with no hard time limit keeps its schedule's run lock by looking active. */
+  maxRunHoldMs: number;
   /** Finished occurrences older than this are deleted, and at most this many kept per schedule. */
   historyRetentionMs: number;
   historyPerSchedule: number;
@@ -98,6 +101,7 @@ export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): Runti
     batchSize: e.METRONOME_BATCH_SIZE,
     reconcileMs: e.METRONOME_RECONCILE_INTERVAL,
     trackMs: e.METRONOME_TRACK_INTERVAL,
+    maxRunHoldMs: e.METRONOME_MAX_RUN_HOLD,
     historyRetentionMs: e.METRONOME_HISTORY_RETENTION,
     historyPerSchedule: e.METRONOME_HISTORY_PER_SCHEDULE,
     pruneIntervalMs: e.METRONOME_PRUNE_INTERVAL,

@@ -20,7 +20,11 @@ before(async () => {
   const redis = await connectTestRedis();
   await redis.quit();
   db = await createTestDatabase();
-  running = await startInProcessBeat(db.url, transport, { redisUrls: [REDIS_URL], lockPrefix: prefix });
+  running = await startInProcessBeat(db.url, transport, {
+    redisUrls: [REDIS_URL],
+    lockPrefix: prefix,
+    maxRunHoldMs: 6_000,
+  });
   await eventually('leadership', 5_000, () => running.beat.leading);
 });
 
@@ -101,4 +105,14 @@ test('a run lease that ends frees the lock when the run is never seen finishing'
   await eventually('a second run after the lease', 5_000, () => transport.of('lease').length >= 2);
   const gap = transport.of('lease')[1]!.at - first;
   assert.ok(gap >= 1_800 && gap < 4_000, `second run ${gap} ms after the first (lease 2 s)`);
+});
+
+test('a run that looks active forever (a worker killed mid-run) keeps the lock only up to the hold limit', async () => {
+  await add('stuck', 'skip', 2_000);
+  await eventually('the first run', 3_000, () => transport.of('stuck').length === 1);
+  const first = transport.of('stuck')[0]!.at;
+  // Never finished: extended lease by lease while active, but not past maxRunHoldMs (6 s here).
+  await eventually('a run after the hold limit', 12_000, () => transport.of('stuck').length >= 2);
+  const gap = transport.of('stuck')[1]!.at - first;
+  assert.ok(gap >= 5_500 && gap < 10_000, `second run ${gap} ms after the first (hold limit 6 s, lease 2 s)`);
 });

@@ -5,11 +5,11 @@
  */
 import type { Command } from 'commander';
 import { databaseNow, findSchedule, insertSchedule } from '../../db/store.ts';
-import { type Duration, nextFireWithin, parseDeclaration, validateRecord } from '../../model/index.ts';
-import type { ScheduleSpec } from '../../time/index.ts';
+import { nextFireWithin, parseDeclaration, validateRecord } from '../../model/index.ts';
 import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
 import { recordJson, viewRecord, when } from '../schedules.ts';
+import { durationOption, parseJsonOption, parseNumberOption, specFromOptions } from '../spec-options.ts';
 
 interface AddOptions {
   task?: string;
@@ -98,25 +98,25 @@ export function registerAdd(program: Command): void {
       const input = {
         name,
         task: o.task,
-        schedule: specFrom(o),
-        args: parseJson(o.args, '--args'),
-        kwargs: parseJson(o.kwargs, '--kwargs'),
-        headers: parseJson(o.headers, '--headers'),
+        schedule: specFromOptions(o, '--cron'),
+        args: parseJsonOption(o.args, '--args'),
+        kwargs: parseJsonOption(o.kwargs, '--kwargs'),
+        headers: parseJsonOption(o.headers, '--headers'),
         queue: o.queue,
         routingKey: o.routingKey,
-        priority: o.priority === undefined ? undefined : parseNumber(o.priority, '--priority'),
-        expires: duration(o.expires),
-        timeLimit: duration(o.timeLimit),
-        softTimeLimit: duration(o.softTimeLimit),
+        priority: o.priority === undefined ? undefined : parseNumberOption(o.priority, '--priority'),
+        expires: durationOption(o.expires),
+        timeLimit: durationOption(o.timeLimit),
+        softTimeLimit: durationOption(o.softTimeLimit),
         enabled: !o.disabled,
         startAt: o.startAt,
         endAt: o.endAt,
-        maxRuns: o.maxRuns === undefined ? undefined : parseNumber(o.maxRuns, '--max-runs'),
+        maxRuns: o.maxRuns === undefined ? undefined : parseNumberOption(o.maxRuns, '--max-runs'),
         overlap: o.overlap,
         catchup: o.catchup,
-        catchupWindow: duration(o.catchupWindow),
-        jitter: duration(o.jitter),
-        runLease: duration(o.runLease),
+        catchupWindow: durationOption(o.catchupWindow),
+        jitter: durationOption(o.jitter),
+        runLease: durationOption(o.runLease),
         description: o.description,
       };
       const parsed = parseDeclaration(input, Date.now());
@@ -151,55 +151,4 @@ export function registerAdd(program: Command): void {
         else print(`added ${name} (managed by db): next fire ${when(view.nextFireAt, view.zone)}`);
       });
     });
-}
-
-function specFrom(o: AddOptions): ScheduleSpec {
-  const given = [o.cron, o.every, o.solar, o.at].filter((v) => v !== undefined).length;
-  if (given !== 1) {
-    throw new CliError(
-      given === 0
-        ? 'give one schedule: --cron EXPR --tz ZONE, --every DURATION, --solar EVENT --lat N --lon N, or --at INSTANT'
-        : 'give only one of --cron, --every, --solar and --at',
-    );
-  }
-  if (o.cron !== undefined) {
-    if (o.tz === undefined)
-      throw new CliError('--cron needs --tz ZONE (an IANA time zone such as Europe/Berlin, or UTC)');
-    const cron = o.cron.trim().startsWith('{') ? parseJson(o.cron, '--cron') : o.cron;
-    return { kind: 'crontab', cron: cron as never, timezone: o.tz };
-  }
-  if (o.every !== undefined)
-    return { kind: 'interval', every: duration(o.every) as Duration, anchor: o.anchor };
-  if (o.solar !== undefined) {
-    if (o.lat === undefined || o.lon === undefined) throw new CliError('--solar needs --lat and --lon');
-    return {
-      kind: 'solar',
-      event: o.solar as never,
-      latitude: parseNumber(o.lat, '--lat'),
-      longitude: parseNumber(o.lon, '--lon'),
-    };
-  }
-  return { kind: 'clocked', runAt: o.at as string };
-}
-
-/** A bare number on the command line is milliseconds, as in declarations. */
-function duration(text: string | undefined): Duration | undefined {
-  if (text === undefined) return undefined;
-  return /^\d+$/.test(text.trim()) ? Number(text) : text;
-}
-
-function parseJson(text: string | undefined, flag: string): unknown {
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new CliError(`${flag} is not valid JSON (${(error as Error).message}): ${text}`);
-  }
-}
-
-function parseNumber(text: string, flag: string): number {
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value))
-    throw new CliError(`${flag} ${JSON.stringify(text)} is not a number`);
-  return value;
 }

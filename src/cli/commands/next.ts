@@ -6,9 +6,10 @@
  *   beat next --solar sunset --lat 52.52 --lon 13.405 --count 3
  */
 import type { Command } from 'commander';
-import { compileSchedule, parseInstant, type ScheduleSpec, ZoneRules } from '../../time/index.ts';
+import { compileSchedule, parseInstant, ZoneRules } from '../../time/index.ts';
 import { asCliError, CliError } from '../errors.ts';
 import { describeDst, formatLocal, table } from '../format.ts';
+import { specFromOptions } from '../spec-options.ts';
 
 interface NextOptions {
   tz?: string;
@@ -41,7 +42,7 @@ export function registerNext(program: Command): void {
     .option('--name <name>', 'schedule name, which seeds H in cron fields')
     .option('--json', 'print a JSON array of UTC ISO instants and nothing else')
     .action((cron: string | undefined, options: NextOptions) => {
-      const spec = specFromOptions(cron, options);
+      const spec = specFromOptions({ ...options, cron }, 'a cron expression');
       const count = Number(options.count);
       if (!Number.isInteger(count) || count < 1 || count > 10_000) {
         throw new CliError(
@@ -77,45 +78,4 @@ export function registerNext(program: Command): void {
       ]);
       process.stdout.write(`${table(['#', 'UTC', `Local (${zone.name})`, 'DST'], rows)}\n`);
     });
-}
-
-function specFromOptions(cron: string | undefined, o: NextOptions): ScheduleSpec {
-  const kinds = [cron !== undefined, o.every !== undefined, o.solar !== undefined, o.at !== undefined];
-  const given = kinds.filter(Boolean).length;
-  if (given !== 1) {
-    throw new CliError(
-      given === 0
-        ? "give one spec: a cron expression with --tz, --every, --solar with --lat and --lon, or --at (see 'beat next --help')"
-        : 'give only one spec: a cron expression, --every, --solar or --at',
-    );
-  }
-  if (cron !== undefined) {
-    if (o.tz === undefined) {
-      throw new CliError(
-        'a cron expression needs --tz ZONE (an IANA time zone such as Europe/Berlin, or UTC)',
-      );
-    }
-    return { kind: 'crontab', cron, timezone: o.tz };
-  }
-  if (o.every !== undefined) {
-    const every = /^\d+$/.test(o.every) ? Number(o.every) : o.every;
-    return { kind: 'interval', every, anchor: o.anchor };
-  }
-  if (o.solar !== undefined) {
-    return {
-      kind: 'solar',
-      event: o.solar as never,
-      latitude: parseNumber(o.lat, '--lat'),
-      longitude: parseNumber(o.lon, '--lon'),
-    };
-  }
-  return { kind: 'clocked', runAt: o.at as string };
-}
-
-function parseNumber(text: string | undefined, flag: string): number {
-  if (text === undefined) throw new CliError(`--solar needs ${flag}`);
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value))
-    throw new CliError(`${flag} ${JSON.stringify(text)} is not a number`);
-  return value;
 }

@@ -80,6 +80,7 @@ async function runBeat(): Promise<void> {
       reconcileMs: settings.reconcileMs,
       trackMs: settings.trackMs,
       maxSleepMs: 1_000,
+      maxRunHoldMs: settings.maxRunHoldMs,
       prune: {
         maxAgeMs: settings.historyRetentionMs,
         perSchedule: settings.historyPerSchedule,

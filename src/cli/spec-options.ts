@@ -1,0 +1,71 @@
+/**
+ * The schedule spec options shared by `beat next` and `beat add`: a cron expression with --tz (a
+ * string, or Celery's object form as JSON), --every [--anchor], --solar --lat --lon, or --at.
+ */
+import type { ScheduleSpec } from '../time/index.ts';
+import { CliError } from './errors.ts';
+
+export interface SpecOptions {
+  cron?: string;
+  tz?: string;
+  every?: string;
+  anchor?: string;
+  solar?: string;
+  lat?: string;
+  lon?: string;
+  at?: string;
+}
+
+/** `cronLabel` names the cron option in messages: "a cron expression" (an argument) or "--cron". */
+export function specFromOptions(o: SpecOptions, cronLabel: string): ScheduleSpec {
+  const given = [o.cron, o.every, o.solar, o.at].filter((v) => v !== undefined).length;
+  if (given !== 1) {
+    throw new CliError(
+      given === 0
+        ? `give one schedule: ${cronLabel} with --tz ZONE, --every DURATION, --solar EVENT --lat N --lon N, or --at INSTANT`
+        : `give only one of ${cronLabel}, --every, --solar and --at`,
+    );
+  }
+  if (o.cron !== undefined) {
+    if (o.tz === undefined) {
+      throw new CliError(`${cronLabel} needs --tz ZONE (an IANA time zone such as Europe/Berlin, or UTC)`);
+    }
+    // Celery's object form as JSON: '{"minute": 0, "hour": 9, "dayOfWeek": 1, "dayOfMonth": "1-7"}'.
+    const cron = o.cron.trim().startsWith('{') ? parseJsonOption(o.cron, cronLabel) : o.cron;
+    return { kind: 'crontab', cron: cron as never, timezone: o.tz };
+  }
+  if (o.every !== undefined)
+    return { kind: 'interval', every: durationOption(o.every) as number | string, anchor: o.anchor };
+  if (o.solar !== undefined) {
+    if (o.lat === undefined || o.lon === undefined) throw new CliError('--solar needs --lat and --lon');
+    return {
+      kind: 'solar',
+      event: o.solar as never,
+      latitude: parseNumberOption(o.lat, '--lat'),
+      longitude: parseNumberOption(o.lon, '--lon'),
+    };
+  }
+  return { kind: 'clocked', runAt: o.at as string };
+}
+
+/** A bare number on the command line is milliseconds, as in declarations. */
+export function durationOption(text: string | undefined): number | string | undefined {
+  if (text === undefined) return undefined;
+  return /^\d+$/.test(text.trim()) ? Number(text) : text;
+}
+
+export function parseJsonOption(text: string | undefined, flag: string): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${flag} is not valid JSON (${(error as Error).message}): ${text}`);
+  }
+}
+
+export function parseNumberOption(text: string, flag: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value))
+    throw new CliError(`${flag} ${JSON.stringify(text)} is not a number`);
+  return value;
+}
