@@ -57,7 +57,8 @@ export interface DispatcherOptions {
   database: Database;
   transport: Transport;
   locks: RunLocks;
-  log: Logger;
+  /** The current logger (while leading it carries the epoch). */
+  log: () => Logger;
   metrics: BeatMetrics;
   /** The schedule as last loaded (undefined when it is gone). */
   record: (scheduleId: number) => ScheduleRecord | undefined;
@@ -178,7 +179,8 @@ export class Dispatcher {
   }
 
   async #attempt(batch: Pending[]): Promise<void> {
-    const { log, metrics, database } = this.#o;
+    const { metrics, database } = this.#o;
+    const log = this.#o.log();
     const ready: Pending[] = [];
     const skipped: string[] = [];
     const buffered: string[] = [];
@@ -355,15 +357,18 @@ export class Dispatcher {
     p.attempts += 1;
     const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(p.attempts, 10));
     p.nextAttemptAt = performance.now() + delay;
-    this.#o.log.warn(
-      { taskId: p.request.taskId, attempts: p.attempts, retryInMs: delay, error },
-      'enqueue attempt failed; will retry',
-    );
+    this.#o
+      .log()
+      .warn(
+        { taskId: p.request.taskId, attempts: p.attempts, retryInMs: delay, error },
+        'enqueue attempt failed; will retry',
+      );
   }
 
   /** Poll runs in flight; finish, extend or let go of them; release buffered occurrences. */
   async track(): Promise<void> {
-    const { database, transport, locks, log } = this.#o;
+    const { database, transport, locks } = this.#o;
+    const log = this.#o.log();
     if (this.#inFlight.size === 0 && this.#buffered.size === 0) return;
     const ids = [...this.#inFlight.keys()];
     let states = new Map<string, RunState>();

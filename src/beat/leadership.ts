@@ -111,10 +111,10 @@ export class Leadership {
       const epoch = this.#epoch;
       await this.#demote('shutting down');
       try {
-        await this.#o.connection.rows(sql`
+        await this.#query(sql`
           update metronome.leader set holder = null, expires_at = null
           where grp = ${this.#o.group} and holder = ${this.holderId} and epoch = ${epoch}`);
-        await this.#o.connection.rows(sql`select pg_notify(${LEADER_CHANNEL}, ${this.#o.group})`);
+        await this.#query(sql`select pg_notify(${LEADER_CHANNEL}, ${this.#o.group})`);
         this.#o.log.info({ epoch }, 'released the leader lease');
       } catch (error) {
         this.#o.log.warn({ err: error }, 'could not release the leader lease; it will expire');
@@ -140,7 +140,7 @@ export class Leadership {
       const sent = performance.now();
       let renewed = false;
       try {
-        const rows = await this.#o.connection.rows<{ epoch: string | number }>(sql`
+        const rows = await this.#query<{ epoch: string | number }>(sql`
           update metronome.leader set expires_at = clock_timestamp() + ${ttl} * interval '1 millisecond'
           where grp = ${this.#o.group} and holder = ${this.holderId} and epoch = ${this.#epoch}
             and expires_at > clock_timestamp()
@@ -162,7 +162,7 @@ export class Leadership {
     // Standing by: try to take the lease if it is free or expired.
     const sent = performance.now();
     try {
-      const taken = await this.#o.connection.rows<{ epoch: string | number }>(sql`
+      const taken = await this.#query<{ epoch: string | number }>(sql`
         update metronome.leader
         set holder = ${this.holderId}, epoch = epoch + 1,
             expires_at = clock_timestamp() + ${ttl} * interval '1 millisecond'
@@ -181,7 +181,7 @@ export class Leadership {
         return;
       }
       // Someone else leads: wake up when their lease would expire (bounded), or on a hand-over notice.
-      const [lease] = await this.#o.connection.rows<{ remaining: string | number | null }>(sql`
+      const [lease] = await this.#query<{ remaining: string | number | null }>(sql`
         select (extract(epoch from (expires_at - clock_timestamp())) * 1000)::float8 as remaining
         from metronome.leader where grp = ${this.#o.group}`);
       const remaining =
@@ -191,6 +191,20 @@ export class Leadership {
       this.#noteError(error);
       this.#schedule(Math.min(ttl / 4, 1000));
     }
+  }
+
+  /**
+   * A lease query that does not answer within half the TTL counts as failed: a connection that hangs
+   * (a half-open socket, a stuck reconnect) must never stall leadership. The query itself may still
+   * finish later; only its answer is ignored, and the next step decides afresh.
+   */
+  #query<T = Record<string, unknown>>(query: SQL): Promise<T[]> {
+    const limit = Math.max(1_000, this.#o.ttlMs / 2);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the lease query got no answer within ${limit} ms`)), limit);
+    });
+    return Promise.race([this.#o.connection.rows<T>(query), timeout]).finally(() => clearTimeout(timer));
   }
 
   #checkStall(): void {

@@ -83,9 +83,12 @@ export class Beat {
   #catchupRefilledAt = 0;
   #lastTickError: string | undefined;
   #stopping = false;
+  /** The logger; while leading, a child carrying the epoch on every line. */
+  #log: Logger;
 
   constructor(options: BeatOptions) {
     this.#o = options;
+    this.#log = options.log;
     this.#clock = new DatabaseClock(options.database);
     this.#leadership = new Leadership({
       connection: options.leaseConnection,
@@ -100,7 +103,7 @@ export class Beat {
       database: options.database,
       transport: options.transport,
       locks: options.locks,
-      log: options.log,
+      log: () => this.#log,
       metrics: options.metrics,
       record: (id) => this.#entries.get(id)?.loaded.record,
       nextSlot: (id, after) => this.#entries.get(id)?.loaded.schedule.next(after) ?? null,
@@ -143,7 +146,9 @@ export class Beat {
 
   async #onElected(epoch: number): Promise<void> {
     this.#epoch = epoch;
-    const { log, metrics, database } = this.#o;
+    this.#log = this.#log.child({ epoch });
+    const log = this.#log;
+    const { metrics, database } = this.#o;
     metrics.leader.set(1);
     metrics.epoch.set(epoch);
     try {
@@ -159,7 +164,7 @@ export class Beat {
       await this.#loadAll();
       await this.#adoptUnfinished();
     } catch (error) {
-      log.error({ err: error, epoch }, 'could not start leading; stepping down');
+      log.error({ err: error }, 'could not start leading; stepping down');
       await this.#leadership.stepDown('start-up failed');
       return;
     }
@@ -171,7 +176,8 @@ export class Beat {
 
   async #onDemoted(reason: string): Promise<void> {
     this.#o.metrics.leader.set(0);
-    this.#o.log.info({ epoch: this.#epoch, reason }, 'standing by');
+    this.#log.info({ reason }, 'standing by');
+    this.#log = this.#log;
     await this.#stopLoop();
   }
 
@@ -191,7 +197,7 @@ export class Beat {
 
   async #loadAll(): Promise<void> {
     const { schedules, invalid } = await loadSchedules(this.#o.database, {
-      log: this.#o.log,
+      log: this.#log,
       now: this.#clock.now(),
     });
     this.#o.metrics.invalidSchedules.inc(invalid.length);
@@ -199,7 +205,7 @@ export class Beat {
     for (const loaded of schedules) this.#apply(loaded);
     this.#lastReconcile = performance.now();
     this.#updateStateMetrics();
-    this.#o.log.info(
+    this.#log.info(
       { schedules: schedules.length, invalid: invalid.length, due: this.#index.size },
       'schedules loaded',
     );
@@ -236,7 +242,7 @@ export class Beat {
       this.#dirty.add(change.id);
       this.#wake?.();
     } catch {
-      this.#o.log.warn({ payload }, 'unreadable change notification; the reconcile will catch up');
+      this.#log.warn({ payload }, 'unreadable change notification; the reconcile will catch up');
     }
   }
 
@@ -245,7 +251,7 @@ export class Beat {
     this.#dirty.clear();
     for (const id of ids) {
       const result = await refreshSchedule(this.#o.database, id, {
-        log: this.#o.log,
+        log: this.#log,
         now: this.#clock.now(),
       });
       if (result === null) {
@@ -298,7 +304,7 @@ export class Beat {
         );
     }
     if (resend.length > 0) {
-      this.#o.log.info(
+      this.#log.info(
         { occurrences: resend.length },
         're-sending occurrences claimed but never enqueued (same task ids)',
       );
@@ -315,7 +321,8 @@ export class Beat {
   }
 
   async #run(): Promise<void> {
-    const { log, metrics } = this.#o;
+    const { metrics } = this.#o;
+    const log = this.#log;
     while (this.#running) {
       try {
         if (this.#dirty.size > 0) await this.#refreshDirty();
@@ -345,12 +352,12 @@ export class Beat {
         await this.#sleep(now);
       } catch (error) {
         if (error instanceof FencedError) {
-          log.warn({ epoch: this.#epoch, reason: error.message }, 'fenced: another beat leads');
+          log.warn({ reason: error.message }, 'fenced: another beat leads');
           void this.#leadership.stepDown(error.message);
           return;
         }
         this.#lastTickError = redactSecrets(error instanceof Error ? error.message : String(error));
-        log.error({ err: error, epoch: this.#epoch }, 'tick failed; retrying');
+        log.error({ err: error }, 'tick failed; retrying');
         await this.#sleepFor(1_000);
       }
     }
