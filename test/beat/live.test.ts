@@ -185,6 +185,25 @@ describe('one beat', () => {
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no schedule named "nope"/);
   });
+  test('a clocked schedule runs once and is done; maxRuns stops a schedule after its runs', async () => {
+    await db.sql`insert into metronome.schedules (name, task, kind, run_at, managed_by)
+                 values ('once', 'tasks.once', 'clocked', now() + interval '1500 milliseconds', 'db')`;
+    await db.sql`insert into metronome.schedules (name, task, kind, every_ms, max_runs, managed_by)
+                 values ('twice', 'tasks.twice', 'interval', 1000, 2, 'db')`;
+    await sleep(4_500);
+    assert.equal(beat.enqueued.filter((e) => e.schedule === 'once').length, 1);
+    assert.equal(beat.enqueued.filter((e) => e.schedule === 'twice').length, 2);
+    const rows = await db.sql<{ name: string; next_fire_at: Date | null; total_runs: number }[]>`
+      select name, next_fire_at, total_runs from metronome.schedules where name in ('once', 'twice') order by name`;
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.next_fire_at, r.total_runs]),
+      [
+        ['once', null, 1],
+        ['twice', null, 2],
+      ],
+    );
+    await db.sql`delete from metronome.schedules where name in ('once', 'twice')`;
+  });
 });
 
 describe('catch-up after a stopped period', () => {
