@@ -5,9 +5,9 @@
  *   (in UTC there is no DST, so cron-parser's own `includesDate` is right there); Celery's object
  *   form is checked as two expressions that must both match;
  * - wall times are resolved with raw Intl offsets, by the rule in DESIGN.md "Time". Offsets are
- *   memoised per quarter hour: every tzdata transition since 1970 falls on a multiple of 15 minutes
- *   UTC (offsets are whole quarter hours and clocks change at whole or half local hours); the DST
- *   test asserts this for every transition it uses.
+ *   memoised per minute (every tzdata transition since 1970 is on a whole minute — not always a
+ *   quarter hour: St. John's changed clocks at 00:01 until 2011); to keep this fast, a quarter hour
+ *   whose two ends have the same offset is taken whole.
  * It walks every local day and every candidate of that day, so it is slow; tests keep windows short.
  */
 import { CronExpressionParser } from 'cron-parser';
@@ -46,15 +46,20 @@ export class IntlOffsets {
   }
   /** Local minus UTC in ms at `instant`. */
   at(instant: number): number {
-    const quarter = Math.floor(instant / QUARTER);
-    const cached = this.#memo.get(quarter);
+    const quarter = Math.floor(instant / QUARTER) * QUARTER;
+    const start = this.#minute(quarter);
+    if (start === this.#minute(quarter + QUARTER)) return start;
+    return this.#minute(Math.floor(instant / MINUTE) * MINUTE);
+  }
+
+  #minute(t: number): number {
+    const cached = this.#memo.get(t);
     if (cached !== undefined) return cached;
-    const t = quarter * QUARTER;
     const p: Record<string, number> = {};
     for (const part of this.#format.formatToParts(t)) p[part.type] = Number(part.value);
     const wall = Date.UTC(p.year as number, (p.month as number) - 1, p.day, p.hour, p.minute, p.second);
     const offset = wall - t;
-    this.#memo.set(quarter, offset);
+    this.#memo.set(t, offset);
     return offset;
   }
 }

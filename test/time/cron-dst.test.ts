@@ -126,6 +126,7 @@ const ZONES: Array<[string, number]> = [
   ['America/Santiago', 2026],
   ['Pacific/Chatham', 2026],
   ['America/St_Johns', 2026],
+  ['America/St_Johns', 2009], // clocks changed at 00:01 local until 2011
   ['Europe/Dublin', 2026],
   ['America/Sao_Paulo', 2018],
   ['Asia/Kathmandu', 1986],
@@ -180,8 +181,7 @@ describe('the engine agrees with the brute-force reference around every transiti
       const transitions = findTransitions(zone, Date.UTC(year, 0, 1), Date.UTC(year + 1, 0, 1));
       assert.ok(transitions.length > 0 || zone === 'Asia/Kathmandu', `${zone} has transitions in ${year}`);
       if (zone === 'Asia/Kathmandu') transitions.push(Date.UTC(1985, 11, 31, 18, 30)); // +05:30 → +05:45
-      for (const t of transitions)
-        assert.equal(t % (15 * 60_000), 0, 'the reference memoises offsets per quarter hour');
+      for (const t of transitions) assert.equal(t % 60_000, 0, 'the reference memoises offsets per minute');
       let compared = 0;
       for (const expr of EXPRESSIONS) {
         const schedule = compileSchedule(
