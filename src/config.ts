@@ -35,6 +35,18 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+/** Parse the environment with a zod schema; every problem in one ConfigError naming the variables. */
+export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? '');
+    // Never echo a URL with its password in an error message.
+    return `${key}=${redactSecrets(JSON.stringify(env[key] ?? ''))}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')} (see .env.example)`);
+}
+
 let dotEnvLoaded = false;
 
 /** Read `.env` from the working directory into process.env, once, if the file exists. */
@@ -47,16 +59,7 @@ export function loadDotEnv(cwd = process.cwd()): void {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   if (env === process.env) loadDotEnv(cwd);
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0] ?? '');
-      // Never echo a URL with its password in an error message.
-      return `${key}=${redactSecrets(JSON.stringify(env[key] ?? ''))}: ${issue.message}`;
-    });
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')} (see .env.example)`);
-  }
-  const { DATABASE_URL, METRONOME_DATA_DIR, LOG_LEVEL } = parsed.data;
+  const { DATABASE_URL, METRONOME_DATA_DIR, LOG_LEVEL } = parseEnv(envSchema, env);
   return {
     databaseUrl: DATABASE_URL,
     dataDir: path.resolve(cwd, METRONOME_DATA_DIR),

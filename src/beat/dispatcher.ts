@@ -104,11 +104,12 @@ export class Dispatcher {
     return out;
   }
 
-  /** Whether a run of this schedule is waiting to be enqueued or is in flight. */
-  busy(scheduleId: number): boolean {
-    for (const p of this.#pending.values()) if (p.request.scheduleId === scheduleId) return true;
-    for (const r of this.#inFlight.values()) if (r.scheduleId === scheduleId) return true;
-    return false;
+  /** The schedules with a run waiting to be enqueued or in flight (one pass, for a whole tick). */
+  busySchedules(): Set<number> {
+    const busy = new Set<number>();
+    for (const p of this.#pending.values()) busy.add(p.request.scheduleId);
+    for (const r of this.#inFlight.values()) busy.add(r.scheduleId);
+    return busy;
   }
 
   isPending(taskId: string): boolean {
@@ -306,20 +307,23 @@ export class Dispatcher {
         this.#pending.delete(r.taskId);
         metrics.dispatchLag.observe(Math.max(0, now - p.request.fireAt) / 1000);
         const record = this.#o.record(p.request.scheduleId) as ScheduleRecord;
-        const leaseMs = runLeaseMs(
-          record,
-          p.request.scheduledFor,
-          this.#o.nextSlot(record.id, p.request.scheduledFor),
-        );
-        this.#inFlight.set(r.taskId, {
-          taskId: r.taskId,
-          scheduleId: p.request.scheduleId,
-          lock: p.lock,
-          leaseMs,
-          leaseEndsAt: Date.now() + leaseMs,
-          holdUntil: Date.now() + holdMs(record, this.#o.maxRunHoldMs),
-          running: false,
-        });
+        // A run that is over on enqueue (the log transport) has nothing to follow.
+        if (!this.#o.transport.finishedOnEnqueue) {
+          const leaseMs = runLeaseMs(
+            record,
+            p.request.scheduledFor,
+            this.#o.nextSlot(record.id, p.request.scheduledFor),
+          );
+          this.#inFlight.set(r.taskId, {
+            taskId: r.taskId,
+            scheduleId: p.request.scheduleId,
+            lock: p.lock,
+            leaseMs,
+            leaseEndsAt: Date.now() + leaseMs,
+            holdUntil: Date.now() + holdMs(record, this.#o.maxRunHoldMs),
+            running: false,
+          });
+        }
         log.info(
           {
             schedule: record.name,
@@ -340,7 +344,6 @@ export class Dispatcher {
     if (ok.length > 0) {
       metrics.fires.inc({ outcome: 'enqueued' }, ok.length);
       if (this.#o.transport.finishedOnEnqueue) {
-        for (const id of ok) this.#inFlight.delete(id);
         await setStatus(database, ok, 'succeeded', ['claimed', 'buffered']);
       } else {
         await setStatus(database, ok, 'enqueued', ['claimed', 'buffered']);

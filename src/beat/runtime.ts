@@ -396,6 +396,7 @@ export class Beat {
   /** One batch: plan each due schedule, claim in one transaction, then dispatch what was claimed. */
   async #tick(ids: number[], now: number): Promise<void> {
     this.#refillCatchup();
+    const budget = this.#catchupBudgets();
     const advances: CursorAdvance[] = [];
     const occurrences: NewOccurrence[] = [];
     for (const id of ids) {
@@ -418,14 +419,7 @@ export class Beat {
         startAt: record.startAt?.getTime() ?? null,
         endAt: record.endAt?.getTime() ?? null,
         runsLeft: record.maxRuns === null ? Number.POSITIVE_INFINITY : record.maxRuns - record.totalRuns,
-        // Catching up never means overlapping: unless runs may overlap, one catch-up run at a time,
-        // and the next only once the previous one has finished.
-        catchupBudget:
-          record.overlap === 'allow'
-            ? Math.floor(this.#catchupTokens)
-            : this.#dispatcher.busy(id)
-              ? 0
-              : Math.min(1, Math.floor(this.#catchupTokens)),
+        catchupBudget: budget(record),
       });
       this.#catchupTokens -= plan.catchupRuns;
       if (plan.run.length === 0 && plan.missed.length === 0 && plan.cursor === cursor) {
@@ -485,6 +479,21 @@ export class Beat {
       .filter((o) => o.status === 'claimed' && result.inserted.has(o.taskId))
       .map((o) => ({ ...o, force: false, fresh: true }));
     if (toDispatch.length > 0) await this.#dispatcher.dispatch(toDispatch);
+  }
+
+  /**
+   * The catch-up runs a schedule may take now (only policy `all` uses it). Catching up never means
+   * overlapping: unless runs may overlap, one catch-up run at a time, and the next only once the
+   * previous one has finished. The busy schedules are looked up once per tick, and only if needed.
+   */
+  #catchupBudgets(): (record: ScheduleRecord) => number {
+    let busy: Set<number> | undefined;
+    return (record) => {
+      const tokens = Math.floor(this.#catchupTokens);
+      if (record.overlap === 'allow' || record.catchup !== 'all') return tokens;
+      busy ??= this.#dispatcher.busySchedules();
+      return busy.has(record.id) ? 0 : Math.min(1, tokens);
+    };
   }
 
   #refillCatchup(): void {

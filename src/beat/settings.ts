@@ -3,8 +3,7 @@
  * database settings in config.ts so commands that never run the beat do not validate them.
  */
 import { z } from 'zod';
-import { ConfigError } from '../config.ts';
-import { redactSecrets } from '../logger.ts';
+import { parseEnv } from '../config.ts';
 import { parseDuration, ScheduleSpecError } from '../time/index.ts';
 
 const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -75,15 +74,7 @@ export interface RuntimeSettings {
 }
 
 export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0] ?? '');
-      return `${key}=${redactSecrets(JSON.stringify(env[key] ?? ''))}: ${issue.message}`;
-    });
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')} (see .env.example)`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(schema, env);
   const lockRedisUrls = e.METRONOME_LOCK_REDIS_URLS
     ? e.METRONOME_LOCK_REDIS_URLS.split(',')
         .map((u) => u.trim())

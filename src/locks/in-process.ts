@@ -14,6 +14,7 @@ import {
   checkToken,
   checkTtl,
   DEFAULT_RUN_LOCK_PREFIX,
+  handleWithToken,
   type RunLockHandle,
   type RunLocks,
 } from './run-lock.ts';
@@ -77,9 +78,7 @@ export class InProcessRunLocks implements RunLocks {
   }
 
   handleFor(scheduleKey: string, token: string, owner: string, expiresAt: number): RunLockHandle {
-    checkScheduleKey(scheduleKey);
-    checkToken(token);
-    return { key: this.prefix + scheduleKey, scheduleKey, token, owner, expiresAt };
+    return handleWithToken(this.prefix, scheduleKey, token, owner, expiresAt);
   }
 
   async extend(handle: RunLockHandle, ttlMs: number): Promise<RunLockHandle | null> {

@@ -27,6 +27,7 @@ import {
   checkToken,
   checkTtl,
   DEFAULT_RUN_LOCK_PREFIX,
+  handleWithToken,
   type RunLockHandle,
   type RunLockOperation,
   type RunLockServerFailure,
@@ -187,9 +188,7 @@ export class RedlockRunLocks implements RunLocks {
   }
 
   handleFor(scheduleKey: string, token: string, owner: string, expiresAt: number): RunLockHandle {
-    checkScheduleKey(scheduleKey);
-    checkToken(token);
-    return { key: this.prefix + scheduleKey, scheduleKey, token, owner, expiresAt };
+    return handleWithToken(this.prefix, scheduleKey, token, owner, expiresAt);
   }
 
   async extend(handle: RunLockHandle, ttlMs: number): Promise<RunLockHandle | null> {

@@ -134,6 +134,19 @@ export function checkToken(token: string): void {
   }
 }
 
+/** The handle of a lock taken with a known token under `prefix` (both implementations' handleFor). */
+export function handleWithToken(
+  prefix: string,
+  scheduleKey: string,
+  token: string,
+  owner: string,
+  expiresAt: number,
+): RunLockHandle {
+  checkScheduleKey(scheduleKey);
+  checkToken(token);
+  return { key: prefix + scheduleKey, scheduleKey, token, owner, expiresAt };
+}
+
 /**
  * Read a handle back from storage (e.g. an occurrence's jsonb column, or a JSON string). Throws a
  * TypeError naming the field when it is not a handle.

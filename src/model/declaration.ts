@@ -14,7 +14,13 @@ import {
   ScheduleSpecError,
 } from '../time/index.ts';
 import { type JsonObject, type JsonValue, jsonProblem } from './json.ts';
-import { CATCHUP_POLICIES, DEFAULTS, OVERLAP_POLICIES, type ScheduleFields } from './schedule.ts';
+import {
+  CATCHUP_POLICIES,
+  DEFAULTS,
+  type KindColumn,
+  OVERLAP_POLICIES,
+  type ScheduleFields,
+} from './schedule.ts';
 import { validateRecord } from './validate.ts';
 
 /** A duration: milliseconds, or a string such as `'30s'`, `'15m'`, `'1h30m'`, `'2d'`. */
@@ -232,21 +238,7 @@ const declarationSchema = z.strictObject(
 );
 
 /** The spec's columns, from a spec the engine accepted. */
-function kindColumns(
-  spec: ScheduleSpec,
-): Pick<
-  ScheduleFields,
-  | 'kind'
-  | 'cron'
-  | 'cronFields'
-  | 'timezone'
-  | 'everyMs'
-  | 'anchorAt'
-  | 'solarEvent'
-  | 'latitude'
-  | 'longitude'
-  | 'runAt'
-> {
+function kindColumns(spec: ScheduleSpec): Pick<ScheduleFields, KindColumn> {
   const none = {
     cron: null,
     cronFields: null,

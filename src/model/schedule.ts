@@ -151,22 +151,21 @@ export function scheduleState(
   return 'enabled';
 }
 
+/** The columns that say what kind of schedule a row is and when it fires (one set per kind). */
+export type KindColumn =
+  | 'kind'
+  | 'cron'
+  | 'cronFields'
+  | 'timezone'
+  | 'everyMs'
+  | 'anchorAt'
+  | 'solarEvent'
+  | 'latitude'
+  | 'longitude'
+  | 'runAt';
+
 /** The time engine's spec for a record's kind columns (not validated: compileSchedule does that). */
-export function specOf(
-  record: Pick<
-    ScheduleRecord,
-    | 'kind'
-    | 'cron'
-    | 'cronFields'
-    | 'timezone'
-    | 'everyMs'
-    | 'anchorAt'
-    | 'solarEvent'
-    | 'latitude'
-    | 'longitude'
-    | 'runAt'
-  >,
-): ScheduleSpec {
+export function specOf(record: Pick<ScheduleRecord, KindColumn>): ScheduleSpec {
   switch (record.kind) {
     case 'crontab':
       return {

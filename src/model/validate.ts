@@ -6,7 +6,13 @@
  */
 import { compileSchedule, type Schedule, ScheduleSpecError } from '../time/index.ts';
 import { isJsonObject, jsonProblem } from './json.ts';
-import { CATCHUP_POLICIES, OVERLAP_POLICIES, type ScheduleRecord, specOf } from './schedule.ts';
+import {
+  CATCHUP_POLICIES,
+  type KindColumn,
+  OVERLAP_POLICIES,
+  type ScheduleRecord,
+  specOf,
+} from './schedule.ts';
 
 export type RecordCheck = { ok: true; schedule: Schedule } | { ok: false; reason: string };
 
@@ -32,23 +38,7 @@ function columnOf(specField: string, usesCronFields: boolean): string {
 
 type Checked = Pick<
   ScheduleRecord,
-  | 'name'
-  | 'kind'
-  | 'cron'
-  | 'cronFields'
-  | 'timezone'
-  | 'everyMs'
-  | 'anchorAt'
-  | 'solarEvent'
-  | 'latitude'
-  | 'longitude'
-  | 'runAt'
-  | 'args'
-  | 'kwargs'
-  | 'headers'
-  | 'overlap'
-  | 'catchup'
-  | 'priority'
+  KindColumn | 'name' | 'args' | 'kwargs' | 'headers' | 'overlap' | 'catchup' | 'priority'
 >;
 
 /**

@@ -45,14 +45,17 @@ async function runBeat(): Promise<void> {
     for (const close of closers.splice(0).reverse()) await close().catch(() => {});
   };
   try {
-    const database = await open(config.databaseUrl, config.dataDir);
+    const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     closers.push(() => database.close());
     const migrations = await migrateDatabase(database);
     log.info({ database: database.target, applied: migrations }, 'database ready');
     await syncOnStart(database, settings, log);
 
     // Lease renewals get their own connection(s), so a busy pool never delays them.
-    const leaseDb = database.kind === 'postgres' ? await open(config.databaseUrl, config.dataDir) : database;
+    const leaseDb =
+      database.kind === 'postgres'
+        ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+        : database;
     if (leaseDb !== database) closers.push(() => leaseDb.close());
     const locks = createRunLocks({ redisUrls: settings.lockRedisUrls, prefix: settings.lockPrefix });
     closers.push(() => locks.close());
@@ -119,10 +122,6 @@ async function runBeat(): Promise<void> {
   } finally {
     await closeAll();
   }
-}
-
-async function open(databaseUrl: string | undefined, dataDir: string): Promise<Database> {
-  return openDatabase({ databaseUrl, dataDir });
 }
 
 /** Sync schedules/*.ts at start: always with true, never with false, when the folder has files with auto. */
