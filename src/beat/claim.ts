@@ -1,11 +1,15 @@
 /**
  * The claim: one transaction per batch that
- * 1. reads the lease row FOR SHARE and checks holder and epoch (the fence — a leader that paused
- *    past its lease finds the epoch moved and claims nothing),
- * 2. advances each schedule's cursor with a version check (a concurrent edit wins; the schedule is
+ * 1. advances each schedule's cursor with a version check (a concurrent edit wins; the schedule is
  *    re-read instead of claimed),
- * 3. inserts the occurrences ON CONFLICT DO NOTHING (the primary key makes a double claim
- *    impossible even if two processes believed they led).
+ * 2. inserts the occurrences ON CONFLICT DO NOTHING (the slot's unique key makes a double claim
+ *    impossible even if two processes believed they led),
+ * 3. last, reads the lease row FOR SHARE and checks holder and epoch (the fence: a leader that paused
+ *    past its lease finds the epoch moved, and the whole transaction rolls back).
+ * The fence comes last so the shared row lock lives only from the check to the COMMIT: a long claim
+ * (a large catch-up) never blocks the lease renewal, which updates that row. Holding it to the COMMIT
+ * still makes the check atomic with the claim: a takeover's epoch bump waits for the COMMIT, so the
+ * next leader's adoption sees these rows.
  * Only occurrences this transaction inserted are dispatched: at most one enqueue per occurrence.
  */
 import { sql } from 'drizzle-orm';
@@ -74,7 +78,6 @@ export async function claim(
   occurrences: NewOccurrence[],
 ): Promise<ClaimResult> {
   return database.db.transaction(async (tx) => {
-    await checkLease(database, tx, fence);
     const advanced = new Map<number, number>();
     if (advances.length > 0) {
       // One JSON parameter for the whole batch, expanded by the server: a fixed, tiny parameter
@@ -104,6 +107,7 @@ export async function claim(
       (o) => advances.every((a) => a.scheduleId !== o.scheduleId) || advanced.has(o.scheduleId),
     );
     const inserted = await insertOccurrences(database, tx, fence.epoch, kept);
+    await checkLease(database, tx, fence);
     return { advanced, inserted };
   });
 }

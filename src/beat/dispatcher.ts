@@ -1,32 +1,42 @@
 /**
- * From claimed occurrences to enqueued runs, and from enqueued runs to finished ones.
+ * From claimed occurrences to enqueued runs: a pipeline of small steps over a batch.
  *
- * dispatch: run locks (per the overlap policy) → the leader fence → one transport call for the batch
- * → one statement recording `enqueued`. An occurrence whose enqueue failed stays `claimed` and is
- * retried with backoff (same task id) until it goes through, also after a failover.
+ *   supersede → refresh busy schedules → run locks → fence → send → record
  *
- * track: runs in flight are polled through the transport; a finished run (or a run lease that ended
- * without one) frees the schedule's run lock, and a `buffer_one` occurrence waiting for it goes.
- * The run lock's token is the occurrence's task id, so a new leader can re-take it for a re-send and
- * release it for a run the old leader started.
+ * Every request carries the schedule as it was when the occurrence was claimed (a snapshot), so a
+ * schedule deleted or edited while its batch waits for the broker changes nothing halfway through.
+ * An occurrence whose send failed stays pending and is retried with backoff (same task id); a
+ * schedule whose runs must not overlap has at most one unsent occurrence — a later slot supersedes
+ * an earlier one that could not go (catch-up `latest`), so a broker outage never ends in a burst.
+ * Once a send is confirmed the run is in memory before anything is written, and the status write is
+ * retried until it lands (ledger-writer.ts): a failed write never leads to a second send.
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Database } from '../db/database.ts';
+import type { LoadedSchedule } from '../db/store.ts';
 import type { BeatMetrics } from '../http/metrics.ts';
 import { type RunLockHandle, type RunLocks, RunLockUnavailableError } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
-import type { ScheduleRecord } from '../model/index.ts';
-import type { EnqueueItem, RunState, Transport } from '../transports/transport.ts';
-import { enqueueItem, type OccurrenceRef, runLeaseMs } from './enqueue-item.ts';
-import { noteAttemptError, setStatus } from './ledger.ts';
+import type { EnqueueItem, EnqueueResult, Transport } from '../transports/transport.ts';
+import {
+  enqueueItem,
+  extensionMs,
+  holdMs,
+  lockKey,
+  lockLeaseMs,
+  type OccurrenceRef,
+} from './enqueue-item.ts';
+import type { LedgerWriter } from './ledger-writer.ts';
+import type { RunsInFlight } from './runs-in-flight.ts';
 
 export interface DispatchRequest extends OccurrenceRef {
   scheduleId: number;
+  /** The schedule as it was when this occurrence was claimed or picked up. */
+  schedule: LoadedSchedule;
   /** `beat trigger --force`: no run lock. */
   force: boolean;
-  /** Claimed just now by this leader, never sent before: its run lock cannot hold its token yet. */
-  fresh?: boolean;
+  /** Claimed just now by this term, never sent before: its run lock cannot hold its token yet. */
+  fresh: boolean;
 }
 
 interface Pending {
@@ -34,37 +44,19 @@ interface Pending {
   attempts: number;
   /** Monotonic ms. */
   nextAttemptAt: number;
+  lastError: string | null;
   lock: RunLockHandle | null;
-}
-
-interface InFlight {
-  taskId: string;
-  scheduleId: number;
-  lock: RunLockHandle | null;
-  leaseMs: number;
-  /** Wall-clock ms after which the run lock has expired by itself. */
-  leaseEndsAt: number;
-  /**
-   * Wall-clock ms after which the lock is no longer extended even if the run still looks active: a
-   * worker killed mid-run can leave a run "started" forever (Celery's STARTED with
-   * task_track_started), which must not block its schedule for good.
-   */
-  holdUntil: number;
-  running: boolean;
 }
 
 export interface DispatcherOptions {
-  database: Database;
   transport: Transport;
   locks: RunLocks;
+  runs: RunsInFlight;
+  writer: LedgerWriter;
   /** The current logger (while leading it carries the epoch). */
   log: () => Logger;
   metrics: BeatMetrics;
-  /** The schedule as last loaded (undefined when it is gone). */
-  record: (scheduleId: number) => ScheduleRecord | undefined;
-  /** The schedule's next slot after an instant, for the default run lease. */
-  nextSlot: (scheduleId: number, after: number) => number | null;
-  /** The local half of the leader fence. */
+  /** The local half of the leader fence: leading, lease certainly valid, term still current. */
   canDispatch: () => boolean;
   /** Database time, ms. */
   now: () => number;
@@ -78,7 +70,8 @@ const MAX_BACKOFF_MS = 30_000;
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #pending = new Map<string, Pending>();
-  readonly #inFlight = new Map<string, InFlight>();
+  /** The one unsent scheduled occurrence of each schedule that may not pile them up. */
+  readonly #unsentBySchedule = new Map<number, Pending>();
   readonly #buffered = new Map<number, DispatchRequest>();
   /** The last lock-service and enqueue failures, cleared by the next success: for /readyz. */
   #lockError: string | undefined;
@@ -92,10 +85,6 @@ export class Dispatcher {
     return this.#pending.size;
   }
 
-  get inFlightCount(): number {
-    return this.#inFlight.size;
-  }
-
   /** What currently keeps runs from going out, if anything (for readiness). */
   troubles(): string[] {
     const out: string[] = [];
@@ -104,47 +93,21 @@ export class Dispatcher {
     return out;
   }
 
-  /** The schedules with a run waiting to be enqueued or in flight (one pass, for a whole tick). */
+  /** The schedules with a run waiting to be enqueued, buffered or in flight. */
   busySchedules(): Set<number> {
-    const busy = new Set<number>();
+    const busy = this.#o.runs.busySchedules();
     for (const p of this.#pending.values()) busy.add(p.request.scheduleId);
-    for (const r of this.#inFlight.values()) busy.add(r.scheduleId);
+    for (const id of this.#buffered.keys()) busy.add(id);
     return busy;
   }
 
-  isPending(taskId: string): boolean {
-    return this.#pending.has(taskId);
-  }
-
-  /** Forget everything (on losing leadership; the ledger keeps the truth for the next leader). */
-  reset(): void {
-    this.#lockError = undefined;
-    this.#enqueueError = undefined;
-    this.#pending.clear();
-    this.#inFlight.clear();
-    this.#buffered.clear();
-  }
-
-  /** Resume a run the previous leader enqueued and whose end was not seen. */
-  adoptInFlight(
-    scheduleId: number,
-    taskId: string,
-    enqueuedAt: number,
-    scheduledFor: number,
-    running: boolean,
-  ): void {
-    const record = this.#o.record(scheduleId);
-    if (!record) return;
-    const leaseMs = runLeaseMs(record, scheduledFor, this.#o.nextSlot(scheduleId, scheduledFor));
-    // enqueuedAt is database time; handles and lease ends are on this process's clock.
-    const leaseEndsAt = enqueuedAt + leaseMs - (this.#o.now() - Date.now());
-    const lock =
-      record.overlap === 'allow'
-        ? null
-        : this.#o.locks.handleFor(lockKey(scheduleId), taskId, this.#o.owner(), leaseEndsAt);
-    const enqueuedLocal = enqueuedAt - (this.#o.now() - Date.now());
-    const holdUntil = enqueuedLocal + holdMs(record, this.#o.maxRunHoldMs);
-    this.#inFlight.set(taskId, { taskId, scheduleId, lock, leaseMs, leaseEndsAt, holdUntil, running });
+  /** Task ids this term has in hand (pending, buffered, in flight, or with a write to land). */
+  known(): Set<string> {
+    const ids = this.#o.writer.taskIds();
+    for (const id of this.#pending.keys()) ids.add(id);
+    for (const r of this.#buffered.values()) ids.add(r.taskId);
+    for (const id of this.#o.runs.taskIds()) ids.add(id);
+    return ids;
   }
 
   adoptBuffered(request: DispatchRequest): void {
@@ -154,21 +117,28 @@ export class Dispatcher {
   /** Dispatch now (new claims, re-sends, manual triggers). */
   async dispatch(requests: DispatchRequest[]): Promise<void> {
     const now = performance.now();
-    const batch: Pending[] = requests.map((request) => ({
-      request,
-      attempts: 0,
-      nextAttemptAt: now,
-      lock: null,
-    }));
-    for (const p of batch) this.#pending.set(p.request.taskId, p);
+    const batch: Pending[] = [];
+    for (const request of requests) {
+      if (this.#pending.has(request.taskId)) continue;
+      const p: Pending = { request, attempts: 0, nextAttemptAt: now, lastError: null, lock: null };
+      this.#supersede(p);
+      this.#pending.set(request.taskId, p);
+      batch.push(p);
+    }
     await this.#attempt(batch);
   }
 
-  /** Retry what is due for another attempt. */
+  /** Retry what is due for another attempt; what waited past its catch-up window is missed. */
   async retryDue(): Promise<void> {
     const now = performance.now();
     const due = [...this.#pending.values()].filter((p) => p.nextAttemptAt <= now);
-    if (due.length > 0) await this.#attempt(due);
+    if (due.length === 0) return;
+    const dbNow = this.#o.now();
+    const expired = due.filter(
+      (p) => !p.request.manual && dbNow - p.request.fireAt > p.request.schedule.record.catchupWindowMs,
+    );
+    for (const p of expired) this.#miss(p, 'not sent within its catch-up window');
+    await this.#attempt(due.filter((p) => !expired.includes(p)));
   }
 
   /** Monotonic ms of the next retry, or undefined. */
@@ -179,185 +149,271 @@ export class Dispatcher {
     return next;
   }
 
+  /** Buffered occurrences of schedules that are free now go (called after tracking freed some). */
+  async releaseBuffered(freed: ReadonlySet<number>): Promise<void> {
+    const release: DispatchRequest[] = [];
+    for (const [scheduleId, request] of this.#buffered) {
+      if (this.#o.runs.holds(scheduleId)) continue;
+      if (!freed.has(scheduleId) && (await this.#o.locks.isHeld(lockKey(scheduleId)).catch(() => true)))
+        continue;
+      this.#buffered.delete(scheduleId);
+      release.push({ ...request, fresh: false });
+    }
+    if (release.length === 0) return;
+    this.#o.writer.add({ taskIds: release.map((r) => r.taskId), status: 'claimed', from: ['buffered'] });
+    await this.#o.writer.flush();
+    await this.dispatch(release);
+  }
+
+  /**
+   * A schedule whose runs may not overlap keeps at most one unsent occurrence: an earlier one that
+   * could not be sent is recorded missed when a later slot is due, and the later one goes (as
+   * catch-up `latest` would) — so an outage never ends in a burst of runs that must not overlap.
+   * Runs that may overlap (`allow`) all stay, up to their catch-up window. Manual runs are never
+   * superseded and never supersede.
+   */
+  #supersede(p: Pending): void {
+    const { request } = p;
+    if (request.manual || request.schedule.record.overlap === 'allow') return;
+    const older = this.#unsentBySchedule.get(request.scheduleId);
+    this.#unsentBySchedule.set(request.scheduleId, p);
+    if (!older || this.#pending.get(older.request.taskId) !== older) return;
+    this.#miss(
+      older,
+      'not sent before a later slot was due; the later slot goes instead (one unsent run per schedule)',
+    );
+  }
+
+  #miss(p: Pending, why: string): void {
+    this.#forgetPending(p);
+    if (p.lock) void this.#o.locks.release(p.lock).catch(() => {});
+    this.#o.metrics.missed.inc();
+    this.#o.metrics.fires.inc({ outcome: 'missed' });
+    this.#o.writer.add({
+      taskIds: [p.request.taskId],
+      status: 'missed',
+      from: ['claimed'],
+      error: `missed: ${why}${p.lastError ? ` (last attempt: ${p.lastError})` : ''}`,
+    });
+  }
+
+  #forgetPending(p: Pending): void {
+    this.#pending.delete(p.request.taskId);
+    if (this.#unsentBySchedule.get(p.request.scheduleId) === p)
+      this.#unsentBySchedule.delete(p.request.scheduleId);
+  }
+
   async #attempt(batch: Pending[]): Promise<void> {
-    const { metrics, database } = this.#o;
-    const log = this.#o.log();
-    const ready: Pending[] = [];
-    const skipped: string[] = [];
-    const buffered: string[] = [];
-    const gone: string[] = [];
-    const needLock: Array<{ p: Pending; record: ScheduleRecord }> = [];
-    for (const p of batch) {
-      const record = this.#o.record(p.request.scheduleId);
-      if (!record) {
-        gone.push(p.request.taskId);
-        this.#pending.delete(p.request.taskId);
-      } else if (
-        p.lock ||
-        p.request.force ||
-        record.overlap === 'allow' ||
-        this.#o.transport.finishedOnEnqueue
-      ) {
-        // (A transport whose runs are over on enqueue has nothing to overlap: no lock round trip.)
-        ready.push(p);
+    const live = batch.filter((p) => this.#pending.get(p.request.taskId) === p);
+    if (live.length === 0) return;
+    await this.#refreshBusy(live);
+    const { ready, held } = await this.#takeLocks(live);
+    this.#settleHeld(held);
+    if (ready.length > 0) {
+      if (this.#o.canDispatch()) {
+        this.#record(ready, await this.#send(ready));
       } else {
-        needLock.push({ p, record });
+        // The lease is not certainly ours: keep them pending. If the term is over, the next leader
+        // adopts them (same task ids); if the lease comes back, they are retried.
+        this.#o.metrics.fires.inc({ outcome: 'fenced' }, ready.length);
+        for (const p of ready) this.#backoff(p, 'not sent: the leader lease is not certainly ours');
       }
     }
-    // One round trip per lock, all at once: a batch's locks do not wait for each other.
-    const acquired = await Promise.all(
-      needLock.map(async ({ p, record }) => {
-        const leaseMs = runLeaseMs(
-          record,
-          p.request.scheduledFor,
-          this.#o.nextSlot(record.id, p.request.scheduledFor),
-        );
+    await this.#o.writer.flush();
+  }
+
+  /** Read the runs in flight of the batch's schedules now, so a run just finished frees its schedule. */
+  async #refreshBusy(batch: Pending[]): Promise<void> {
+    const ids: string[] = [];
+    const seen = new Set<number>();
+    for (const p of batch) {
+      const id = p.request.scheduleId;
+      if (seen.has(id) || !this.#needsLock(p)) continue;
+      seen.add(id);
+      ids.push(...this.#o.runs.ofSchedule(id));
+    }
+    if (ids.length > 0) await this.#o.runs.refresh(ids);
+  }
+
+  #needsLock(p: Pending): boolean {
+    return (
+      !p.request.force &&
+      p.request.schedule.record.overlap !== 'allow' &&
+      !this.#o.transport.finishedOnEnqueue
+    );
+  }
+
+  /** Take the run locks (all at once). A schedule seen busy in memory is held without asking Redis. */
+  async #takeLocks(batch: Pending[]): Promise<{ ready: Pending[]; held: Pending[] }> {
+    const ready: Pending[] = [];
+    const held: Pending[] = [];
+    const asking: Pending[] = [];
+    for (const p of batch) {
+      if (!this.#needsLock(p)) ready.push(p);
+      else if (this.#o.runs.holds(p.request.scheduleId)) held.push(p);
+      else asking.push(p);
+    }
+    const answers = await Promise.all(
+      asking.map(async (p) => {
         try {
-          return await this.#o.locks.tryAcquire(
-            lockKey(record.id),
-            leaseMs,
-            this.#o.owner(),
-            p.request.taskId,
-          );
+          return await this.#acquire(p);
         } catch (error) {
           return error instanceof Error ? error : new Error(String(error));
         }
       }),
     );
-    if (acquired.length > 0 && acquired.every((r) => !(r instanceof Error))) this.#lockError = undefined;
-    needLock.forEach(({ p, record }, i) => {
-      const result = acquired[i];
-      if (result instanceof Error) {
-        metrics.lockFailures.inc();
-        this.#lockError = redactSecrets(result.message);
-        this.#backoff(p, result instanceof RunLockUnavailableError ? result.message : String(result));
-      } else if (result) {
-        p.lock = result;
+    if (answers.length > 0 && answers.every((a) => !(a instanceof Error))) this.#lockError = undefined;
+    asking.forEach((p, i) => {
+      const answer = answers[i];
+      if (answer instanceof Error) {
+        this.#o.metrics.lockFailures.inc();
+        this.#lockError = redactSecrets(answer.message);
+        this.#backoff(p, answer instanceof RunLockUnavailableError ? answer.message : String(answer));
+      } else if (answer) {
+        p.lock = answer;
         ready.push(p);
-      } else if (record.overlap === 'buffer_one' && !this.#buffered.has(record.id)) {
-        this.#buffered.set(record.id, p.request);
-        this.#pending.delete(p.request.taskId);
-        buffered.push(p.request.taskId);
       } else {
-        this.#pending.delete(p.request.taskId);
-        skipped.push(p.request.taskId);
+        held.push(p);
       }
     });
-    if (gone.length > 0)
-      await setStatus(
-        database,
-        gone,
-        'failed',
-        ['claimed', 'buffered'],
-        'the schedule was removed before this run was enqueued',
+    return { ready, held };
+  }
+
+  /**
+   * One run lock. Held by one of our own runs whose lease is over by intent (it should have expired
+   * a moment ago): that lock is released and the lock taken again, once.
+   */
+  async #acquire(p: Pending): Promise<RunLockHandle | null> {
+    const { request } = p;
+    const next = request.schedule.schedule.next(request.scheduledFor);
+    const take = () =>
+      this.#o.locks.tryAcquire(
+        lockKey(request.scheduleId),
+        lockLeaseMs(request.schedule.record, next, this.#o.now()),
+        this.#o.owner(),
+        request.taskId,
+        { retake: !request.fresh || p.attempts > 0 },
       );
+    const lock = await take();
+    if (lock) return lock;
+    const overdue = this.#o.runs.overdueLocks(request.scheduleId);
+    if (overdue.length === 0) return null;
+    await Promise.all(overdue.map((l) => this.#o.locks.release(l)));
+    return take();
+  }
+
+  /** The previous run still holds the schedule: skip it, or keep one waiting (buffer_one). */
+  #settleHeld(held: Pending[]): void {
+    const skipped: string[] = [];
+    const buffered: string[] = [];
+    for (const p of held) {
+      this.#forgetPending(p);
+      const { request } = p;
+      if (request.schedule.record.overlap === 'buffer_one' && !this.#buffered.has(request.scheduleId)) {
+        this.#buffered.set(request.scheduleId, request);
+        buffered.push(request.taskId);
+      } else {
+        skipped.push(request.taskId);
+      }
+    }
+    const { metrics, writer } = this.#o;
     if (skipped.length > 0) {
       metrics.skipped.inc(skipped.length);
       metrics.fires.inc({ outcome: 'skipped_overlap' }, skipped.length);
-      await setStatus(
-        database,
-        skipped,
-        'skipped_overlap',
-        ['claimed', 'buffered'],
-        'the previous run still holds the run lock (overlap: skip)',
-      );
+      writer.add({
+        taskIds: skipped,
+        status: 'skipped_overlap',
+        from: ['claimed', 'buffered'],
+        error: 'the previous run still holds the run lock (overlap: skip)',
+      });
     }
     if (buffered.length > 0) {
       metrics.fires.inc({ outcome: 'buffered' }, buffered.length);
-      await setStatus(
-        database,
-        buffered,
-        'buffered',
-        ['claimed'],
-        'waiting for the previous run to finish (overlap: buffer_one)',
-      );
+      writer.add({
+        taskIds: buffered,
+        status: 'buffered',
+        from: ['claimed'],
+        error: 'waiting for the previous run to finish (overlap: buffer_one)',
+      });
     }
-    if (ready.length === 0) return;
+  }
 
-    // The fence: never enqueue unless the lease is certainly still ours right now.
-    if (!this.#o.canDispatch()) {
-      metrics.fires.inc({ outcome: 'fenced' }, ready.length);
-      log.warn(
-        { occurrences: ready.length },
-        'not enqueueing: leadership lost; the next leader re-sends them',
-      );
-      for (const p of ready) this.#pending.delete(p.request.taskId);
-      return;
-    }
-    const items: EnqueueItem[] = [];
-    for (const p of ready)
-      items.push(enqueueItem(this.#o.record(p.request.scheduleId) as ScheduleRecord, p.request));
-    let results: Array<{ taskId: string; ok: boolean; error?: string }>;
+  async #send(ready: Pending[]): Promise<EnqueueResult[]> {
+    const items: EnqueueItem[] = ready.map((p) => enqueueItem(p.request.schedule.record, p.request));
     try {
-      results = await this.#o.transport.enqueue(items);
+      return await this.#o.transport.enqueue(items);
     } catch (error) {
-      results = items.map((i) => ({
-        taskId: i.taskId,
-        ok: false,
-        error: redactSecrets(error instanceof Error ? error.message : String(error)),
-      }));
+      const text = redactSecrets(error instanceof Error ? error.message : String(error));
+      return items.map((i) => ({ taskId: i.taskId, ok: false as const, error: text }));
     }
+  }
+
+  /** In memory first (the run is in flight), then the ledger (retried until it lands). */
+  #record(ready: Pending[], results: EnqueueResult[]): void {
+    const { metrics, transport, runs, writer } = this.#o;
+    const log = this.#o.log();
     const ok: string[] = [];
     const failedByError = new Map<string, string[]>();
     const now = this.#o.now();
-    results.forEach((r, i) => {
-      const p = ready[i] as Pending;
-      if (r.ok) {
-        ok.push(r.taskId);
-        this.#pending.delete(r.taskId);
-        metrics.dispatchLag.observe(Math.max(0, now - p.request.fireAt) / 1000);
-        const record = this.#o.record(p.request.scheduleId) as ScheduleRecord;
-        // A run that is over on enqueue (the log transport) has nothing to follow.
-        if (!this.#o.transport.finishedOnEnqueue) {
-          const leaseMs = runLeaseMs(
-            record,
-            p.request.scheduledFor,
-            this.#o.nextSlot(record.id, p.request.scheduledFor),
-          );
-          this.#inFlight.set(r.taskId, {
-            taskId: r.taskId,
-            scheduleId: p.request.scheduleId,
-            lock: p.lock,
-            leaseMs,
-            leaseEndsAt: Date.now() + leaseMs,
-            holdUntil: Date.now() + holdMs(record, this.#o.maxRunHoldMs),
-            running: false,
-          });
-        }
-        log.info(
-          {
-            schedule: record.name,
-            task: record.task,
-            taskId: r.taskId,
-            scheduledFor: new Date(p.request.scheduledFor).toISOString(),
-            manual: p.request.manual || undefined,
-          },
-          'enqueued',
-        );
-      } else {
-        const error = r.error ?? 'enqueue failed';
-        failedByError.set(error, [...(failedByError.get(error) ?? []), r.taskId]);
+    const nowWall = Date.now();
+    ready.forEach((p, i) => {
+      const r = results[i];
+      const { request } = p;
+      if (!r?.ok) {
+        const error = r && !r.ok ? r.error : 'no answer from the transport';
+        failedByError.set(error, [...(failedByError.get(error) ?? []), request.taskId]);
         this.#backoff(p, error);
+        return;
       }
+      this.#forgetPending(p);
+      ok.push(request.taskId);
+      metrics.dispatchLag.observe(Math.max(0, now - request.fireAt) / 1000);
+      const record = request.schedule.record;
+      if (!transport.finishedOnEnqueue) {
+        const next = request.schedule.schedule.next(request.scheduledFor);
+        const leaseMs = p.lock ? p.lock.expiresAt - nowWall : lockLeaseMs(record, next, now);
+        runs.add({
+          taskId: request.taskId,
+          scheduleId: request.scheduleId,
+          scheduleName: record.name,
+          lock: p.lock,
+          extendMs: extensionMs(record, request.scheduledFor, next),
+          leaseEndsAt: nowWall + leaseMs,
+          holdUntil: nowWall + holdMs(record, this.#o.maxRunHoldMs),
+          state: 'unknown',
+          recordedRunning: false,
+        });
+      }
+      log.info(
+        {
+          schedule: record.name,
+          task: record.task,
+          taskId: request.taskId,
+          scheduledFor: new Date(request.scheduledFor).toISOString(),
+          manual: request.manual || undefined,
+        },
+        'enqueued',
+      );
     });
     this.#enqueueError = failedByError.size > 0 ? [...failedByError.keys()][0] : undefined;
     if (ok.length > 0) {
       metrics.fires.inc({ outcome: 'enqueued' }, ok.length);
-      if (this.#o.transport.finishedOnEnqueue) {
-        await setStatus(database, ok, 'succeeded', ['claimed', 'buffered']);
-      } else {
-        await setStatus(database, ok, 'enqueued', ['claimed', 'buffered']);
-      }
+      writer.add({
+        taskIds: ok,
+        status: transport.finishedOnEnqueue ? 'succeeded' : 'enqueued',
+        from: ['claimed', 'buffered'],
+      });
     }
     for (const [error, ids] of failedByError) {
       metrics.enqueueFailures.inc(ids.length);
       metrics.fires.inc({ outcome: 'enqueue_failed' }, ids.length);
-      await noteAttemptError(database, ids, error).catch(() => {});
+      writer.add({ taskIds: ids, status: 'claimed', from: ['claimed'], error, bestEffort: true });
     }
   }
 
   #backoff(p: Pending, error: string): void {
     p.attempts += 1;
+    p.lastError = error;
     const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(p.attempts, 10));
     p.nextAttemptAt = performance.now() + delay;
     this.#o
@@ -367,115 +423,4 @@ export class Dispatcher {
         'enqueue attempt failed; will retry',
       );
   }
-
-  /** Poll runs in flight; finish, extend or let go of them; release buffered occurrences. */
-  async track(): Promise<void> {
-    const { database, transport, locks } = this.#o;
-    const log = this.#o.log();
-    if (this.#inFlight.size === 0 && this.#buffered.size === 0) return;
-    const ids = [...this.#inFlight.keys()];
-    let states = new Map<string, RunState>();
-    if (ids.length > 0) {
-      try {
-        states = await transport.status(ids);
-      } catch (error) {
-        log.warn({ err: error }, 'could not read run states; runs stay tracked');
-      }
-    }
-    // Finished runs by state and reason (one statement per group).
-    const finished = new Map<string, { state: RunState; reason: string | null; ids: string[] }>();
-    const nowWall = Date.now();
-    const freed = new Set<number>();
-    const startedRunning: string[] = [];
-    for (const run of [...this.#inFlight.values()]) {
-      const state = states.get(run.taskId) ?? 'unknown';
-      if (state === 'succeeded' || state === 'failed' || state === 'expired') {
-        const reason = state === 'succeeded' ? null : (transport.finishReason?.(run.taskId) ?? null);
-        const group = `${state}\u0000${reason ?? ''}`;
-        const entry = finished.get(group) ?? { state, reason, ids: [] };
-        entry.ids.push(run.taskId);
-        finished.set(group, entry);
-        this.#inFlight.delete(run.taskId);
-        if (run.lock) await locks.release(run.lock).catch(() => {});
-        freed.add(run.scheduleId);
-        continue;
-      }
-      if (state === 'active' && !run.running) {
-        run.running = true;
-        startedRunning.push(run.taskId);
-      }
-      if (nowWall >= run.leaseEndsAt) {
-        // The run lease ended without a finish being seen: the lock has expired by itself.
-        this.#inFlight.delete(run.taskId);
-        freed.add(run.scheduleId);
-        log.info(
-          { taskId: run.taskId },
-          'run lease ended without seeing the run finish; run lock released by expiry',
-        );
-        continue;
-      }
-      if (
-        state === 'active' &&
-        run.lock &&
-        run.leaseEndsAt - nowWall < run.leaseMs / 2 &&
-        nowWall < run.holdUntil
-      ) {
-        // Known to be running: keep the lock for another lease.
-        try {
-          const extended = await locks.extend(run.lock, run.leaseMs);
-          if (extended) {
-            run.lock = extended;
-            run.leaseEndsAt = nowWall + run.leaseMs;
-          }
-        } catch {
-          this.#o.metrics.lockFailures.inc();
-        }
-      }
-    }
-    if (startedRunning.length > 0) await setStatus(database, startedRunning, 'running', ['enqueued']);
-    for (const { state, reason, ids } of finished.values()) {
-      await setStatus(
-        database,
-        ids,
-        state as 'succeeded' | 'failed' | 'expired',
-        ['enqueued', 'running'],
-        reason,
-      );
-    }
-    // A buffered occurrence goes once no run of its schedule is in flight.
-    const busy = new Set([...this.#inFlight.values()].map((r) => r.scheduleId));
-    const release: DispatchRequest[] = [];
-    for (const [scheduleId, request] of this.#buffered) {
-      if (
-        !busy.has(scheduleId) &&
-        (freed.has(scheduleId) || !(await locks.isHeld(lockKey(scheduleId)).catch(() => true)))
-      ) {
-        this.#buffered.delete(scheduleId);
-        release.push(request);
-      }
-    }
-    if (release.length > 0) {
-      await setStatus(
-        database,
-        release.map((r) => r.taskId),
-        'claimed',
-        ['buffered'],
-        null,
-      );
-      await this.dispatch(release);
-    }
-  }
-}
-
-/**
- * How long a run may keep its lock by looking active: its hard time limit (the worker kills it
- * then) plus a minute, or the configured maximum when it has none.
- */
-function holdMs(record: ScheduleRecord, maxRunHoldMs: number): number {
-  return record.timeLimitS !== null ? record.timeLimitS * 1_000 + 60_000 : maxRunHoldMs;
-}
-
-/** The run lock of a schedule is keyed by its id (stable across renames). */
-export function lockKey(scheduleId: number): string {
-  return `schedule:${scheduleId}`;
 }

@@ -36,6 +36,12 @@ export interface LeadershipOptions {
   onElected: (epoch: number) => void | Promise<void>;
   /** Called when this process stops leading (renewal failed, stall, shutdown). */
   onDemoted: (reason: string) => void | Promise<void>;
+  /**
+   * Asked before every renewal: a reason this process should not keep leading (its tick loop is
+   * stuck), or null. A leader that is unfit stops renewing and steps down; the lease then expires
+   * and another beat leads.
+   */
+  unfitReason?: () => string | null;
   holderId?: string;
 }
 
@@ -106,7 +112,12 @@ export class Leadership {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearInterval(this.#stallTimer);
-    await this.#busy;
+    // A step may be stuck (starting to lead on a database that does not answer): wait for it only
+    // so long, so the hand-over always finishes.
+    await Promise.race([
+      this.#busy,
+      new Promise((resolve) => setTimeout(resolve, this.#o.ttlMs / 2).unref()),
+    ]);
     if (this.#leading) {
       const epoch = this.#epoch;
       await this.#demote('shutting down');
@@ -137,6 +148,14 @@ export class Leadership {
     if (this.#stopped) return;
     const ttl = this.#o.ttlMs;
     if (this.#leading) {
+      const unfit = this.#o.unfitReason?.() ?? null;
+      if (unfit) {
+        // Not released: a call stuck in the loop may still complete; letting the lease run out
+        // gives it that long before another beat adopts what this one claimed.
+        await this.#demote(unfit);
+        this.#schedule(ttl);
+        return;
+      }
       const sent = performance.now();
       let renewed = false;
       try {

@@ -1,53 +1,39 @@
-/** Status changes of occurrences after the claim: one statement per batch, never per row. */
-import { sql } from 'drizzle-orm';
+/**
+ * The ledger's writes after the claim, by the leader of one term: status changes (one statement per
+ * batch, never per row), adoption of what earlier terms left unfinished, and the sweep for claims
+ * nobody is sending.
+ *
+ * Ownership fences every write: an occurrence belongs to the term whose epoch is in its
+ * `leader_epoch`. A term writes only rows it owns, and takes over rows of earlier terms (or of
+ * `beat trigger`, which owns none) only while its lease is valid. So a leader that was paused past
+ * its lease can never overwrite what the next leader recorded — its writes match no row.
+ */
+import { randomUUID } from 'node:crypto';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
+import type { Fence } from './claim.ts';
 
 /** `(select ...)` of a list passed as one JSON parameter (a fixed parameter count for any batch size). */
 function list(values: readonly string[]) {
   return sql`(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 }
 
-const TERMINAL: ReadonlySet<OccurrenceStatus> = new Set([
+export const FINISHED_STATUSES: ReadonlySet<OccurrenceStatus> = new Set([
   'succeeded',
   'failed',
   'expired',
   'skipped_overlap',
   'missed',
   'revoked',
+  'lease_ended',
 ]);
 
-/** Move occurrences to `status`, only from the statuses given (so a late update never goes backwards). */
-export async function setStatus(
-  database: Database,
-  taskIds: string[],
-  status: OccurrenceStatus,
-  from: OccurrenceStatus[],
-  error: string | null = null,
-): Promise<number> {
-  if (taskIds.length === 0) return 0;
-  const finished = TERMINAL.has(status) ? sql`clock_timestamp()` : sql`finished_at`;
-  // A run that finished on enqueue (the log transport) goes from claimed to succeeded in one write.
-  const enqueued =
-    status === 'enqueued' || (status === 'succeeded' && from.includes('claimed'))
-      ? sql`clock_timestamp()`
-      : sql`enqueued_at`;
-  const rows = await database.rows(
-    sql`update metronome.occurrences
-        set status = ${status}, error = ${error}, finished_at = ${finished}, enqueued_at = ${enqueued}
-        where task_id in ${list(taskIds)} and status in ${list(from)}
-        returning task_id`,
-  );
-  return rows.length;
-}
-
-/** Note why an attempt failed; the occurrence stays claimed and is retried. */
-export async function noteAttemptError(database: Database, taskIds: string[], error: string): Promise<void> {
-  if (taskIds.length === 0) return;
-  await database.rows(
-    sql`update metronome.occurrences set error = ${error}
-        where task_id in ${list(taskIds)} and status = 'claimed'`,
-  );
+/** The lease is ours right now (database time): the condition for taking rows over. */
+function leaseIsOurs(fence: Fence): SQL {
+  return sql`exists (select 1 from metronome.leader l
+                     where l.grp = ${fence.group} and l.holder = ${fence.holder} and l.epoch = ${fence.epoch}
+                       and l.expires_at > clock_timestamp())`;
 }
 
 export interface UnfinishedOccurrence {
@@ -61,27 +47,19 @@ export interface UnfinishedOccurrence {
   enqueuedAt: number | null;
 }
 
-/**
- * What a new leader picks up: occurrences claimed but never enqueued (re-sent with the same task
- * id), buffered ones, and runs enqueued within the last hour whose end was not seen (their run locks
- * are followed until they finish or their lease ends).
- */
-export async function loadUnfinished(database: Database): Promise<UnfinishedOccurrence[]> {
-  const rows = await database.rows<{
-    task_id: string;
-    schedule_id: string | number;
-    scheduled_for: string | Date;
-    fire_at: string | Date;
-    status: OccurrenceStatus;
-    manual: boolean;
-    force: boolean;
-    enqueued_at: string | Date | null;
-  }>(sql`select task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at
-         from metronome.occurrences
-         where status in ('claimed', 'buffered')
-            or (status in ('enqueued', 'running') and enqueued_at > clock_timestamp() - interval '1 hour')
-         order by fire_at`);
-  return rows.map((r) => ({
+interface UnfinishedRow {
+  task_id: string;
+  schedule_id: string | number;
+  scheduled_for: string | Date;
+  fire_at: string | Date;
+  status: OccurrenceStatus;
+  manual: boolean;
+  force: boolean;
+  enqueued_at: string | Date | null;
+}
+
+function fromRow(r: UnfinishedRow): UnfinishedOccurrence {
+  return {
     taskId: r.task_id,
     scheduleId: Number(r.schedule_id),
     scheduledFor: new Date(r.scheduled_for).getTime(),
@@ -90,35 +68,122 @@ export async function loadUnfinished(database: Database): Promise<UnfinishedOccu
     manual: r.manual,
     force: r.force,
     enqueuedAt: r.enqueued_at === null ? null : new Date(r.enqueued_at).getTime(),
-  }));
+  };
+}
+
+export class Ledger {
+  constructor(
+    private readonly database: Database,
+    private readonly fence: Fence,
+  ) {}
+
+  /**
+   * Move occurrences this term owns to `status`, only from the statuses given (so a late update never
+   * goes backwards). Returns the task ids actually moved.
+   */
+  async setStatus(
+    taskIds: readonly string[],
+    status: OccurrenceStatus,
+    from: readonly OccurrenceStatus[],
+    error: string | null = null,
+  ): Promise<string[]> {
+    if (taskIds.length === 0) return [];
+    const finished = FINISHED_STATUSES.has(status) ? sql`clock_timestamp()` : sql`finished_at`;
+    // A run that finished on enqueue (the log transport) goes from claimed to succeeded in one write.
+    const enqueued =
+      status === 'enqueued' || (status === 'succeeded' && from.includes('claimed'))
+        ? sql`clock_timestamp()`
+        : sql`enqueued_at`;
+    const rows = await this.database.rows<{ task_id: string }>(
+      sql`update metronome.occurrences
+          set status = ${status}, error = ${error}, finished_at = ${finished}, enqueued_at = ${enqueued}
+          where task_id in ${list(taskIds)} and status in ${list(from)} and leader_epoch = ${this.fence.epoch}
+          returning task_id`,
+    );
+    return rows.map((r) => r.task_id);
+  }
+
+  /** Note why an attempt failed; the occurrence stays claimed and is retried. */
+  async noteAttemptError(taskIds: readonly string[], error: string): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.database.rows(
+      sql`update metronome.occurrences set error = ${error}
+          where task_id in ${list(taskIds)} and status = 'claimed' and leader_epoch = ${this.fence.epoch}`,
+    );
+  }
+
+  /**
+   * Take over what earlier terms (and `beat trigger`) left unfinished: claimed and buffered
+   * occurrences, and runs enqueued within `followMs` whose end was not seen. Older enqueued runs are
+   * closed as `lease_ended` (nobody can follow them any more). Only while the lease is ours.
+   */
+  async adoptUnfinished(followMs: number): Promise<UnfinishedOccurrence[]> {
+    await this.database.rows(sql`
+      update metronome.occurrences
+      set status = 'lease_ended', finished_at = clock_timestamp(), leader_epoch = ${this.fence.epoch},
+          error = 'no finish seen: enqueued by an earlier leader longer ago than it can be followed'
+      where status in ('enqueued', 'running')
+        and enqueued_at <= clock_timestamp() - ${followMs} * interval '1 millisecond'
+        and (leader_epoch is null or leader_epoch < ${this.fence.epoch}) and ${leaseIsOurs(this.fence)}`);
+    const rows = await this.database.rows<UnfinishedRow>(sql`
+      update metronome.occurrences
+      set leader_epoch = ${this.fence.epoch}
+      where status in ('claimed', 'buffered', 'enqueued', 'running')
+        and (leader_epoch is null or leader_epoch < ${this.fence.epoch}) and ${leaseIsOurs(this.fence)}
+      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at`);
+    return rows.map(fromRow).sort((a, b) => a.fireAt - b.fireAt);
+  }
+
+  /**
+   * Claimed occurrences that this term is not sending: manual runs from `beat trigger`, and claims
+   * whose sender lost track of them (a COMMIT whose reply was lost, a batch dropped at the fence).
+   * They are taken over and returned for sending with their task ids; `known` are the task ids the
+   * term already has in hand. Claims younger than `minAgeMs` are left to whoever is inserting them.
+   */
+  async strandedClaims(known: ReadonlySet<string>, minAgeMs: number): Promise<UnfinishedOccurrence[]> {
+    const old = sql`(manual or claimed_at <= clock_timestamp() - ${minAgeMs} * interval '1 millisecond')`;
+    // Rows of earlier terms or of `beat trigger` are taken over; this term's own are only read
+    // (rewriting them on every sweep would churn rows the dispatcher is busy retrying).
+    const taken = await this.database.rows<UnfinishedRow>(sql`
+      update metronome.occurrences
+      set leader_epoch = ${this.fence.epoch}
+      where status = 'claimed' and ${old}
+        and (leader_epoch is null or leader_epoch < ${this.fence.epoch}) and ${leaseIsOurs(this.fence)}
+      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at`);
+    const own = await this.database.rows<UnfinishedRow>(sql`
+      select task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at
+      from metronome.occurrences
+      where status = 'claimed' and ${old} and leader_epoch = ${this.fence.epoch}`);
+    return [...taken, ...own]
+      .map(fromRow)
+      .filter((o) => !known.has(o.taskId))
+      .sort((a, b) => a.fireAt - b.fireAt);
+  }
 }
 
 /**
  * A manual run (`beat trigger`): an occurrence claimed now, by no leader, for the leader to pick up
- * through the same dispatch path as a scheduled one. The leader is told with a notification.
+ * through the same dispatch path as a scheduled one; the leader is told with a notification. Its task
+ * id is random: every trigger is a run of its own, and it never takes the key of a scheduled slot
+ * (scheduled slots are unique per schedule and instant; manual runs are not).
  */
 export async function insertManualOccurrence(
   database: Database,
   schedule: { id: number; name: string },
   force: boolean,
-  taskIdFor: (scheduleId: number, scheduledFor: number) => string,
 ): Promise<{ taskId: string; scheduledFor: number }> {
   return database.db.transaction(async (tx) => {
+    const taskId = randomUUID();
     const [row] = await database.rows<{ ms: number | string }>(
-      sql`select floor(extract(epoch from clock_timestamp()) * 1000)::float8 as ms`,
-      tx,
-    );
-    const scheduledFor = Number(row?.ms);
-    const taskId = taskIdFor(schedule.id, scheduledFor);
-    const at = new Date(scheduledFor).toISOString();
-    await database.rows(
-      sql`insert into metronome.occurrences
+      sql`with now as (select date_trunc('milliseconds', clock_timestamp()) as at)
+          insert into metronome.occurrences
             (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, manual, force)
-          values (${schedule.id}, ${schedule.name}, ${at}::timestamptz, ${at}::timestamptz, ${taskId}, 'claimed', true, ${force})`,
+          select ${schedule.id}, ${schedule.name}, now.at, now.at, ${taskId}, 'claimed', true, ${force} from now
+          returning (extract(epoch from scheduled_for) * 1000)::float8 as ms`,
       tx,
     );
     await database.rows(sql`select pg_notify('metronome_trigger', ${taskId})`, tx);
-    return { taskId, scheduledFor };
+    return { taskId, scheduledFor: Number(row?.ms) };
   });
 }
 

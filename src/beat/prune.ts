@@ -23,10 +23,10 @@ export async function pruneOccurrences(
   for (let i = 0; i < maxBatches; i++) {
     const rows = await database.rows(sql`
       delete from metronome.occurrences o
-      using (select schedule_id, scheduled_for from metronome.occurrences
+      using (select task_id from metronome.occurrences
              where scheduled_for < clock_timestamp() - ${options.maxAgeMs} * interval '1 millisecond' and ${FINISHED}
              limit ${BATCH}) d
-      where o.schedule_id = d.schedule_id and o.scheduled_for = d.scheduled_for
+      where o.task_id = d.task_id
       returning 1`);
     result.byAge += rows.length;
     if (rows.length < BATCH) break;
@@ -34,12 +34,11 @@ export async function pruneOccurrences(
   for (let i = 0; i < maxBatches; i++) {
     const rows = await database.rows(sql`
       delete from metronome.occurrences o
-      using (select schedule_id, scheduled_for from (
-               select schedule_id, scheduled_for,
-                      row_number() over (partition by schedule_id order by scheduled_for desc) as n
+      using (select task_id from (
+               select task_id, row_number() over (partition by schedule_id order by scheduled_for desc) as n
                from metronome.occurrences where ${FINISHED}) ranked
              where n > ${options.perSchedule} limit ${BATCH}) d
-      where o.schedule_id = d.schedule_id and o.scheduled_for = d.scheduled_for
+      where o.task_id = d.task_id
       returning 1`);
     result.byCount += rows.length;
     if (rows.length < BATCH) break;

@@ -105,7 +105,7 @@ async function openPostgres(url: string): Promise<Database> {
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  const lock = lockDataDir(dataDir);
+  const lock = await lockDataDir(dataDir);
   let client: PGlite;
   try {
     client = await PGlite.create(path.join(dataDir, 'pgdata'));

@@ -1,10 +1,10 @@
 /**
- * The Drizzle schema of Postgres schema `metronome` (DESIGN.md "Data model"). drizzle-kit generates
+ * The Drizzle schema of Postgres schema `metronome` (docs/runtime.md describes the tables). drizzle-kit generates
  * the SQL in `migrations/` from this file; triggers live in hand-written migrations beside them.
  *
  * Ids are `bigint` identities, not uuids: they are only ever an internal join key (people and the
- * API use the unique `name`; task ids are derived from the name and the occurrence), and a compact,
- * ordered key keeps the occurrences primary key `(schedule_id, scheduled_for)` small and its inserts
+ * API use the unique `name`; task ids are derived from the id and the occurrence), and a compact,
+ * ordered key keeps the occurrences' slot index `(schedule_id, scheduled_for)` small and its inserts
  * append-only. `mode: 'number'` is safe: 2^53 ids is more than any deployment will create.
  *
  * The CHECK constraints are named after what they require, because Postgres puts the name in the
@@ -20,9 +20,9 @@ import {
   integer,
   jsonb,
   pgSchema,
-  primaryKey,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
 export const metronome = pgSchema('metronome');
@@ -154,6 +154,7 @@ export const OCCURRENCE_STATUSES = [
   'expired',
   'paused',
   'revoked',
+  'lease_ended',
 ] as const;
 export type OccurrenceStatus = (typeof OCCURRENCE_STATUSES)[number];
 
@@ -168,7 +169,7 @@ export const occurrences = metronome.table(
     scheduleName: text('schedule_name').notNull(),
     scheduledFor: tstz('scheduled_for').notNull(),
     fireAt: tstz('fire_at').notNull(),
-    taskId: text('task_id').notNull().unique(),
+    taskId: text('task_id').primaryKey(),
     status: text('status').$type<OccurrenceStatus>().notNull(),
     manual: boolean('manual').notNull().default(false),
     /** `beat trigger --force`: enqueue without taking the run lock. */
@@ -180,12 +181,15 @@ export const occurrences = metronome.table(
     error: text('error'),
   },
   (t) => [
-    primaryKey({ columns: [t.scheduleId, t.scheduledFor] }),
+    // One scheduled occurrence per slot: the key that makes a double claim impossible. Manual runs
+    // (`beat trigger`) are outside it: each is its own run, and one at a slot's instant must not take
+    // the slot's place.
+    uniqueIndex('occurrences_slot_idx').on(t.scheduleId, t.scheduledFor).where(sql`not ${t.manual}`),
     check('status_is_known', sql.raw(`status in (${OCCURRENCE_STATUSES.map((s) => `'${s}'`).join(', ')})`)),
     // The runtime's "what is in flight" query; a partial index stays small however long history is.
     index('occurrences_in_flight_idx')
       .on(t.status)
-      .where(sql`${t.status} in ('claimed', 'enqueued', 'running')`),
+      .where(sql`${t.status} in ('claimed', 'buffered', 'enqueued', 'running')`),
     index('occurrences_history_idx').on(t.scheduleName, t.scheduledFor.desc()),
   ],
 );

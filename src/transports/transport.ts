@@ -38,6 +38,11 @@ export interface Transport {
    * The beat then records it finished and frees its run lock at once instead of polling status().
    */
   readonly finishedOnEnqueue?: boolean;
+  /**
+   * Whether status() can ever see a run finish (default true). Celery without a result backend
+   * cannot: its runs are closed when their run lease ends instead of being followed longer.
+   */
+  readonly tracksRuns?: boolean;
   /** Enqueue a batch; one result per item, in order. Throws only when nothing could be sent. */
   enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]>;
   /** The state of runs, by task id. */

@@ -85,7 +85,7 @@ test('PGlite: sync and load work as on Postgres', async () => {
 test('PGlite lock: a second open in this process is refused, naming the folder and the pid', async () => {
   await assert.rejects(openDatabase({ dataDir }), (error: unknown) => {
     assert.ok(error instanceof DataDirLockedError);
-    assert.equal(error.holderPid, process.pid);
+    assert.equal(error.holder, `process ${process.pid} (this process)`);
     assert.ok(error.message.includes(dataDir));
     assert.match(error.message, new RegExp(`in use by process ${process.pid} \\(this process\\)`));
     return true;

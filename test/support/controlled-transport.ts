@@ -2,6 +2,9 @@
  * A transport whose runs stay active until the test says they finished: for overlap policies and
  * run leases, which need runs that outlive their interval. (The real Celery and BullMQ transports
  * have their own tests against real workers; this one implements our interface, not a server.)
+ *
+ * It can also hold an enqueue at a gate (to act on the database while a batch is inside the
+ * transport) or hang it for ever (a broker call that never answers).
  */
 import type { EnqueueItem, EnqueueResult, RunState, Transport } from '../../src/transports/transport.ts';
 
@@ -12,8 +15,36 @@ export class ControlledTransport implements Transport {
   failing: string | null = null;
   /** Schedules whose runs are never seen (like Celery without a result backend): status 'unknown'. */
   readonly unseen = new Set<string>();
+  /** While set, enqueue() waits for it to resolve before sending (see hold()). */
+  #gate: Promise<void> | null = null;
+  #arrived: (() => void) | null = null;
+  /** Calls to enqueue() that reached the gate. */
+  held = 0;
+
+  /**
+   * Hold every enqueue until the returned `release` is called; `arrived` resolves when the first
+   * batch is waiting at the gate. `release` never called = a broker that never answers.
+   */
+  hold(): { arrived: Promise<void>; release: () => void } {
+    let release!: () => void;
+    this.#gate = new Promise((resolve) => {
+      release = () => {
+        this.#gate = null;
+        resolve();
+      };
+    });
+    const arrived = new Promise<void>((resolve) => {
+      this.#arrived = resolve;
+    });
+    return { arrived, release };
+  }
 
   async enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]> {
+    if (this.#gate) {
+      this.held += 1;
+      this.#arrived?.();
+      await this.#gate;
+    }
     if (this.failing) throw new Error(this.failing);
     for (const item of batch) {
       this.enqueued.push({ ...item, at: Date.now() });
@@ -36,6 +67,14 @@ export class ControlledTransport implements Transport {
 
   of(schedule: string) {
     return this.enqueued.filter((e) => e.scheduleName === schedule);
+  }
+
+  /** Task ids sent more than once. */
+  duplicates(): string[] {
+    const seen = new Set<string>();
+    const twice = new Set<string>();
+    for (const e of this.enqueued) (seen.has(e.taskId) ? twice : seen).add(e.taskId);
+    return [...twice];
   }
 
   async close(): Promise<void> {}

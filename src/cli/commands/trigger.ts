@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { insertManualOccurrence, occurrenceStatus } from '../../beat/ledger.ts';
-import { taskIdFor } from '../../model/task-id.ts';
 import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
 import { requireSchedule } from '../schedules.ts';
@@ -33,7 +32,6 @@ export function registerTrigger(program: Command): void {
           database,
           record,
           options.force ?? false,
-          taskIdFor,
         );
         let state = await occurrenceStatus(database, taskId);
         const deadline = Date.now() + waitS * 1000;

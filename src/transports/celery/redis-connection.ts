@@ -1,8 +1,16 @@
 /**
  * An ioredis client that fails fast: no offline queue (a command while disconnected fails at once),
- * one retry per command, a bounded connect timeout, reconnection in the background with capped
+ * no retry of a command, a reply awaited at most COMMAND_TIMEOUT_MS (a server that stops answering
+ * must not hang the tick), a bounded connect timeout, reconnection in the background with capped
  * backoff, and an 'error' listener so a dropped connection never crashes the process.
+ *
+ * Never replay: by default ioredis re-sends, after a reconnect, commands that were sent but not
+ * answered. For the broker that is a second LPUSH of a message the beat already counted as failed
+ * (and will retry itself): a duplicate. A command whose reply was lost may still have run; that
+ * case is counted and documented (docs/guarantees.md), never doubled by the client.
  */
+export const COMMAND_TIMEOUT_MS = 3_000;
+
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { redactSecrets } from '../../logger.ts';
@@ -11,7 +19,9 @@ export function failFastRedis(url: string, log: Logger, role: string): Redis {
   const client = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: 2_000,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),

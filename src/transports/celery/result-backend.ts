@@ -36,7 +36,9 @@ export function mapCeleryStatus(status: string): RunState {
 }
 
 export function parseTaskMeta(raw: string | null): RunOutcome {
-  if (raw === null) return { state: 'queued' };
+  // No key: queued, held by a worker, lost with a killed worker, or expired — Celery cannot tell
+  // which, so neither can we (a lost run must not hold its schedule's lock as if it were queued).
+  if (raw === null) return { state: 'unknown' };
   let meta: { status?: unknown; result?: unknown };
   try {
     meta = JSON.parse(raw);

@@ -75,6 +75,11 @@ export class CeleryTransport implements Transport {
     };
   }
 
+  /** Without a result backend nothing tells when a run ends. */
+  get tracksRuns(): boolean {
+    return this.#backend !== null;
+  }
+
   async enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]> {
     const errors = await this.#broker.publish(batch.map((item) => this.message(item)));
     return batch.map((item, i) => {

@@ -1,0 +1,93 @@
+/**
+ * One tick's batch, decided without I/O: for each due schedule, its plan (plan.ts) becomes a cursor
+ * advance and the occurrences to insert — claimed ones to send, missed ones to record. The claim
+ * (claim.ts) then writes them in one transaction, and the dispatcher sends what it inserted.
+ */
+import type { LoadedSchedule } from '../db/store.ts';
+import type { CatchupPolicy, ScheduleRecord } from '../model/index.ts';
+import { taskIdFor } from '../model/task-id.ts';
+import type { CursorAdvance, NewOccurrence } from './claim.ts';
+import { planDue } from './plan.ts';
+
+export interface BatchInput {
+  /** The due schedules (undefined: gone since they were indexed). */
+  due: Array<{ id: number; loaded: LoadedSchedule | undefined }>;
+  now: number;
+  graceMs: number;
+  /** Catch-up runs a schedule may take now (policy `all`); `spend` takes them from the budget. */
+  catchup: { available(record: ScheduleRecord): number; spend(runs: number): void };
+}
+
+export interface BatchPlan {
+  advances: CursorAdvance[];
+  occurrences: NewOccurrence[];
+  /** Schedules to drop from the due index (gone, or no cursor). */
+  dropped: number[];
+  /** Schedules out of catch-up budget: look again shortly, cursor unchanged. */
+  recheck: number[];
+}
+
+export function planBatch(input: BatchInput): BatchPlan {
+  const plan: BatchPlan = { advances: [], occurrences: [], dropped: [], recheck: [] };
+  for (const { id, loaded } of input.due) {
+    const cursor = loaded?.nextFireAt;
+    if (!loaded || cursor === null || cursor === undefined) {
+      plan.dropped.push(id);
+      continue;
+    }
+    const record = loaded.record;
+    const due = planDue({
+      name: record.name,
+      schedule: loaded.schedule,
+      cursor,
+      now: input.now,
+      catchup: record.catchup as CatchupPolicy,
+      catchupWindowMs: record.catchupWindowMs,
+      jitterMs: record.jitterMs,
+      graceMs: input.graceMs,
+      startAt: record.startAt?.getTime() ?? null,
+      endAt: record.endAt?.getTime() ?? null,
+      runsLeft: record.maxRuns === null ? Number.POSITIVE_INFINITY : record.maxRuns - record.totalRuns,
+      catchupBudget: input.catchup.available(record),
+    });
+    input.catchup.spend(due.catchupRuns);
+    if (due.run.length === 0 && due.missed.length === 0 && due.cursor === cursor) {
+      plan.recheck.push(id);
+      continue;
+    }
+    const lastRun = due.run[due.run.length - 1];
+    plan.advances.push({
+      scheduleId: id,
+      version: record.version,
+      nextFireAt: due.cursor,
+      runs: due.run.length,
+      lastFireAt: lastRun ? lastRun.scheduledFor : null,
+    });
+    for (const s of due.run) {
+      plan.occurrences.push({
+        ...occurrence(record, s.scheduledFor, s.fireAt),
+        status: 'claimed',
+        error: null,
+      });
+    }
+    for (const m of due.missed) {
+      plan.occurrences.push({
+        ...occurrence(record, m.scheduledFor, m.fireAt),
+        status: 'missed',
+        error: m.reason,
+      });
+    }
+  }
+  return plan;
+}
+
+function occurrence(record: ScheduleRecord, scheduledFor: number, fireAt: number) {
+  return {
+    scheduleId: record.id,
+    scheduleName: record.name,
+    scheduledFor,
+    fireAt,
+    taskId: taskIdFor(record.id, scheduledFor),
+    manual: false,
+  };
+}

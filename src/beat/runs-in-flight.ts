@@ -1,0 +1,231 @@
+/**
+ * Runs enqueued by this term (or adopted from an earlier one) whose end has not been seen. Polled
+ * through the transport: a finished run frees its schedule's run lock; a run seen still going (queued
+ * or running) keeps it, lease by lease, up to its hold limit; a run whose lease ends unseen is closed
+ * as `lease_ended` — it lets go of nothing it still holds, since the lock has expired by itself.
+ *
+ * The state of a schedule's runs can also be read on demand (`refresh`), so the decision to send
+ * the next run of a `skip` schedule is made on what the worker says now, not on a lock that may have
+ * outlived a run finished a moment ago.
+ */
+import type { Logger } from 'pino';
+import type { RunLockHandle, RunLocks } from '../locks/index.ts';
+import type { RunState, Transport } from '../transports/transport.ts';
+import type { LedgerWriter } from './ledger-writer.ts';
+
+export interface InFlight {
+  taskId: string;
+  scheduleId: number;
+  scheduleName: string;
+  lock: RunLockHandle | null;
+  /** What one extension adds (see extensionMs). */
+  extendMs: number;
+  /** Wall-clock ms after which the run lock has expired by itself. */
+  leaseEndsAt: number;
+  /**
+   * Wall-clock ms after which the lock is no longer extended even if the run still looks active: a
+   * worker killed mid-run can leave a run "started" forever (Celery's STARTED with
+   * task_track_started), which must not block its schedule for good.
+   */
+  holdUntil: number;
+  /** Last state seen. */
+  state: RunState;
+  /** `running` already recorded. */
+  recordedRunning: boolean;
+}
+
+/**
+ * How long past its lease a run that the transport could see finish is still followed, to record how
+ * it ended (a run may wait in a queue longer than its lock lasts). Past that it is `lease_ended`.
+ */
+export const FOLLOW_AFTER_LEASE_MS = 300_000;
+
+/** States in which a run keeps its schedule's lock: it may still start or is going. */
+const HOLDING: ReadonlySet<RunState> = new Set(['queued', 'active']);
+const FINISHED: ReadonlySet<RunState> = new Set(['succeeded', 'failed', 'expired']);
+
+export interface RunsInFlightOptions {
+  transport: Transport;
+  locks: RunLocks;
+  writer: LedgerWriter;
+  log: () => Logger;
+  onLockFailure: () => void;
+}
+
+export class RunsInFlight {
+  readonly #runs = new Map<string, InFlight>();
+  readonly #bySchedule = new Map<number, Set<string>>();
+  /** The lock of each schedule's last run that was let go by its lease (see overdueLocks). */
+  readonly #lapsed = new Map<number, RunLockHandle>();
+
+  constructor(private readonly o: RunsInFlightOptions) {}
+
+  get size(): number {
+    return this.#runs.size;
+  }
+
+  has(taskId: string): boolean {
+    return this.#runs.has(taskId);
+  }
+
+  taskIds(): IterableIterator<string> {
+    return this.#runs.keys();
+  }
+
+  add(run: InFlight): void {
+    this.#lapsed.delete(run.scheduleId);
+    this.#runs.set(run.taskId, run);
+    const ids = this.#bySchedule.get(run.scheduleId) ?? new Set<string>();
+    ids.add(run.taskId);
+    this.#bySchedule.set(run.scheduleId, ids);
+  }
+
+  /** Task ids of a schedule's runs in flight. */
+  ofSchedule(scheduleId: number): string[] {
+    return [...(this.#bySchedule.get(scheduleId) ?? [])];
+  }
+
+  /** Schedules with a run whose lock lease lasts, or that is seen queued or going. */
+  busySchedules(nowWall = Date.now()): Set<number> {
+    const busy = new Set<number>();
+    for (const run of this.#runs.values()) {
+      if (nowWall < run.leaseEndsAt || (HOLDING.has(run.state) && nowWall < run.holdUntil))
+        busy.add(run.scheduleId);
+    }
+    return busy;
+  }
+
+  /**
+   * Whether a run of the schedule is seen queued or going, within its hold limit: the schedule is
+   * busy whatever its lock says (the lock may have run out a moment before the run was seen).
+   */
+  holds(scheduleId: number, nowWall = Date.now()): boolean {
+    for (const id of this.#bySchedule.get(scheduleId) ?? []) {
+      const run = this.#runs.get(id);
+      if (run && HOLDING.has(run.state) && nowWall < run.holdUntil) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Locks of a schedule's runs whose lease is over by intent but may still be held in Redis (a lock
+   * set "until the next slot" lands a few milliseconds late when the acquire waited on the network):
+   * the next slot may release them rather than lose its turn to a lock that should have gone.
+   */
+  overdueLocks(scheduleId: number, nowWall = Date.now()): RunLockHandle[] {
+    const lapsed = this.#lapsed.get(scheduleId);
+    const locks: RunLockHandle[] = lapsed ? [lapsed] : [];
+    for (const id of this.#bySchedule.get(scheduleId) ?? []) {
+      const run = this.#runs.get(id);
+      if (!run?.lock || nowWall < run.leaseEndsAt) continue;
+      if (HOLDING.has(run.state) && nowWall < run.holdUntil) continue;
+      locks.push(run.lock);
+    }
+    return locks;
+  }
+
+  /** Read the state of these runs now and act on it; schedules whose runs all ended are returned. */
+  async refresh(taskIds: readonly string[]): Promise<Set<number>> {
+    const ids = taskIds.filter((id) => this.#runs.has(id));
+    if (ids.length === 0) return new Set();
+    let states: Map<string, RunState>;
+    try {
+      states = await this.o.transport.status(ids);
+    } catch (error) {
+      this.o.log().warn({ err: error }, 'could not read run states; runs stay tracked');
+      return new Set();
+    }
+    return this.#apply(ids, states);
+  }
+
+  /** Poll every run in flight. Returns the schedules freed. */
+  async poll(): Promise<Set<number>> {
+    return this.refresh([...this.#runs.keys()]);
+  }
+
+  async #apply(ids: readonly string[], states: Map<string, RunState>): Promise<Set<number>> {
+    const nowWall = Date.now();
+    const finished = new Map<string, { state: RunState; reason: string | null; ids: string[] }>();
+    const leaseEnded: string[] = [];
+    const started: string[] = [];
+    const toRelease: RunLockHandle[] = [];
+    const toExtend: InFlight[] = [];
+    const touched = new Set<number>();
+    for (const id of ids) {
+      const run = this.#runs.get(id);
+      if (!run) continue;
+      run.state = states.get(id) ?? 'unknown';
+      if (FINISHED.has(run.state)) {
+        const reason =
+          run.state === 'succeeded' ? null : (this.o.transport.finishReason?.(run.taskId) ?? null);
+        const key = `${run.state}\u0000${reason ?? ''}`;
+        const group = finished.get(key) ?? { state: run.state, reason, ids: [] };
+        group.ids.push(id);
+        finished.set(key, group);
+        if (run.lock) toRelease.push(run.lock);
+        this.#remove(run, touched);
+        continue;
+      }
+      if (run.state === 'active' && !run.recordedRunning) {
+        run.recordedRunning = true;
+        started.push(id);
+      }
+      if (HOLDING.has(run.state) && nowWall < run.holdUntil) {
+        if (run.lock && run.leaseEndsAt - nowWall < run.extendMs / 2) toExtend.push(run);
+        continue;
+      }
+      const followUntil =
+        run.leaseEndsAt + (this.o.transport.tracksRuns === false ? 0 : FOLLOW_AFTER_LEASE_MS);
+      if (nowWall >= followUntil) {
+        leaseEnded.push(id);
+        if (run.lock) this.#lapsed.set(run.scheduleId, run.lock);
+        this.#remove(run, touched);
+      }
+    }
+    await this.#releaseAll(toRelease);
+    await this.#extendAll(toExtend, nowWall);
+    const w = this.o.writer;
+    w.add({ taskIds: started, status: 'running', from: ['enqueued'] });
+    for (const { state, reason, ids: group } of finished.values()) {
+      w.add({ taskIds: group, status: state as 'succeeded', from: ['enqueued', 'running'], error: reason });
+    }
+    w.add({
+      taskIds: leaseEnded,
+      status: 'lease_ended',
+      from: ['enqueued', 'running'],
+      error:
+        this.o.transport.tracksRuns === false
+          ? 'its run lease ended; nothing tells when a run ends here (no result backend), so it counts as ended'
+          : 'no finish seen within its run lease and 5 minutes more; no longer followed',
+    });
+    return new Set([...touched].filter((scheduleId) => !this.#bySchedule.has(scheduleId)));
+  }
+
+  #remove(run: InFlight, touched: Set<number>): void {
+    this.#runs.delete(run.taskId);
+    const ids = this.#bySchedule.get(run.scheduleId);
+    ids?.delete(run.taskId);
+    if (ids && ids.size === 0) this.#bySchedule.delete(run.scheduleId);
+    touched.add(run.scheduleId);
+  }
+
+  async #releaseAll(locks: RunLockHandle[]): Promise<void> {
+    await Promise.all(locks.map((lock) => this.o.locks.release(lock).catch(() => {})));
+  }
+
+  async #extendAll(runs: InFlight[], nowWall: number): Promise<void> {
+    await Promise.all(
+      runs.map(async (run) => {
+        try {
+          const extended = run.lock ? await this.o.locks.extend(run.lock, run.extendMs) : null;
+          if (extended) {
+            run.lock = extended;
+            run.leaseEndsAt = nowWall + run.extendMs;
+          }
+        } catch {
+          this.o.onLockFailure();
+        }
+      }),
+    );
+  }
+}

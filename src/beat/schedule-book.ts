@@ -1,0 +1,186 @@
+/**
+ * The leader's book of schedules: every row it has seen, the valid ones compiled, and the due index
+ * of those that fire. Kept current by the change feed (one row re-read per notification) and a
+ * periodic reconcile on `version` (notifications are lost while disconnected); never reloaded
+ * wholesale on an edit.
+ *
+ * Everything a batch needs from a schedule is read from here once, when the batch is planned; later
+ * steps carry that snapshot, so a schedule deleted or edited while its batch is in flight cannot turn
+ * into a missing record halfway through.
+ */
+import { sql } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.ts';
+import { type LoadedSchedule, loadSchedules, refreshSchedule } from '../db/store.ts';
+import type { BeatMetrics } from '../http/metrics.ts';
+import { type ScheduleRecord, scheduleState } from '../model/index.ts';
+import { DueIndex } from './due-index.ts';
+import { fireAtOf } from './plan.ts';
+
+interface Entry {
+  loaded: LoadedSchedule;
+  version: number;
+}
+
+export class ScheduleBook {
+  readonly #entries = new Map<number, Entry>();
+  /** Every row seen (valid or not) and its version, for the reconcile. */
+  readonly #known = new Map<number, number>();
+  readonly #index = new DueIndex();
+  readonly #dirty = new Set<number>();
+
+  constructor(
+    private readonly database: Database,
+    private readonly metrics: BeatMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  get dueCount(): number {
+    return this.#index.size;
+  }
+
+  get hasDirty(): boolean {
+    return this.#dirty.size > 0;
+  }
+
+  /** The schedule as last loaded, or undefined when it is gone (or invalid). */
+  entry(id: number): LoadedSchedule | undefined {
+    return this.#entries.get(id)?.loaded;
+  }
+
+  record(id: number): ScheduleRecord | undefined {
+    return this.#entries.get(id)?.loaded.record;
+  }
+
+  /** The earliest fire instant in the index. */
+  peekTime(): number | undefined {
+    return this.#index.peekTime();
+  }
+
+  due(now: number, limit: number): number[] {
+    return this.#index.due(now, limit);
+  }
+
+  /** Look at a schedule again at `at` (its catch-up budget ran out), without moving its cursor. */
+  recheckAt(id: number, at: number): void {
+    this.#index.set(id, at);
+  }
+
+  async loadAll(now: number): Promise<{ schedules: number; invalid: number }> {
+    const { schedules, invalid } = await loadSchedules(this.database, { log: this.log, now });
+    this.metrics.invalidSchedules.inc(invalid.length);
+    for (const item of invalid) this.#known.set(item.record.id, item.record.version);
+    for (const loaded of schedules) this.#apply(loaded);
+    this.#updateStateMetrics();
+    return { schedules: schedules.length, invalid: invalid.length };
+  }
+
+  /** A change notification (channel metronome_schedules); true when the row must be re-read. */
+  onChange(payload: string): boolean {
+    try {
+      const change = JSON.parse(payload) as { id: number; op: string; version: number };
+      if (change.op === 'DELETE') {
+        this.#forget(change.id);
+        return false;
+      }
+      if (this.#known.get(change.id) === change.version) return false; // our own write
+      this.#dirty.add(change.id);
+      return true;
+    } catch {
+      this.log.warn({ payload }, 'unreadable change notification; the reconcile will catch up');
+      return false;
+    }
+  }
+
+  /** A schedule to re-read before it is used again (an edit won a race with a claim). */
+  markDirty(id: number): void {
+    this.#index.delete(id);
+    this.#dirty.add(id);
+  }
+
+  async refreshDirty(now: number): Promise<void> {
+    const ids = [...this.#dirty];
+    this.#dirty.clear();
+    for (const id of ids) {
+      const result = await refreshSchedule(this.database, id, { log: this.log, now });
+      if (result === null) {
+        this.#forget(id);
+      } else if ('reason' in result) {
+        this.#entries.delete(id);
+        this.#index.delete(id);
+        this.#known.set(id, result.record.version);
+        this.metrics.invalidSchedules.inc();
+      } else {
+        this.#apply(result);
+      }
+    }
+    if (ids.length > 0) this.#updateStateMetrics();
+  }
+
+  /** Compare every row's version with what the book holds; mark the differences dirty. */
+  async reconcile(): Promise<void> {
+    const rows = await this.database.rows<{ id: string | number; version: string | number }>(
+      sql`select id, version from metronome.schedules`,
+    );
+    const seen = new Set<number>();
+    for (const row of rows) {
+      const id = Number(row.id);
+      seen.add(id);
+      if (this.#known.get(id) !== Number(row.version)) this.#dirty.add(id);
+    }
+    for (const id of [...this.#known.keys()]) if (!seen.has(id)) this.#forget(id);
+  }
+
+  /** After a claim moved a schedule's cursor: the new state, as written by the claim. */
+  advanced(
+    id: number,
+    change: { version: number; nextFireAt: number | null; runs: number; lastFireAt: number | null },
+  ): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    const record = entry.loaded.record;
+    record.totalRuns += change.runs;
+    if (change.lastFireAt !== null) record.lastFireAt = new Date(change.lastFireAt);
+    record.version = change.version;
+    entry.version = change.version;
+    this.#known.set(id, change.version);
+    entry.loaded.nextFireAt = change.nextFireAt;
+    if (change.nextFireAt === null) this.#index.delete(id);
+    else this.#index.set(id, fireAtOf(record.name, change.nextFireAt, record.jitterMs));
+  }
+
+  /** Drop a due id whose entry is gone or has no cursor. */
+  drop(id: number): void {
+    this.#index.delete(id);
+  }
+
+  /** Put a loaded schedule in place: in the index when it fires, out of it otherwise. */
+  #apply(loaded: LoadedSchedule): void {
+    const id = loaded.record.id;
+    const current = this.#entries.get(id);
+    if (current && current.version > loaded.record.version) return; // a stale read
+    this.#entries.set(id, { loaded, version: loaded.record.version });
+    this.#known.set(id, loaded.record.version);
+    if (loaded.state === 'enabled' && loaded.nextFireAt !== null) {
+      this.#index.set(id, fireAtOf(loaded.record.name, loaded.nextFireAt, loaded.record.jitterMs));
+    } else {
+      this.#index.delete(id);
+    }
+  }
+
+  #forget(id: number): void {
+    this.#entries.delete(id);
+    this.#index.delete(id);
+    this.#known.delete(id);
+  }
+
+  #updateStateMetrics(): void {
+    const counts = { enabled: 0, paused: 0, disabled: 0 };
+    for (const entry of this.#entries.values()) {
+      const state = scheduleState(entry.loaded.record);
+      if (state in counts) counts[state as keyof typeof counts]++;
+    }
+    for (const [state, n] of Object.entries(counts)) this.metrics.schedules.set({ state }, n);
+    this.metrics.schedules.set({ state: 'invalid' }, this.#known.size - this.#entries.size);
+  }
+}

@@ -1,0 +1,475 @@
+/**
+ * One term of leadership: everything that starts when this beat is elected and stops when it is
+ * demoted — the change feed, the book of schedules, the runs in flight, the dispatcher, and the tick
+ * loop. A new term starts from the database, never from what an earlier term left in memory.
+ *
+ * Start-up (listen, load, adopt) checks after every await that the term is still current: a beat
+ * demoted while it was starting abandons the start and never runs its loop. The loop reports progress
+ * at every step, so a loop stuck on a call that never returns is seen (`stalledForMs`) and costs the
+ * lease (runtime.ts), and stop() waits for it only so long.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database.ts';
+import type { LoadedSchedule } from '../db/store.ts';
+import type { BeatMetrics } from '../http/metrics.ts';
+import type { RunLocks } from '../locks/index.ts';
+import { redactSecrets } from '../logger.ts';
+import type { ScheduleRecord } from '../model/index.ts';
+import type { Transport } from '../transports/transport.ts';
+import { planBatch } from './batch.ts';
+import { claim, type Fence, FencedError } from './claim.ts';
+import { DatabaseClock } from './clock.ts';
+import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
+import { extensionMs, holdMs, lockKey, lockLeaseMs } from './enqueue-item.ts';
+import { Ledger, type UnfinishedOccurrence } from './ledger.ts';
+import { LedgerWriter } from './ledger-writer.ts';
+import { pruneOccurrences } from './prune.ts';
+import { RunsInFlight } from './runs-in-flight.ts';
+import { ScheduleBook } from './schedule-book.ts';
+
+export const SCHEDULES_CHANNEL = 'metronome_schedules';
+export const TRIGGER_CHANNEL = 'metronome_trigger';
+
+export interface TermSettings {
+  /** A due slot at most this late is on time and always runs; older ones follow catch-up. */
+  graceMs: number;
+  batchSize: number;
+  /** Global budget of catch-up runs per second (policy `all`). */
+  catchupRatePerSecond: number;
+  reconcileMs: number;
+  trackMs: number;
+  /** Longest sleep between ticks, so new work is noticed even without a notification. */
+  maxSleepMs: number;
+  /** Longest a run lock is extended for an active-looking run with no hard time limit. */
+  maxRunHoldMs: number;
+  /** How often claimed occurrences nobody is sending are looked for. */
+  sweepMs: number;
+  /** Ledger retention (see prune.ts); no pruning when absent. */
+  prune?: { maxAgeMs: number; perSchedule: number; intervalMs: number };
+}
+
+export interface TermOptions extends TermSettings {
+  database: Database;
+  transport: Transport;
+  locks: RunLocks;
+  metrics: BeatMetrics;
+  fence: Fence;
+  log: Logger;
+  /** The leadership half of the local fence (lease certainly valid). */
+  leaseValid: () => boolean;
+  /** Called when a claim finds the lease gone: the term is over. */
+  onFenced: (reason: string) => void;
+}
+
+/** Claims younger than this are left to the tick that is inserting them. */
+const STRANDED_AFTER_MS = 2_000;
+
+export class LeaderTerm {
+  readonly epoch: number;
+  readonly log: Logger;
+  readonly #o: TermOptions;
+  readonly #clock: DatabaseClock;
+  readonly #book: ScheduleBook;
+  readonly #ledger: Ledger;
+  readonly #writer: LedgerWriter;
+  readonly #runs: RunsInFlight;
+  readonly #dispatcher: Dispatcher;
+  #active = true;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #unlisten: Array<() => Promise<void>> = [];
+  #pickUpClaims = true;
+  #lastTrack = 0;
+  #lastReconcile = 0;
+  #lastPrune = 0;
+  #lastSweep = 0;
+  #lastProgress = performance.now();
+  #catchupTokens: number;
+  #catchupRefilledAt = performance.now();
+  #lastTickError: string | undefined;
+
+  constructor(options: TermOptions) {
+    this.#o = options;
+    this.epoch = options.fence.epoch;
+    this.log = options.log.child({ epoch: this.epoch });
+    this.#clock = new DatabaseClock(options.database);
+    this.#book = new ScheduleBook(options.database, options.metrics, this.log);
+    this.#ledger = new Ledger(options.database, options.fence);
+    this.#writer = new LedgerWriter(this.#ledger, () => this.log);
+    this.#runs = new RunsInFlight({
+      transport: options.transport,
+      locks: options.locks,
+      writer: this.#writer,
+      log: () => this.log,
+      onLockFailure: () => options.metrics.lockFailures.inc(),
+    });
+    this.#dispatcher = new Dispatcher({
+      transport: options.transport,
+      locks: options.locks,
+      runs: this.#runs,
+      writer: this.#writer,
+      log: () => this.log,
+      metrics: options.metrics,
+      canDispatch: () => this.#active && options.leaseValid(),
+      now: () => this.#clock.now(),
+      owner: () => `${options.fence.holder} epoch ${this.epoch}`,
+      maxRunHoldMs: options.maxRunHoldMs,
+    });
+    this.#catchupTokens = options.catchupRatePerSecond;
+  }
+
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /** Why runs are not going out, if anything (for readiness). */
+  troubles(): string[] {
+    const out = [...this.#dispatcher.troubles()];
+    if (this.#lastTickError) out.push(`tick failing: ${this.#lastTickError}`);
+    if (this.#writer.trouble) out.push(`recording statuses failing: ${this.#writer.trouble}`);
+    return out;
+  }
+
+  /** How long the loop has made no progress (0 before it starts). */
+  stalledForMs(): number {
+    return this.#loop ? performance.now() - this.#lastProgress : 0;
+  }
+
+  /**
+   * Listen, load and adopt, then run the loop. Resolves false when the term ended meanwhile (the
+   * start-up is abandoned) or start-up failed (the caller steps down).
+   */
+  async start(): Promise<boolean> {
+    const { database } = this.#o;
+    try {
+      // Listen before loading, so a change made during the load is not lost.
+      this.#unlisten.push(await database.listen(SCHEDULES_CHANNEL, (p) => this.#onScheduleChange(p)));
+      if (!this.#active) return this.#abandon();
+      this.#unlisten.push(await database.listen(TRIGGER_CHANNEL, () => this.#onTrigger()));
+      if (!this.#active) return this.#abandon();
+      await this.#clock.measure();
+      if (!this.#active) return this.#abandon();
+      const loaded = await this.#book.loadAll(this.#clock.now());
+      if (!this.#active) return this.#abandon();
+      this.log.info({ ...loaded, due: this.#book.dueCount }, 'schedules loaded');
+      this.#lastReconcile = performance.now();
+      const unfinished = await this.#ledger.adoptUnfinished(this.#o.maxRunHoldMs);
+      if (!this.#active) return this.#abandon();
+      await this.#adopt(unfinished);
+    } catch (error) {
+      if (!this.#active) return this.#abandon();
+      this.log.error({ err: error }, 'could not start leading');
+      await this.#abandon();
+      return false;
+    }
+    if (!this.#active) return this.#abandon();
+    this.#lastProgress = performance.now();
+    this.#loop = this.#run();
+    this.log.info('tick loop started');
+    return true;
+  }
+
+  /** End the term: stop the loop (waiting at most `boundMs` for a stuck one) and stop listening. */
+  async stop(boundMs: number): Promise<void> {
+    this.#active = false;
+    this.#wake?.();
+    const loop = this.#loop;
+    if (loop) {
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = await Promise.race([
+        loop.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), boundMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (stuck)
+        this.log.warn({ waitedMs: boundMs }, 'the tick loop did not stop in time; leaving it fenced');
+    }
+    await this.#unlistenAll();
+  }
+
+  async #abandon(): Promise<false> {
+    this.#active = false;
+    await this.#unlistenAll();
+    return false;
+  }
+
+  async #unlistenAll(): Promise<void> {
+    for (const unlisten of this.#unlisten.splice(0)) await unlisten().catch(() => {});
+  }
+
+  #onScheduleChange(payload: string): void {
+    if (this.#book.onChange(payload)) this.#wake?.();
+  }
+
+  #onTrigger(): void {
+    this.#pickUpClaims = true;
+    this.#wake?.();
+  }
+
+  #progress(): void {
+    this.#lastProgress = performance.now();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#active) {
+      try {
+        const now = await this.#housekeeping();
+        const due = this.#book.due(now, this.#o.batchSize);
+        if (due.length > 0 && this.#active) {
+          const started = performance.now();
+          await this.#tick(due, now);
+          this.#o.metrics.tickDuration.observe((performance.now() - started) / 1000);
+          this.#lastTickError = undefined;
+          continue;
+        }
+        this.#lastTickError = undefined;
+        await this.#sleep(now);
+      } catch (error) {
+        if (error instanceof FencedError) {
+          this.log.warn({ reason: error.message }, 'fenced: another beat leads');
+          this.#active = false;
+          this.#o.onFenced(error.message);
+          return;
+        }
+        this.#lastTickError = redactSecrets(error instanceof Error ? error.message : String(error));
+        this.log.error({ err: error }, 'tick failed; retrying');
+        await this.#sleepFor(1_000);
+      }
+    }
+  }
+
+  /** Everything but the tick itself, each when it is due; stops early when the term ends. */
+  async #housekeeping(): Promise<number> {
+    const o = this.#o;
+    const mono = performance.now();
+    const steps: Array<[due: boolean, step: () => Promise<unknown>]> = [
+      [true, () => this.#writer.flush()],
+      [this.#book.hasDirty, () => this.#book.refreshDirty(this.#clock.now())],
+      [this.#pickUpClaims || mono - this.#lastSweep >= o.sweepMs, () => this.#sweep()],
+      [true, () => this.#dispatcher.retryDue()],
+      [mono - this.#lastTrack >= o.trackMs, () => this.#track()],
+      [mono - this.#lastReconcile >= o.reconcileMs, () => this.#reconcile()],
+      [o.prune !== undefined && mono - this.#lastPrune >= o.prune.intervalMs, () => this.#prune()],
+    ];
+    for (const [due, step] of steps) {
+      if (!this.#active) break;
+      this.#progress();
+      if (due) await step();
+    }
+    this.#progress();
+    return this.#clock.now();
+  }
+
+  async #track(): Promise<void> {
+    this.#lastTrack = performance.now();
+    const freed = await this.#runs.poll();
+    this.#progress();
+    await this.#dispatcher.releaseBuffered(freed);
+  }
+
+  async #reconcile(): Promise<void> {
+    await this.#clock.measure();
+    await this.#book.reconcile();
+    this.#lastReconcile = performance.now();
+  }
+
+  async #prune(): Promise<void> {
+    this.#lastPrune = performance.now();
+    if (!this.#o.prune) return;
+    const pruned = await pruneOccurrences(this.#o.database, this.#o.prune);
+    if (pruned.byAge + pruned.byCount > 0) this.log.info(pruned, 'pruned finished occurrences');
+  }
+
+  /** Sleep until the earliest of: the next due schedule, a retry, tracking, the max sleep; or a wake-up. */
+  async #sleep(now: number): Promise<void> {
+    const mono = performance.now();
+    const nextDue = this.#book.peekTime();
+    let delay = this.#o.maxSleepMs;
+    let towardFire = false;
+    if (nextDue !== undefined && nextDue - now < delay) {
+      delay = Math.max(0, nextDue - now);
+      towardFire = true;
+    }
+    const retry = this.#dispatcher.nextRetryAt();
+    if (retry !== undefined) delay = Math.min(delay, Math.max(0, retry - mono));
+    if (this.#runs.size > 0) delay = Math.min(delay, Math.max(0, this.#lastTrack + this.#o.trackMs - mono));
+    const intended = mono + delay;
+    await this.#sleepFor(delay);
+    this.#progress();
+    if (towardFire) this.#o.metrics.wakeupLag.observe(Math.max(0, performance.now() - intended) / 1000);
+  }
+
+  #sleepFor(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  /** One batch: plan each due schedule, claim in one transaction, then dispatch what was claimed. */
+  async #tick(ids: number[], now: number): Promise<void> {
+    this.#refillCatchup();
+    const due = ids.map((id) => ({ id, loaded: this.#book.entry(id) }));
+    const plan = planBatch({ due, now, graceMs: this.#o.graceMs, catchup: this.#catchupBudget() });
+    for (const id of plan.dropped) this.#book.drop(id);
+    for (const id of plan.recheck) this.#book.recheckAt(id, now + 250);
+    if (plan.advances.length === 0) return;
+    const result = await claim(this.#o.database, this.#o.fence, plan.advances, plan.occurrences);
+    this.#progress();
+    for (const a of plan.advances) {
+      const version = result.advanced.get(a.scheduleId);
+      // Edited meanwhile: the edit wins; re-read it instead of claiming.
+      if (version === undefined) this.#book.markDirty(a.scheduleId);
+      else this.#book.advanced(a.scheduleId, { ...a, version });
+    }
+    const inserted = plan.occurrences.filter((o) => result.inserted.has(o.taskId));
+    const missed = inserted.filter((o) => o.status === 'missed').length;
+    if (missed > 0) {
+      this.#o.metrics.missed.inc(missed);
+      this.#o.metrics.fires.inc({ outcome: 'missed' }, missed);
+    }
+    const snapshot = new Map(due.map((d) => [d.id, d.loaded]));
+    const requests: DispatchRequest[] = [];
+    for (const o of inserted) {
+      const loaded = snapshot.get(o.scheduleId);
+      if (o.status !== 'claimed' || !loaded) continue;
+      requests.push({ ...o, schedule: loaded, force: false, fresh: true });
+    }
+    if (requests.length > 0) await this.#dispatcher.dispatch(requests);
+  }
+
+  /**
+   * The catch-up runs a schedule may take now (only policy `all` uses it). Catching up never means
+   * overlapping: unless runs may overlap, one catch-up run at a time, and the next only once the
+   * previous one has finished. The busy schedules are looked up once per tick, and only if needed.
+   */
+  #catchupBudget(): { available(record: ScheduleRecord): number; spend(runs: number): void } {
+    let busy: Set<number> | undefined;
+    return {
+      available: (record) => {
+        const tokens = Math.floor(this.#catchupTokens);
+        if (record.overlap === 'allow' || record.catchup !== 'all') return tokens;
+        busy ??= this.#dispatcher.busySchedules();
+        return busy.has(record.id) ? 0 : Math.min(1, tokens);
+      },
+      spend: (runs) => {
+        this.#catchupTokens -= runs;
+      },
+    };
+  }
+
+  #refillCatchup(): void {
+    const mono = performance.now();
+    const rate = this.#o.catchupRatePerSecond;
+    this.#catchupTokens = Math.min(
+      rate,
+      this.#catchupTokens + ((mono - this.#catchupRefilledAt) / 1000) * rate,
+    );
+    this.#catchupRefilledAt = mono;
+  }
+
+  /** Claimed occurrences nobody is sending (manual runs, lost claims): take them over and send them. */
+  async #sweep(): Promise<void> {
+    this.#pickUpClaims = false;
+    this.#lastSweep = performance.now();
+    const stranded = await this.#ledger.strandedClaims(this.#dispatcher.known(), STRANDED_AFTER_MS);
+    if (stranded.length === 0) return;
+    this.log.info(
+      { occurrences: stranded.length },
+      'sending claimed occurrences nobody was sending (same task ids)',
+    );
+    await this.#resend(stranded);
+  }
+
+  async #resend(claimed: UnfinishedOccurrence[]): Promise<void> {
+    const requests: DispatchRequest[] = [];
+    const gone: string[] = [];
+    for (const o of claimed) {
+      const request = this.#requestFor(o);
+      if (request) requests.push(request);
+      else gone.push(o.taskId);
+    }
+    this.#writer.add({
+      taskIds: gone,
+      status: 'failed',
+      from: ['claimed', 'buffered'],
+      error: 'the schedule was removed (or is invalid) before this run was enqueued',
+    });
+    await this.#writer.flush();
+    if (requests.length > 0) await this.#dispatcher.dispatch(requests);
+  }
+
+  #requestFor(o: UnfinishedOccurrence): DispatchRequest | undefined {
+    const loaded = this.#book.entry(o.scheduleId);
+    if (!loaded) return undefined;
+    return {
+      taskId: o.taskId,
+      scheduleId: o.scheduleId,
+      scheduledFor: o.scheduledFor,
+      fireAt: o.fireAt,
+      manual: o.manual,
+      force: o.force,
+      fresh: false,
+      schedule: loaded,
+    };
+  }
+
+  /** What earlier terms left unfinished: re-send claims, keep buffered ones, follow runs in flight. */
+  async #adopt(unfinished: UnfinishedOccurrence[]): Promise<void> {
+    const claimed: UnfinishedOccurrence[] = [];
+    for (const o of unfinished) {
+      if (o.status === 'claimed') claimed.push(o);
+      else if (o.status === 'buffered') {
+        const request = this.#requestFor(o);
+        if (request) this.#dispatcher.adoptBuffered(request);
+      } else {
+        const loaded = this.#book.entry(o.scheduleId);
+        if (loaded) this.#followAdopted(o, loaded);
+      }
+    }
+    if (claimed.length > 0) {
+      this.log.info(
+        { occurrences: claimed.length },
+        're-sending occurrences claimed but never enqueued (same task ids)',
+      );
+      await this.#resend(claimed);
+    }
+  }
+
+  /** A run an earlier term enqueued: follow it to its end, holding its lock by its task id. */
+  #followAdopted(o: UnfinishedOccurrence, loaded: LoadedSchedule): void {
+    const record = loaded.record;
+    // enqueuedAt is database time; lock expiries and hold limits are on this process's clock.
+    const toWall = (dbMs: number) => dbMs - (this.#clock.now() - Date.now());
+    const enqueuedAt = o.enqueuedAt ?? this.#clock.now();
+    const next = loaded.schedule.next(o.scheduledFor);
+    const leaseEndsAt = toWall(enqueuedAt + lockLeaseMs(record, next, enqueuedAt));
+    const lock =
+      record.overlap === 'allow'
+        ? null
+        : this.#o.locks.handleFor(
+            lockKey(o.scheduleId),
+            o.taskId,
+            `${this.#o.fence.holder} epoch ${this.epoch}`,
+            leaseEndsAt,
+          );
+    this.#runs.add({
+      taskId: o.taskId,
+      scheduleId: o.scheduleId,
+      scheduleName: record.name,
+      lock,
+      extendMs: extensionMs(record, o.scheduledFor, next),
+      leaseEndsAt,
+      holdUntil: toWall(enqueuedAt) + holdMs(record, this.#o.maxRunHoldMs),
+      state: o.status === 'running' ? 'active' : 'unknown',
+      recordedRunning: o.status === 'running',
+    });
+  }
+}
