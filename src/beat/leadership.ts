@@ -8,8 +8,11 @@
  * - `canDispatch()` is the local half of the fence: a dispatch is allowed only while the last
  *   successful renewal, counted from when it was *sent*, is younger than the TTL minus a margin, on
  *   the monotonic clock. A process woken from SIGSTOP fails it before it can enqueue anything.
- * - Standbys LISTEN for the hand-over notice and otherwise sleep until the lease they saw expires
- *   (bounded by TTL/4), so a crashed leader is replaced about one TTL after its last renewal.
+ * - Standbys LISTEN for the hand-over notice and otherwise look at the lease every STANDBY_POLL_MS:
+ *   a holder whose lease session is gone from pg_stat_activity crashed (Postgres closed its
+ *   connection), and is replaced at once; a holder that is paused keeps its session and is replaced
+ *   when its lease expires. On a takeover from a crashed holder the new leader learns when the old
+ *   lease would have ended, and waits for it before re-sending the old leader's claims.
  * - stop() releases the lease and notifies, so a standby takes over within a second.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,6 +23,8 @@ import type { Logger } from 'pino';
 import { redactSecrets } from '../logger.ts';
 
 export const LEADER_CHANNEL = 'metronome_leader';
+/** How often a standby looks at the lease (and whether its holder's session still exists). */
+export const STANDBY_POLL_MS = 250;
 
 /** The SQL surface leadership needs: a dedicated connection, and LISTEN. */
 export interface LeaseConnection {
@@ -32,8 +37,11 @@ export interface LeadershipOptions {
   group: string;
   ttlMs: number;
   log: Logger;
-  /** Called when this process becomes the leader, with its epoch. */
-  onElected: (epoch: number) => void | Promise<void>;
+  /**
+   * Called when this process becomes the leader, with its epoch and, when it took over from a holder
+   * whose session was gone before its lease ended, when that lease would have ended (database ms).
+   */
+  onElected: (epoch: number, takeover: { previousExpiresAt: number | null }) => void | Promise<void>;
   /** Called when this process stops leading (renewal failed, stall, shutdown). */
   onDemoted: (reason: string) => void | Promise<void>;
   /**
@@ -160,7 +168,8 @@ export class Leadership {
       let renewed = false;
       try {
         const rows = await this.#query<{ epoch: string | number }>(sql`
-          update metronome.leader set expires_at = clock_timestamp() + ${ttl} * interval '1 millisecond'
+          update metronome.leader
+          set expires_at = clock_timestamp() + ${ttl} * interval '1 millisecond', holder_pid = pg_backend_pid()
           where grp = ${this.#o.group} and holder = ${this.holderId} and epoch = ${this.#epoch}
             and expires_at > clock_timestamp()
           returning epoch`);
@@ -178,34 +187,47 @@ export class Leadership {
       }
       return;
     }
-    // Standing by: try to take the lease if it is free or expired.
+    // Standing by: take the lease if it is free, expired, or its holder's lease session is gone
+    // (a crashed holder: Postgres closed its connection, so its backend left pg_stat_activity). A
+    // holder that is only paused keeps its session, and its lease, until the lease runs out.
     const sent = performance.now();
     try {
-      const taken = await this.#query<{ epoch: string | number }>(sql`
-        update metronome.leader
-        set holder = ${this.holderId}, epoch = epoch + 1,
-            expires_at = clock_timestamp() + ${ttl} * interval '1 millisecond'
-        where grp = ${this.#o.group}
-          and (holder is null or expires_at is null or expires_at <= clock_timestamp() or holder = ${this.holderId})
-        returning epoch`);
+      const taken = await this.#query<{ epoch: string | number; previous: string | number | null }>(sql`
+        update metronome.leader l
+        set holder = ${this.holderId}, epoch = l.epoch + 1, holder_pid = pg_backend_pid(),
+            expires_at = clock_timestamp() + ${ttl} * interval '1 millisecond',
+            previous_expires_at = case
+              when l.holder is distinct from ${this.holderId} and l.expires_at > clock_timestamp()
+              then l.expires_at end
+        where l.grp = ${this.#o.group}
+          and (l.holder is null or l.expires_at is null or l.expires_at <= clock_timestamp()
+               or l.holder = ${this.holderId}
+               or (l.holder_pid is not null
+                   and not exists (select 1 from pg_stat_activity a where a.pid = l.holder_pid)))
+        returning l.epoch, (extract(epoch from l.previous_expires_at) * 1000)::float8 as previous`);
       this.#healthy = true;
       if (taken.length === 1 && !this.#stopped) {
-        this.#epoch = Number(taken[0]?.epoch);
+        const row = taken[0] as { epoch: string | number; previous: string | number | null };
+        this.#epoch = Number(row.epoch);
         this.#validUntil = sent + ttl * 0.9;
         this.#leading = true;
         this.#lastBeat = performance.now();
-        this.#o.log.info({ epoch: this.#epoch, holder: this.holderId }, 'leading');
+        const previousExpiresAt = row.previous === null ? null : Number(row.previous);
+        this.#o.log.info(
+          {
+            epoch: this.#epoch,
+            holder: this.holderId,
+            ...(previousExpiresAt === null ? {} : { tookOverFromCrashed: true }),
+          },
+          'leading',
+        );
         this.#schedule(ttl / 3);
-        await this.#o.onElected(this.#epoch);
+        await this.#o.onElected(this.#epoch, { previousExpiresAt });
         return;
       }
-      // Someone else leads: wake up when their lease would expire (bounded), or on a hand-over notice.
-      const [lease] = await this.#query<{ remaining: string | number | null }>(sql`
-        select (extract(epoch from (expires_at - clock_timestamp())) * 1000)::float8 as remaining
-        from metronome.leader where grp = ${this.#o.group}`);
-      const remaining =
-        lease?.remaining === null || lease?.remaining === undefined ? 0 : Number(lease.remaining);
-      this.#schedule(Math.max(20, Math.min(ttl / 4, remaining + 20)));
+      // Someone else leads: look again shortly (a crash shows as its session closing), or on a
+      // hand-over notice.
+      this.#schedule(Math.min(STANDBY_POLL_MS, ttl / 4));
     } catch (error) {
       this.#noteError(error);
       this.#schedule(Math.min(ttl / 4, 1000));

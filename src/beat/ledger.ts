@@ -140,15 +140,22 @@ export class Ledger {
    * They are taken over and returned for sending with their task ids; `known` are the task ids the
    * term already has in hand. Claims younger than `minAgeMs` are left to whoever is inserting them.
    */
-  async strandedClaims(known: ReadonlySet<string>, minAgeMs: number): Promise<UnfinishedOccurrence[]> {
+  async strandedClaims(
+    known: ReadonlySet<string>,
+    minAgeMs: number,
+    options: { earlierTerms: boolean } = { earlierTerms: true },
+  ): Promise<UnfinishedOccurrence[]> {
     const old = sql`(manual or claimed_at <= clock_timestamp() - ${minAgeMs} * interval '1 millisecond')`;
+    // Before earlier terms may be taken over, only unowned rows (manual runs nobody picked up).
+    const owners = options.earlierTerms
+      ? sql`(leader_epoch is null or leader_epoch < ${this.fence.epoch})`
+      : sql`leader_epoch is null`;
     // Rows of earlier terms or of `beat trigger` are taken over; this term's own are only read
     // (rewriting them on every sweep would churn rows the dispatcher is busy retrying).
     const taken = await this.database.rows<UnfinishedRow>(sql`
       update metronome.occurrences
       set leader_epoch = ${this.fence.epoch}
-      where status = 'claimed' and ${old}
-        and (leader_epoch is null or leader_epoch < ${this.fence.epoch}) and ${leaseIsOurs(this.fence)}
+      where status = 'claimed' and ${old} and ${owners} and ${leaseIsOurs(this.fence)}
       returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at`);
     const own = await this.database.rows<UnfinishedRow>(sql`
       select task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at

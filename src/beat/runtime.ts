@@ -48,7 +48,7 @@ export class Beat {
       ttlMs: options.leaseTtlMs,
       log: options.log,
       holderId: options.holderId,
-      onElected: (epoch) => this.#onElected(epoch),
+      onElected: (epoch, takeover) => this.#onElected(epoch, takeover.previousExpiresAt),
       onDemoted: (reason) => this.#onDemoted(reason),
       unfitReason: () => this.#unfitReason(),
     });
@@ -99,7 +99,7 @@ export class Beat {
       : null;
   }
 
-  async #onElected(epoch: number): Promise<void> {
+  async #onElected(epoch: number, previousExpiresAt: number | null): Promise<void> {
     const o = this.#o;
     const term = new LeaderTerm({
       database: o.database,
@@ -118,6 +118,7 @@ export class Beat {
       maxSleepMs: o.maxSleepMs,
       maxRunHoldMs: o.maxRunHoldMs ?? 86_400_000,
       sweepMs: o.sweepMs ?? 5_000,
+      earlierTermsAfter: previousExpiresAt,
       prune: o.prune,
     });
     this.#term = term;

@@ -60,6 +60,12 @@ export interface TermOptions extends TermSettings {
   leaseValid: () => boolean;
   /** Called when a claim finds the lease gone: the term is over. */
   onFenced: (reason: string) => void;
+  /**
+   * Database ms before which what earlier terms left is not taken over: when this term took the
+   * lease from a holder whose session had gone before its lease ended (that holder may still be
+   * sending its claims until then). Null: at once.
+   */
+  earlierTermsAfter: number | null;
 }
 
 /** Claims younger than this are left to the tick that is inserting them. */
@@ -154,9 +160,7 @@ export class LeaderTerm {
       if (!this.#active) return this.#abandon();
       this.log.info({ ...loaded, due: this.#book.dueCount }, 'schedules loaded');
       this.#lastReconcile = performance.now();
-      const unfinished = await this.#ledger.adoptUnfinished(this.#o.maxRunHoldMs);
-      if (!this.#active) return this.#abandon();
-      await this.#adopt(unfinished);
+      if (this.#earlierTermsReady()) await this.#adoptEarlierTerms();
     } catch (error) {
       if (!this.#active) return this.#abandon();
       this.log.error({ err: error }, 'could not start leading');
@@ -198,6 +202,21 @@ export class LeaderTerm {
 
   async #unlistenAll(): Promise<void> {
     for (const unlisten of this.#unlisten.splice(0)) await unlisten().catch(() => {});
+  }
+
+  #adopted = false;
+
+  /** Whether what earlier terms left may be taken over now (see TermOptions.earlierTermsAfter). */
+  #earlierTermsReady(): boolean {
+    const after = this.#o.earlierTermsAfter;
+    return after === null || this.#clock.now() >= after;
+  }
+
+  async #adoptEarlierTerms(): Promise<void> {
+    const unfinished = await this.#ledger.adoptUnfinished(this.#o.maxRunHoldMs);
+    if (!this.#active) return;
+    this.#adopted = true;
+    await this.#adopt(unfinished);
   }
 
   #onScheduleChange(payload: string): void {
@@ -247,6 +266,7 @@ export class LeaderTerm {
     const mono = performance.now();
     const steps: Array<[due: boolean, step: () => Promise<unknown>]> = [
       [true, () => this.#writer.flush()],
+      [!this.#adopted && this.#earlierTermsReady(), () => this.#adoptEarlierTerms()],
       [this.#book.hasDirty, () => this.#book.refreshDirty(this.#clock.now())],
       [this.#pickUpClaims || mono - this.#lastSweep >= o.sweepMs, () => this.#sweep()],
       [true, () => this.#dispatcher.retryDue()],
@@ -379,7 +399,9 @@ export class LeaderTerm {
   async #sweep(): Promise<void> {
     this.#pickUpClaims = false;
     this.#lastSweep = performance.now();
-    const stranded = await this.#ledger.strandedClaims(this.#dispatcher.known(), STRANDED_AFTER_MS);
+    const stranded = await this.#ledger.strandedClaims(this.#dispatcher.known(), STRANDED_AFTER_MS, {
+      earlierTerms: this.#adopted,
+    });
     if (stranded.length === 0) return;
     this.log.info(
       { occurrences: stranded.length },

@@ -47,10 +47,17 @@ export interface OpenOptions {
   /** Postgres URL; absent selects PGlite in `dataDir`. */
   databaseUrl?: string | undefined;
   dataDir: string;
+  /**
+   * Postgres connections (default 5). The leader lease uses one: its session's pid is how standbys
+   * see a crashed holder (src/beat/leadership.ts).
+   */
+  poolSize?: number;
 }
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl) : openPglite(options.dataDir);
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.poolSize ?? 5)
+    : openPglite(options.dataDir);
 }
 
 function normalizeRows<T>(result: unknown): T[] {
@@ -58,10 +65,10 @@ function normalizeRows<T>(result: unknown): T[] {
   return ((result as { rows?: T[] }).rows ?? []) as T[];
 }
 
-async function openPostgres(url: string): Promise<Database> {
+async function openPostgres(url: string, poolSize: number): Promise<Database> {
   const target = redactSecrets(url);
   const client = postgres(url, {
-    max: 5,
+    max: poolSize,
     // "schema already exists, skipping" and friends are not worth a line on stderr.
     onnotice: () => {},
     connect_timeout: 10,

@@ -200,6 +200,16 @@ export const leader = metronome.table('leader', {
   holder: text('holder'),
   epoch: bigint('epoch', { mode: 'number' }).notNull().default(0),
   expiresAt: tstz('expires_at'),
+  /**
+   * The backend pid of the holder's lease session. When that session is gone (the holder crashed and
+   * Postgres closed its connection) a standby takes over at once instead of waiting out the lease.
+   */
+  holderPid: integer('holder_pid'),
+  /**
+   * When the lease taken over from a crashed holder would have ended: until then the new leader does
+   * not re-send the old one's claims (a holder whose session died may still be alive for that long).
+   */
+  previousExpiresAt: tstz('previous_expires_at'),
 });
 
 export type ScheduleRow = typeof schedules.$inferSelect;

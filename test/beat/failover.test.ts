@@ -18,7 +18,7 @@ interface Setup {
   beats: BeatProcess[];
 }
 
-async function setup(schedules = 4): Promise<Setup> {
+async function setup(schedules = 4, ttlMs = TTL_MS): Promise<Setup> {
   const redis = await connectTestRedis();
   await redis.quit();
   const db = await createTestDatabase();
@@ -26,7 +26,7 @@ async function setup(schedules = 4): Promise<Setup> {
     DATABASE_URL: db.url,
     REDIS_URL,
     METRONOME_LOCK_PREFIX: randomPrefix('failover'),
-    METRONOME_LEASE_TTL: `${TTL_MS}ms`,
+    METRONOME_LEASE_TTL: `${ttlMs}ms`,
     METRONOME_MISFIRE_GRACE: '1s',
     METRONOME_HTTP: 'off',
     METRONOME_SYNC_ON_START: 'false',
@@ -176,6 +176,53 @@ describe('leadership across processes', () => {
       assertNoDuplicates([...a.enqueued, ...b.enqueued]);
       await assertLedgerComplete(s.db);
       console.log(`SIGTERM hand-over: ${handoverMs} ms`);
+    } finally {
+      await teardown(s);
+    }
+  });
+
+  test('default lease (10 s): a crashed leader is replaced in about a second, a paused one only when its lease ends', async () => {
+    const s = await setup(2, 10_000);
+    try {
+      const a = start(s, 'A');
+      await a.waitForLog('leading', 15_000);
+      const b = start(s, 'B');
+      await b.waitForLog('beat starting', 15_000);
+      await sleep(2_000);
+      const killedAt = Date.now();
+      a.signal('SIGKILL');
+      const leading = await b.waitForLog('leading', 8_000, killedAt);
+      const first = await eventually('the new leader to enqueue', 8_000, () =>
+        b.enqueued.find((e) => e.receivedAt >= killedAt),
+      );
+      const failoverMs = leading.receivedAt - killedAt;
+      const firstEnqueueMs = first.receivedAt - killedAt;
+      assert.ok(failoverMs < 3_000, `crash failover took ${failoverMs} ms with a 10 s lease`);
+      assert.equal(leading.tookOverFromCrashed, true, 'taken over because the holder session closed');
+
+      // Now pause the new leader: its session stays open, so C must wait for the lease to end.
+      const c = start(s, 'C');
+      await c.waitForLog('beat starting', 15_000);
+      await sleep(1_000);
+      b.signal('SIGSTOP');
+      const stoppedAt = Date.now();
+      const cLeads = await c.waitForLog('leading', 20_000, stoppedAt);
+      const pausedMs = cLeads.receivedAt - stoppedAt;
+      assert.ok(
+        pausedMs >= 6_000,
+        `a paused leader keeps its lease until it ends (replaced after ${pausedMs} ms)`,
+      );
+      b.signal('SIGCONT');
+      await b.waitForLog('stepped down', 10_000, stoppedAt);
+      await sleep(1_500);
+      await c.stop();
+      await b.stop();
+      const resent = new Set([...a.enqueued, ...b.enqueued].map((e) => e.taskId));
+      assertNoDuplicates([...a.enqueued, ...b.enqueued, ...c.enqueued], resent);
+      await assertLedgerComplete(s.db);
+      console.log(
+        `crash failover with a 10 s lease: leading after ${failoverMs} ms, first enqueue after ${firstEnqueueMs} ms; a paused leader replaced after ${pausedMs} ms`,
+      );
     } finally {
       await teardown(s);
     }

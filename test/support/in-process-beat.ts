@@ -31,7 +31,11 @@ export async function startInProcessBeat(
 ): Promise<InProcessBeat> {
   const database = await openDatabase({ databaseUrl, dataDir: '' });
   await migrateDatabase(database);
-  const leaseDb = await openDatabase({ databaseUrl: options.leaseUrl ?? databaseUrl, dataDir: '' });
+  const leaseDb = await openDatabase({
+    databaseUrl: options.leaseUrl ?? databaseUrl,
+    dataDir: '',
+    poolSize: 1,
+  });
   const locks = createRunLocks({ redisUrls: options.redisUrls ?? [], prefix: options.lockPrefix });
   const metrics = new BeatMetrics({ processMetrics: false });
   const logs: InProcessBeat['logs'] = [];

@@ -54,7 +54,7 @@ async function runBeat(): Promise<void> {
     // Lease renewals get their own connection(s), so a busy pool never delays them.
     const leaseDb =
       database.kind === 'postgres'
-        ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+        ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 })
         : database;
     if (leaseDb !== database) closers.push(() => leaseDb.close());
     const locks = createRunLocks({ redisUrls: settings.lockRedisUrls, prefix: settings.lockPrefix });
