@@ -243,7 +243,11 @@ export class Dispatcher {
     );
   }
 
-  /** Take the run locks (all at once). A schedule seen busy in memory is held without asking Redis. */
+  /**
+   * Take the run locks, in one round trip for the batch. A schedule seen busy in memory is held
+   * without asking Redis. A lock still held by one of our own runs whose lease is over by intent (it
+   * should have expired a moment ago) is released and taken again, once.
+   */
   async #takeLocks(batch: Pending[]): Promise<{ ready: Pending[]; held: Pending[] }> {
     const ready: Pending[] = [];
     const held: Pending[] = [];
@@ -253,24 +257,35 @@ export class Dispatcher {
       else if (this.#o.runs.holds(p.request.scheduleId)) held.push(p);
       else asking.push(p);
     }
-    const answers = await Promise.all(
-      asking.map(async (p) => {
-        try {
-          return await this.#acquire(p);
-        } catch (error) {
-          return error instanceof Error ? error : new Error(String(error));
-        }
-      }),
-    );
-    if (answers.length > 0 && answers.every((a) => !(a instanceof Error))) this.#lockError = undefined;
+    if (asking.length === 0) return { ready, held };
+    let answers: Array<RunLockHandle | null>;
+    try {
+      answers = await this.#acquire(asking);
+      const overdue = asking.filter(
+        (p, i) => answers[i] === null && this.#o.runs.overdueLocks(p.request.scheduleId).length > 0,
+      );
+      if (overdue.length > 0) {
+        await this.#o.locks.releaseMany(
+          overdue.flatMap((p) => this.#o.runs.overdueLocks(p.request.scheduleId)),
+        );
+        const again = await this.#acquire(overdue);
+        overdue.forEach((p, i) => {
+          answers[asking.indexOf(p)] = again[i] ?? null;
+        });
+      }
+      this.#lockError = undefined;
+    } catch (error) {
+      const message = redactSecrets(error instanceof Error ? error.message : String(error));
+      this.#o.metrics.lockFailures.inc();
+      this.#lockError = message;
+      for (const p of asking)
+        this.#backoff(p, error instanceof RunLockUnavailableError ? error.message : message);
+      return { ready, held };
+    }
     asking.forEach((p, i) => {
-      const answer = answers[i];
-      if (answer instanceof Error) {
-        this.#o.metrics.lockFailures.inc();
-        this.#lockError = redactSecrets(answer.message);
-        this.#backoff(p, answer instanceof RunLockUnavailableError ? answer.message : String(answer));
-      } else if (answer) {
-        p.lock = answer;
+      const lock = answers[i] ?? null;
+      if (lock) {
+        p.lock = lock;
         ready.push(p);
       } else {
         held.push(p);
@@ -279,27 +294,21 @@ export class Dispatcher {
     return { ready, held };
   }
 
-  /**
-   * One run lock. Held by one of our own runs whose lease is over by intent (it should have expired
-   * a moment ago): that lock is released and the lock taken again, once.
-   */
-  async #acquire(p: Pending): Promise<RunLockHandle | null> {
-    const { request } = p;
-    const next = request.schedule.schedule.next(request.scheduledFor);
-    const take = () =>
-      this.#o.locks.tryAcquire(
-        lockKey(request.scheduleId),
-        lockLeaseMs(request.schedule.record, next, this.#o.now()),
-        this.#o.owner(),
-        request.taskId,
-        { retake: !request.fresh || p.attempts > 0 },
-      );
-    const lock = await take();
-    if (lock) return lock;
-    const overdue = this.#o.runs.overdueLocks(request.scheduleId);
-    if (overdue.length === 0) return null;
-    await Promise.all(overdue.map((l) => this.#o.locks.release(l)));
-    return take();
+  #acquire(batch: Pending[]): Promise<Array<RunLockHandle | null>> {
+    const now = this.#o.now();
+    return this.#o.locks.tryAcquireMany(
+      batch.map((p) => {
+        const { request } = p;
+        const next = request.schedule.schedule.next(request.scheduledFor);
+        return {
+          scheduleKey: lockKey(request.scheduleId),
+          ttlMs: lockLeaseMs(request.schedule.record, next, now),
+          token: request.taskId,
+          retake: !request.fresh || p.attempts > 0,
+        };
+      }),
+      this.#o.owner(),
+    );
   }
 
   /** The previous run still holds the schedule: skip it, or keep one waiting (buffer_one). */

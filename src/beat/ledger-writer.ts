@@ -1,5 +1,6 @@
 /**
- * The leader's status writes, in order, retried until they land. A write that follows a send must
+ * The leader's status writes, in order, retried until they land — also across terms of one process:
+ * a term that ends hands what did not land to the next (the process knows those runs were sent). A write that follows a send must
  * never be lost and never cause a second send: the send already happened, so a write that fails is
  * kept and tried again (the occurrences it covers are known to be sent — the sweep leaves them be),
  * instead of leaving them `claimed` for something to send again.
@@ -25,7 +26,25 @@ export class LedgerWriter {
   constructor(
     private readonly ledger: Ledger,
     private readonly log: () => Logger,
-  ) {}
+    inherited: readonly StatusWrite[] = [],
+  ) {
+    this.#queue.push(...inherited);
+  }
+
+  /** Task ids with a write still to land that says they were sent (enqueued, or done on enqueue). */
+  sentTaskIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const w of this.#queue) {
+      if (w.from.includes('claimed') && (w.status === 'enqueued' || w.status === 'succeeded'))
+        for (const id of w.taskIds) ids.add(id);
+    }
+    return ids;
+  }
+
+  /** Take every write still to land (a term ends: the next term of this process applies them). */
+  drain(): StatusWrite[] {
+    return this.#queue.splice(0);
+  }
 
   /** Why writes are failing, while they are. */
   get trouble(): string | undefined {

@@ -210,7 +210,8 @@ export class RunsInFlight {
   }
 
   async #releaseAll(locks: RunLockHandle[]): Promise<void> {
-    await Promise.all(locks.map((lock) => this.o.locks.release(lock).catch(() => {})));
+    // Best-effort: a lock not given back expires with its lease.
+    await this.o.locks.releaseMany(locks).catch(() => this.o.onLockFailure());
   }
 
   async #extendAll(runs: InFlight[], nowWall: number): Promise<void> {

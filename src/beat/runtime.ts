@@ -14,6 +14,7 @@ import type { Readiness } from '../http/server.ts';
 import type { RunLocks } from '../locks/index.ts';
 import type { Transport } from '../transports/transport.ts';
 import { Leadership, type LeaseConnection } from './leadership.ts';
+import type { StatusWrite } from './ledger-writer.ts';
 import { LeaderTerm, type TermSettings } from './term.ts';
 
 export { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from './term.ts';
@@ -39,6 +40,8 @@ export class Beat {
   readonly #leadership: Leadership;
   #term: LeaderTerm | undefined;
   #stopping = false;
+  /** Status writes the last term could not land, for the next (see LedgerWriter). */
+  #leftover: StatusWrite[] = [];
 
   constructor(options: BeatOptions) {
     this.#o = options;
@@ -101,7 +104,7 @@ export class Beat {
 
   async #onElected(epoch: number, previousExpiresAt: number | null): Promise<void> {
     const o = this.#o;
-    const term = new LeaderTerm({
+    const term: LeaderTerm = new LeaderTerm({
       database: o.database,
       transport: o.transport,
       locks: o.locks,
@@ -109,7 +112,10 @@ export class Beat {
       log: o.log,
       fence: { group: o.group, holder: this.#leadership.holderId, epoch },
       leaseValid: () => this.#leadership.canDispatch(),
-      onFenced: (reason) => void this.#leadership.stepDown(reason),
+      // Only the current term's fence means this beat lost the lease.
+      onFenced: (reason) => {
+        if (this.#term === term) void this.#leadership.stepDown(reason);
+      },
       graceMs: o.graceMs,
       batchSize: o.batchSize,
       catchupRatePerSecond: o.catchupRatePerSecond,
@@ -119,6 +125,7 @@ export class Beat {
       maxRunHoldMs: o.maxRunHoldMs ?? 86_400_000,
       sweepMs: o.sweepMs ?? 5_000,
       earlierTermsAfter: previousExpiresAt,
+      inherited: this.#leftover.splice(0),
       prune: o.prune,
     });
     this.#term = term;
@@ -136,6 +143,6 @@ export class Beat {
     this.#term = undefined;
     (term?.log ?? this.#o.log).info({ reason }, 'standing by');
     // A stuck loop is left fenced rather than waited for: the hand-over must not hang on it.
-    await term?.stop(Math.min(2_000, this.#o.leaseTtlMs));
+    this.#leftover.push(...((await term?.stop(Math.min(2_000, this.#o.leaseTtlMs))) ?? []));
   }
 }

@@ -23,7 +23,7 @@ import { DatabaseClock } from './clock.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
 import { extensionMs, holdMs, lockKey, lockLeaseMs } from './enqueue-item.ts';
 import { Ledger, type UnfinishedOccurrence } from './ledger.ts';
-import { LedgerWriter } from './ledger-writer.ts';
+import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import { pruneOccurrences } from './prune.ts';
 import { RunsInFlight } from './runs-in-flight.ts';
 import { ScheduleBook } from './schedule-book.ts';
@@ -66,6 +66,8 @@ export interface TermOptions extends TermSettings {
    * sending its claims until then). Null: at once.
    */
   earlierTermsAfter: number | null;
+  /** Status writes an earlier term of this process could not land (its runs were sent). */
+  inherited: readonly StatusWrite[];
 }
 
 /** Claims younger than this are left to the tick that is inserting them. */
@@ -102,7 +104,7 @@ export class LeaderTerm {
     this.#clock = new DatabaseClock(options.database);
     this.#book = new ScheduleBook(options.database, options.metrics, this.log);
     this.#ledger = new Ledger(options.database, options.fence);
-    this.#writer = new LedgerWriter(this.#ledger, () => this.log);
+    this.#writer = new LedgerWriter(this.#ledger, () => this.log, options.inherited);
     this.#runs = new RunsInFlight({
       transport: options.transport,
       locks: options.locks,
@@ -174,8 +176,11 @@ export class LeaderTerm {
     return true;
   }
 
-  /** End the term: stop the loop (waiting at most `boundMs` for a stuck one) and stop listening. */
-  async stop(boundMs: number): Promise<void> {
+  /**
+   * End the term: stop the loop (waiting at most `boundMs` for a stuck one) and stop listening.
+   * Returns the status writes that did not land, for this process's next term.
+   */
+  async stop(boundMs: number): Promise<StatusWrite[]> {
     this.#active = false;
     this.#wake?.();
     const loop = this.#loop;
@@ -192,6 +197,7 @@ export class LeaderTerm {
         this.log.warn({ waitedMs: boundMs }, 'the tick loop did not stop in time; leaving it fenced');
     }
     await this.#unlistenAll();
+    return this.#writer.drain();
   }
 
   async #abandon(): Promise<false> {
@@ -248,6 +254,7 @@ export class LeaderTerm {
         await this.#sleep(now);
       } catch (error) {
         if (error instanceof FencedError) {
+          if (!this.#active) return; // a term already over: its fence is no news
           this.log.warn({ reason: error.message }, 'fenced: another beat leads');
           this.#active = false;
           this.#o.onFenced(error.message);
@@ -443,11 +450,18 @@ export class LeaderTerm {
     };
   }
 
-  /** What earlier terms left unfinished: re-send claims, keep buffered ones, follow runs in flight. */
+  /**
+   * What earlier terms left unfinished: re-send claims, keep buffered ones, follow runs in flight.
+   * A claim this process already sent (its write is inherited, still to land) is followed, not sent.
+   */
   async #adopt(unfinished: UnfinishedOccurrence[]): Promise<void> {
     const claimed: UnfinishedOccurrence[] = [];
+    const sentHere = this.#writer.sentTaskIds();
     for (const o of unfinished) {
-      if (o.status === 'claimed') claimed.push(o);
+      if (o.status === 'claimed' && sentHere.has(o.taskId)) {
+        const loaded = this.#book.entry(o.scheduleId);
+        if (loaded && !this.#o.transport.finishedOnEnqueue) this.#followAdopted(o, loaded);
+      } else if (o.status === 'claimed') claimed.push(o);
       else if (o.status === 'buffered') {
         const request = this.#requestFor(o);
         if (request) this.#dispatcher.adoptBuffered(request);

@@ -15,6 +15,7 @@ import {
   checkTtl,
   DEFAULT_RUN_LOCK_PREFIX,
   handleWithToken,
+  type LockRequest,
   type RunLockHandle,
   type RunLocks,
 } from './run-lock.ts';
@@ -75,6 +76,19 @@ export class InProcessRunLocks implements RunLocks {
     const entry: Entry = { token: token ?? randomBytes(16).toString('hex'), owner, expiresAt: now + ttlMs };
     this.store.set(key, entry);
     return { key, scheduleKey, token: entry.token, owner, expiresAt: entry.expiresAt };
+  }
+
+  async tryAcquireMany(
+    requests: readonly LockRequest[],
+    owner: string,
+  ): Promise<Array<RunLockHandle | null>> {
+    const out: Array<RunLockHandle | null> = [];
+    for (const r of requests) out.push(await this.tryAcquire(r.scheduleKey, r.ttlMs, owner, r.token));
+    return out;
+  }
+
+  async releaseMany(handles: readonly RunLockHandle[]): Promise<void> {
+    for (const handle of handles) await this.release(handle);
   }
 
   handleFor(scheduleKey: string, token: string, owner: string, expiresAt: number): RunLockHandle {

@@ -13,6 +13,8 @@
  * We use acquire/extend/release explicitly, never Redlock's `using()` (which retries a failed
  * extension in a tight loop while the lock is unexpired).
  */
+
+import { readFileSync } from 'node:fs';
 import {
   ExecutionError,
   type ExecutionStats,
@@ -28,6 +30,7 @@ import {
   checkTtl,
   DEFAULT_RUN_LOCK_PREFIX,
   handleWithToken,
+  type LockRequest,
   type RunLockHandle,
   type RunLockOperation,
   type RunLockServerFailure,
@@ -52,6 +55,15 @@ export interface RedlockRunLocksOptions {
   logger?: Logger;
 }
 
+/** The batch operations, one atomic script each (src/locks/lua/). */
+const ACQUIRE_MANY = readFileSync(new URL('./lua/acquire-many.lua', import.meta.url), 'utf8');
+const RELEASE_MANY = readFileSync(new URL('./lua/release-many.lua', import.meta.url), 'utf8');
+
+type ScriptClient = Redis & {
+  metronomeAcquireMany(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
+  metronomeReleaseMany(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
+};
+
 interface Server {
   client: Redis;
   /** The URL with its password replaced by `***`: the only form that goes into messages and logs. */
@@ -67,6 +79,7 @@ export class RedlockRunLocks implements RunLocks {
   private readonly byClient = new Map<unknown, Server>();
   private readonly redlock: Redlock;
   private readonly quorum: number;
+  private readonly driftFactor: number;
   /** Resolves once every server has either connected or failed to, the first time (bounded). */
   private readonly firstContact: Promise<void>;
   private closed = false;
@@ -94,6 +107,8 @@ export class RedlockRunLocks implements RunLocks {
         retryStrategy: (times) => Math.min(times * 100, reconnectMaxDelay),
         connectionName: 'metronome-runlocks',
       });
+      client.defineCommand('metronomeAcquireMany', { lua: ACQUIRE_MANY });
+      client.defineCommand('metronomeReleaseMany', { lua: RELEASE_MANY });
       const server: Server = { client, url, down: false };
       // An 'error' listener is what keeps a dropped connection from crashing the process.
       client.on('error', (error: Error) => {
@@ -144,6 +159,7 @@ export class RedlockRunLocks implements RunLocks {
     }
     internals._random = () => this.nextToken ?? random.call(this.redlock);
     this.quorum = Math.floor(this.servers.length / 2) + 1;
+    this.driftFactor = options.driftFactor ?? 0.01;
     this.firstContact = Promise.all(
       this.servers.map((server) => firstContact(server.client, connectTimeout)),
     ).then(() => {});
@@ -189,6 +205,85 @@ export class RedlockRunLocks implements RunLocks {
 
   handleFor(scheduleKey: string, token: string, owner: string, expiresAt: number): RunLockHandle {
     return handleWithToken(this.prefix, scheduleKey, token, owner, expiresAt);
+  }
+
+  /**
+   * Redlock for a batch: every server runs acquire-many.lua once; a lock is held when a quorum of
+   * servers took it and the round trip left it valid (the TTL minus the drift allowance, as Redlock
+   * counts it). Locks taken on too few servers are given back there.
+   */
+  async tryAcquireMany(
+    requests: readonly LockRequest[],
+    owner: string,
+  ): Promise<Array<RunLockHandle | null>> {
+    if (requests.length === 0) return [];
+    for (const r of requests) {
+      checkScheduleKey(r.scheduleKey);
+      checkTtl(r.ttlMs);
+      checkToken(r.token);
+    }
+    await this.ready();
+    const keys = requests.map((r) => this.prefix + r.scheduleKey);
+    const args = requests.flatMap((r) => [r.ttlMs, r.token, r.retake ? 1 : 0]);
+    const start = Date.now();
+    const results = await Promise.allSettled(
+      this.servers.map((server) =>
+        (server.client as ScriptClient).metronomeAcquireMany(keys.length, ...keys, ...args),
+      ),
+    );
+    const answers: number[][] = [];
+    const failures: RunLockServerFailure[] = [];
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') answers.push(result.value);
+      else failures.push({ url: this.servers[i]!.url, error: messageOf(result.reason) });
+    });
+    if (answers.length < this.quorum) {
+      // Give back what the servers that did answer took (best-effort: they expire anyway).
+      await this.releaseMany(requests.map((r) => this.handleFor(r.scheduleKey, r.token, owner, 0))).catch(
+        () => {},
+      );
+      throw this.noQuorum(
+        'acquire',
+        keys.length === 1 ? (keys[0] as string) : `${keys.length} keys`,
+        answers.length,
+        failures,
+      );
+    }
+    const now = Date.now();
+    const out: Array<RunLockHandle | null> = [];
+    const giveBack: RunLockHandle[] = [];
+    requests.forEach((r, i) => {
+      const votes = answers.filter((a) => a[i] === 1).length;
+      const expiresAt = start + r.ttlMs - Math.floor(r.ttlMs * this.driftFactor) - 2;
+      const handle = this.handleFor(r.scheduleKey, r.token, owner, expiresAt);
+      if (votes >= this.quorum && expiresAt > now) out.push(handle);
+      else {
+        out.push(null);
+        if (votes > 0) giveBack.push(handle);
+      }
+    });
+    if (giveBack.length > 0) await this.releaseMany(giveBack).catch(() => {});
+    return out;
+  }
+
+  async releaseMany(handles: readonly RunLockHandle[]): Promise<void> {
+    if (handles.length === 0) return;
+    await this.ready();
+    const keys = handles.map((h) => h.key);
+    const tokens = handles.map((h) => h.token);
+    const results = await Promise.allSettled(
+      this.servers.map((server) =>
+        (server.client as ScriptClient).metronomeReleaseMany(keys.length, ...keys, ...tokens),
+      ),
+    );
+    const failures: RunLockServerFailure[] = [];
+    results.forEach((result, i) => {
+      if (result.status === 'rejected')
+        failures.push({ url: this.servers[i]!.url, error: messageOf(result.reason) });
+    });
+    if (results.length - failures.length < this.quorum) {
+      throw this.noQuorum('release', `${keys.length} keys`, results.length - failures.length, failures);
+    }
   }
 
   async extend(handle: RunLockHandle, ttlMs: number): Promise<RunLockHandle | null> {

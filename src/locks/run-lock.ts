@@ -55,6 +55,14 @@ export interface RunLocks {
     options?: { retake?: boolean },
   ): Promise<RunLockHandle | null>;
   /**
+   * tryAcquire for a batch, in one round trip per lock server: one answer per request, in order — a
+   * handle, or null when someone else holds it. Rejects with a RunLockUnavailableError (for the whole
+   * batch) when the lock servers cannot answer.
+   */
+  tryAcquireMany(requests: readonly LockRequest[], owner: string): Promise<Array<RunLockHandle | null>>;
+  /** release for a batch, in one round trip per lock server; best-effort like release. */
+  releaseMany(handles: readonly RunLockHandle[]): Promise<void>;
+  /**
    * The handle of a lock taken with a known token (e.g. by the previous leader, for a run it
    * enqueued), to extend or release it. No I/O; whether the lock is still held shows when it is used.
    * `expiresAt` is the caller's best estimate of when it runs out (ms since the epoch).
@@ -81,6 +89,15 @@ export interface RunLocks {
   isHeld(scheduleKey: string): Promise<boolean>;
   /** Close connections. Held locks are left to expire (runs in flight keep them). */
   close(): Promise<void>;
+}
+
+/** One lock of a tryAcquireMany batch (see tryAcquire for the fields' meaning). */
+export interface LockRequest {
+  scheduleKey: string;
+  ttlMs: number;
+  token: string;
+  /** Whether the lock may already hold this token (false for a token never used before). */
+  retake: boolean;
 }
 
 /** One lock server's failure, for RunLockUnavailableError. The URL has its password redacted. */

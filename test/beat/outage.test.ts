@@ -82,7 +82,12 @@ test('Postgres unreachable for 5 s: not ready, no crash, leads again and catches
     await proxy.up();
     const upAt = Date.now();
     await beat.waitForLog('leading', 10_000, upAt);
-    await eventually('ready again', 5_000, async () => (await ready(httpPort))?.status === 200);
+    await eventually('ready again', 5_000, async () => (await ready(httpPort))?.status === 200).catch(
+      (error: Error) => {
+        const tail = beat.logs.slice(-40).map((l) => JSON.stringify(l));
+        throw new Error(`${error.message}\nlast logs:\n${tail.join('\n')}`);
+      },
+    );
     await eventually('fires again', 5_000, () => beat.enqueued.some((e) => e.receivedAt > upAt));
     await beat.stop();
     const counts = await assertComplete(db, 'steady');

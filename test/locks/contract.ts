@@ -240,5 +240,37 @@ export function runLockContract(name: string, setup: () => Promise<ContractSubje
       assert.equal(await beatA.isHeld(key), false);
       await assert.rejects(beatA.tryAcquire('', 1000, 'beat-a'), TypeError);
     });
+
+    test('a batch: free locks are taken, held ones answer null, a re-take of our own token renews', async () => {
+      const free = scheduleKey();
+      const heldByB = scheduleKey();
+      const ours = scheduleKey();
+      const b = await beatB.tryAcquire(heldByB, 5_000, 'beat-b');
+      const mine = await beatA.tryAcquire(ours, 300, 'beat-a', 'token-ours');
+      assert.ok(b && mine);
+      const before = Date.now();
+      const answers = await beatA.tryAcquireMany(
+        [
+          { scheduleKey: free, ttlMs: 5_000, token: 'token-free', retake: false },
+          { scheduleKey: heldByB, ttlMs: 5_000, token: 'token-x', retake: false },
+          { scheduleKey: ours, ttlMs: 5_000, token: 'token-ours', retake: true },
+        ],
+        'beat-a',
+      );
+      assert.equal(answers.length, 3);
+      assert.ok(answers[0] && answers[0].token === 'token-free' && answers[0].expiresAt > before + 4_000);
+      assert.equal(answers[1], null, 'held by another token');
+      assert.ok(
+        answers[2] && answers[2].expiresAt > before + 4_000,
+        'our own token re-taken for the new TTL',
+      );
+      await sleep(400);
+      assert.equal(await beatB.isHeld(ours), true, 'the re-take outlived the first TTL');
+      await beatA.releaseMany([answers[0]!, answers[2]!, beatA.handleFor(heldByB, 'token-x', 'beat-a', 0)]);
+      assert.equal(await beatA.isHeld(free), false);
+      assert.equal(await beatA.isHeld(ours), false);
+      assert.equal(await beatA.isHeld(heldByB), true, "another owner's lock is left alone");
+      await beatB.release(b);
+    });
   });
 }
