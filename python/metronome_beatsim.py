@@ -82,12 +82,23 @@ def offset_changes(tz, start, end):
     return changes
 
 
+class CeleryFailed(Exception):
+    """Celery's own code raised at `at` (celery beat itself would stop there); `fires` came before."""
+
+    def __init__(self, fires, at, error):
+        super().__init__(error)
+        self.fires = fires
+        self.at = at
+        self.error = error
+
+
 def simulate(is_due, clock, start, end, max_interval, after_send=None, limit=500_000):
     """The instants in (start, end] at which beat sends the entry, which last ran at `start`.
 
     `is_due(last_run_at)` is the entry's own check, returning Celery's `(due, seconds)`; `clock` is
     the SimClock its schedule reads `now` from; `after_send()` updates the entry's own state after
     a send (django-celery-beat's run count) and may return False when it will never run again.
+    Raises CeleryFailed when Celery's code raises.
     """
     clock.instant = start
     last_run_at = clock()
@@ -99,7 +110,10 @@ def simulate(is_due, clock, start, end, max_interval, after_send=None, limit=500
         if t > end:
             break
         clock.instant = t
-        due, seconds = is_due(last_run_at)
+        try:
+            due, seconds = is_due(last_run_at)
+        except Exception as exc:  # noqa: BLE001 - Celery's own failure is the finding
+            raise CeleryFailed(fires, t, f'{type(exc).__name__}: {exc}'.splitlines()[0]) from exc
         if due:
             if t > start:
                 fires.append(t)
@@ -116,6 +130,18 @@ def simulate(is_due, clock, start, end, max_interval, after_send=None, limit=500
                 target = woken
         t = target
     return fires
+
+
+def replay(segments, run):
+    """Run `run(start, end)` over each segment; the answer for one entry, with Celery's failure if any."""
+    fires = []
+    for start, end in segments:
+        try:
+            fires += run(parse_instant(start), parse_instant(end))
+        except CeleryFailed as failed:
+            fires += failed.fires
+            return {'fires': [iso(t) for t in fires], 'failure': {'at': iso(failed.at), 'error': failed.error}}
+    return {'fires': [iso(t) for t in fires]}
 
 
 def iso(t):

@@ -19,7 +19,7 @@ import sys
 import traceback
 from datetime import datetime, timedelta
 
-from metronome_beatsim import UTC, clock_like, iso, parse_instant, simulate
+from metronome_beatsim import UTC, clock_like, iso, replay, simulate
 
 
 # The answer goes to the real stdout; anything the user's code prints goes to stderr instead.
@@ -114,11 +114,22 @@ def cron_field(orig, values):
     }
 
 
-def describe_schedule(schedule, app):
-    from celery import schedules
+def known_class(schedule):
+    """The schedule's class when it is one whose behaviour Metronome knows, else None.
 
+    Subclasses are not trusted: an app's own class may override is_due() with anything."""
+    from celery import schedules
     kind = type(schedule)
-    if isinstance(schedule, schedules.crontab):
+    if kind in (schedules.crontab, schedules.schedule, schedules.solar):
+        return kind.__name__
+    if kind.__module__.startswith('django_celery_beat.') and kind.__name__ in ('TzAwareCrontab', 'clocked'):
+        return 'crontab' if kind.__name__ == 'TzAwareCrontab' else 'clocked'
+    return None
+
+
+def describe_schedule(schedule, app):
+    kind = known_class(schedule)
+    if kind == 'crontab':
         sample = now_sample(schedule, app)
         tz = sample.tzinfo if sample is not None else app.timezone
         # django-celery-beat's TzAwareCrontab carries its own zone.
@@ -136,9 +147,9 @@ def describe_schedule(schedule, app):
             'zoneRepr': repr(tz),
             'nowfun': schedule.nowfun is not None and own is None,
         }
-    if isinstance(schedule, schedules.solar):
+    if kind == 'solar':
         return {'kind': 'solar', 'event': schedule.event, 'latitude': float(schedule.lat), 'longitude': float(schedule.lon)}
-    if isinstance(schedule, schedules.schedule):
+    if kind == 'schedule':
         sample = now_sample(schedule, app)
         return {
             'kind': 'interval',
@@ -146,9 +157,10 @@ def describe_schedule(schedule, app):
             'relative': bool(schedule.relative),
             'zone': 'UTC' if sample is None or sample.tzinfo is None else zone_name(sample.tzinfo),
         }
-    if kind.__name__ == 'clocked' and hasattr(schedule, 'clocked_time'):
+    if kind == 'clocked':
         return {'kind': 'clocked', 'at': iso(schedule.clocked_time)}
-    return {'kind': 'unsupported', 'type': f'{kind.__module__}.{kind.__qualname__}', 'repr': repr(schedule)}
+    cls = type(schedule)
+    return {'kind': 'unsupported', 'type': f'{cls.__module__}.{cls.__qualname__}', 'repr': repr(schedule)}
 
 
 def json_value(value):
@@ -293,10 +305,9 @@ def times(app, request):
         clock = clock_like(now_sample(schedule, app), app.timezone)
         schedule.nowfun = clock
         try:
-            fires = []
-            for start, end in wanted['segments']:
-                fires += simulate(schedule.is_due, clock, parse_instant(start), parse_instant(end), max_interval)
-            out[wanted['name']] = {'fires': [iso(t) for t in fires]}
+            out[wanted['name']] = replay(
+                wanted['segments'], lambda start, end: simulate(schedule.is_due, clock, start, end, max_interval)
+            )
         except Exception as exc:  # noqa: BLE001 - Celery's own failure is part of the answer
             out[wanted['name']] = {'error': one_line(exc)}
         finally:

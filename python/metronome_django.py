@@ -15,7 +15,7 @@ TIME_ZONE. A failure prints {"error": "..."} and exits with status 3.
 import json
 import sys
 from decimal import Decimal
-from metronome_beatsim import SimClock, iso, parse_instant, simulate
+from metronome_beatsim import SimClock, parse_instant, replay, simulate
 
 OUT = sys.stdout
 sys.stdout = sys.stderr
@@ -119,12 +119,10 @@ def task_times(task, app):
         runs['count'] += 1
         return not one_off
 
-    fires = []
-    for start, end in task['segments']:
-        fires += simulate(is_due, clock, parse_instant(start), parse_instant(end), MAX_INTERVAL, after_send)
-        if one_off and fires:
-            break
-    return [iso(t) for t in fires]
+    return replay(
+        task['segments'],
+        lambda start, end: simulate(is_due, clock, start, end, MAX_INTERVAL, after_send) if not (one_off and runs['count']) else [],
+    )
 
 
 def main(argv):
@@ -135,7 +133,7 @@ def main(argv):
     out = {}
     for task in request['tasks']:
         try:
-            out[task['name']] = {'fires': task_times(task, app)}
+            out[task['name']] = task_times(task, app)
         except Exception as exc:  # noqa: BLE001 - Celery's own failure is part of the answer
             out[task['name']] = {'error': f'{type(exc).__name__}: {exc}'.splitlines()[0]}
     OUT.write(json.dumps({'entries': out}) + '\n')

@@ -82,8 +82,14 @@ export function dumpCeleryApp(source: CeleryAppSource): Promise<CeleryDump> {
 /** Segments of time to replay, ISO instants: the entry last ran at the start of each. */
 export type SegmentIso = [string, string];
 
+/** Celery's fires of one entry; `failure` when Celery's own code raised (celery beat would stop there). */
+export interface CeleryFires {
+  fires: string[];
+  failure?: { at: string; error: string };
+}
+
 export interface TimesAnswer {
-  entries: Record<string, { fires: string[] } | { error: string }>;
+  entries: Record<string, CeleryFires | { error: string }>;
 }
 
 export function celeryAppTimes(

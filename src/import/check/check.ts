@@ -8,8 +8,8 @@ import { validateRecord } from '../../model/index.ts';
 import { ZoneRules } from '../../time/index.ts';
 import type { SegmentIso, TimesAnswer } from '../celery-app.ts';
 import type { ReadyEntry } from '../entry.ts';
-import { compareFires, toleranceFor } from './compare.ts';
-import { explainDifference, localTime } from './reasons.ts';
+import { compareFires, type Difference, toleranceFor } from './compare.ts';
+import { explainDifference, explainFailure, localTime } from './reasons.ts';
 import { metronomeFires, planSegments, type Segment } from './segments.ts';
 
 export interface CheckSubject {
@@ -46,6 +46,10 @@ export interface CheckReport {
 export type CeleryTimes = (requests: { name: string; segments: SegmentIso[] }[]) => Promise<TimesAnswer>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const isoPair = (d: Difference) => ({
+  celery: d.celery === null ? null : iso(d.celery),
+  metronome: d.metronome === null ? null : iso(d.metronome),
+});
 
 export async function checkTimes(
   subjects: CheckSubject[],
@@ -75,7 +79,10 @@ export async function checkTimes(
       return { ...base, differences: [], error: result ? result.error : "Celery's answer is missing" };
     }
     const celery = result.fires.map((f) => Date.parse(f));
+    const failedAt = result.failure ? Date.parse(result.failure.at) : Number.POSITIVE_INFINITY;
     const zone = ZoneRules.get(p.zone ?? 'UTC');
+    const local = (d: Difference) =>
+      [d.celery, d.metronome].map((t) => (t === null ? '-' : localTime(zone, t))).join(' / ');
     const context = {
       kind: entry.fields.kind,
       schedule: p.schedule,
@@ -84,12 +91,22 @@ export async function checkTimes(
         ? { solar: { event: entry.fields.solarEvent, latitude: entry.fields.latitude ?? 0 } }
         : {}),
     };
-    const differences = compareFires(celery, ours, toleranceFor(entry.fields.kind), p.segments).map((d) => ({
-      celery: d.celery === null ? null : iso(d.celery),
-      metronome: d.metronome === null ? null : iso(d.metronome),
-      local: [d.celery, d.metronome].map((t) => (t === null ? '-' : localTime(zone, t))).join(' / '),
-      reason: explainDifference(context, d),
-    }));
+    const compared = ours.filter((t) => t < failedAt);
+    const differences: CheckRow[] = compareFires(
+      celery,
+      compared,
+      toleranceFor(entry.fields.kind),
+      p.segments,
+    ).map((d) => ({ ...isoPair(d), local: local(d), reason: explainDifference(context, d) }));
+    if (result.failure) {
+      const d = { celery: null, metronome: ours.find((t) => t >= failedAt) ?? null };
+      differences.push({
+        ...isoPair(d),
+        celery: `fails at ${result.failure.at}`,
+        local: local(d),
+        reason: explainFailure(entry.fields.kind, result.failure.error),
+      });
+    }
     return { ...base, differences, error: null };
   });
   return {

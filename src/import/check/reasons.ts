@@ -88,3 +88,12 @@ function inRepeatedHour(zone: ZoneRules, at: number): boolean {
   }
   return false;
 }
+
+/** Why Celery's own code raising at an instant is a difference, and what is known about it. */
+export function explainFailure(kind: string, error: string): string {
+  const known =
+    kind === 'solar' && error.includes('ephem.Date')
+      ? "Celery's known bug: on a day without the event (polar day or night) Celery 5.2's solar raises this and celery beat stops; Metronome skips such days"
+      : 'celery beat would stop here';
+  return `Celery's code fails here (${error}): ${known}`;
+}
