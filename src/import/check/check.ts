@@ -87,6 +87,7 @@ export async function checkTimes(
       kind: entry.fields.kind,
       schedule: p.schedule,
       zone: p.zone,
+      since: window.from,
       ...(entry.fields.solarEvent
         ? { solar: { event: entry.fields.solarEvent, latitude: entry.fields.latitude ?? 0 } }
         : {}),

@@ -21,6 +21,8 @@ export interface ReasonContext {
   /** The zone whose clock both read: the crontab's zone, or the zone of Celery's clock for an interval. */
   zone: string | null;
   solar?: { event: string; latitude: number };
+  /** Where the comparison starts. */
+  since: number;
 }
 
 /** `2026-03-29 03:00:00 +02:00` */
@@ -37,8 +39,9 @@ export function explainDifference(ctx: ReasonContext, d: Difference): string {
   if (ctx.kind === 'solar' && ctx.solar) return solarReason(ctx.solar, d);
   const zone = ctx.zone ? ZoneRules.get(ctx.zone) : null;
   const instants = [d.celery, d.metronome].filter((x): x is number => x !== null);
-  const near =
-    zone !== null && offsetChanges(zone, Math.min(...instants) - DAY, Math.max(...instants) + DAY).length > 0;
+  // A crontab parts from Celery's around a change; an interval Celery moved stays moved after it.
+  const since = ctx.kind === 'interval' ? ctx.since : Math.min(...instants) - DAY;
+  const near = zone !== null && offsetChanges(zone, since, Math.max(...instants) + DAY).length > 0;
   if (!zone || !near) {
     return 'no known cause (no DST change nearby): please report it with the schedule';
   }
