@@ -5,7 +5,7 @@ import type { FileChanges } from '../import/declaration-file.ts';
 import { formatImportProblem, type ImportProblem, type ReadyEntry } from '../import/entry.ts';
 import type { ImportAction } from '../import/plan.ts';
 import { CliError } from './errors.ts';
-import { table } from './format.ts';
+import { shortJson, table } from './format.ts';
 
 export function problemsError(problems: ImportProblem[], what: string): CliError {
   const lines = problems.map((p) => `  ${formatImportProblem(p)}`);
@@ -30,11 +30,6 @@ export function formatNotes(entries: ReadyEntry[], warnings: string[] = []): str
   return out.join('\n');
 }
 
-const short = (value: unknown) => {
-  const text = value === undefined ? 'undefined' : JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-};
-
 export function formatImportPlan(actions: ImportAction[], source: string): string {
   const lines: string[] = [];
   for (const a of actions) {
@@ -51,7 +46,7 @@ export function formatImportPlan(actions: ImportAction[], source: string): strin
       case 'update':
         lines.push(`  update     ${a.name}`);
         for (const c of a.changes as FieldChange[])
-          lines.push(`               ${c.field}: ${short(c.from)} -> ${short(c.to)}`);
+          lines.push(`               ${c.field}: ${shortJson(c.from)} -> ${shortJson(c.to)}`);
         break;
       case 'unchanged':
         lines.push(`  unchanged  ${a.name}`);

@@ -18,7 +18,7 @@ import { beat, ROOT } from '../support/cli.ts';
 import { type DeclarationDir, declarationDir } from '../support/declarations.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
-const APP = String.raw`
+const APP = `
 import os
 from datetime import datetime, timedelta, timezone
 

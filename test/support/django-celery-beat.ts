@@ -7,10 +7,9 @@
  * install — it never skips.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { PYTHON } from './celery-worker.ts';
+import { PYTHON, requirePythonModules } from './debian-python.ts';
 
-const SCRIPT = String.raw`
+const SCRIPT = `
 import json, sys
 from datetime import datetime, timezone
 from urllib.parse import urlparse
@@ -111,39 +110,13 @@ elif command == 'celery-next':
 print(json.dumps(result))
 `;
 
-let checked = false;
-
-function canImport(): { ok: boolean; error: string } {
-  const r = spawnSync(PYTHON, ['-c', 'import django, django_celery_beat, psycopg2, celery'], {
-    encoding: 'utf8',
-  });
-  return {
-    ok: r.status === 0,
-    error: (r.stderr || String(r.error ?? '')).trim().split('\n').slice(-1)[0] ?? '',
-  };
-}
-
 /** Make sure /usr/bin/python3 has django-celery-beat and psycopg2; install them on Debian as root, else fail. */
 export function requireDjangoCeleryBeat(): void {
-  if (checked) return;
-  let probe = canImport();
-  if (!probe.ok && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env, timeout: 300_000 });
-    spawnSync('apt-get', ['install', '-y', '-qq', 'python3-django-celery-beat', 'python3-psycopg2'], {
-      stdio: 'ignore',
-      env,
-      timeout: 600_000,
-    });
-    probe = canImport();
-  }
-  if (!probe.ok) {
-    throw new Error(
-      `these tests need django-celery-beat: ${PYTHON} cannot import django, django_celery_beat and psycopg2 (${probe.error}). ` +
-        'Install them with: sudo apt-get install python3-django-celery-beat python3-psycopg2 (Debian/Ubuntu; .ci/run does it)',
-    );
-  }
-  checked = true;
+  requirePythonModules({
+    modules: ['django', 'django_celery_beat', 'psycopg2', 'celery'],
+    packages: ['python3-django-celery-beat', 'python3-psycopg2'],
+    why: 'these tests need django-celery-beat',
+  });
 }
 
 /** Run one command of the Django script against the database at `url`. */
