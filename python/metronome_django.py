@@ -54,7 +54,10 @@ def setup(zone):
 
 def model_schedule(task):
     """The django-celery-beat model of a task's schedule (unsaved) and its `.schedule`."""
-    from zoneinfo import ZoneInfo
+    try:
+        from zoneinfo import ZoneInfo
+    except ImportError:  # Python < 3.9, as django-celery-beat itself falls back
+        from backports.zoneinfo import ZoneInfo
 
     from django_celery_beat import models
 

@@ -61,6 +61,7 @@ const ORDER: (keyof ScheduleDeclarationInput)[] = [
   'maxRuns',
   'overlap',
   'catchup',
+  'catchupWindow',
   'description',
 ];
 

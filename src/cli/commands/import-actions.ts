@@ -34,6 +34,7 @@ export interface CommonOptions {
   window: string;
   from?: string;
   overlap?: string;
+  catchupWindow?: string;
   json?: boolean;
 }
 
@@ -49,14 +50,21 @@ export interface DjangoOptions extends CommonOptions {
   timezone: string;
 }
 
-function defaultsFrom(options: CommonOptions): { overlap?: OverlapPolicy } {
-  if (options.overlap === undefined) return {};
-  if (!(OVERLAP_POLICIES as readonly string[]).includes(options.overlap)) {
-    throw new CliError(
-      `--overlap ${JSON.stringify(options.overlap)} is invalid: use ${OVERLAP_POLICIES.join(', ')}`,
-    );
+function defaultsFrom(options: CommonOptions): { overlap?: OverlapPolicy; catchupWindow?: string } {
+  const defaults: { overlap?: OverlapPolicy; catchupWindow?: string } = {};
+  if (options.overlap !== undefined) {
+    if (!(OVERLAP_POLICIES as readonly string[]).includes(options.overlap)) {
+      throw new CliError(
+        `--overlap ${JSON.stringify(options.overlap)} is invalid: use ${OVERLAP_POLICIES.join(', ')}`,
+      );
+    }
+    defaults.overlap = options.overlap as OverlapPolicy;
   }
-  return { overlap: options.overlap as OverlapPolicy };
+  if (options.catchupWindow !== undefined) {
+    asCliError(() => parseDuration(options.catchupWindow, '--catchup-window'));
+    defaults.catchupWindow = options.catchupWindow;
+  }
+  return defaults;
 }
 
 function checkWindow(options: CommonOptions): { from: number; to: number } {

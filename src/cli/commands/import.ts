@@ -51,5 +51,6 @@ function common(command: Command): Command {
       '--overlap <policy>',
       'overlap policy of the imported schedules: skip (default), allow, buffer_one',
     )
+    .option('--catchup-window <duration>', "how far back the imported schedules catch up (default '1h')")
     .option('--json', 'print the result as JSON');
 }
