@@ -259,12 +259,23 @@ test("--to-db carries celery beat's last runs over from its schedule file", asyn
   ) as string;
   const lastRun = Date.parse(stored);
 
-  const imported = await importCelery('short', '--to-db', '--schedule-file', scheduleFile);
+  const flags = ['--to-db', '--schedule-file', scheduleFile, '--overlap', 'allow', '--catchup-window', '6h'];
+  const imported = await importCelery('short', ...flags);
   assert.equal(imported.code, 0, imported.stderr);
   const [tick] = await db.sql<
-    { managed_by: string; source: string; last_fire_at: Date; next_fire_at: Date; anchor_at: Date }[]
-  >`
-    select managed_by, source, last_fire_at, next_fire_at, anchor_at from metronome.schedules where name = 'tick'`;
+    {
+      managed_by: string;
+      source: string;
+      last_fire_at: Date;
+      next_fire_at: Date;
+      anchor_at: Date;
+      overlap: string;
+      catchup_window_ms: number;
+    }[]
+  >`select managed_by, source, last_fire_at, next_fire_at, anchor_at, overlap, catchup_window_ms
+      from metronome.schedules where name = 'tick'`;
+  assert.equal(tick?.overlap, 'allow', "--overlap allow keeps Celery's behaviour");
+  assert.equal(Number(tick?.catchup_window_ms), 6 * 3_600_000);
   assert.equal(tick?.managed_by, 'db');
   assert.equal(tick?.source, 'celery importapp:app');
   assert.equal(tick?.last_fire_at.getTime(), lastRun, "celery beat's last run");
@@ -275,7 +286,7 @@ test("--to-db carries celery beat's last runs over from its schedule file", asyn
     'the first fire is the one celery beat would have made next',
   );
 
-  const again = await importCelery('short', '--to-db', '--schedule-file', scheduleFile);
+  const again = await importCelery('short', ...flags);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /0 created, 0 updated, 1 unchanged/);
 });
