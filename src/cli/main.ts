@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerAdd } from './commands/add.ts';
 import { registerHistory } from './commands/history.ts';
+import { registerImport } from './commands/import.ts';
 import { registerList } from './commands/list.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerNext } from './commands/next.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerRemove(program);
   registerHistory(program);
   registerTrigger(program);
+  registerImport(program);
   return program;
 }
 

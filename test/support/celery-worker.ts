@@ -5,55 +5,22 @@
  * setup installs python3-celery, python3-redis and python3-cryptography if it can (root on Debian), and otherwise fails saying what to
  * install — it never skips.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PYTHON, requirePythonModules } from './debian-python.ts';
 
-export const PYTHON = '/usr/bin/python3';
-
-let checked = false;
-
-function canImport(): { ok: boolean; error: string } {
-  const r = spawnSync(
-    PYTHON,
-    ['-c', 'import celery, redis, kombu, cryptography; print(celery.__version__)'],
-    {
-      encoding: 'utf8',
-    },
-  );
-  return {
-    ok: r.status === 0,
-    error: (r.stderr || String(r.error ?? '')).trim().split('\n').slice(-1)[0] ?? '',
-  };
-}
+export { PYTHON };
 
 /** Make sure /usr/bin/python3 has Celery and redis-py; install them on Debian as root, else fail. */
 export function requireCelery(): void {
-  if (checked) return;
-  let probe = canImport();
-  if (!probe.ok && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env, timeout: 300_000 });
-    spawnSync(
-      'apt-get',
-      ['install', '-y', '-qq', 'python3-celery', 'python3-redis', 'python3-cryptography'],
-      {
-        stdio: 'ignore',
-        env,
-        timeout: 600_000,
-      },
-    );
-    probe = canImport();
-  }
-  if (!probe.ok) {
-    throw new Error(
-      `these tests need a real Celery worker: ${PYTHON} cannot import celery and redis (${probe.error}). ` +
-        'Install them with: sudo apt-get install python3-celery python3-redis (Debian/Ubuntu; .ci/run does it)',
-    );
-  }
-  checked = true;
+  requirePythonModules({
+    modules: ['celery', 'redis', 'kombu', 'cryptography'],
+    packages: ['python3-celery', 'python3-redis', 'python3-cryptography'],
+    why: 'these tests need a real Celery worker',
+  });
 }
 
 const APP = String.raw`

@@ -12,6 +12,7 @@ import {
 } from '../../declare/sync.ts';
 import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
+import { shortJson } from '../format.ts';
 
 interface SyncOptions {
   prune?: boolean;
@@ -89,11 +90,6 @@ function summarize(plan: PlanEntry[]) {
   return counts;
 }
 
-const short = (value: unknown) => {
-  const text = value === undefined ? 'undefined' : JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-};
-
 function formatPlan(plan: PlanEntry[]): string {
   const lines: string[] = [];
   for (const e of plan) {
@@ -104,7 +100,7 @@ function formatPlan(plan: PlanEntry[]): string {
       case 'update':
         lines.push(`  update     ${e.name}  (${e.file})`);
         for (const c of e.changes)
-          lines.push(`               ${c.field}: ${short(c.from)} -> ${short(c.to)}`);
+          lines.push(`               ${c.field}: ${shortJson(c.from)} -> ${shortJson(c.to)}`);
         break;
       case 'unchanged':
         lines.push(`  unchanged  ${e.name}`);
