@@ -1,6 +1,6 @@
 /** Status changes of occurrences after the claim: one statement per batch, never per row. */
 import { sql } from 'drizzle-orm';
-import type { Database } from '../db/database.ts';
+import type { Database, Db } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
 
 /** `(select ...)` of a list passed as one JSON parameter (a fixed parameter count for any batch size). */
@@ -95,15 +95,18 @@ export async function loadUnfinished(database: Database): Promise<UnfinishedOccu
 
 /**
  * A manual run (`beat trigger`): an occurrence claimed now, by no leader, for the leader to pick up
- * through the same dispatch path as a scheduled one. The leader is told with a notification.
+ * through the same dispatch path as a scheduled one. The leader is told with a notification. In
+ * the caller's transaction `on` when given (the operator action records itself in the same one).
  */
 export async function insertManualOccurrence(
   database: Database,
   schedule: { id: number; name: string },
   force: boolean,
   taskIdFor: (scheduleId: number, scheduledFor: number) => string,
+  on?: Db,
 ): Promise<{ taskId: string; scheduledFor: number }> {
-  return database.db.transaction(async (tx) => {
+  const run = on ? <T>(fn: (tx: Db) => Promise<T>) => fn(on) : database.db.transaction.bind(database.db);
+  return run(async (tx) => {
     const [row] = await database.rows<{ ms: number | string }>(
       sql`select floor(extract(epoch from clock_timestamp()) * 1000)::float8 as ms`,
       tx,
