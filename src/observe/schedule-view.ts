@@ -21,6 +21,8 @@ export interface RecordView {
   invalidReason: string | null;
   /** The column the invalid reason is about (`cron`, `timezone`, `args`...). */
   invalidColumn: string | null;
+  /** What is wrong with that column (the reason without the column). */
+  invalidProblem: string | null;
   schedule: Schedule | null;
   /** Stored next fire, or computed now when the row has none yet (edited by SQL). */
   nextFireAt: number | null;
@@ -31,6 +33,7 @@ export function viewRecord(record: ScheduleRecord, now: number): RecordView {
   const check = validateRecord(record, now);
   const invalidReason = check.ok ? null : check.reason;
   const invalidColumn = check.ok ? null : check.column;
+  const invalidProblem = check.ok ? null : check.problem;
   const schedule = check.ok ? check.schedule : null;
   let nextFireAt = record.nextFireAt ? record.nextFireAt.getTime() : null;
   if (nextFireAt === null && schedule) nextFireAt = nextFireWithin(schedule, record, now);
@@ -45,6 +48,7 @@ export function viewRecord(record: ScheduleRecord, now: number): RecordView {
     state: scheduleState(record, invalidReason),
     invalidReason,
     invalidColumn,
+    invalidProblem,
     schedule,
     nextFireAt,
     zone,
