@@ -96,6 +96,7 @@ async function runBeat(): Promise<void> {
         intervalMs: settings.pruneIntervalMs,
       },
     });
+    let httpAddress: string | null = null;
     if (settings.http !== 'off') {
       const dashboard = await startDashboard(database, config, { settings, locks, apiToken, log });
       let server: Server | undefined;
@@ -112,6 +113,7 @@ async function runBeat(): Promise<void> {
       });
       server = started.server;
       const { url } = started;
+      httpAddress = new URL(url).host;
       log.info(
         // `url` is a redacted log key (it may carry a password); this one never does.
         { dashboard: `${url}/`, changes: apiToken ? 'with METRONOME_API_TOKEN' : 'read-only' },
@@ -122,7 +124,7 @@ async function runBeat(): Promise<void> {
       database,
       id: beat.holderId,
       group: settings.group,
-      http: settings.http === 'off' ? null : settings.http,
+      http: httpAddress,
       role: () => beat.readiness().role,
       log,
     });
