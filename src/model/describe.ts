@@ -2,7 +2,7 @@
  * Schedules and instants in words, for people: the CLI's tables and the dashboard both show these,
  * so they live here, below both. Pure: no I/O, no clock.
  */
-import { type DstNote, formatDuration, type ZoneRules } from '../time/index.ts';
+import { CRON_MACROS, type DstNote, formatDuration, type ZoneRules } from '../time/index.ts';
 import type { KindColumn, ScheduleRecord } from './schedule.ts';
 
 /** `2026-03-29 03:30:00 +02:00` in the given zone. */
@@ -105,16 +105,6 @@ function utcMinute(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, iso.endsWith(':00.000Z') ? 16 : 19)} UTC`;
 }
 
-const MACROS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
 interface CronParts {
   second: string;
   minute: string;
@@ -127,7 +117,7 @@ interface CronParts {
 /** A cron string in words (standard cron: day-of-month OR day-of-week when both are restricted). */
 export function cronInWords(expression: string): string {
   const text = expression.trim();
-  const fields = (MACROS[text.toLowerCase()] ?? text).split(/\s+/);
+  const fields = (CRON_MACROS[text.toLowerCase()] ?? text).split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) return text;
   const [second, minute, hour, dayOfMonth, month, dayOfWeek] =
     fields.length === 6 ? fields : ['0', ...fields];

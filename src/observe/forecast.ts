@@ -4,12 +4,11 @@
  *
  * It runs in the beat process, possibly the leader, so it never holds the event loop for long: it
  * yields every few milliseconds, walks at most a budget of fires (an interval without jitter costs
- * nothing: it is counted on its grid), and a result is reused for a while (FORECAST_TTL_MS).
+ * nothing: it is counted on its grid), and a result is reused while the schedules are unchanged.
  */
-import { asc, gt, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { schedules } from '../db/schema.ts';
-import { databaseNow } from '../db/store.ts';
+import { databaseNow, schedulePages } from '../db/store.ts';
 import { countFires } from './fire-counts.ts';
 import { viewRecord } from './schedule-view.ts';
 
@@ -43,7 +42,6 @@ const HEAVIEST = 10;
 /** Fires walked per schedule, and in all (about 5 µs each for a cron expression). */
 const PER_SCHEDULE_CAP = 86_400;
 const TOTAL_BUDGET = 2_000_000;
-const PAGE = 2_000;
 const SLICE_MS = 8;
 
 export async function computeForecast(database: Database): Promise<Forecast> {
@@ -56,14 +54,7 @@ export async function computeForecast(database: Database): Promise<Forecast> {
   let counted = 0;
   let leftOut = 0;
   let sliceStart = performance.now();
-  let lastId = 0;
-  for (;;) {
-    const page = await database.db
-      .select()
-      .from(schedules)
-      .where(gt(schedules.id, lastId))
-      .orderBy(asc(schedules.id))
-      .limit(PAGE);
+  for await (const page of schedulePages(database)) {
     for (const record of page) {
       const view = viewRecord(record, now);
       if (view.state !== 'enabled' || !view.schedule || view.nextFireAt === null) continue;
@@ -95,8 +86,6 @@ export async function computeForecast(database: Database): Promise<Forecast> {
         sliceStart = performance.now();
       }
     }
-    if (page.length < PAGE) break;
-    lastId = page[page.length - 1]!.id;
   }
   const heaviest = slots
     .map((fires, i) => ({ fires, i }))

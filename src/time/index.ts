@@ -1,7 +1,7 @@
 /** The time engine: pure schedule math, no I/O. See DESIGN.md "Time". */
 export { DAY, HOUR, MINUTE, SECOND } from './civil.ts';
 export type { DstNote } from './cron.ts';
-export type { CeleryCrontab, CronFieldValue } from './cron-fields.ts';
+export { type CeleryCrontab, CRON_MACROS, type CronFieldValue } from './cron-fields.ts';
 export { formatDuration, parseDuration } from './duration.ts';
 export { ScheduleSpecError } from './errors.ts';
 export { hashToUnit, jitterFor } from './jitter.ts';

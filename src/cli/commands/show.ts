@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { OccurrenceRow } from '../../db/schema.ts';
 import { databaseNow, scheduleHistory } from '../../db/store.ts';
 import { describeSpec } from '../../model/index.ts';
+import { occurrenceView } from '../../observe/history.ts';
 import { nextFires, recordJson, viewRecord } from '../../observe/schedule-view.ts';
 import { formatDuration } from '../../time/index.ts';
 import { print, printJson, withDatabase } from '../database.ts';
@@ -86,20 +87,8 @@ export function registerShow(program: Command): void {
     });
 }
 
-export function occurrenceJson(o: OccurrenceRow): Record<string, unknown> {
-  return {
-    scheduledFor: o.scheduledFor.toISOString(),
-    fireAt: o.fireAt.toISOString(),
-    status: o.status,
-    taskId: o.taskId,
-    manual: o.manual,
-    leaderEpoch: o.leaderEpoch,
-    claimedAt: o.claimedAt.toISOString(),
-    enqueuedAt: o.enqueuedAt?.toISOString() ?? null,
-    finishedAt: o.finishedAt?.toISOString() ?? null,
-    error: o.error,
-  };
-}
+/** An occurrence in `--json` output: the API's shape (src/observe/history.ts). */
+export const occurrenceJson = occurrenceView;
 
 export function occurrenceTable(history: OccurrenceRow[]): string {
   return table(

@@ -23,10 +23,12 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
-export function sendJson(
+/** Write a whole response with the security headers, never cached; a no-op after headers went out. */
+export function send(
   res: ServerResponse,
   status: number,
-  body: unknown,
+  contentType: string,
+  body: string,
   headers: Record<string, string> = {},
 ): void {
   if (res.headersSent) {
@@ -36,11 +38,20 @@ export function sendJson(
   res
     .writeHead(status, {
       ...SECURITY_HEADERS,
-      'content-type': 'application/json; charset=utf-8',
+      'content-type': contentType,
       'cache-control': 'no-store',
       ...headers,
     })
-    .end(`${JSON.stringify(body)}\n`);
+    .end(body);
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`, headers);
 }
 
 export function sendError(res: ServerResponse, error: ApiError): void {

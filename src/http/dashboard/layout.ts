@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { currentLeader } from '../../observe/leader.ts';
-import { SECURITY_HEADERS } from '../api/respond.ts';
+import { send } from '../api/respond.ts';
 import type { AppContext } from '../context.ts';
 import { assetUrl } from './assets.ts';
 import { type Html, html } from './html.ts';
@@ -119,16 +119,5 @@ export function sendPage(
   app: AppContext | null,
   headers: Record<string, string> = {},
 ): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  res
-    .writeHead(status, {
-      ...SECURITY_HEADERS,
-      'content-type': 'text/html; charset=utf-8',
-      'cache-control': 'no-store',
-      ...headers,
-    })
-    .end(layout(content, app).text);
+  send(res, status, 'text/html; charset=utf-8', layout(content, app).text, headers);
 }
