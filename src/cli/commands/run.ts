@@ -16,7 +16,7 @@ import { migrateDatabase } from '../../db/migrate.ts';
 import { formatProblem, loadDeclarations } from '../../declare/load.ts';
 import { SyncProblemsError, syncDeclarations, validateDeclarations } from '../../declare/sync.ts';
 import { apiTokenFrom } from '../../http/api/guard.ts';
-import { createDashboard, type Dashboard } from '../../http/app.ts';
+import type { Dashboard } from '../../http/app.ts';
 import { BeatMetrics } from '../../http/metrics.ts';
 import { startHttpServer } from '../../http/server.ts';
 import { createRunLocks, type RunLocks } from '../../locks/index.ts';
@@ -164,6 +164,8 @@ async function startDashboard(
   config: ReturnType<typeof loadConfig>,
   o: { settings: RuntimeSettings; locks: RunLocks; apiToken: string | undefined; log: Logger },
 ): Promise<Dashboard> {
+  // Loaded here, not at the top: the other commands (sync, pause, list...) never pay for it.
+  const { createDashboard } = await import('../../http/app.ts');
   const reads =
     database.kind === 'postgres'
       ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
