@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
-import type { Database } from '../db/database.ts';
+import type { Database, Db } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
 import type { Fence } from './claim.ts';
 
@@ -172,14 +172,17 @@ export class Ledger {
  * A manual run (`beat trigger`): an occurrence claimed now, by no leader, for the leader to pick up
  * through the same dispatch path as a scheduled one; the leader is told with a notification. Its task
  * id is random: every trigger is a run of its own, and it never takes the key of a scheduled slot
- * (scheduled slots are unique per schedule and instant; manual runs are not).
+ * (scheduled slots are unique per schedule and instant; manual runs are not). In the caller's
+ * transaction `on` when given (an operator action records itself in the same one).
  */
 export async function insertManualOccurrence(
   database: Database,
   schedule: { id: number; name: string },
   force: boolean,
+  on?: Db,
 ): Promise<{ taskId: string; scheduledFor: number }> {
-  return database.db.transaction(async (tx) => {
+  const run = on ? <T>(fn: (tx: Db) => Promise<T>) => fn(on) : database.db.transaction.bind(database.db);
+  return run(async (tx) => {
     const taskId = randomUUID();
     const [row] = await database.rows<{ ms: number | string }>(
       sql`with now as (select date_trunc('milliseconds', clock_timestamp()) as at)

@@ -3,7 +3,9 @@
  * codes: 0 success, 1 runtime failure, 2 bad input (a spec, an option, an unknown name).
  */
 import { Command, CommanderError } from 'commander';
+import { OperationError } from '../operate/errors.ts';
 import { registerAdd } from './commands/add.ts';
+import { registerEnable } from './commands/enable.ts';
 import { registerHistory } from './commands/history.ts';
 import { registerImport } from './commands/import.ts';
 import { registerList } from './commands/list.ts';
@@ -31,6 +33,7 @@ export function buildProgram(): Command {
   registerShow(program);
   registerPause(program);
   registerResume(program);
+  registerEnable(program);
   registerAdd(program);
   registerRemove(program);
   registerHistory(program);
@@ -52,6 +55,12 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CliError) {
       process.stderr.write(`beat: ${error.message}\n`);
       return error.exitCode;
+    }
+    if (error instanceof OperationError) {
+      // Refused for the input given (an unknown name, a schedule owned by code): bad input, exit 2.
+      const hint = error.code === 'not_found' ? "; 'beat list' shows the schedules there are" : '';
+      process.stderr.write(`beat: ${error.message}${hint}\n`);
+      return 2;
     }
     process.stderr.write(
       `beat: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -20,6 +20,7 @@ import {
   integer,
   jsonb,
   pgSchema,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -158,6 +159,9 @@ export const OCCURRENCE_STATUSES = [
 ] as const;
 export type OccurrenceStatus = (typeof OCCURRENCE_STATUSES)[number];
 
+/** The outcomes an operator looks for first: a slot that did not run, or a run that did not succeed. */
+export const PROBLEM_STATUSES = ['missed', 'skipped_overlap', 'failed', 'expired'] as const;
+
 /**
  * The ledger. No foreign key to `schedules` on purpose: a schedule's history outlives the schedule
  * (removed, pruned by `sync --prune`), so `schedule_name` is kept on every row.
@@ -191,6 +195,14 @@ export const occurrences = metronome.table(
       .on(t.status)
       .where(sql`${t.status} in ('claimed', 'buffered', 'enqueued', 'running')`),
     index('occurrences_history_idx').on(t.scheduleName, t.scheduledFor.desc()),
+    // The dashboard's windows (the last hour, the last day) and the prune by age read a time range.
+    // BRIN, not a b-tree: scheduled_for grows with the table, so a few hundred bytes index it and a
+    // claim pays next to nothing for it.
+    index('occurrences_scheduled_for_brin').using('brin', t.scheduledFor),
+    // Missed, skipped and failed counts: rare rows, so a small partial index answers them.
+    index('occurrences_problems_idx')
+      .on(t.scheduledFor, t.status)
+      .where(sql.raw(`status in (${PROBLEM_STATUSES.map((s) => `'${s}'`).join(', ')})`)),
   ],
 );
 
@@ -211,6 +223,64 @@ export const leader = metronome.table('leader', {
    */
   previousExpiresAt: tstz('previous_expires_at'),
 });
+
+/**
+ * Every leader term: one row per epoch, written by a trigger on `leader` (migrations, "leader
+ * history"), so the runtime's lease queries stay as they are. A term ends `released` (a hand-over:
+ * SIGTERM) or `expired` (the lease ran out: a crash, a stall, a partition); the next term's
+ * `started_at` minus this one's `ended_at` is how long the group had no leader.
+ */
+export const leaderHistory = metronome.table(
+  'leader_history',
+  {
+    grp: text('grp').notNull(),
+    epoch: bigint('epoch', { mode: 'number' }).notNull(),
+    holder: text('holder').notNull(),
+    startedAt: tstz('started_at').notNull(),
+    endedAt: tstz('ended_at'),
+    endReason: text('end_reason'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.grp, t.epoch] }),
+    check(
+      'end_reason_is_known',
+      sql`${t.endReason} is null or ${t.endReason} in ('released', 'expired', 'taken_over')`,
+    ),
+  ],
+);
+
+/** The beat processes: each upserts its row every few seconds (src/beat/presence.ts). */
+export const replicas = metronome.table('replicas', {
+  id: text('id').primaryKey(),
+  grp: text('grp').notNull(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  role: text('role').notNull(),
+  /** Where its HTTP server listens (host:port as configured), or null when off. */
+  http: text('http'),
+  version: text('version').notNull(),
+  startedAt: tstz('started_at').notNull(),
+  seenAt: tstz('seen_at').notNull(),
+});
+
+/** Operator actions (pause, resume, trigger, enable, disable) through the CLI or the API: who, what, when. */
+export const auditLog = metronome.table(
+  'audit_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    at: tstz('at').notNull().defaultNow(),
+    actor: text('actor').notNull(),
+    via: text('via').notNull(),
+    address: text('address'),
+    action: text('action').notNull(),
+    scheduleName: text('schedule_name').notNull(),
+    detail: jsonb('detail').$type<Record<string, Json>>().notNull().default(sql`'{}'::jsonb`),
+  },
+  (t) => [
+    check('via_is_known', sql`${t.via} in ('cli', 'api')`),
+    index('audit_log_schedule_idx').on(t.scheduleName, t.id.desc()),
+  ],
+);
 
 export type ScheduleRow = typeof schedules.$inferSelect;
 export type NewScheduleRow = typeof schedules.$inferInsert;

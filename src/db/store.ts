@@ -73,20 +73,11 @@ export async function loadSchedules(database: Database, options: StoreOptions = 
   const now = options.now ?? (await databaseNow(database));
   const log = options.log ?? silentLogger;
   const result: LoadResult = { schedules: [], invalid: [] };
-  let lastId = 0;
-  for (;;) {
-    const page = await database.db
-      .select()
-      .from(schedules)
-      .where(gt(schedules.id, lastId))
-      .orderBy(asc(schedules.id))
-      .limit(PAGE);
+  for await (const page of schedulePages(database)) {
     for (const checked of await settle(database, page, now, log)) {
       if ('reason' in checked) result.invalid.push(checked);
       else result.schedules.push(checked);
     }
-    if (page.length < PAGE) break;
-    lastId = page[page.length - 1]!.id;
   }
   if (result.invalid.length > 0) {
     log.warn(
@@ -95,6 +86,22 @@ export async function loadSchedules(database: Database, options: StoreOptions = 
     );
   }
   return result;
+}
+
+/** Every schedule row, a page at a time in id order, so 100k rows never sit in one result. */
+export async function* schedulePages(database: Database, size = PAGE): AsyncGenerator<ScheduleRow[]> {
+  let lastId = 0;
+  for (;;) {
+    const page = await database.db
+      .select()
+      .from(schedules)
+      .where(gt(schedules.id, lastId))
+      .orderBy(asc(schedules.id))
+      .limit(size);
+    if (page.length > 0) yield page;
+    if (page.length < size) return;
+    lastId = page[page.length - 1]!.id;
+  }
 }
 
 /** Re-read one schedule (after a change notification). Null when the row is gone. */

@@ -2,7 +2,7 @@
  * `/healthz` (the process is alive), `/readyz` (the database answers and this beat either leads or
  * is a healthy standby) and `/metrics` (Prometheus). Bound to METRONOME_HTTP, default 127.0.0.1:9464.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { BeatMetrics } from './metrics.ts';
 
 export interface Readiness {
@@ -15,6 +15,8 @@ export interface HttpOptions {
   bind: string;
   metrics: BeatMetrics;
   readiness: () => Readiness;
+  /** Asked first (the dashboard and the API, src/http/app.ts): true when it answered the request. */
+  routes?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 export function parseBind(bind: string): { host: string; port: number } {
@@ -28,6 +30,7 @@ export function parseBind(bind: string): { host: string; port: number } {
 
 export async function startHttpServer(options: HttpOptions): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
+    if (options.routes?.(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();

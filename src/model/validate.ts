@@ -14,7 +14,18 @@ import {
   specOf,
 } from './schedule.ts';
 
-export type RecordCheck = { ok: true; schedule: Schedule } | { ok: false; reason: string };
+/**
+ * A failed check says which column is wrong (`cron`, `cron_fields.hour`, `args.0`) and what is
+ * wrong with it, and `reason` puts the two together for `invalid_reason`: callers that show the
+ * column on its own (the dashboard) use `column`, never a parse of `reason`.
+ */
+export type RecordCheck =
+  | { ok: true; schedule: Schedule }
+  | { ok: false; column: string; problem: string; reason: string };
+
+function fail(column: string, problem: string): RecordCheck {
+  return { ok: false, column, problem, reason: `column ${column}: ${problem}` };
+}
 
 /** The column a time-engine spec field is stored in, for messages about rows. */
 const SPEC_FIELD_COLUMN: Record<string, string> = {
@@ -51,52 +62,54 @@ export function validateRecord(record: Checked, now: number): RecordCheck {
     schedule = compileSchedule(specOf(record), { name: record.name });
   } catch (error) {
     if (error instanceof ScheduleSpecError) {
-      return {
-        ok: false,
-        reason: `column ${columnOf(error.field, record.cronFields !== null)}: ${error.message}`,
-      };
+      return fail(columnOf(error.field, record.cronFields !== null), error.message);
     }
-    return { ok: false, reason: `the schedule does not compile: ${String(error)}` };
+    return {
+      ok: false,
+      column: 'kind',
+      problem: String(error),
+      reason: `the schedule does not compile: ${String(error)}`,
+    };
   }
   if (record.kind === 'crontab' && schedule.next(now) === null) {
-    return {
-      ok: false,
-      reason: `column ${record.cronFields !== null ? 'cron_fields' : 'cron'}: the expression never fires (no date matches it, e.g. 30 February); fix the day and month fields`,
-    };
+    return fail(
+      record.cronFields !== null ? 'cron_fields' : 'cron',
+      'the expression never fires (no date matches it, e.g. 30 February); fix the day and month fields',
+    );
   }
   const json = jsonShapeProblem(record);
-  if (json) return { ok: false, reason: json };
+  if (json) return fail(json.column, json.problem);
   if (!(OVERLAP_POLICIES as readonly string[]).includes(record.overlap)) {
-    return {
-      ok: false,
-      reason: `column overlap: ${JSON.stringify(record.overlap)} is not one of ${OVERLAP_POLICIES.join(', ')}`,
-    };
+    return fail('overlap', `${JSON.stringify(record.overlap)} is not one of ${OVERLAP_POLICIES.join(', ')}`);
   }
   if (!(CATCHUP_POLICIES as readonly string[]).includes(record.catchup)) {
-    return {
-      ok: false,
-      reason: `column catchup: ${JSON.stringify(record.catchup)} is not one of ${CATCHUP_POLICIES.join(', ')}`,
-    };
+    return fail('catchup', `${JSON.stringify(record.catchup)} is not one of ${CATCHUP_POLICIES.join(', ')}`);
   }
   if (
     record.priority !== null &&
     !(Number.isInteger(record.priority) && record.priority >= 0 && record.priority <= 9)
   ) {
-    return { ok: false, reason: `column priority: ${record.priority} is not a whole number from 0 to 9` };
+    return fail('priority', `${record.priority} is not a whole number from 0 to 9`);
   }
   return { ok: true, schedule };
 }
 
-function jsonShapeProblem(record: Checked): string | null {
+function jsonShapeProblem(record: Checked): { column: string; problem: string } | null {
   if (!Array.isArray(record.args)) {
-    return `column args: ${describe(record.args)} is not a JSON array; Celery needs positional arguments as an array, e.g. [2, 3]`;
+    return {
+      column: 'args',
+      problem: `${describe(record.args)} is not a JSON array; Celery needs positional arguments as an array, e.g. [2, 3]`,
+    };
   }
   for (const [column, value] of [
     ['kwargs', record.kwargs],
     ['headers', record.headers],
   ] as const) {
     if (!isJsonObject(value)) {
-      return `column ${column}: ${describe(value)} is not a JSON object; use an object such as {"key": "value"}`;
+      return {
+        column,
+        problem: `${describe(value)} is not a JSON object; use an object such as {"key": "value"}`,
+      };
     }
   }
   for (const [column, value] of [
@@ -105,7 +118,7 @@ function jsonShapeProblem(record: Checked): string | null {
     ['headers', record.headers],
   ] as const) {
     const problem = jsonProblem(value, [column]);
-    if (problem) return `column ${problem.path.join('.')}: ${problem.reason}`;
+    if (problem) return { column: problem.path.join('.'), problem: problem.reason };
   }
   return null;
 }

@@ -46,7 +46,8 @@ export interface CronFields {
   realTime: boolean;
 }
 
-const MACROS: Record<string, string> = {
+/** `@daily`-style macros and the five fields each stands for. */
+export const CRON_MACROS: Readonly<Record<string, string>> = {
   '@yearly': '0 0 1 1 *',
   '@annually': '0 0 1 1 *',
   '@monthly': '0 0 1 * *',
@@ -83,7 +84,7 @@ export function parseCronString(expression: unknown, name?: string): CronFields 
   const trimmed = expression.trim();
   let text = trimmed;
   if (trimmed.startsWith('@')) {
-    const macro = MACROS[trimmed.toLowerCase()];
+    const macro = CRON_MACROS[trimmed.toLowerCase()];
     if (!macro) throw new ScheduleSpecError('cron', expression, `unknown macro ${trimmed}`, CRON_ALLOWED);
     text = macro;
   }

@@ -2,7 +2,7 @@
 export { DAY, HOUR, MINUTE, SECOND } from './civil.ts';
 export type { DstNote } from './cron.ts';
 export type { CeleryCrontab, CronFields, CronFieldValue } from './cron-fields.ts';
-export { parseCeleryCrontab } from './cron-fields.ts';
+export { CRON_MACROS, parseCeleryCrontab } from './cron-fields.ts';
 export { formatDuration, parseDuration } from './duration.ts';
 export { ScheduleSpecError } from './errors.ts';
 export { hashToUnit, jitterFor } from './jitter.ts';

@@ -158,13 +158,14 @@ describe('one beat', () => {
        export default defineSchedule({ name: 'declared', task: 'tasks.declared', schedule: every('1s') });`,
     );
     const result = await beatChild(['sync', '--dir', dir.rel], { env });
-    assert.equal(result.code, 0, result.stderr);
-    // From the end of the sync (a child process whose start-up time is not the point here).
+    // From the sync's end: the point is how fast the running beat picks the change up, not how fast
+    // a CLI process starts on a loaded machine (seconds, with tsx).
     const synced = Date.now();
+    assert.equal(result.code, 0, result.stderr);
     const fire = await eventually('the declared schedule', 3_000, () =>
       beat.enqueued.find((e) => e.schedule === 'declared'),
     );
-    assert.ok(fire.receivedAt - synced < 3_000);
+    assert.ok(fire.receivedAt - synced < 3_000, `fired ${fire.receivedAt - synced} ms after the sync`);
     dir.cleanup();
     await db.sql`delete from metronome.schedules where name = 'declared'`;
   });

@@ -6,9 +6,10 @@
 import type { Command } from 'commander';
 import { databaseNow, findSchedule, insertSchedule } from '../../db/store.ts';
 import { nextFireWithin, parseDeclaration, validateRecord } from '../../model/index.ts';
+import { recordJson, viewRecord } from '../../observe/schedule-view.ts';
 import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
-import { recordJson, viewRecord, when } from '../schedules.ts';
+import { when } from '../schedules.ts';
 import { durationOption, parseJsonOption, parseNumberOption, specFromOptions } from '../spec-options.ts';
 
 interface AddOptions {

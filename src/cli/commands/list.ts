@@ -2,9 +2,10 @@
 import type { Command } from 'commander';
 import { databaseNow, listScheduleRecords } from '../../db/store.ts';
 import { describeSpec } from '../../model/index.ts';
+import { recordJson, viewRecord } from '../../observe/schedule-view.ts';
 import { print, printJson, withDatabase } from '../database.ts';
 import { table } from '../format.ts';
-import { recordJson, viewRecord, when } from '../schedules.ts';
+import { when } from '../schedules.ts';
 
 export function registerList(program: Command): void {
   program

@@ -3,9 +3,9 @@
  * declaration owns): `beat sync` never un-pauses, so a deploy does not undo an incident response.
  */
 import type { Command } from 'commander';
-import { pauseSchedule } from '../../db/store.ts';
+import { cliActor } from '../../operate/actor.ts';
+import { pause } from '../../operate/pause.ts';
 import { print, printJson, withDatabase } from '../database.ts';
-import { requireSchedule } from '../schedules.ts';
 
 export function registerPause(program: Command): void {
   program
@@ -16,26 +16,20 @@ export function registerPause(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, options: { reason?: string; json?: boolean }) => {
       await withDatabase(async (database) => {
-        const record = await requireSchedule(database.db, name);
-        const was = record.pausedAt;
-        const paused = await pauseSchedule(
-          database.db,
-          record.id,
-          options.reason ?? record.pausedReason ?? null,
-        );
+        const { record, alreadyPaused } = await pause(database, name, options.reason ?? null, cliActor());
         if (options.json) {
           printJson({
             name,
             paused: true,
-            pausedAt: paused.pausedAt?.toISOString(),
-            reason: paused.pausedReason,
-            alreadyPaused: was !== null,
+            pausedAt: record.pausedAt?.toISOString(),
+            reason: record.pausedReason,
+            alreadyPaused,
           });
           return;
         }
         print(
-          `${was ? 'already paused' : 'paused'} ${name} since ${paused.pausedAt?.toISOString()}${
-            paused.pausedReason ? ` (${paused.pausedReason})` : ''
+          `${alreadyPaused ? 'already paused' : 'paused'} ${name} since ${record.pausedAt?.toISOString()}${
+            record.pausedReason ? ` (${record.pausedReason})` : ''
           }`,
         );
       });

@@ -3,9 +3,12 @@
  * policy (latest: one run now; all: each, one at a time; skip: none); the rest are recorded missed.
  */
 import type { Command } from 'commander';
-import { databaseNow, resumeSchedule } from '../../db/store.ts';
+import { databaseNow } from '../../db/store.ts';
+import { viewRecord } from '../../observe/schedule-view.ts';
+import { cliActor } from '../../operate/actor.ts';
+import { resume } from '../../operate/pause.ts';
 import { print, printJson, withDatabase } from '../database.ts';
-import { requireSchedule, viewRecord, when } from '../schedules.ts';
+import { when } from '../schedules.ts';
 
 export function registerResume(program: Command): void {
   program
@@ -15,22 +18,18 @@ export function registerResume(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }) => {
       await withDatabase(async (database) => {
-        const record = await requireSchedule(database.db, name);
-        const wasPaused = record.pausedAt !== null;
-        const resumed = wasPaused
-          ? await resumeSchedule(database.db, record, await databaseNow(database))
-          : record;
-        const view = viewRecord(resumed, await databaseNow(database));
+        const { record, resumed } = await resume(database, name, cliActor());
+        const view = viewRecord(record, await databaseNow(database));
         if (options.json) {
           printJson({
             name,
-            resumed: wasPaused,
+            resumed,
             state: view.state,
             nextFireAt: view.nextFireAt === null ? null : new Date(view.nextFireAt).toISOString(),
           });
           return;
         }
-        if (!wasPaused) print(`${name} is not paused (state: ${view.state})`);
+        if (!resumed) print(`${name} is not paused (state: ${view.state})`);
         else print(`resumed ${name} (state: ${view.state}); next fire ${when(view.nextFireAt, view.zone)}`);
       });
     });

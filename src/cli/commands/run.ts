@@ -4,7 +4,9 @@
  * schedules/ synced at start. SIGTERM or SIGINT hands leadership over and exits 0.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { Command } from 'commander';
+import { Presence } from '../../beat/presence.ts';
 import { Beat } from '../../beat/runtime.ts';
 import { loadRuntimeSettings, type RuntimeSettings } from '../../beat/settings.ts';
 import { ConfigError, loadConfig } from '../../config.ts';
@@ -13,9 +15,11 @@ import { type Database, DatabaseConnectError, openDatabase } from '../../db/data
 import { migrateDatabase } from '../../db/migrate.ts';
 import { formatProblem, loadDeclarations } from '../../declare/load.ts';
 import { SyncProblemsError, syncDeclarations, validateDeclarations } from '../../declare/sync.ts';
+import { apiTokenFrom } from '../../http/api/guard.ts';
+import type { Dashboard } from '../../http/app.ts';
 import { BeatMetrics } from '../../http/metrics.ts';
 import { startHttpServer } from '../../http/server.ts';
-import { createRunLocks } from '../../locks/index.ts';
+import { createRunLocks, type RunLocks } from '../../locks/index.ts';
 import { createLogger, type Logger, redactSecrets } from '../../logger.ts';
 import { createTransport, TransportConfigError } from '../../transports/index.ts';
 import { CliError } from '../errors.ts';
@@ -32,9 +36,11 @@ export function registerRun(program: Command): void {
 async function runBeat(): Promise<void> {
   let settings: RuntimeSettings;
   let config: ReturnType<typeof loadConfig>;
+  let apiToken: string | undefined;
   try {
     config = loadConfig();
     settings = loadRuntimeSettings();
+    apiToken = apiTokenFrom(process.env);
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(error.message, 2);
     throw error;
@@ -90,15 +96,38 @@ async function runBeat(): Promise<void> {
         intervalMs: settings.pruneIntervalMs,
       },
     });
+    let httpAddress: string | null = null;
     if (settings.http !== 'off') {
-      const { server, url } = await startHttpServer({
+      const dashboard = await startDashboard(database, config, { settings, locks, apiToken, log });
+      let server: Server | undefined;
+      // The live streams end first: an HTTP server does not finish closing while they are open.
+      closers.push(async () => {
+        await dashboard.close();
+        await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+      });
+      const started = await startHttpServer({
         bind: settings.http,
         metrics,
         readiness: () => beat.readiness(),
+        routes: dashboard.handle,
       });
-      closers.push(() => new Promise((resolve) => server.close(resolve)));
-      log.info({ url }, 'serving /healthz, /readyz and /metrics');
+      server = started.server;
+      const { url } = started;
+      httpAddress = new URL(url).host;
+      log.info(
+        // `url` is a redacted log key (it may carry a password); this one never does.
+        { dashboard: `${url}/`, changes: apiToken ? 'with METRONOME_API_TOKEN' : 'read-only' },
+        'serving the dashboard (/) and the API (/api/v1), /healthz, /readyz and /metrics',
+      );
     }
+    const presence = new Presence({
+      database,
+      id: beat.holderId,
+      group: settings.group,
+      http: httpAddress,
+      role: () => beat.readiness().role,
+      log,
+    });
     log.info(
       {
         holder: beat.holderId,
@@ -110,6 +139,8 @@ async function runBeat(): Promise<void> {
       'beat starting',
     );
     await beat.start();
+    await presence.start();
+    closers.push(() => presence.stop());
     await untilSignal(log);
     await beat.stop();
     log.info('stopped');
@@ -122,6 +153,38 @@ async function runBeat(): Promise<void> {
   } finally {
     await closeAll();
   }
+}
+
+/**
+ * The dashboard and API, reading on a pool of their own on Postgres, so a busy page never takes a
+ * connection the tick needs (PGlite has one connection: they share it).
+ */
+async function startDashboard(
+  database: Database,
+  config: ReturnType<typeof loadConfig>,
+  o: { settings: RuntimeSettings; locks: RunLocks; apiToken: string | undefined; log: Logger },
+): Promise<Dashboard> {
+  // Loaded here, not at the top: the other commands (sync, pause, list...) never pay for it.
+  const { createDashboard } = await import('../../http/app.ts');
+  const reads =
+    database.kind === 'postgres'
+      ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+      : database;
+  const dashboard = createDashboard({
+    database: reads,
+    locks: o.locks,
+    group: o.settings.group,
+    token: o.apiToken,
+    bind: o.settings.http,
+    log: o.log,
+  });
+  return {
+    handle: dashboard.handle,
+    close: async () => {
+      await dashboard.close();
+      if (reads !== database) await reads.close();
+    },
+  };
 }
 
 /** Sync schedules/*.ts at start: always with true, never with false, when the folder has files with auto. */

@@ -2,11 +2,13 @@
 import type { Command } from 'commander';
 import type { OccurrenceRow } from '../../db/schema.ts';
 import { databaseNow, scheduleHistory } from '../../db/store.ts';
-import { describeSpec, nextFireWithin } from '../../model/index.ts';
+import { describeSpec } from '../../model/index.ts';
+import { occurrenceView } from '../../observe/history.ts';
+import { nextFires, recordJson, viewRecord } from '../../observe/schedule-view.ts';
 import { formatDuration } from '../../time/index.ts';
 import { print, printJson, withDatabase } from '../database.ts';
-import { describeDst, table } from '../format.ts';
-import { recordJson, requireSchedule, viewRecord, when } from '../schedules.ts';
+import { table } from '../format.ts';
+import { requireSchedule, when } from '../schedules.ts';
 
 export function registerShow(program: Command): void {
   program
@@ -19,18 +21,7 @@ export function registerShow(program: Command): void {
         const record = await requireSchedule(database.db, name);
         const now = await databaseNow(database);
         const view = viewRecord(record, now);
-        const fires: { at: number; dst: string }[] = [];
-        if (view.schedule) {
-          let after = now;
-          let runs = record.totalRuns;
-          while (fires.length < 5) {
-            const at = nextFireWithin(view.schedule, { ...record, totalRuns: runs }, after);
-            if (at === null) break;
-            fires.push({ at, dst: describeDst(view.schedule.explain(at)) });
-            after = at;
-            runs++;
-          }
-        }
+        const fires = nextFires(view, now, 5);
         const history = await scheduleHistory(database.db, name, 10);
         if (options.json) {
           printJson({
@@ -96,20 +87,8 @@ export function registerShow(program: Command): void {
     });
 }
 
-export function occurrenceJson(o: OccurrenceRow): Record<string, unknown> {
-  return {
-    scheduledFor: o.scheduledFor.toISOString(),
-    fireAt: o.fireAt.toISOString(),
-    status: o.status,
-    taskId: o.taskId,
-    manual: o.manual,
-    leaderEpoch: o.leaderEpoch,
-    claimedAt: o.claimedAt.toISOString(),
-    enqueuedAt: o.enqueuedAt?.toISOString() ?? null,
-    finishedAt: o.finishedAt?.toISOString() ?? null,
-    error: o.error,
-  };
-}
+/** An occurrence in `--json` output: the API's shape (src/observe/history.ts). */
+export const occurrenceJson = occurrenceView;
 
 export function occurrenceTable(history: OccurrenceRow[]): string {
   return table(

@@ -3,10 +3,10 @@
  * path (run lock and overlap policy, unless --force), recorded as a manual occurrence.
  */
 import type { Command } from 'commander';
-import { insertManualOccurrence, occurrenceStatus } from '../../beat/ledger.ts';
+import { cliActor } from '../../operate/actor.ts';
+import { awaitDispatch, trigger } from '../../operate/trigger.ts';
 import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
-import { requireSchedule } from '../schedules.ts';
 
 interface TriggerOptions {
   force?: boolean;
@@ -27,26 +27,16 @@ export function registerTrigger(program: Command): void {
       if (!Number.isFinite(waitS) || waitS < 0)
         throw new CliError(`--wait ${JSON.stringify(options.wait)} is not a number of seconds`);
       await withDatabase(async (database) => {
-        const record = await requireSchedule(database.db, name);
-        const { taskId, scheduledFor } = await insertManualOccurrence(
-          database,
-          record,
-          options.force ?? false,
-        );
-        let state = await occurrenceStatus(database, taskId);
-        const deadline = Date.now() + waitS * 1000;
-        while (state?.status === 'claimed' && Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          state = await occurrenceStatus(database, taskId);
-        }
-        const status = state?.status ?? 'claimed';
+        const { taskId, scheduledFor } = await trigger(database, name, options.force ?? false, cliActor());
+        const state = await awaitDispatch(database, taskId, waitS * 1000);
+        const { status } = state;
         if (options.json) {
           printJson({
             name,
             taskId,
             scheduledFor: new Date(scheduledFor).toISOString(),
             status,
-            error: state?.error ?? null,
+            error: state.error,
           });
         } else if (status === 'claimed') {
           print(
@@ -55,7 +45,7 @@ export function registerTrigger(program: Command): void {
               : `recorded manual run ${taskId} of ${name}; the leader will enqueue it.`,
           );
         } else {
-          print(`manual run ${taskId} of ${name}: ${status}${state?.error ? ` (${state.error})` : ''}`);
+          print(`manual run ${taskId} of ${name}: ${status}${state.error ? ` (${state.error})` : ''}`);
         }
         if (status === 'skipped_overlap' || status === 'failed') process.exitCode = 1;
       });

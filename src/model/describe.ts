@@ -1,0 +1,212 @@
+/**
+ * Schedules and instants in words, for people: the CLI's tables and the dashboard both show these,
+ * so they live here, below both. Pure: no I/O, no clock.
+ */
+import { CRON_MACROS, type DstNote, formatDuration, type ZoneRules } from '../time/index.ts';
+import type { KindColumn, ScheduleRecord } from './schedule.ts';
+
+/** `2026-03-29 03:30:00 +02:00` in the given zone. */
+export function formatLocal(instant: number, zone: ZoneRules): string {
+  const offset = zone.offsetAt(instant);
+  const wall = new Date(instant + offset).toISOString();
+  return `${wall.slice(0, 10)} ${wall.slice(11, 19)} ${formatOffset(offset)}`;
+}
+
+export function formatOffset(offsetMs: number): string {
+  const sign = offsetMs < 0 ? '-' : '+';
+  const minutes = Math.round(Math.abs(offsetMs) / 60_000);
+  const hh = String(Math.floor(minutes / 60)).padStart(2, '0');
+  const mm = String(minutes % 60).padStart(2, '0');
+  return `${sign}${hh}:${mm}`;
+}
+
+/** One short phrase for a DST mark, or '' when DST did not touch the fire. */
+export function describeDst(note: DstNote | undefined): string {
+  if (!note) return '';
+  switch (note.kind) {
+    case 'shifted':
+      return `shifted: ${note.wall.slice(11)} does not exist (DST gap), runs ${formatDuration(note.byMs)} later`;
+    case 'merged':
+      return `merged: ${note.walls.map((w) => w.slice(11)).join(' and ')} land on one instant (DST gap), runs once`;
+    case 'fold-first':
+      return 'repeated hour (DST fall-back): runs at the first occurrence only';
+    case 'fold-second':
+      return 'repeated hour (DST fall-back): second pass, runs on real time';
+  }
+}
+
+/** `30 s`, `15 min`, `1 h 30 min`, `2 d`. */
+export function durationInWords(ms: number): string {
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1_000],
+    ['ms', 1],
+  ] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)} ${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.length === 0 ? '0 s' : parts.join(' ');
+}
+
+const SOLAR_WORDS: Record<string, string> = {
+  dawn_astronomical: 'astronomical dawn',
+  dawn_nautical: 'nautical dawn',
+  dawn_civil: 'civil dawn',
+  sunrise: 'sunrise',
+  solar_noon: 'solar noon',
+  sunset: 'sunset',
+  dusk_civil: 'civil dusk',
+  dusk_nautical: 'nautical dusk',
+  dusk_astronomical: 'astronomical dusk',
+};
+
+/**
+ * What a schedule does, as a person would say it: `every 30 s`, `02:30 Europe/Berlin`,
+ * `Mon–Fri 09:00 UTC`, `sunset at 52.52, 13.40`, `once at 2030-01-01 09:00 UTC`. A cron expression
+ * too unusual to put in words is shown as written, with its zone.
+ */
+export function specInWords(record: Pick<ScheduleRecord, KindColumn>): string {
+  switch (record.kind) {
+    case 'interval':
+      if (record.everyMs === null) return 'every ?';
+      return `every ${durationInWords(record.everyMs)}${
+        record.anchorAt ? ` from ${utcMinute(record.anchorAt.getTime())}` : ''
+      }`;
+    case 'solar':
+      return `${SOLAR_WORDS[record.solarEvent ?? ''] ?? record.solarEvent ?? '?'} at ${coordinate(
+        record.latitude,
+      )}, ${coordinate(record.longitude)}`;
+    case 'clocked':
+      return record.runAt ? `once at ${utcMinute(record.runAt.getTime())}` : 'once at ?';
+    case 'crontab': {
+      const words = record.cronFields ? celeryInWords(record.cronFields) : cronInWords(record.cron ?? '');
+      // Every second or minute is the same in every zone; anything else is read in the zone.
+      return ZONELESS.test(words) ? words : `${words} ${record.timezone ?? '?'}`;
+    }
+    default:
+      return `unknown kind ${JSON.stringify(record.kind)}`;
+  }
+}
+
+const ZONELESS = /^every (second|minute|\d+ s)$/;
+
+function coordinate(value: number | null): string {
+  return value === null ? '?' : value.toFixed(2);
+}
+
+function utcMinute(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, iso.endsWith(':00.000Z') ? 16 : 19)} UTC`;
+}
+
+interface CronParts {
+  second: string;
+  minute: string;
+  hour: string;
+  dayOfMonth: string;
+  month: string;
+  dayOfWeek: string;
+}
+
+/** A cron string in words (standard cron: day-of-month OR day-of-week when both are restricted). */
+export function cronInWords(expression: string): string {
+  const text = expression.trim();
+  const fields = (CRON_MACROS[text.toLowerCase()] ?? text).split(/\s+/);
+  if (fields.length !== 5 && fields.length !== 6) return text;
+  const [second, minute, hour, dayOfMonth, month, dayOfWeek] =
+    fields.length === 6 ? fields : ['0', ...fields];
+  const words = partsInWords({ second, minute, hour, dayOfMonth, month, dayOfWeek } as CronParts, 'or');
+  return words ?? text;
+}
+
+/** Celery's object form in words (all fields must match, Celery's rule). */
+function celeryInWords(fields: Record<string, unknown>): string {
+  const field = (key: string) => {
+    const value = fields[key];
+    if (value === undefined || value === null) return '*';
+    return Array.isArray(value) ? value.join(',') : String(value);
+  };
+  const parts: CronParts = {
+    second: '0',
+    minute: field('minute'),
+    hour: field('hour'),
+    dayOfMonth: field('dayOfMonth'),
+    month: field('monthOfYear'),
+    dayOfWeek: field('dayOfWeek'),
+  };
+  return (
+    partsInWords(parts, 'and') ??
+    Object.entries(fields)
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
+      .join(' ')
+  );
+}
+
+const NUMBER = /^\d{1,2}$/;
+const STEP = /^(?:\*|0)\/(\d+)$/;
+
+/** The common shapes in words; null for anything else (shown as written). */
+function partsInWords(p: CronParts, dayRule: 'or' | 'and'): string | null {
+  const everyDay = p.dayOfMonth === '*' && p.month === '*' && p.dayOfWeek === '*';
+  if (p.second === '*' && p.minute === '*' && p.hour === '*' && everyDay) return 'every second';
+  const secondStep = STEP.exec(p.second);
+  if (secondStep && p.minute === '*' && p.hour === '*' && everyDay) return `every ${secondStep[1]} s`;
+  if (!NUMBER.test(p.second)) return null;
+  if (p.minute === '*' && p.hour === '*' && everyDay && p.second === '0') return 'every minute';
+  const minuteStep = STEP.exec(p.minute);
+  if (minuteStep && p.hour === '*' && everyDay && p.second === '0') return `every ${minuteStep[1]} min`;
+  if (NUMBER.test(p.minute) && p.hour === '*' && everyDay) return `hourly at :${pad(p.minute)}`;
+  const hours = p.hour.split(',');
+  if (!NUMBER.test(p.minute) || !hours.every((h) => NUMBER.test(h))) return null;
+  const seconds = p.second === '0' ? '' : `:${pad(p.second)}`;
+  const times = hours.map((h) => `${pad(h)}:${pad(p.minute)}${seconds}`).join(' and ');
+  const days = daysInWords(p, dayRule);
+  if (days === null) return null;
+  return days ? `${days} ${times}` : times;
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+const WEEKDAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** '' for every day; null when the day fields are beyond simple words. */
+function daysInWords(p: CronParts, dayRule: 'or' | 'and'): string | null {
+  const weekdays = p.dayOfWeek === '*' ? '' : listInWords(p.dayOfWeek, weekdayName);
+  const monthDays =
+    p.dayOfMonth === '*' ? '' : p.dayOfMonth === 'L' ? 'last day' : listInWords(p.dayOfMonth, (d) => d);
+  const months = p.month === '*' ? '' : listInWords(p.month, (m) => MONTHS[Number(m) - 1]);
+  if (weekdays === null || monthDays === null || months === null) return null;
+  if (weekdays && monthDays && dayRule === 'or') return null;
+  const dayWord = monthDays === 'last day' ? '' : /[,–]/.test(monthDays) ? 'days ' : 'day ';
+  const dayPart = [weekdays, monthDays && `${dayWord}${monthDays}${months ? '' : ' of the month'}`]
+    .filter(Boolean)
+    .join(' on ');
+  return [dayPart, months && `in ${months}`].filter(Boolean).join(' ');
+}
+
+function weekdayName(token: string): string | undefined {
+  const index = NUMBER.test(token) ? Number(token) : WEEKDAY_NAMES.indexOf(token.toLowerCase());
+  return WEEKDAYS[index];
+}
+
+/** `1-5` → `Mon–Fri`, `1,3` → `Mon, Wed`; null for steps and other shapes. */
+function listInWords(field: string, name: (token: string) => string | undefined): string | null {
+  const out: string[] = [];
+  for (const item of field.split(',')) {
+    const range = /^(\w+)-(\w+)$/.exec(item);
+    const words = range ? [name(range[1]!), name(range[2]!)] : [name(item)];
+    if (words.some((w) => w === undefined)) return null;
+    out.push(words.join('–'));
+  }
+  return out.join(', ');
+}
+
+function pad(value: string): string {
+  return value.padStart(2, '0');
+}

@@ -1,0 +1,56 @@
+/**
+ * One schedule, everything about it: its summary, its whole definition, its next fires with DST
+ * marks, who holds its run lock, where it is edited, and the last operator actions on it.
+ */
+import type { Database } from '../db/database.ts';
+import { databaseNow, findSchedule } from '../db/store.ts';
+import type { RunLocks } from '../locks/index.ts';
+import { type AuditEntry, recentActions } from '../operate/audit.ts';
+import { codeOwnedHint } from '../operate/enable.ts';
+
+import { type Instant, instant } from './instant.ts';
+import { type RunLockView, runLockOf } from './run-lock.ts';
+import { nextFires, type RecordView, recordJson, viewRecord } from './schedule-view.ts';
+import { latestOccurrences, type ScheduleSummary, summarize } from './schedules.ts';
+
+export interface NextFireView extends Instant {
+  /** The DST mark in words, null when DST did not touch this fire. */
+  dst: string | null;
+}
+
+export interface ScheduleDetail {
+  schedule: ScheduleSummary;
+  /** Every column, as `beat show --json` prints it. */
+  definition: Record<string, unknown>;
+  nextFires: NextFireView[];
+  runLock: RunLockView;
+  /** For a schedule declared in code: where to edit it (its `enabled` cannot be changed here). */
+  codeOwned: string | null;
+  actions: AuditEntry[];
+}
+
+export const NEXT_FIRES_SHOWN = 10;
+
+export async function scheduleDetail(
+  database: Database,
+  locks: RunLocks | null,
+  name: string,
+): Promise<{ detail: ScheduleDetail; view: RecordView; now: number } | null> {
+  const record = await findSchedule(database.db, name);
+  if (!record) return null;
+  const now = await databaseNow(database);
+  const view = viewRecord(record, now);
+  const latest = await latestOccurrences(database, [name]);
+  const detail: ScheduleDetail = {
+    schedule: summarize(view, now, latest.get(name) ?? null),
+    definition: recordJson(view),
+    nextFires: nextFires(view, now, NEXT_FIRES_SHOWN).map((f) => ({
+      ...instant(f.at, view.zone),
+      dst: f.dst || null,
+    })),
+    runLock: await runLockOf(database, locks, record.id),
+    codeOwned: record.managedBy === 'code' ? codeOwnedHint(record) : null,
+    actions: await recentActions(database.db, 10, name),
+  };
+  return { detail, view, now };
+}

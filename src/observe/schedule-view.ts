@@ -1,0 +1,143 @@
+/**
+ * A schedule as people see it, now: its state judged afresh (a read never writes), its next fire,
+ * the zone to show its times in, and its next fires with DST marks. The CLI (`beat list`, `beat
+ * show`) and the dashboard's API both build on this, so they always say the same thing.
+ */
+import {
+  describeDst,
+  describeSpec,
+  nextFireWithin,
+  type ScheduleRecord,
+  type ScheduleState,
+  scheduleState,
+  validateRecord,
+} from '../model/index.ts';
+import { type Schedule, ZoneRules } from '../time/index.ts';
+
+/** A record as seen now: validity judged afresh (a read never writes), state, next fire. */
+export interface RecordView {
+  record: ScheduleRecord;
+  state: ScheduleState;
+  invalidReason: string | null;
+  /** The column the invalid reason is about (`cron`, `timezone`, `args`...). */
+  invalidColumn: string | null;
+  /** What is wrong with that column (the reason without the column). */
+  invalidProblem: string | null;
+  schedule: Schedule | null;
+  /** Stored next fire, or computed now when the row has none yet (edited by SQL). */
+  nextFireAt: number | null;
+  zone: ZoneRules;
+}
+
+export function viewRecord(record: ScheduleRecord, now: number): RecordView {
+  const check = validateRecord(record, now);
+  const invalidReason = check.ok ? null : check.reason;
+  const invalidColumn = check.ok ? null : check.column;
+  const invalidProblem = check.ok ? null : check.problem;
+  const schedule = check.ok ? check.schedule : null;
+  let nextFireAt = record.nextFireAt ? record.nextFireAt.getTime() : null;
+  if (nextFireAt === null && schedule) nextFireAt = nextFireWithin(schedule, record, now);
+  let zone: ZoneRules;
+  try {
+    zone = ZoneRules.get(schedule?.timezone ?? 'UTC', 'timezone');
+  } catch {
+    zone = ZoneRules.get('UTC', 'timezone');
+  }
+  return {
+    record,
+    state: scheduleState(record, invalidReason),
+    invalidReason,
+    invalidColumn,
+    invalidProblem,
+    schedule,
+    nextFireAt,
+    zone,
+  };
+}
+
+/**
+ * The state to show: `done` is an enabled schedule that will not fire again (a one-off that ran,
+ * max runs reached, past its end, a sun event that does not happen within a year).
+ */
+export type DisplayState = ScheduleState | 'done';
+
+export function displayState(view: RecordView): DisplayState {
+  return view.state === 'enabled' && view.nextFireAt === null ? 'done' : view.state;
+}
+
+export interface NextFire {
+  at: number;
+  /** The DST mark in words, '' when DST did not touch this fire. */
+  dst: string;
+}
+
+/** The next `count` fires after `now`, within the schedule's window, with their DST marks. */
+export function nextFires(view: RecordView, now: number, count: number): NextFire[] {
+  const fires: NextFire[] = [];
+  if (!view.schedule) return fires;
+  let after = now;
+  let runs = view.record.totalRuns;
+  while (fires.length < count) {
+    const at = nextFireWithin(view.schedule, { ...view.record, totalRuns: runs }, after);
+    if (at === null) break;
+    fires.push({ at, dst: describeDst(view.schedule.explain(at)) });
+    after = at;
+    runs++;
+  }
+  return fires;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The JSON shape of a schedule in `--json` output (camelCase, instants as ISO strings). */
+export function recordJson(view: RecordView): Record<string, unknown> {
+  const r = view.record;
+  return {
+    id: r.id,
+    name: r.name,
+    task: r.task,
+    kind: r.kind,
+    spec: describeSpec(r),
+    state: view.state,
+    invalidReason: view.invalidReason,
+    invalidColumn: view.invalidColumn,
+    cron: r.cron,
+    cronFields: r.cronFields,
+    timezone: r.timezone,
+    everyMs: r.everyMs,
+    anchorAt: iso(r.anchorAt),
+    solarEvent: r.solarEvent,
+    latitude: r.latitude,
+    longitude: r.longitude,
+    runAt: iso(r.runAt),
+    args: r.args,
+    kwargs: r.kwargs,
+    queue: r.queue,
+    routingKey: r.routingKey,
+    priority: r.priority,
+    headers: r.headers,
+    expiresMs: r.expiresMs,
+    timeLimitS: r.timeLimitS,
+    softTimeLimitS: r.softTimeLimitS,
+    enabled: r.enabled,
+    startAt: iso(r.startAt),
+    endAt: iso(r.endAt),
+    maxRuns: r.maxRuns,
+    totalRuns: r.totalRuns,
+    overlap: r.overlap,
+    catchup: r.catchup,
+    catchupWindowMs: r.catchupWindowMs,
+    jitterMs: r.jitterMs,
+    runLeaseMs: r.runLeaseMs,
+    description: r.description,
+    managedBy: r.managedBy,
+    source: r.source,
+    pausedAt: iso(r.pausedAt),
+    pausedReason: r.pausedReason,
+    nextFireAt: view.nextFireAt === null ? null : new Date(view.nextFireAt).toISOString(),
+    lastFireAt: iso(r.lastFireAt),
+    version: r.version,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}

@@ -1,0 +1,13 @@
+/** The schedule an action is about, locked for the action's transaction. */
+import { eq } from 'drizzle-orm';
+import type { Db } from '../db/database.ts';
+import { schedules } from '../db/schema.ts';
+import type { ScheduleRecord } from '../model/index.ts';
+import { notFound } from './errors.ts';
+
+/** The row, `FOR UPDATE` (two operators pausing at once are applied one after the other). */
+export async function lockSchedule(tx: Db, name: string): Promise<ScheduleRecord> {
+  const [row] = await tx.select().from(schedules).where(eq(schedules.name, name)).for('update');
+  if (!row) throw notFound(name);
+  return row;
+}
