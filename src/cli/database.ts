@@ -64,12 +64,3 @@ export function errorText(error: unknown): string {
   if (cause instanceof Error) return cause.message;
   return error.message;
 }
-
-/** Print a value as JSON on stdout (the only thing `--json` prints). */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-export function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-}

@@ -3,6 +3,7 @@
  * codes: 0 success, 1 runtime failure, 2 bad input (a spec, an option, an unknown name).
  */
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.ts';
 import { registerAdd } from './commands/add.ts';
 import { registerHistory } from './commands/history.ts';
 import { registerList } from './commands/list.ts';
@@ -20,6 +21,7 @@ import { CliError } from './errors.ts';
 export function buildProgram(): Command {
   const program = new Command('beat')
     .description('Metronome: a highly available, correct periodic scheduler (celery beat equivalent)')
+    .version(VERSION, '-V, --version', 'print the version of Metronome')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   registerRun(program);

@@ -1,10 +1,7 @@
 /** `beat list`: every schedule with its spec, state and next and last fire. */
 import type { Command } from 'commander';
-import { databaseNow, listScheduleRecords } from '../../db/store.ts';
-import { describeSpec } from '../../model/index.ts';
-import { print, printJson, withDatabase } from '../database.ts';
 import { table } from '../format.ts';
-import { recordJson, viewRecord, when } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerList(program: Command): void {
   program
@@ -14,6 +11,10 @@ export function registerList(program: Command): void {
     )
     .option('--json', 'print a JSON array')
     .action(async (options: { json?: boolean }) => {
+      const { databaseNow, listScheduleRecords } = await import('../../db/store.ts');
+      const { describeSpec } = await import('../../model/index.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { recordJson, viewRecord, when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const now = await databaseNow(database);
         const views = (await listScheduleRecords(database.db)).map((r) => viewRecord(r, now));

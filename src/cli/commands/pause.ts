@@ -3,9 +3,7 @@
  * declaration owns): `beat sync` never un-pauses, so a deploy does not undo an incident response.
  */
 import type { Command } from 'commander';
-import { pauseSchedule } from '../../db/store.ts';
-import { print, printJson, withDatabase } from '../database.ts';
-import { requireSchedule } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerPause(program: Command): void {
   program
@@ -15,6 +13,9 @@ export function registerPause(program: Command): void {
     .option('--reason <text>', 'why, shown by list and show')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { reason?: string; json?: boolean }) => {
+      const { pauseSchedule } = await import('../../db/store.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { requireSchedule } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const record = await requireSchedule(database.db, name);
         const was = record.pausedAt;

@@ -3,9 +3,7 @@
  * policy (latest: one run now; all: each, one at a time; skip: none); the rest are recorded missed.
  */
 import type { Command } from 'commander';
-import { databaseNow, resumeSchedule } from '../../db/store.ts';
-import { print, printJson, withDatabase } from '../database.ts';
-import { requireSchedule, viewRecord, when } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerResume(program: Command): void {
   program
@@ -14,6 +12,9 @@ export function registerResume(program: Command): void {
     .argument('<name>', 'schedule name')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }) => {
+      const { databaseNow, resumeSchedule } = await import('../../db/store.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { requireSchedule, viewRecord, when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const record = await requireSchedule(database.db, name);
         const wasPaused = record.pausedAt !== null;

@@ -1,12 +1,9 @@
 /** `beat show NAME`: everything about one schedule, its next 5 fires (with DST marks), its last 10 runs. */
 import type { Command } from 'commander';
 import type { OccurrenceRow } from '../../db/schema.ts';
-import { databaseNow, scheduleHistory } from '../../db/store.ts';
-import { describeSpec, nextFireWithin } from '../../model/index.ts';
 import { formatDuration } from '../../time/index.ts';
-import { print, printJson, withDatabase } from '../database.ts';
 import { describeDst, table } from '../format.ts';
-import { recordJson, requireSchedule, viewRecord, when } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerShow(program: Command): void {
   program
@@ -15,6 +12,10 @@ export function registerShow(program: Command): void {
     .argument('<name>', 'schedule name')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }) => {
+      const { databaseNow, scheduleHistory } = await import('../../db/store.ts');
+      const { describeSpec, nextFireWithin } = await import('../../model/index.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { recordJson, requireSchedule, viewRecord, when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const record = await requireSchedule(database.db, name);
         const now = await databaseNow(database);

@@ -4,14 +4,9 @@
  */
 import type { Command } from 'commander';
 import { formatProblem, loadDeclarations, type SyncProblem } from '../../declare/load.ts';
-import {
-  type PlanEntry,
-  SyncProblemsError,
-  syncDeclarations,
-  validateDeclarations,
-} from '../../declare/sync.ts';
-import { print, printJson, withDatabase } from '../database.ts';
+import type { PlanEntry } from '../../declare/sync.ts';
 import { CliError } from '../errors.ts';
+import { print, printJson } from '../output.ts';
 
 interface SyncOptions {
   prune?: boolean;
@@ -29,6 +24,10 @@ export function registerSync(program: Command): void {
     .option('--dir <folder>', 'the folder of declaration files', 'schedules')
     .option('--json', 'print the plan as JSON')
     .action(async (options: SyncOptions) => {
+      const { SyncProblemsError, syncDeclarations, validateDeclarations } = await import(
+        '../../declare/sync.ts'
+      );
+      const { withDatabase } = await import('../database.ts');
       const { found, problems: loadProblems } = await loadDeclarations(options.dir);
       const { valid, problems: declarationProblems } = validateDeclarations(found, Date.now());
       const problems = [...loadProblems, ...declarationProblems];

@@ -3,11 +3,8 @@
  * path (run lock and overlap policy, unless --force), recorded as a manual occurrence.
  */
 import type { Command } from 'commander';
-import { insertManualOccurrence, occurrenceStatus } from '../../beat/ledger.ts';
-import { taskIdFor } from '../../model/task-id.ts';
-import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
-import { requireSchedule } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 
 interface TriggerOptions {
   force?: boolean;
@@ -24,6 +21,10 @@ export function registerTrigger(program: Command): void {
     .option('--wait <seconds>', 'wait this long for the leader to enqueue it (0: do not wait)', '10')
     .option('--json', 'print JSON')
     .action(async (name: string, options: TriggerOptions) => {
+      const { insertManualOccurrence, occurrenceStatus } = await import('../../beat/ledger.ts');
+      const { taskIdFor } = await import('../../model/task-id.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { requireSchedule } = await import('../schedules.ts');
       const waitS = Number(options.wait);
       if (!Number.isFinite(waitS) || waitS < 0)
         throw new CliError(`--wait ${JSON.stringify(options.wait)} is not a number of seconds`);
