@@ -6,7 +6,8 @@ let main;
 try {
   ({ main } = await import('../dist/cli/main.js'));
 } catch (error) {
-  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('/dist/cli/main.js')) throw error;
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('/dist/cli/main.js'))
+    throw error;
   process.stderr.write('beat: dist/ is missing: run `npm run build` first (npm start and npm test do)\n');
   process.exit(1);
 }
