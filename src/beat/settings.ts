@@ -3,24 +3,8 @@
  * database settings in config.ts so commands that never run the beat do not validate them.
  */
 import { z } from 'zod';
-import { parseEnv } from '../config.ts';
-import { parseDuration, ScheduleSpecError } from '../time/index.ts';
+import { blank, duration, parseEnv } from '../config.ts';
 
-const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const duration = (fallback: string, min: number) =>
-  z.preprocess(blank, z.string().default(fallback)).transform((text, ctx) => {
-    try {
-      const ms = parseDuration(/^\d+$/.test(text) ? Number(text) : text, 'duration');
-      if (ms < min) ctx.addIssue({ code: 'custom', message: `must be at least ${min} ms` });
-      return ms;
-    } catch (error) {
-      ctx.addIssue({
-        code: 'custom',
-        message: error instanceof ScheduleSpecError ? error.reason : String(error),
-      });
-      return 0;
-    }
-  });
 const count = (fallback: number, min: number, max: number) =>
   z.preprocess(blank, z.coerce.number().int().min(min).max(max).default(fallback));
 

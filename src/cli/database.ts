@@ -64,3 +64,13 @@ export function errorText(error: unknown): string {
   if (cause instanceof Error) return cause.message;
   return error.message;
 }
+
+/** Read a setting, turning a bad value into an exit-code-2 CLI error naming the variable. */
+export function configValue<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+}

@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { Beat } from '../beat/runtime.ts';
 import { loadRuntimeSettings, type RuntimeSettings } from '../beat/settings.ts';
-import { ConfigError, loadConfig } from '../config.ts';
+import { declarationTimeoutMs, loadConfig } from '../config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { type Database, DatabaseConnectError, openDatabase } from '../db/database.ts';
 import { migrateDatabase } from '../db/migrate.ts';
@@ -18,18 +18,13 @@ import { startHttpServer } from '../http/server.ts';
 import { createRunLocks } from '../locks/index.ts';
 import { createLogger, type Logger, redactSecrets } from '../logger.ts';
 import { createTransport, TransportConfigError } from '../transports/index.ts';
+import { configValue } from './database.ts';
 import { CliError } from './errors.ts';
 
 export async function runBeat(): Promise<void> {
-  let settings: RuntimeSettings;
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-    settings = loadRuntimeSettings();
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, 2);
-    throw error;
-  }
+  const config = configValue(() => loadConfig());
+  const settings = configValue(() => loadRuntimeSettings());
+  const declarationTimeout = configValue(() => declarationTimeoutMs());
   const log = createLogger({ level: config.logLevel });
   const closers: Array<() => Promise<unknown>> = [];
   const closeAll = async () => {
@@ -40,7 +35,7 @@ export async function runBeat(): Promise<void> {
     closers.push(() => database.close());
     const migrations = await migrateDatabase(database);
     log.info({ database: database.target, applied: migrations }, 'database ready');
-    await syncOnStart(database, settings, log);
+    await syncOnStart(database, settings, declarationTimeout, log);
 
     // Lease renewals get their own connection(s), so a busy pool never delays them.
     const leaseDb =
@@ -116,11 +111,16 @@ export async function runBeat(): Promise<void> {
 }
 
 /** Sync schedules/*.ts at start: always with true, never with false, when the folder has files with auto. */
-async function syncOnStart(database: Database, settings: RuntimeSettings, log: Logger): Promise<void> {
+async function syncOnStart(
+  database: Database,
+  settings: RuntimeSettings,
+  timeoutMs: number,
+  log: Logger,
+): Promise<void> {
   const dir = settings.schedulesDir;
   const hasFiles = existsSync(dir) && readdirSync(dir).some((f) => /\.(ts|mts|js|mjs)$/.test(f));
   if (settings.syncOnStart === 'false' || (settings.syncOnStart === 'auto' && !hasFiles)) return;
-  const { found, problems: loadProblems } = await loadDeclarations(dir);
+  const { found, problems: loadProblems } = await loadDeclarations(dir, undefined, { timeoutMs });
   const { valid, problems } = validateDeclarations(found, Date.now());
   const all = [...loadProblems, ...problems];
   try {

@@ -27,8 +27,11 @@ export function registerSync(program: Command): void {
       const { SyncProblemsError, syncDeclarations, validateDeclarations } = await import(
         '../../declare/sync.ts'
       );
-      const { withDatabase } = await import('../database.ts');
-      const { found, problems: loadProblems } = await loadDeclarations(options.dir);
+      const { configValue, withDatabase } = await import('../database.ts');
+      const { declarationTimeoutMs } = await import('../../config.ts');
+      const { found, problems: loadProblems } = await loadDeclarations(options.dir, undefined, {
+        timeoutMs: configValue(declarationTimeoutMs),
+      });
       const { valid, problems: declarationProblems } = validateDeclarations(found, Date.now());
       const problems = [...loadProblems, ...declarationProblems];
       if (problems.length > 0) fail(problems, options);
