@@ -12,7 +12,7 @@ import postgres from 'postgres';
 import { Beat } from '../src/beat/runtime.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
-import { BeatMetrics } from '../src/http/metrics.ts';
+import { BeatMetrics } from '../src/beat/metrics.ts';
 import { createRunLocks } from '../src/locks/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { LogTransport } from '../src/transports/log.ts';

@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import type { BeatMetrics } from '../http/metrics.ts';
+import type { BeatMetrics } from './metrics.ts';
 import { type RunLockHandle, type RunLocks, RunLockUnavailableError } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
 import type { ScheduleRecord } from '../model/index.ts';

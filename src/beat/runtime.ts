@@ -11,7 +11,7 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { type LoadedSchedule, loadSchedules, refreshSchedule } from '../db/store.ts';
-import type { BeatMetrics } from '../http/metrics.ts';
+import type { BeatMetrics } from './metrics.ts';
 import type { Readiness } from '../http/server.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';

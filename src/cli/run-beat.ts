@@ -13,7 +13,7 @@ import { type Database, DatabaseConnectError, openDatabase } from '../db/databas
 import { migrateDatabase } from '../db/migrate.ts';
 import { formatProblem, loadDeclarations } from '../declare/load.ts';
 import { SyncProblemsError, syncDeclarations, validateDeclarations } from '../declare/sync.ts';
-import { BeatMetrics } from '../http/metrics.ts';
+import { BeatMetrics } from '../beat/metrics.ts';
 import { startHttpServer } from '../http/server.ts';
 import { createRunLocks } from '../locks/index.ts';
 import { createLogger, type Logger, redactSecrets } from '../logger.ts';

@@ -3,7 +3,7 @@
  * is a healthy standby) and `/metrics` (Prometheus). Bound to METRONOME_HTTP, default 127.0.0.1:9464.
  */
 import { createServer, type Server } from 'node:http';
-import type { BeatMetrics } from './metrics.ts';
+import type { BeatMetrics } from '../beat/metrics.ts';
 
 export interface Readiness {
   ready: boolean;

@@ -10,7 +10,7 @@ import type { Broker } from './broker.ts';
 import type { CeleryTaskMessage } from './message.ts';
 import { RedisBroker } from './redis-broker.ts';
 import { RedisResultBackend } from './result-backend.ts';
-import { resolveRoute } from './routes.ts';
+import { resolveRoute } from '../routes.ts';
 import { type CelerySettings, loadCelerySettings } from './settings.ts';
 
 export class CeleryTransport implements Transport {
