@@ -13,13 +13,13 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import type { BeatMetrics } from './metrics.ts';
 import { type RunLockHandle, type RunLocks, RunLockUnavailableError } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
 import type { ScheduleRecord } from '../model/index.ts';
 import type { EnqueueItem, RunState, Transport } from '../transports/transport.ts';
 import { enqueueItem, type OccurrenceRef, runLeaseMs } from './enqueue-item.ts';
 import { noteAttemptError, setStatus } from './ledger.ts';
+import type { BeatMetrics } from './metrics.ts';
 
 export interface DispatchRequest extends OccurrenceRef {
   scheduleId: number;

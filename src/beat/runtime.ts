@@ -11,8 +11,6 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { type LoadedSchedule, loadSchedules, refreshSchedule } from '../db/store.ts';
-import type { BeatMetrics } from './metrics.ts';
-import type { Readiness } from '../http/server.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
 import { type CatchupPolicy, type ScheduleRecord, scheduleState } from '../model/index.ts';
@@ -22,8 +20,10 @@ import { type CursorAdvance, claim, type Fence, FencedError, type NewOccurrence 
 import { DatabaseClock } from './clock.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { DueIndex } from './due-index.ts';
+import { type Liveness, type Readiness, settlesWithin } from './health.ts';
 import { Leadership, type LeaseConnection } from './leadership.ts';
 import { loadUnfinished } from './ledger.ts';
+import type { BeatMetrics } from './metrics.ts';
 import { fireAtOf, planDue } from './plan.ts';
 import { pruneOccurrences } from './prune.ts';
 
@@ -50,6 +50,10 @@ export interface BeatOptions {
   maxSleepMs: number;
   /** Longest a run lock is extended for an active-looking run with no hard time limit. */
   maxRunHoldMs?: number;
+  /** The tick loop of a leader that has not turned for this long is wedged (liveness); default 30 s. */
+  stallMs?: number;
+  /** stop() waits at most this long for a running tick before handing over anyway; default 5 s. */
+  stopTimeoutMs?: number;
   /** Ledger retention (see prune.ts); no pruning when absent. */
   prune?: { maxAgeMs: number; perSchedule: number; intervalMs: number };
   holderId?: string;
@@ -83,6 +87,8 @@ export class Beat {
   #catchupRefilledAt = 0;
   #lastTickError: string | undefined;
   #stopping = false;
+  /** When the tick loop last turned (monotonic ms), for liveness. */
+  #lastTurn = 0;
   /** The logger; while leading, a child carrying the epoch on every line. */
   #log: Logger;
 
@@ -127,11 +133,29 @@ export class Beat {
     await this.#leadership.start();
   }
 
-  /** Stop ticking and hand the lease over (release + notify) so a standby leads within a second. */
+  /**
+   * Stop ticking and hand the lease over (release + notify) so a standby leads within a second. A
+   * tick stuck in a call that never returns is waited for at most `stopTimeoutMs`: the hand-over
+   * must fit in the pod's grace period. What it had claimed and not sent, the next leader re-sends
+   * with the same task ids.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
-    await this.#stopLoop();
+    const waitMs = this.#o.stopTimeoutMs ?? 5_000;
+    if (!(await settlesWithin(this.#stopLoop(), waitMs)))
+      this.#log.warn({ waitedMs: waitMs }, 'a tick is still running; handing over without waiting for it');
     await this.#leadership.stop();
+  }
+
+  /** Wedged: leading, and the tick loop has not turned within `stallMs`. */
+  liveness(now = performance.now()): Liveness {
+    const stallMs = this.#o.stallMs ?? 30_000;
+    const since = now - this.#lastTurn;
+    const reasons =
+      this.#running && since > stallMs
+        ? [`tick loop has not turned for ${Math.round(since / 1000)}s (bound ${stallMs / 1000}s)`]
+        : [];
+    return { live: reasons.length === 0, reasons };
   }
 
   readiness(): Readiness {
@@ -140,6 +164,7 @@ export class Beat {
       reasons.push(`database unreachable: ${this.#leadership.lastError ?? 'unknown error'}`);
     if (this.#leadership.leading && this.#lastTickError) reasons.push(`tick failing: ${this.#lastTickError}`);
     if (this.#leadership.leading) reasons.push(...this.#dispatcher.troubles());
+    reasons.push(...this.liveness().reasons);
     const role = this.#stopping ? 'stopping' : this.#leadership.leading ? 'leader' : 'standby';
     return { ready: reasons.length === 0 && !this.#stopping, role, reasons };
   }
@@ -169,6 +194,7 @@ export class Beat {
       return;
     }
     this.#running = true;
+    this.#lastTurn = performance.now();
     this.#catchupTokens = this.#o.catchupRatePerSecond;
     this.#catchupRefilledAt = performance.now();
     this.#loop = this.#run();
@@ -324,6 +350,7 @@ export class Beat {
     const { metrics } = this.#o;
     const log = this.#log;
     while (this.#running) {
+      this.#lastTurn = performance.now();
       try {
         if (this.#dirty.size > 0) await this.#refreshDirty();
         if (this.#pickUpClaims) await this.#pickUpClaimed();

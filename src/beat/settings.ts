@@ -30,6 +30,8 @@ const schema = z.object({
   METRONOME_HISTORY_PER_SCHEDULE: count(10_000, 1, 100_000_000),
   METRONOME_PRUNE_INTERVAL: duration('10m', 1_000),
   METRONOME_HTTP: z.preprocess(blank, z.string().default('127.0.0.1:9464')),
+  METRONOME_LIVENESS_TIMEOUT: duration('30s', 1_000),
+  METRONOME_STOP_TIMEOUT: duration('10s', 1_000),
   METRONOME_SCHEDULES_DIR: z.preprocess(blank, z.string().default('schedules')),
   METRONOME_SYNC_ON_START: z.preprocess(blank, z.enum(['true', 'false', 'auto']).default('auto')),
 });
@@ -53,6 +55,10 @@ export interface RuntimeSettings {
   pruneIntervalMs: number;
   /** host:port, or 'off'. */
   http: string;
+  /** /healthz fails when a leader's tick loop or the event loop stalls longer than this. */
+  livenessTimeoutMs: number;
+  /** SIGTERM to exit, at most: a stuck tick is waited for half of it, then the lease is handed over. */
+  stopTimeoutMs: number;
   schedulesDir: string;
   syncOnStart: 'true' | 'false' | 'auto';
 }
@@ -81,6 +87,8 @@ export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): Runti
     historyPerSchedule: e.METRONOME_HISTORY_PER_SCHEDULE,
     pruneIntervalMs: e.METRONOME_PRUNE_INTERVAL,
     http: e.METRONOME_HTTP,
+    livenessTimeoutMs: e.METRONOME_LIVENESS_TIMEOUT,
+    stopTimeoutMs: e.METRONOME_STOP_TIMEOUT,
     schedulesDir: e.METRONOME_SCHEDULES_DIR,
     syncOnStart: e.METRONOME_SYNC_ON_START,
   };

@@ -5,6 +5,7 @@
  * schedules/ synced at start. SIGTERM or SIGINT hands leadership over and exits 0.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { BeatMetrics } from '../beat/metrics.ts';
 import { Beat } from '../beat/runtime.ts';
 import { loadRuntimeSettings, type RuntimeSettings } from '../beat/settings.ts';
 import { declarationTimeoutMs, loadConfig } from '../config.ts';
@@ -13,7 +14,6 @@ import { type Database, DatabaseConnectError, openDatabase } from '../db/databas
 import { migrateDatabase } from '../db/migrate.ts';
 import { formatProblem, loadDeclarations } from '../declare/load.ts';
 import { SyncProblemsError, syncDeclarations, validateDeclarations } from '../declare/sync.ts';
-import { BeatMetrics } from '../beat/metrics.ts';
 import { startHttpServer } from '../http/server.ts';
 import { createRunLocks } from '../locks/index.ts';
 import { createLogger, type Logger, redactSecrets } from '../logger.ts';
@@ -70,6 +70,8 @@ export async function runBeat(): Promise<void> {
       trackMs: settings.trackMs,
       maxSleepMs: 1_000,
       maxRunHoldMs: settings.maxRunHoldMs,
+      stallMs: settings.livenessTimeoutMs,
+      stopTimeoutMs: settings.stopTimeoutMs / 2,
       prune: {
         maxAgeMs: settings.historyRetentionMs,
         perSchedule: settings.historyPerSchedule,
@@ -81,6 +83,8 @@ export async function runBeat(): Promise<void> {
         bind: settings.http,
         metrics,
         readiness: () => beat.readiness(),
+        liveness: () => beat.liveness(),
+        stallMs: settings.livenessTimeoutMs,
       });
       closers.push(() => new Promise((resolve) => server.close(resolve)));
       log.info({ url }, 'serving /healthz, /readyz and /metrics');
@@ -97,6 +101,7 @@ export async function runBeat(): Promise<void> {
     );
     await beat.start();
     await untilSignal(log);
+    exitAfter(settings.stopTimeoutMs, log);
     await beat.stop();
     log.info('stopped');
   } catch (error) {
@@ -137,6 +142,18 @@ async function syncOnStart(
     }
     throw error;
   }
+}
+
+/**
+ * The shutdown's hard bound: whatever still hangs (a stuck broker call, a connection that will not
+ * close) does not keep the process past `ms`, so it exits inside the pod's grace period. Unref'd: a
+ * clean shutdown exits sooner without waiting for it.
+ */
+function exitAfter(ms: number, log: Logger): void {
+  setTimeout(() => {
+    log.error({ stopTimeoutMs: ms }, 'shutdown did not finish within METRONOME_STOP_TIMEOUT; exiting now');
+    process.exit(1);
+  }, ms).unref();
 }
 
 /** Resolve on the first SIGTERM or SIGINT; a second one exits at once. */
