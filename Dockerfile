@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # Metronome's image: `beat` on a slim Node.js 20, production dependencies only, as a non-root user.
 #
 #   docker build -t metronome:0.1.0 .
@@ -28,8 +29,10 @@ RUN npm run build && npm pack --ignore-scripts && mv metronome-*.tgz /tmp/metron
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /tmp/metronome.tgz /tmp/metronome.tgz
-RUN npm init -y >/dev/null && npm install --omit=dev --no-audit --no-fund /tmp/metronome.tgz && rm /tmp/metronome.tgz && npm cache clean --force
+# The tarball and npm's cache are mounted for this step only (BuildKit), so neither stays in the image.
+RUN --mount=type=bind,from=build,source=/tmp/metronome.tgz,target=/tmp/metronome.tgz \
+    --mount=type=cache,target=/root/.npm \
+    npm init -y >/dev/null && npm install --omit=dev --no-audit --no-fund /tmp/metronome.tgz
 RUN mkdir -p /app/schedules && chown -R node:node /app/schedules
 # The image's own user (uid 1000), never root. No secret is baked in: everything comes from the
 # environment (docs/deploy.md lists the keys; .env.example inside node_modules/metronome too).
