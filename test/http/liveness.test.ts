@@ -24,19 +24,32 @@ async function probe(url: string, path: string): Promise<{ status: number; body:
   return { status: response.status, body: await response.text() };
 }
 
-test('a leader stuck in a tick fails /healthz, and stop() still hands over within its bound', async () => {
-  const transport = new ControlledTransport();
-  const running = await startInProcessBeat(db.url, transport, { stallMs: 1_500, stopTimeoutMs: 1_000 });
+/** A leading in-process beat with its HTTP server, both with the liveness bound `stallMs`. */
+async function leadingWithHttp(transport: ControlledTransport, stallMs: number, stopTimeoutMs?: number) {
+  const running = await startInProcessBeat(db.url, transport, { stallMs, stopTimeoutMs });
   const { server, url } = await startHttpServer({
     bind: '127.0.0.1:0',
     metrics: running.metrics,
     readiness: () => running.beat.readiness(),
     liveness: () => running.beat.liveness(),
-    stallMs: 1_500,
+    stallMs,
   });
+  await eventually('leadership', 10_000, () => running.beat.leading);
+  assert.equal((await probe(url, '/healthz')).status, 200);
+  return {
+    running,
+    url,
+    async close() {
+      await new Promise((resolve) => server.close(resolve));
+      await running.stop();
+    },
+  };
+}
+
+test('a leader stuck in a tick fails /healthz, and stop() still hands over within its bound', async () => {
+  const transport = new ControlledTransport();
+  const { running, url, close } = await leadingWithHttp(transport, 1_500, 1_000);
   try {
-    await eventually('leadership', 10_000, () => running.beat.leading);
-    assert.equal((await probe(url, '/healthz')).status, 200);
     transport.stuck = true;
     await db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by)
                  values ('stuck', 't', 'interval', 1000, 'db')`;
@@ -55,24 +68,13 @@ test('a leader stuck in a tick fails /healthz, and stop() still hands over withi
     assert.equal(lease.holder, null, 'the lease was released');
   } finally {
     transport.stuck = false;
-    await new Promise((resolve) => server.close(resolve));
-    await running.stop();
+    await close();
   }
 });
 
 test('an event loop blocked past the bound fails /healthz for a while, then recovers', async () => {
-  const transport = new ControlledTransport();
-  const running = await startInProcessBeat(db.url, transport, { stallMs: 1_000 });
-  const { server, url } = await startHttpServer({
-    bind: '127.0.0.1:0',
-    metrics: running.metrics,
-    readiness: () => running.beat.readiness(),
-    liveness: () => running.beat.liveness(),
-    stallMs: 1_000,
-  });
+  const { url, close } = await leadingWithHttp(new ControlledTransport(), 1_000);
   try {
-    await eventually('leadership', 10_000, () => running.beat.leading);
-    assert.equal((await probe(url, '/healthz')).status, 200);
     const until = Date.now() + 1_600;
     while (Date.now() < until) {
       // blocking the event loop on purpose
@@ -82,7 +84,6 @@ test('an event loop blocked past the bound fails /healthz for a while, then reco
     assert.match(blocked.body, /event loop was blocked for \d/);
     await eventually('healthz recovers', 10_000, async () => (await probe(url, '/healthz')).status === 200);
   } finally {
-    await new Promise((resolve) => server.close(resolve));
-    await running.stop();
+    await close();
   }
 });
