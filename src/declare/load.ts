@@ -48,9 +48,12 @@ function relative(file: string, cwd: string): string {
 }
 
 export interface LoadOptions {
-  /** Longest one file may take to load (and the loader to start); default 10 s. */
+  /** Longest one file may take to load; default 10 s. */
   timeoutMs?: number;
 }
+
+/** Longest the loader process may take to start (our code and tsx, not the user's): generous. */
+const STARTUP_TIMEOUT_MS = 60_000;
 
 export const DEFAULT_DECLARATION_TIMEOUT_MS = 10_000;
 
@@ -153,7 +156,7 @@ function loadInChild(
     };
     child.stdout?.on('data', relay);
     child.stderr?.on('data', relay);
-    let timer = setTimeout(onTimeout, timeoutMs);
+    let timer = setTimeout(onTimeout, STARTUP_TIMEOUT_MS);
     function onTimeout() {
       timedOut = true;
       child.kill('SIGKILL');
@@ -174,7 +177,9 @@ function loadInChild(
       clearTimeout(timer);
       if (done) return resolve({ messages });
       const reason = timedOut
-        ? `did not finish loading within ${formatDuration(timeoutMs)} (a top-level await that never settles?); set METRONOME_DECLARATION_TIMEOUT for a slower file`
+        ? current === undefined
+          ? `the loader process did not start within ${formatDuration(STARTUP_TIMEOUT_MS)}`
+          : `did not finish loading within ${formatDuration(timeoutMs)} (a top-level await that never settles?); set METRONOME_DECLARATION_TIMEOUT for a slower file`
         : `the process loading it ended (${signal ?? `exit code ${code}`}) before the file finished loading${
             output.trim() ? `: ${output.trim().split('\n').slice(-3).join(' ')}` : ''
           }`;

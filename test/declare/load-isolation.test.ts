@@ -49,7 +49,7 @@ const KILLS = `
 process.kill(process.pid, 'SIGKILL');
 `;
 
-const env = () => ({ DATABASE_URL: pg.url, METRONOME_DECLARATION_TIMEOUT: '2s', LOG_LEVEL: 'warn' });
+const env = () => ({ DATABASE_URL: pg.url, METRONOME_DECLARATION_TIMEOUT: '4s', LOG_LEVEL: 'warn' });
 
 test('a file calling process.exit(0) fails `beat sync --dry-run` with exit 2 naming the file', async () => {
   decl.write('a-good.ts', GOOD);
@@ -67,7 +67,7 @@ test('a file whose top-level await never settles fails `beat sync` within the ti
   const started = Date.now();
   const run = await beatChild(['sync', '--dry-run', '--dir', decl.rel], { env: env() });
   assert.equal(run.code, 2, run.stderr);
-  assert.match(run.stderr, new RegExp(`${decl.rel}/a-hangs\\.ts: did not finish loading within 2s`));
+  assert.match(run.stderr, new RegExp(`${decl.rel}/a-hangs\\.ts: did not finish loading within 4s`));
   assert.match(run.stderr, new RegExp(`${decl.rel}/b-later\\.ts: schedule "later.bad"`));
   assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
 });
@@ -75,7 +75,7 @@ test('a file whose top-level await never settles fails `beat sync` within the ti
 test('`beat` refuses to start (exit 2, naming the file) when a declaration exits or hangs', async () => {
   for (const [file, text, reason] of [
     ['exits.ts', EXITS, /exits\.ts: .*process\.exit\(0\)/],
-    ['hangs.ts', HANGS, /hangs\.ts: did not finish loading within 2s/],
+    ['hangs.ts', HANGS, /hangs\.ts: did not finish loading within 4s/],
   ] as const) {
     decl.remove('exits.ts');
     decl.write(file, text);
