@@ -157,9 +157,10 @@ describe('one beat', () => {
       `import { defineSchedule, every } from 'metronome';
        export default defineSchedule({ name: 'declared', task: 'tasks.declared', schedule: every('1s') });`,
     );
-    const synced = Date.now();
     const result = await beatChild(['sync', '--dir', dir.rel], { env });
     assert.equal(result.code, 0, result.stderr);
+    // From the sync's commit on (the command itself now also starts the declaration loader's process).
+    const synced = Date.now();
     const fire = await eventually('the declared schedule', 3_000, () =>
       beat.enqueued.find((e) => e.schedule === 'declared'),
     );
