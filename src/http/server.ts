@@ -8,7 +8,6 @@ import type { Liveness, Readiness } from '../beat/health.ts';
 import type { BeatMetrics } from '../beat/metrics.ts';
 import { EventLoopWatch } from './event-loop.ts';
 
-
 export interface HttpOptions {
   bind: string;
   metrics: BeatMetrics;
