@@ -8,10 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { BeatMetrics } from '../src/beat/metrics.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 import { createDashboard } from '../src/http/app.ts';
-import { BeatMetrics } from '../src/http/metrics.ts';
 import { startHttpServer } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
 

@@ -9,10 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { BeatMetrics } from '../src/beat/metrics.ts';
 import { Beat } from '../src/beat/runtime.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
-import { BeatMetrics } from '../src/http/metrics.ts';
 import { createRunLocks } from '../src/locks/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { LogTransport } from '../src/transports/log.ts';

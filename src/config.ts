@@ -7,7 +7,25 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { redactSecrets } from './logger.ts';
+import { parseDuration, ScheduleSpecError } from './time/index.ts';
 
+/** A blank value is an unset one (`KEY=` in a .env file). */
+export const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+/** A duration setting: `'30s'`, `'1h30m'` or milliseconds, at least `min` ms. */
+export const duration = (fallback: string, min: number) =>
+  z.preprocess(blank, z.string().default(fallback)).transform((text, ctx) => {
+    try {
+      const ms = parseDuration(/^\d+$/.test(text) ? Number(text) : text, 'duration');
+      if (ms < min) ctx.addIssue({ code: 'custom', message: `must be at least ${min} ms` });
+      return ms;
+    } catch (error) {
+      ctx.addIssue({
+        code: 'custom',
+        message: error instanceof ScheduleSpecError ? error.reason : String(error),
+      });
+      return 0;
+    }
+  });
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const blankToUndefined = (value: unknown) =>
@@ -65,4 +83,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir: path.resolve(cwd, METRONOME_DATA_DIR),
     logLevel: LOG_LEVEL,
   };
+}
+
+const declarationSchema = z.object({ METRONOME_DECLARATION_TIMEOUT: duration('10s', 100) });
+
+/** Longest one declaration file may take to load (see src/declare/load.ts). */
+export function declarationTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  return parseEnv(declarationSchema, env).METRONOME_DECLARATION_TIMEOUT;
 }

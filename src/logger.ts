@@ -29,6 +29,11 @@ const REDACT_PATHS = [
   '*.headers.authorization',
 ];
 
+function censorValue(value: unknown, path: string[]): unknown {
+  const key = path[path.length - 1] ?? '';
+  return /url/i.test(key) && typeof value === 'string' ? redactSecrets(value) : '***';
+}
+
 function serializeError(error: unknown): Record<string, unknown> {
   const base = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
   for (const key of ['message', 'stack']) {
@@ -50,7 +55,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       base: { service: 'metronome' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACT_PATHS, censor: '***' },
+      // A URL keeps everything but its password (a listen address, a server name help operators);
+      // any other redacted value is masked whole.
+      redact: { paths: REDACT_PATHS, censor: censorValue },
       serializers: { err: serializeError, error: serializeError },
       hooks: {
         // Scrub the message text itself (the `msg` field), which redact paths cannot reach.

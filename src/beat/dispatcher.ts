@@ -14,7 +14,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { LoadedSchedule } from '../db/store.ts';
-import type { BeatMetrics } from '../http/metrics.ts';
 import { type RunLockHandle, type RunLocks, RunLockUnavailableError } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
 import type { EnqueueItem, EnqueueResult, Transport } from '../transports/transport.ts';
@@ -27,6 +26,7 @@ import {
   type OccurrenceRef,
 } from './enqueue-item.ts';
 import type { LedgerWriter } from './ledger-writer.ts';
+import type { BeatMetrics } from './metrics.ts';
 import type { RunsInFlight } from './runs-in-flight.ts';
 
 export interface DispatchRequest extends OccurrenceRef {

@@ -9,12 +9,12 @@
  */
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import type { BeatMetrics } from '../http/metrics.ts';
-import type { Readiness } from '../http/server.ts';
 import type { RunLocks } from '../locks/index.ts';
 import type { Transport } from '../transports/transport.ts';
+import type { Liveness, Readiness } from './health.ts';
 import { Leadership, type LeaseConnection } from './leadership.ts';
 import type { StatusWrite } from './ledger-writer.ts';
+import type { BeatMetrics } from './metrics.ts';
 import { LeaderTerm, type TermSettings } from './term.ts';
 
 export { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from './term.ts';
@@ -32,6 +32,13 @@ export interface BeatOptions extends Omit<TermSettings, 'maxRunHoldMs' | 'sweepM
   maxRunHoldMs?: number;
   /** How often claimed occurrences nobody is sending are looked for (default 5 s). */
   sweepMs?: number;
+  /** A leader whose tick loop made no progress for this long is wedged (liveness); default 30 s. */
+  stallMs?: number;
+  /**
+   * How long a demotion (and so SIGTERM) waits for a tick loop stuck in a call that never returns
+   * before handing over anyway (the loop is left fenced); default 5 s.
+   */
+  stopTimeoutMs?: number;
   holderId?: string;
 }
 
@@ -76,11 +83,24 @@ export class Beat {
     await this.#leadership.stop();
   }
 
+  /** Wedged: leading, and the tick loop has made no progress within `stallMs` (for /healthz). */
+  liveness(): Liveness {
+    const stallMs = this.#o.stallMs ?? 30_000;
+    const stalled = this.stalledForMs();
+    const reasons =
+      this.#leadership.leading && stalled > stallMs
+        ? [`tick loop has not turned for ${Math.round(stalled / 1000)}s (bound ${stallMs / 1000}s)`]
+        : [];
+    return { live: reasons.length === 0, reasons };
+  }
+
+  /** Fit to lead (for /readyz): the database answers, and a leader's runs are going out. */
   readiness(): Readiness {
     const reasons: string[] = [];
     if (!this.#leadership.healthy)
       reasons.push(`database unreachable: ${this.#leadership.lastError ?? 'unknown error'}`);
     if (this.#leadership.leading && this.#term) reasons.push(...this.#term.troubles());
+    reasons.push(...this.liveness().reasons);
     const role = this.#stopping ? 'stopping' : this.#leadership.leading ? 'leader' : 'standby';
     return { ready: reasons.length === 0 && !this.#stopping, role, reasons };
   }
@@ -143,6 +163,6 @@ export class Beat {
     this.#term = undefined;
     (term?.log ?? this.#o.log).info({ reason }, 'standing by');
     // A stuck loop is left fenced rather than waited for: the hand-over must not hang on it.
-    this.#leftover.push(...((await term?.stop(Math.min(2_000, this.#o.leaseTtlMs))) ?? []));
+    this.#leftover.push(...((await term?.stop(this.#o.stopTimeoutMs ?? 5_000)) ?? []));
   }
 }

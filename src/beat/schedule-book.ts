@@ -12,9 +12,9 @@ import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { type LoadedSchedule, loadSchedules, refreshSchedule } from '../db/store.ts';
-import type { BeatMetrics } from '../http/metrics.ts';
 import { type ScheduleRecord, scheduleState } from '../model/index.ts';
 import { DueIndex } from './due-index.ts';
+import type { BeatMetrics } from './metrics.ts';
 import { fireAtOf } from './plan.ts';
 
 interface Entry {

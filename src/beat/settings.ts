@@ -3,24 +3,8 @@
  * database settings in config.ts so commands that never run the beat do not validate them.
  */
 import { z } from 'zod';
-import { parseEnv } from '../config.ts';
-import { parseDuration, ScheduleSpecError } from '../time/index.ts';
+import { blank, duration, parseEnv } from '../config.ts';
 
-const blank = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const duration = (fallback: string, min: number) =>
-  z.preprocess(blank, z.string().default(fallback)).transform((text, ctx) => {
-    try {
-      const ms = parseDuration(/^\d+$/.test(text) ? Number(text) : text, 'duration');
-      if (ms < min) ctx.addIssue({ code: 'custom', message: `must be at least ${min} ms` });
-      return ms;
-    } catch (error) {
-      ctx.addIssue({
-        code: 'custom',
-        message: error instanceof ScheduleSpecError ? error.reason : String(error),
-      });
-      return 0;
-    }
-  });
 const count = (fallback: number, min: number, max: number) =>
   z.preprocess(blank, z.coerce.number().int().min(min).max(max).default(fallback));
 
@@ -46,6 +30,8 @@ const schema = z.object({
   METRONOME_HISTORY_PER_SCHEDULE: count(10_000, 1, 100_000_000),
   METRONOME_PRUNE_INTERVAL: duration('10m', 1_000),
   METRONOME_HTTP: z.preprocess(blank, z.string().default('127.0.0.1:9464')),
+  METRONOME_LIVENESS_TIMEOUT: duration('30s', 1_000),
+  METRONOME_STOP_TIMEOUT: duration('10s', 1_000),
   METRONOME_SCHEDULES_DIR: z.preprocess(blank, z.string().default('schedules')),
   METRONOME_SYNC_ON_START: z.preprocess(blank, z.enum(['true', 'false', 'auto']).default('auto')),
 });
@@ -69,6 +55,10 @@ export interface RuntimeSettings {
   pruneIntervalMs: number;
   /** host:port, or 'off'. */
   http: string;
+  /** /healthz fails when a leader's tick loop or the event loop stalls longer than this. */
+  livenessTimeoutMs: number;
+  /** SIGTERM to exit, at most: a stuck tick is waited for half of it, then the lease is handed over. */
+  stopTimeoutMs: number;
   schedulesDir: string;
   syncOnStart: 'true' | 'false' | 'auto';
 }
@@ -97,6 +87,8 @@ export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): Runti
     historyPerSchedule: e.METRONOME_HISTORY_PER_SCHEDULE,
     pruneIntervalMs: e.METRONOME_PRUNE_INTERVAL,
     http: e.METRONOME_HTTP,
+    livenessTimeoutMs: e.METRONOME_LIVENESS_TIMEOUT,
+    stopTimeoutMs: e.METRONOME_STOP_TIMEOUT,
     schedulesDir: e.METRONOME_SCHEDULES_DIR,
     syncOnStart: e.METRONOME_SYNC_ON_START,
   };

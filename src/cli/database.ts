@@ -65,11 +65,12 @@ export function errorText(error: unknown): string {
   return error.message;
 }
 
-/** Print a value as JSON on stdout (the only thing `--json` prints). */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-export function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+/** Read a setting, turning a bad value into an exit-code-2 CLI error naming the variable. */
+export function configValue<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
 }

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { OperationError } from '../operate/errors.ts';
+import { VERSION } from '../version.ts';
 import { registerAdd } from './commands/add.ts';
 import { registerEnable } from './commands/enable.ts';
 import { registerHistory } from './commands/history.ts';
@@ -23,6 +24,7 @@ import { CliError } from './errors.ts';
 export function buildProgram(): Command {
   const program = new Command('beat')
     .description('Metronome: a highly available, correct periodic scheduler (celery beat equivalent)')
+    .version(VERSION, '-V, --version', 'print the version of Metronome')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   registerRun(program);

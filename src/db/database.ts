@@ -1,17 +1,13 @@
 /**
  * One `Database` over either driver: Postgres through postgres.js when DATABASE_URL is set, or the
  * embedded PGlite in a local folder. Code above this file uses `db` (Drizzle, identical on both),
- * `rows()` for raw SQL, `withSessionLock()` and `listen()`, and never asks which one it has.
+ * `rows()` for raw SQL, `withSessionLock()` and `listen()`, and never asks which one it has. Each
+ * driver is loaded only when opened: a Postgres user never loads PGlite, and the reverse.
  */
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { type SQL, sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
 import { redactSecrets } from '../logger.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import * as schema from './schema.ts';
@@ -66,6 +62,12 @@ function normalizeRows<T>(result: unknown): T[] {
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Database> {
+  const [{ default: postgres }, { drizzle: drizzlePostgres }, { migrate: migratePostgres }] =
+    await Promise.all([
+      import('postgres'),
+      import('drizzle-orm/postgres-js'),
+      import('drizzle-orm/postgres-js/migrator'),
+    ]);
   const target = redactSecrets(url);
   const client = postgres(url, {
     max: poolSize,
@@ -112,6 +114,11 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
   const lock = await lockDataDir(dataDir);
   let client: PGlite;
   try {

@@ -1,5 +1,5 @@
 /**
- * The Drizzle schema of Postgres schema `metronome` (docs/runtime.md describes the tables). drizzle-kit generates
+ * The Drizzle schema of Postgres schema `metronome` (docs/data-model.md). drizzle-kit generates
  * the SQL in `migrations/` from this file; triggers live in hand-written migrations beside them.
  *
  * Ids are `bigint` identities, not uuids: they are only ever an internal join key (people and the

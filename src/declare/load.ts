@@ -1,12 +1,18 @@
 /**
- * Finding declarations: import every `*.ts` file of the schedules folder (under tsx, which the
- * `beat` command runs in) and collect the declarations it exports. Problems — a file that does not
- * load, two declarations with one name — are collected, not thrown, so all of them are reported.
+ * Finding declarations: every `*.ts` (or `.js`) file of the schedules folder is the user's code, so
+ * it is imported in a child process of its own (load-child.ts, under tsx, the TypeScript loader
+ * for the user's files; our own code runs compiled). There a file that calls process.exit gets an
+ * error, and here a file that ends that process or never finishes loading (a top-level await that
+ * never settles) is reported by name after a time limit, and loading goes on with the next file in
+ * a new child. Problems — those, a file that does not load, two declarations with one name — are
+ * collected, not thrown, so all of them are reported at once.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { isScheduleDeclaration, type ScheduleDeclaration } from './api.ts';
+import { formatDuration } from '../time/index.ts';
+import { defineSchedule, type ScheduleDeclaration } from './api.ts';
+import type { ChildMessage } from './load-protocol.ts';
 
 export interface FoundDeclaration {
   /** The file, relative to the working directory with `/` separators (stored as `source`). */
@@ -41,9 +47,20 @@ function relative(file: string, cwd: string): string {
   return path.relative(cwd, file).split(path.sep).join('/');
 }
 
+export interface LoadOptions {
+  /** Longest one file may take to load; default 10 s. */
+  timeoutMs?: number;
+}
+
+/** Longest the loader process may take to start (our code and tsx, not the user's): generous. */
+const STARTUP_TIMEOUT_MS = 60_000;
+
+export const DEFAULT_DECLARATION_TIMEOUT_MS = 10_000;
+
 export async function loadDeclarations(
   dir: string,
   cwd = process.cwd(),
+  options: LoadOptions = {},
 ): Promise<{ found: FoundDeclaration[]; problems: SyncProblem[]; files: string[] }> {
   const folder = path.resolve(cwd, dir);
   const shown = relative(folder, cwd) || '.';
@@ -63,29 +80,26 @@ export async function loadDeclarations(
     .map((name) => path.join(folder, name));
   const found: FoundDeclaration[] = [];
   const problems: SyncProblem[] = [];
-  for (const file of files) {
-    const rel = relative(file, cwd);
-    let module: Record<string, unknown>;
-    try {
-      // The mtime in the URL makes a re-run in one process (tests, a watcher) see edited files.
-      const url = `${pathToFileURL(file).href}?mtime=${fs.statSync(file).mtimeMs}`;
-      module = (await import(url)) as Record<string, unknown>;
-    } catch (error) {
-      problems.push({
-        file: rel,
-        reason: `cannot load the file: ${error instanceof Error ? error.message : String(error)}`,
-      });
-      continue;
-    }
-    const seen = new Set<unknown>();
-    for (const value of Object.values(module)) {
-      for (const item of Array.isArray(value) ? value : [value]) {
-        if (isScheduleDeclaration(item) && !seen.has(item)) {
-          seen.add(item);
-          found.push({ file: rel, declaration: item });
-        }
+  let remaining = files;
+  while (remaining.length > 0) {
+    const run = await loadInChild(remaining, cwd, options.timeoutMs ?? DEFAULT_DECLARATION_TIMEOUT_MS);
+    for (const message of run.messages) {
+      const file = relative(message.file, cwd);
+      if (message.type === 'failed') problems.push({ file, reason: message.reason });
+      else {
+        for (const declaration of message.declarations)
+          found.push({ file, declaration: defineSchedule(declaration as never) });
+        for (const u of message.unreadable) problems.push({ file, schedule: u.name, reason: u.reason });
       }
     }
+    if (!run.stopped) break;
+    const { file, reason } = run.stopped;
+    if (file === undefined) {
+      problems.push({ file: shown, reason: `cannot load the declaration files: ${reason}` });
+      break;
+    }
+    problems.push({ file: relative(file, cwd), reason });
+    remaining = remaining.slice(remaining.indexOf(file) + 1);
   }
   // One name, one schedule: a second declaration would silently overwrite the first on every sync.
   const byName = new Map<string, FoundDeclaration[]>();
@@ -105,4 +119,71 @@ export async function loadDeclarations(
     });
   }
   return { found, problems, files: files.map((f) => relative(f, cwd)) };
+}
+
+const OWN_EXTENSION = path.extname(new URL(import.meta.url).pathname);
+const CHILD = new URL(`./load-child${OWN_EXTENSION}`, import.meta.url);
+const TSX = import.meta.resolve('tsx');
+
+type FileResult = Extract<ChildMessage, { type: 'loaded' | 'failed' }>;
+
+/**
+ * Load `files` in one child process until it finishes, or stops at a file: it ended the process or
+ * took longer than `timeoutMs` (then it is killed). `stopped.file` is undefined when the child
+ * stopped before its first file (it could not start).
+ */
+function loadInChild(
+  files: string[],
+  cwd: string,
+  timeoutMs: number,
+): Promise<{ messages: FileResult[]; stopped?: { file: string | undefined; reason: string } }> {
+  return new Promise((resolve) => {
+    const messages: FileResult[] = [];
+    let current: string | undefined;
+    let done = false;
+    let timedOut = false;
+    let output = '';
+    const child: ChildProcess = fork(CHILD, files, {
+      cwd,
+      execArgv: ['--import', TSX],
+      serialization: 'advanced',
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    // What a file prints goes to stderr: stdout is kept for the command's own output (--json).
+    const relay = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-2_000);
+      process.stderr.write(chunk.toString());
+    };
+    child.stdout?.on('data', relay);
+    child.stderr?.on('data', relay);
+    let timer = setTimeout(onTimeout, STARTUP_TIMEOUT_MS);
+    function onTimeout() {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'loading') {
+        current = message.file;
+        clearTimeout(timer);
+        timer = setTimeout(onTimeout, timeoutMs);
+      } else if (message.type === 'done') done = true;
+      else messages.push(message);
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ messages, stopped: { file: current, reason: error.message } });
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (done) return resolve({ messages });
+      const reason = timedOut
+        ? current === undefined
+          ? `the loader process did not start within ${formatDuration(STARTUP_TIMEOUT_MS)}`
+          : `did not finish loading within ${formatDuration(timeoutMs)} (a top-level await that never settles?); set METRONOME_DECLARATION_TIMEOUT for a slower file`
+        : `the process loading it ended (${signal ?? `exit code ${code}`}) before the file finished loading${
+            output.trim() ? `: ${output.trim().split('\n').slice(-3).join(' ')}` : ''
+          }`;
+      resolve({ messages, stopped: { file: current, reason } });
+    });
+  });
 }

@@ -1,15 +1,12 @@
 /**
- * `/healthz` (the process is alive), `/readyz` (the database answers and this beat either leads or
- * is a healthy standby) and `/metrics` (Prometheus). Bound to METRONOME_HTTP, default 127.0.0.1:9464.
+ * `/healthz` (the process is not wedged: its event loop turns, and a leader's tick loop turns),
+ * `/readyz` (this replica is fit to lead: the database answers and it leads or is a healthy standby)
+ * and `/metrics` (Prometheus). Bound to METRONOME_HTTP, default 127.0.0.1:9464. docs/runtime.md, "HTTP".
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { BeatMetrics } from './metrics.ts';
-
-export interface Readiness {
-  ready: boolean;
-  role: 'leader' | 'standby' | 'starting' | 'stopping';
-  reasons: string[];
-}
+import type { Liveness, Readiness } from '../beat/health.ts';
+import type { BeatMetrics } from '../beat/metrics.ts';
+import { EventLoopWatch } from './event-loop.ts';
 
 export interface HttpOptions {
   bind: string;
@@ -17,6 +14,10 @@ export interface HttpOptions {
   readiness: () => Readiness;
   /** Asked first (the dashboard and the API, src/http/app.ts): true when it answered the request. */
   routes?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** The beat's own liveness (its tick loop); the event loop is watched here. */
+  liveness?: () => Liveness;
+  /** A blocked event loop fails /healthz past this; default 30 s. */
+  stallMs?: number;
 }
 
 export function parseBind(bind: string): { host: string; port: number } {
@@ -29,6 +30,11 @@ export function parseBind(bind: string): { host: string; port: number } {
 }
 
 export async function startHttpServer(options: HttpOptions): Promise<{ server: Server; url: string }> {
+  const watch = new EventLoopWatch(options.stallMs ?? 30_000);
+  const liveness = (): Liveness => {
+    const reasons = [...watch.check().reasons, ...(options.liveness?.().reasons ?? [])];
+    return { live: reasons.length === 0, reasons };
+  };
   const server = createServer((req, res) => {
     if (options.routes?.(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
@@ -37,7 +43,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ server: S
       return;
     }
     if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      const l = liveness();
+      res.writeHead(l.live ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(l)}\n`);
     } else if (path === '/readyz') {
       const r = options.readiness();
       res
@@ -62,6 +69,8 @@ export async function startHttpServer(options: HttpOptions): Promise<{ server: S
       resolve();
     });
   });
+  watch.start();
+  server.on('close', () => watch.stop());
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}` };

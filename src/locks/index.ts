@@ -1,5 +1,5 @@
 /**
- * Run locks (DESIGN.md, guarantee 3): `createRunLocks` picks Redlock over the given Redis URLs, or
+ * Run locks (docs/locks.md): `createRunLocks` picks Redlock over the given Redis URLs, or
  * the in-process table when there are none (the embedded default).
  */
 import type { Logger } from '../logger.ts';

@@ -1,5 +1,5 @@
 /**
- * Run locks: the lock per schedule that keeps executions from overlapping (DESIGN.md, guarantee 3).
+ * Run locks: the lock per schedule that keeps executions from overlapping (docs/locks.md; promise 3 in docs/runtime.md).
  * The beat takes it before enqueueing a run and gives it back when the run is observed finished or
  * its run lease expires. Two implementations: Redlock over one or several Redis servers
  * (`redlock.ts`) and an in-memory one for the embedded default (`in-process.ts`).

@@ -41,7 +41,7 @@ export interface CronFields {
   dayRule: 'or' | 'and';
   /**
    * The hour field starts with `*` (hourly, every N minutes, every second): the expression runs on
-   * real time across DST instead of being resolved as a fixed local time. See DESIGN.md "Time".
+   * real time across DST instead of being resolved as a fixed local time. See docs/time.md, "DST: one rule".
    */
   realTime: boolean;
 }

@@ -1,5 +1,5 @@
 /**
- * Next fire of a crontab in a time zone, with DST resolved by one rule (DESIGN.md "Time"):
+ * Next fire of a crontab in a time zone, with DST resolved by one rule (docs/time.md, "DST: one rule"):
  *
  * - fixed hour field (does not start with `*`): each matching local time fires once. A time in a
  *   spring-forward gap fires shifted forward by the gap's length; a time that occurs twice fires at

@@ -1,4 +1,4 @@
-/** The time engine: pure schedule math, no I/O. See DESIGN.md "Time". */
+/** The time engine: pure schedule math, no I/O. See docs/time.md. */
 export { DAY, HOUR, MINUTE, SECOND } from './civil.ts';
 export type { DstNote } from './cron.ts';
 export type { CeleryCrontab, CronFields, CronFieldValue } from './cron-fields.ts';

@@ -31,10 +31,13 @@ export class BeatProcess {
   constructor(
     readonly label: string,
     env: Record<string, string | undefined>,
+    /** Another command line and folder (a production install); default `node bin/beat.js run` here. */
+    start: { argv: string[]; cwd: string } = { argv: [process.execPath, BEAT, 'run'], cwd: ROOT },
   ) {
     const merged: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'info', ...env };
     for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-    this.child = spawn(process.execPath, [BEAT, 'run'], { cwd: ROOT, env: merged as NodeJS.ProcessEnv });
+    const [command, ...args] = start.argv;
+    this.child = spawn(command!, args, { cwd: start.cwd, env: merged as NodeJS.ProcessEnv });
     lines(this.child.stdout, (line) => {
       try {
         const value = JSON.parse(line) as Record<string, unknown>;

@@ -13,6 +13,8 @@ export class ControlledTransport implements Transport {
   readonly enqueued: Array<EnqueueItem & { at: number }> = [];
   readonly #states = new Map<string, RunState>();
   failing: string | null = null;
+  /** While true, enqueue() never returns (a broker call that hangs): the tick is stuck in it. */
+  stuck = false;
   /** Schedules whose runs are never seen (like Celery without a result backend): status 'unknown'. */
   readonly unseen = new Set<string>();
   /** While set, enqueue() waits for it to resolve before sending (see hold()). */
@@ -46,6 +48,7 @@ export class ControlledTransport implements Transport {
       await this.#gate;
     }
     if (this.failing) throw new Error(this.failing);
+    if (this.stuck) return new Promise(() => {});
     for (const item of batch) {
       this.enqueued.push({ ...item, at: Date.now() });
       this.#states.set(item.taskId, this.unseen.has(item.scheduleName) ? 'unknown' : 'active');

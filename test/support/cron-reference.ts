@@ -4,7 +4,7 @@
  * - day and time matching come from cron-parser itself, evaluated in UTC on the wall-clock fields
  *   (in UTC there is no DST, so cron-parser's own `includesDate` is right there); Celery's object
  *   form is checked as two expressions that must both match;
- * - wall times are resolved with raw Intl offsets, by the rule in DESIGN.md "Time". Offsets are
+ * - wall times are resolved with raw Intl offsets, by the rule in docs/time.md ("DST: one rule"). Offsets are
  *   memoised per minute (every tzdata transition since 1970 is on a whole minute — not always a
  *   quarter hour: St. John's changed clocks at 00:01 until 2011); to keep this fast, a quarter hour
  *   whose two ends have the same offset is taken whole.

@@ -4,9 +4,10 @@
  */
 import { request } from 'node:http';
 import type { Server } from 'node:net';
+import type { Readiness } from '../../src/beat/health.ts';
+import type { BeatMetrics } from '../../src/beat/metrics.ts';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../src/http/app.ts';
-import type { BeatMetrics } from '../../src/http/metrics.ts';
-import { type Readiness, startHttpServer } from '../../src/http/server.ts';
+import { startHttpServer } from '../../src/http/server.ts';
 
 export interface Reply {
   status: number;

@@ -1,9 +1,9 @@
 /** A beat runtime inside the test process, on real Postgres and real run locks. */
 import { Writable } from 'node:stream';
+import { BeatMetrics } from '../../src/beat/metrics.ts';
 import { Beat, type BeatOptions } from '../../src/beat/runtime.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { migrateDatabase } from '../../src/db/migrate.ts';
-import { BeatMetrics } from '../../src/http/metrics.ts';
 import { createRunLocks, type RunLocks } from '../../src/locks/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Transport } from '../../src/transports/transport.ts';

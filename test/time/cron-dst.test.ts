@@ -1,5 +1,5 @@
 /**
- * DST behaviour of crontab schedules: the rule of DESIGN.md "Time", checked by name on the cases
+ * DST behaviour of crontab schedules: the rule of docs/time.md ("DST: one rule"), checked by name on the cases
  * cron-parser gets wrong, and exhaustively against the brute-force reference around every offset
  * change of the zones with unusual transitions.
  */

@@ -1,5 +1,5 @@
 /**
- * The Celery message encoder against the truth: the real capture in shared/celery-protocol.md, captures
+ * The Celery message encoder against the truth: the real capture in docs/celery-protocol.md, captures
  * of Python's Celery 5.2.6 (test/fixtures/celery/captures.json, made by make-captures.py beside it),
  * every trap the spec lists, and Debian's real Python for repr, JSON, dates and signature checking.
  */
@@ -41,7 +41,7 @@ import {
 } from '../../src/transports/celery/python-repr.ts';
 import { pythonMap, runPython } from './python.ts';
 
-/** `add.apply_async((2, 3))` as Python's Celery stored it on Redis (shared/celery-protocol.md). */
+/** `add.apply_async((2, 3))` as Python's Celery stored it on Redis (docs/celery-protocol.md). */
 const SPEC_CAPTURE =
   '{"body": "W1syLCAzXSwge30sIHsiY2FsbGJhY2tzIjogbnVsbCwgImVycmJhY2tzIjogbnVsbCwgImNoYWluIjogbnVsbCwgImNob3JkIjogbnVsbH1d", "content-encoding": "utf-8", "content-type": "application/json", "headers": {"lang": "py", "task": "tasks.add", "id": "00000000-0000-4000-8000-00000000a001", "shadow": null, "eta": null, "expires": null, "group": null, "group_index": null, "retries": 0, "timelimit": [null, null], "root_id": "00000000-0000-4000-8000-00000000a001", "parent_id": null, "argsrepr": "(2, 3)", "kwargsrepr": "{}", "origin": "gen7435@vm", "ignore_result": false}, "properties": {"correlation_id": "00000000-0000-4000-8000-00000000a001", "reply_to": "a15c3e33-3376-36fe-8916-4d5adf4d6676", "delivery_mode": 2, "delivery_info": {"exchange": "", "routing_key": "celery"}, "priority": 0, "body_encoding": "base64", "delivery_tag": "0d453a2f-deda-49b0-b4af-c09aeaad3004"}}';
 

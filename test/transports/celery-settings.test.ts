@@ -1,8 +1,8 @@
 /** The Celery transport's settings and routing: clear errors naming the variable; task_routes semantics. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { globToRegExp, parseRoutes, resolveRoute } from '../../src/transports/celery/routes.ts';
 import { loadCelerySettings } from '../../src/transports/celery/settings.ts';
+import { globToRegExp, parseRoutes, resolveRoute } from '../../src/transports/routes.ts';
 import { TransportConfigError } from '../../src/transports/transport.ts';
 
 const base = { BROKER_URL: 'redis://127.0.0.1:6379/0' };

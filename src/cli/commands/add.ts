@@ -4,12 +4,8 @@
  * like a declaration. `beat sync` never touches it; `beat remove` deletes it.
  */
 import type { Command } from 'commander';
-import { databaseNow, findSchedule, insertSchedule } from '../../db/store.ts';
-import { nextFireWithin, parseDeclaration, validateRecord } from '../../model/index.ts';
-import { recordJson, viewRecord } from '../../observe/schedule-view.ts';
-import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
-import { when } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 import { durationOption, parseJsonOption, parseNumberOption, specFromOptions } from '../spec-options.ts';
 
 interface AddOptions {
@@ -96,6 +92,11 @@ export function registerAdd(program: Command): void {
     .option('--description <text>', 'free text')
     .option('--json', 'print the created schedule as JSON')
     .action(async (name: string, o: AddOptions) => {
+      const { databaseNow, findSchedule, insertSchedule } = await import('../../db/store.ts');
+      const { nextFireWithin, parseDeclaration, validateRecord } = await import('../../model/index.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
+      const { when } = await import('../schedules.ts');
       const input = {
         name,
         task: o.task,

@@ -3,9 +3,7 @@
  * in schedules/*.ts says `enabled` in its declaration; to stop one of those for a while, pause it.
  */
 import type { Command } from 'commander';
-import { cliActor } from '../../operate/actor.ts';
-import { setEnabled } from '../../operate/enable.ts';
-import { print, printJson, withDatabase } from '../database.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerEnable(program: Command): void {
   for (const enabled of [true, false]) {
@@ -18,6 +16,9 @@ export function registerEnable(program: Command): void {
       .argument('<name>', 'schedule name')
       .option('--json', 'print JSON')
       .action(async (name: string, options: { json?: boolean }) => {
+        const { cliActor } = await import('../../operate/actor.ts');
+        const { setEnabled } = await import('../../operate/enable.ts');
+        const { withDatabase } = await import('../database.ts');
         await withDatabase(async (database) => {
           const { record, changed } = await setEnabled(database, name, enabled, cliActor());
           if (options.json) printJson({ name, enabled: record.enabled, changed });

@@ -1,9 +1,7 @@
 /** `beat history NAME [--limit N]`: the latest occurrences, also of a schedule that was removed. */
 import type { Command } from 'commander';
-import { findSchedule, scheduleHistory } from '../../db/store.ts';
-import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
-import { occurrenceJson, occurrenceTable } from './show.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerHistory(program: Command): void {
   program
@@ -13,6 +11,10 @@ export function registerHistory(program: Command): void {
     .option('--limit <n>', 'how many occurrences', '20')
     .option('--json', 'print a JSON array')
     .action(async (name: string, options: { limit: string; json?: boolean }) => {
+      const { findSchedule, scheduleHistory } = await import('../../db/store.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { occurrenceTable } = await import('./show.ts');
+      const { occurrenceView } = await import('../../observe/history.ts');
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
         throw new CliError(
@@ -26,7 +28,7 @@ export function registerHistory(program: Command): void {
             `no schedule named ${JSON.stringify(name)} and no history under that name; 'beat list' shows the schedules there are`,
           );
         }
-        if (options.json) printJson(history.map(occurrenceJson));
+        if (options.json) printJson(history.map(occurrenceView));
         else if (history.length === 0) print(`${name}: no occurrences yet`);
         else print(occurrenceTable(history));
       });

@@ -14,7 +14,7 @@ import { renderDeclarations } from '../../import/render.ts';
 import { MissingTablesError } from '../../import/sql/read-periodic-tasks.ts';
 import { OVERLAP_POLICIES, type OverlapPolicy } from '../../model/index.ts';
 import { parseDuration, parseInstant, ZoneRules } from '../../time/index.ts';
-import { print, printJson, withDatabase } from '../database.ts';
+import { withDatabase } from '../database.ts';
 import { asCliError, CliError } from '../errors.ts';
 import {
   formatCheck,
@@ -24,6 +24,7 @@ import {
   problemsError,
   summarizeActions,
 } from '../import-output.ts';
+import { print, printJson } from '../output.ts';
 
 import { DEFAULT_OUT } from './import.ts';
 

@@ -1,11 +1,7 @@
 /** `beat list`: every schedule with its spec, state and next and last fire. */
 import type { Command } from 'commander';
-import { databaseNow, listScheduleRecords } from '../../db/store.ts';
-import { describeSpec } from '../../model/index.ts';
-import { recordJson, viewRecord } from '../../observe/schedule-view.ts';
-import { print, printJson, withDatabase } from '../database.ts';
 import { table } from '../format.ts';
-import { when } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerList(program: Command): void {
   program
@@ -15,6 +11,11 @@ export function registerList(program: Command): void {
     )
     .option('--json', 'print a JSON array')
     .action(async (options: { json?: boolean }) => {
+      const { databaseNow, listScheduleRecords } = await import('../../db/store.ts');
+      const { describeSpec } = await import('../../model/index.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
+      const { when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const now = await databaseNow(database);
         const views = (await listScheduleRecords(database.db)).map((r) => viewRecord(r, now));

@@ -1,6 +1,6 @@
 /** `beat migrate`: apply pending migrations (serialized by an advisory lock; a no-op when up to date). */
 import type { Command } from 'commander';
-import { print, printJson, withDatabase } from '../database.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerMigrate(program: Command): void {
   program
@@ -8,6 +8,7 @@ export function registerMigrate(program: Command): void {
     .description('apply database migrations (every other database command also does this first)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { json?: boolean }) => {
+      const { withDatabase } = await import('../database.ts');
       await withDatabase(async (database, result) => {
         if (options.json) printJson({ target: database.target, ...result });
         else if (result.applied === 0) print(`${database.target}: up to date (${result.total} migrations)`);

@@ -3,9 +3,7 @@
  * declaration owns): `beat sync` never un-pauses, so a deploy does not undo an incident response.
  */
 import type { Command } from 'commander';
-import { cliActor } from '../../operate/actor.ts';
-import { pause } from '../../operate/pause.ts';
-import { print, printJson, withDatabase } from '../database.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerPause(program: Command): void {
   program
@@ -15,6 +13,9 @@ export function registerPause(program: Command): void {
     .option('--reason <text>', 'why, shown by list and show')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { reason?: string; json?: boolean }) => {
+      const { cliActor } = await import('../../operate/actor.ts');
+      const { pause } = await import('../../operate/pause.ts');
+      const { withDatabase } = await import('../database.ts');
       await withDatabase(async (database) => {
         const { record, alreadyPaused } = await pause(database, name, options.reason ?? null, cliActor());
         if (options.json) {

@@ -4,10 +4,8 @@
  * `beat sync --prune`). Its occurrences stay, for `beat history`.
  */
 import type { Command } from 'commander';
-import { deleteSchedule } from '../../db/store.ts';
-import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
-import { requireSchedule } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerRemove(program: Command): void {
   program
@@ -20,6 +18,9 @@ export function registerRemove(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (name: string, options: { force?: boolean; json?: boolean }) => {
+      const { deleteSchedule } = await import('../../db/store.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { requireSchedule } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const record = await requireSchedule(database.db, name);
         if (record.managedBy === 'code' && !options.force) {

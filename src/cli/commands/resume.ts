@@ -3,12 +3,7 @@
  * policy (latest: one run now; all: each, one at a time; skip: none); the rest are recorded missed.
  */
 import type { Command } from 'commander';
-import { databaseNow } from '../../db/store.ts';
-import { viewRecord } from '../../observe/schedule-view.ts';
-import { cliActor } from '../../operate/actor.ts';
-import { resume } from '../../operate/pause.ts';
-import { print, printJson, withDatabase } from '../database.ts';
-import { when } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerResume(program: Command): void {
   program
@@ -17,6 +12,12 @@ export function registerResume(program: Command): void {
     .argument('<name>', 'schedule name')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }) => {
+      const { databaseNow } = await import('../../db/store.ts');
+      const { cliActor } = await import('../../operate/actor.ts');
+      const { resume } = await import('../../operate/pause.ts');
+      const { viewRecord } = await import('../../observe/schedule-view.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const { record, resumed } = await resume(database, name, cliActor());
         const view = viewRecord(record, await databaseNow(database));

@@ -1,14 +1,9 @@
 /** `beat show NAME`: everything about one schedule, its next 5 fires (with DST marks), its last 10 runs. */
 import type { Command } from 'commander';
 import type { OccurrenceRow } from '../../db/schema.ts';
-import { databaseNow, scheduleHistory } from '../../db/store.ts';
-import { describeSpec } from '../../model/index.ts';
-import { occurrenceView } from '../../observe/history.ts';
-import { nextFires, recordJson, viewRecord } from '../../observe/schedule-view.ts';
 import { formatDuration } from '../../time/index.ts';
-import { print, printJson, withDatabase } from '../database.ts';
 import { table } from '../format.ts';
-import { requireSchedule, when } from '../schedules.ts';
+import { print, printJson } from '../output.ts';
 
 export function registerShow(program: Command): void {
   program
@@ -17,6 +12,12 @@ export function registerShow(program: Command): void {
     .argument('<name>', 'schedule name')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }) => {
+      const { databaseNow, scheduleHistory } = await import('../../db/store.ts');
+      const { describeSpec } = await import('../../model/index.ts');
+      const { occurrenceView } = await import('../../observe/history.ts');
+      const { nextFires, recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
+      const { withDatabase } = await import('../database.ts');
+      const { requireSchedule, when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const record = await requireSchedule(database.db, name);
         const now = await databaseNow(database);
@@ -27,7 +28,7 @@ export function registerShow(program: Command): void {
           printJson({
             ...recordJson(view),
             nextFires: fires.map((f) => ({ at: new Date(f.at).toISOString(), dst: f.dst || null })),
-            lastOccurrences: history.map(occurrenceJson),
+            lastOccurrences: history.map(occurrenceView),
           });
           return;
         }
@@ -86,9 +87,6 @@ export function registerShow(program: Command): void {
       });
     });
 }
-
-/** An occurrence in `--json` output: the API's shape (src/observe/history.ts). */
-export const occurrenceJson = occurrenceView;
 
 export function occurrenceTable(history: OccurrenceRow[]): string {
   return table(

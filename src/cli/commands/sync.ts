@@ -4,15 +4,10 @@
  */
 import type { Command } from 'commander';
 import { formatProblem, loadDeclarations, type SyncProblem } from '../../declare/load.ts';
-import {
-  type PlanEntry,
-  SyncProblemsError,
-  syncDeclarations,
-  validateDeclarations,
-} from '../../declare/sync.ts';
-import { print, printJson, withDatabase } from '../database.ts';
+import type { PlanEntry } from '../../declare/sync.ts';
 import { CliError } from '../errors.ts';
 import { shortJson } from '../format.ts';
+import { print, printJson } from '../output.ts';
 
 interface SyncOptions {
   prune?: boolean;
@@ -30,7 +25,14 @@ export function registerSync(program: Command): void {
     .option('--dir <folder>', 'the folder of declaration files', 'schedules')
     .option('--json', 'print the plan as JSON')
     .action(async (options: SyncOptions) => {
-      const { found, problems: loadProblems } = await loadDeclarations(options.dir);
+      const { SyncProblemsError, syncDeclarations, validateDeclarations } = await import(
+        '../../declare/sync.ts'
+      );
+      const { configValue, withDatabase } = await import('../database.ts');
+      const { declarationTimeoutMs } = await import('../../config.ts');
+      const { found, problems: loadProblems } = await loadDeclarations(options.dir, undefined, {
+        timeoutMs: configValue(declarationTimeoutMs),
+      });
       const { valid, problems: declarationProblems } = validateDeclarations(found, Date.now());
       const problems = [...loadProblems, ...declarationProblems];
       if (problems.length > 0) fail(problems, options);

@@ -3,10 +3,8 @@
  * path (run lock and overlap policy, unless --force), recorded as a manual occurrence.
  */
 import type { Command } from 'commander';
-import { cliActor } from '../../operate/actor.ts';
-import { awaitDispatch, trigger } from '../../operate/trigger.ts';
-import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
+import { print, printJson } from '../output.ts';
 
 interface TriggerOptions {
   force?: boolean;
@@ -23,6 +21,9 @@ export function registerTrigger(program: Command): void {
     .option('--wait <seconds>', 'wait this long for the leader to enqueue it (0: do not wait)', '10')
     .option('--json', 'print JSON')
     .action(async (name: string, options: TriggerOptions) => {
+      const { cliActor } = await import('../../operate/actor.ts');
+      const { awaitDispatch, trigger } = await import('../../operate/trigger.ts');
+      const { withDatabase } = await import('../database.ts');
       const waitS = Number(options.wait);
       if (!Number.isFinite(waitS) || waitS < 0)
         throw new CliError(`--wait ${JSON.stringify(options.wait)} is not a number of seconds`);

@@ -1,7 +1,7 @@
 /** The BullMQ transport's settings from the environment (documented in .env.example). */
 import { redactSecrets } from '../../logger.ts';
 import { parseDuration, ScheduleSpecError } from '../../time/index.ts';
-import { parseRoutes, type Route } from '../celery/routes.ts';
+import { parseRoutes, type Route } from '../routes.ts';
 import { TransportConfigError } from '../transport.ts';
 
 export interface BullmqConfig {

@@ -13,7 +13,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { redactSecrets } from '../../logger.ts';
-import { resolveRoute } from '../celery/routes.ts';
+import { resolveRoute } from '../routes.ts';
 import type { EnqueueItem, EnqueueResult, RunState, Transport } from '../transport.ts';
 import { type BullmqConfig, bullmqConfigFromEnv, checkQueueName } from './config.ts';
 import { jobFor, runStateOf } from './job.ts';

@@ -1,7 +1,8 @@
 /**
  * Celery task messages (protocol v2), built without I/O: the headers, properties and body a real
  * `apply_async` sends, the exact envelope kombu's Redis transport stores, and the arguments for an
- * amqplib `publish`. The wire format and its traps are in `shared/celery-protocol.md`.
+ * amqplib `publish`. The wire format and its traps are in
+ * docs/celery-protocol.md.
  *
  * JSON is written in Python's `json.dumps` format (`", "` / `": "` separators, ASCII only), so what we
  * store is byte for byte what Python stores for the same message.

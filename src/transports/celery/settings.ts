@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
 import { redactSecrets } from '../../logger.ts';
+import { parseRoutes, type Route } from '../routes.ts';
 import { TransportConfigError } from '../transport.ts';
-import { parseRoutes, type Route } from './routes.ts';
 import { type SigningKeys, signBody } from './signing.ts';
 
 export interface CelerySettings {

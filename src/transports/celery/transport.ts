@@ -4,13 +4,13 @@
  */
 import type { Logger } from 'pino';
 import { redactSecrets } from '../../logger.ts';
+import { resolveRoute } from '../routes.ts';
 import type { EnqueueItem, EnqueueResult, RunState, Transport } from '../transport.ts';
 import { AmqpBroker } from './amqp-broker.ts';
 import type { Broker } from './broker.ts';
 import type { CeleryTaskMessage } from './message.ts';
 import { RedisBroker } from './redis-broker.ts';
 import { RedisResultBackend } from './result-backend.ts';
-import { resolveRoute } from './routes.ts';
 import { type CelerySettings, loadCelerySettings } from './settings.ts';
 
 export class CeleryTransport implements Transport {

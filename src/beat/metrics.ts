@@ -4,6 +4,7 @@
  * so 100k schedules do not make 100k series.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { VERSION } from '../version.ts';
 
 export type FireOutcome =
   | 'enqueued'
@@ -81,7 +82,15 @@ export class BeatMetrics {
     registers: [this.registry],
   });
 
+  readonly buildInfo = new Gauge({
+    name: 'metronome_build_info',
+    help: 'Always 1; the labels say which Metronome (and Node.js) this process runs.',
+    labelNames: ['version', 'node_version'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
+    this.buildInfo.set({ version: VERSION, node_version: process.version }, 1);
     if (options.processMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, prefix: 'metronome_' });
   }

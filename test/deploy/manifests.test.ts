@@ -1,0 +1,86 @@
+/**
+ * deploy/kubernetes is valid: every manifest against Kubernetes' schema (kubernetes-models:
+ * validators generated from the Kubernetes OpenAPI document), and the base and overlays rendered
+ * with `kubectl kustomize` where kubectl is installed. test/production/install.test.ts runs the base's
+ * Deployment on this machine.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { ROOT } from '../support/cli.ts';
+import { KUBE, type Manifest, parseYaml } from '../support/kubernetes.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: each model class takes its own object type
+const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+  'apps/v1/Deployment': Deployment,
+  'batch/v1/Job': Job,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'v1/ServiceAccount': ServiceAccount,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+};
+
+function validate(manifest: Manifest, where: string): void {
+  const Model = MODELS[`${manifest.apiVersion}/${manifest.kind}`];
+  assert.ok(Model, `${where}: no schema for ${manifest.apiVersion} ${manifest.kind}`);
+  try {
+    new Model(manifest).validate();
+  } catch (error) {
+    assert.fail(
+      `${where}: ${manifest.kind} ${manifest.metadata?.name} is invalid: ${(error as Error).message}`,
+    );
+  }
+}
+
+function yamlFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return yamlFiles(full);
+    return entry.name.endsWith('.yaml') && entry.name !== 'kustomization.yaml' ? [full] : [];
+  });
+}
+
+test('every manifest is valid against the Kubernetes schema', () => {
+  const files = yamlFiles(KUBE);
+  assert.ok(files.length >= 8, `found ${files.length} manifests`);
+  for (const file of files) {
+    for (const manifest of parseYaml(fs.readFileSync(file, 'utf8'), file))
+      validate(manifest, path.relative(ROOT, file));
+  }
+});
+
+test('the base and each overlay render with kubectl kustomize into valid objects', (t) => {
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  if (kubectl.error) {
+    t.skip('kubectl is not installed: overlays not rendered (each manifest file is still validated above)');
+    return;
+  }
+  for (const target of ['base', 'overlays/production', 'overlays/embedded']) {
+    const rendered = spawnSync('kubectl', ['kustomize', path.join(KUBE, target)], { encoding: 'utf8' });
+    assert.equal(rendered.status, 0, `kubectl kustomize ${target}: ${rendered.stderr}`);
+    const manifests = parseYaml(rendered.stdout, target);
+    for (const manifest of manifests) validate(manifest, target);
+    const deployment = manifests.find((m) => m.kind === 'Deployment') as unknown as Deployment;
+    if (target === 'overlays/embedded') {
+      assert.equal(deployment.spec?.replicas, 1);
+      assert.equal(deployment.spec?.strategy?.type, 'Recreate');
+      assert.ok(!manifests.some((m) => m.kind === 'Job' || m.kind === 'PodDisruptionBudget'));
+    } else {
+      assert.equal(deployment.spec?.replicas, 2);
+    }
+  }
+});
