@@ -1,0 +1,217 @@
+/**
+ * Invariants 1, 3 and 5 (pure): what the workers executed and what the ledger says of it.
+ *
+ * 1. No task id executed twice by the workers, and no occurrence enqueued twice (two `enqueued`
+ *    log lines for one task id, from any beats). A task id executed twice after an enqueue attempt
+ *    that failed in a way that may have delivered the message anyway (the broker's reply was lost:
+ *    any failure other than "unreachable" before sending) is the documented at-least-once case;
+ *    it is counted apart, and must be 0 too.
+ * 3. No two executions of a schedule whose runs must not overlap (`skip`, and `buffer_one`, which
+ *    waits) overlapped in the workers' own records. A run's end is its end line; for a run whose
+ *    worker the harness killed, the kill. Excluded, and counted apart: a pair whose earlier run
+ *    *started* after its run lease had already ended — it sat in the queue longer than the lease,
+ *    and docs/runtime.md ("Overlap") says the lock lasts the run lease unless the run is seen
+ *    running. The harness never makes a schedule exclusive that was not (edits swap skip and
+ *    buffer_one only), and never forces a trigger.
+ * 5. No occurrence `claimed` (or `buffered`) for longer than a minute; none left `enqueued` or
+ *    `running` without a reason once its run lease (plus 15 s for tracking) is over — whatever the
+ *    workers did with it, the ledger must end it.
+ */
+import { runLeaseMs } from '../../src/beat/enqueue-item.ts';
+import type { ScheduleRecord } from '../../src/model/index.ts';
+import { specOf } from '../../src/model/index.ts';
+import { compileSchedule } from '../../src/time/index.ts';
+import type { BeatLog, LedgerRow } from './evidence.ts';
+import type { Execution } from './records.ts';
+import type { ScheduleHistory } from './world.ts';
+
+// --- 1 -------------------------------------------------------------------------------------------
+
+export interface Duplicates {
+  /** Task ids the workers executed more than once, not explained by a lost reply. */
+  executedTwice: Array<{ taskId: string; runs: Execution[] }>;
+  /** Task ids executed more than once after an enqueue attempt whose reply may have been lost. */
+  atLeastOnce: Array<{ taskId: string; runs: Execution[]; attempts: BeatLog[] }>;
+  /** Task ids two `enqueued` lines were logged for. */
+  enqueuedTwice: Array<{ taskId: string; lines: BeatLog[] }>;
+}
+
+/** An attempt that failed before anything was written to the broker. */
+const NOTHING_SENT = /is unreachable/;
+
+export function checkDuplicates(runs: Execution[], logs: BeatLog[]): Duplicates {
+  const byId = groupBy(runs, (r) => r.taskId);
+  const failedAttempts = groupBy(
+    logs.filter((l) => l.msg === 'enqueue attempt failed; will retry' && l.taskId),
+    (l) => l.taskId as string,
+  );
+  const out: Duplicates = { executedTwice: [], atLeastOnce: [], enqueuedTwice: [] };
+  for (const [taskId, list] of byId) {
+    if (list.length < 2) continue;
+    const maybeLanded = (failedAttempts.get(taskId) ?? []).filter((l) => !NOTHING_SENT.test(l.error ?? ''));
+    if (maybeLanded.length > 0) out.atLeastOnce.push({ taskId, runs: list, attempts: maybeLanded });
+    else out.executedTwice.push({ taskId, runs: list });
+  }
+  const enqueued = groupBy(
+    logs.filter((l) => l.msg === 'enqueued' && l.taskId),
+    (l) => l.taskId as string,
+  );
+  for (const [taskId, lines] of enqueued) if (lines.length > 1) out.enqueuedTwice.push({ taskId, lines });
+  return out;
+}
+
+// --- 3 -------------------------------------------------------------------------------------------
+
+export interface Overlap {
+  schedule: string;
+  earlier: Execution;
+  later: Execution;
+  /** The earlier run's end as used (its end line, or its worker's kill). */
+  earlierEnd: number;
+  ms: number;
+}
+
+export interface OverlapReport {
+  checkedSchedules: number;
+  checkedRuns: number;
+  overlaps: Overlap[];
+  /** Overlaps whose earlier run started after its run lease had ended (by design; informational). */
+  lapsed: Overlap[];
+  /** Runs with no end line whose worker was not killed (informational: the record was lost). */
+  unended: Execution[];
+}
+
+export interface RunContext {
+  histories: Map<string, ScheduleHistory>;
+  ledgerByTask: Map<string, LedgerRow>;
+  /** Epoch ms the harness killed each worker main pid. */
+  workerKills: Map<number, number>;
+  /** When the records were read (a run with no end and a live worker is still going). */
+  readAt: number;
+}
+
+export function checkOverlaps(runs: Execution[], ctx: RunContext): OverlapReport {
+  const report: OverlapReport = {
+    checkedSchedules: 0,
+    checkedRuns: 0,
+    overlaps: [],
+    lapsed: [],
+    unended: [],
+  };
+  const bySchedule = groupBy(
+    runs.filter((r) => r.schedule !== null),
+    (r) => r.schedule as string,
+  );
+  for (const [name, list] of bySchedule) {
+    const history = ctx.histories.get(name);
+    const first = history?.changes[0]?.record;
+    if (!history || !first || first.overlap === 'allow') continue;
+    report.checkedSchedules++;
+    report.checkedRuns += list.length;
+    const sorted = [...list].sort((a, b) => a.start - b.start);
+    let open: Array<{ run: Execution; end: number }> = [];
+    for (const run of sorted) {
+      open = open.filter((o) => o.end > run.start);
+      for (const o of open) {
+        const overlap = {
+          schedule: name,
+          earlier: o.run,
+          later: run,
+          earlierEnd: o.end,
+          ms: o.end - run.start,
+        };
+        if (startedAfterLease(o.run, ctx, history)) report.lapsed.push(overlap);
+        else report.overlaps.push(overlap);
+      }
+      const end = endOf(run, ctx);
+      if (run.end === null && !ctx.workerKills.has(run.ppid)) report.unended.push(run);
+      open.push({ run, end });
+    }
+  }
+  return report;
+}
+
+function endOf(run: Execution, ctx: RunContext): number {
+  if (run.end !== null) return run.end;
+  return ctx.workerKills.get(run.ppid) ?? ctx.readAt;
+}
+
+function startedAfterLease(run: Execution, ctx: RunContext, history: ScheduleHistory): boolean {
+  const row = ctx.ledgerByTask.get(run.taskId);
+  if (!row?.enqueuedAt) return false;
+  const lease = leaseOf(history, row);
+  return lease !== null && run.start >= row.enqueuedAt + lease;
+}
+
+/** The run lease the beat gave an occurrence (src/beat/enqueue-item.ts), from the version in force. */
+export function leaseOf(history: ScheduleHistory, row: LedgerRow): number | null {
+  const record = versionAt(history, row.claimedAt);
+  if (!record) return null;
+  let next: number | null = null;
+  try {
+    next = compileSchedule(specOf(record), { name: record.name }).next(row.scheduledFor);
+  } catch {
+    next = null;
+  }
+  return runLeaseMs(record, row.scheduledFor, next);
+}
+
+function versionAt(history: ScheduleHistory, at: number): ScheduleRecord | undefined {
+  let found: ScheduleRecord | undefined;
+  for (const c of history.changes) if (c.record && c.at <= at + 1_000) found = c.record;
+  return found ?? history.changes[0]?.record;
+}
+
+// --- 5 -------------------------------------------------------------------------------------------
+
+export interface Stranded {
+  row: LedgerRow;
+  problem: string;
+}
+
+/** `sampled`: claimed rows seen older than a minute while the run went (task id → first seen). */
+export function checkStranded(
+  ledger: LedgerRow[],
+  runs: Execution[],
+  ctx: RunContext,
+  sampled: Map<string, number>,
+): Stranded[] {
+  const out: Stranded[] = [];
+  const runsById = groupBy(runs, (r) => r.taskId);
+  for (const row of ledger) {
+    const waited = ctx.readAt - row.claimedAt;
+    if ((row.status === 'claimed' || row.status === 'buffered') && waited > 60_000) {
+      out.push({ row, problem: `still ${row.status} ${Math.round(waited / 1000)} s after its claim` });
+      continue;
+    }
+    if (sampled.has(row.taskId)) {
+      out.push({ row, problem: `was claimed for over a minute during the run (now ${row.status})` });
+      continue;
+    }
+    if (row.status !== 'enqueued' && row.status !== 'running') continue;
+    const history = ctx.histories.get(row.schedule);
+    const lease = history ? (leaseOf(history, row) ?? 3_600_000) : 3_600_000;
+    const since = row.enqueuedAt ?? row.claimedAt;
+    if (ctx.readAt - since < lease + 15_000) continue;
+    const executed = runsById.get(row.taskId) ?? [];
+    const ended = executed.find((r) => r.end !== null);
+    const problem = ended
+      ? `the worker finished it (${ended.how}) ${Math.round((ctx.readAt - (ended.end as number)) / 1000)} s before the end, the ledger still says ${row.status}`
+      : executed.length > 0
+        ? `its worker died mid-run; still ${row.status}, no reason`
+        : `never executed (message lost or never sent); still ${row.status}, no reason`;
+    out.push({ row, problem });
+  }
+  return out;
+}
+
+export function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
