@@ -94,7 +94,7 @@ export function verdict(input: VerdictInput): Verdict {
       '2a',
       'owed slots with no ledger row (gaps)',
       slots.gaps.length,
-      `${slots.owed} slots owed, ${slots.excused} not owed (a change won before any leader could act)`,
+      `${slots.owed} slots owed, ${slots.excused} not owed (a change won before any leader could act)${tally(slots.gaps.map((g) => (g.until ? `before a ${g.until.kind}` : `after a ${g.since.style ?? ''} ${g.since.kind}`)))}`,
     ),
     row('2b', 'missed/skipped rows without a reason', slots.withoutReason.length, ''),
     row('2c', 'rows off their schedule grid', slots.offGrid.length, `${input.ledgerRows} ledger rows`),
@@ -102,7 +102,7 @@ export function verdict(input: VerdictInput): Verdict {
       '3',
       'overlapping runs of skip/buffer_one schedules',
       overlaps.overlaps.length,
-      `${overlaps.checkedRuns} runs of ${overlaps.checkedSchedules} schedules; ${overlaps.lapsed.length} more after a run lease ran out in the queue (by design)`,
+      `${overlaps.checkedRuns} runs of ${overlaps.checkedSchedules} schedules; ${overlaps.lapsed.length} more after a run lease ran out in the queue (by design)${tally(overlaps.overlaps.map((o) => o.schedule))}`,
     ),
     {
       id: '4',
@@ -118,7 +118,12 @@ export function verdict(input: VerdictInput): Verdict {
       value: input.longestClaimGap ? secs(input.longestClaimGap.to - input.longestClaimGap.from) : '-',
       note: input.longestClaimGap ? `from ${iso(input.longestClaimGap.from)}` : '',
     },
-    row('5', 'occurrences stranded (claimed > 1 min, enqueued forever)', stranded.length, ''),
+    row(
+      '5',
+      'occurrences stranded (claimed > 1 min, enqueued forever)',
+      stranded.length,
+      tally(stranded.map((x) => x.kind)).slice(2),
+    ),
     {
       id: 'cov',
       what: `every fault kind injected >= ${input.faultsRequired} times`,
@@ -129,6 +134,18 @@ export function verdict(input: VerdictInput): Verdict {
   ];
   const details = explain(input);
   return { rows, failed: rows.some((r) => r.ok === false), details };
+}
+
+/** `; a 12, b 3` — the commonest values first (at most six). */
+function tally(values: string[]): string {
+  if (values.length === 0) return '';
+  const counts = new Map<string, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const top = [...counts].sort((a, b) => b[1] - a[1]);
+  return `; ${top
+    .slice(0, 6)
+    .map(([v, n]) => `${v} ${n}`)
+    .join(', ')}${top.length > 6 ? ', ...' : ''}`;
 }
 
 function row(id: string, what: string, count: number, note: string): Row {

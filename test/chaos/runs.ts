@@ -166,6 +166,8 @@ function versionAt(history: ScheduleHistory, at: number): ScheduleRecord | undef
 
 export interface Stranded {
   row: LedgerRow;
+  /** The class of problem, for the table. */
+  kind: 'claimed > 1 min' | 'finished, ledger not told' | 'worker died, no end' | 'never ran, no end';
   problem: string;
 }
 
@@ -181,11 +183,19 @@ export function checkStranded(
   for (const row of ledger) {
     const waited = ctx.readAt - row.claimedAt;
     if ((row.status === 'claimed' || row.status === 'buffered') && waited > 60_000) {
-      out.push({ row, problem: `still ${row.status} ${Math.round(waited / 1000)} s after its claim` });
+      out.push({
+        row,
+        kind: 'claimed > 1 min',
+        problem: `still ${row.status} ${Math.round(waited / 1000)} s after its claim`,
+      });
       continue;
     }
     if (sampled.has(row.taskId)) {
-      out.push({ row, problem: `was claimed for over a minute during the run (now ${row.status})` });
+      out.push({
+        row,
+        kind: 'claimed > 1 min',
+        problem: `was claimed or buffered for over a minute during the run (now ${row.status})`,
+      });
       continue;
     }
     if (row.status !== 'enqueued' && row.status !== 'running') continue;
@@ -195,12 +205,24 @@ export function checkStranded(
     if (ctx.readAt - since < lease + 15_000) continue;
     const executed = runsById.get(row.taskId) ?? [];
     const ended = executed.find((r) => r.end !== null);
-    const problem = ended
-      ? `the worker finished it (${ended.how}) ${Math.round((ctx.readAt - (ended.end as number)) / 1000)} s before the end, the ledger still says ${row.status}`
-      : executed.length > 0
-        ? `its worker died mid-run; still ${row.status}, no reason`
-        : `never executed (message lost or never sent); still ${row.status}, no reason`;
-    out.push({ row, problem });
+    if (ended)
+      out.push({
+        row,
+        kind: 'finished, ledger not told',
+        problem: `the worker finished it (${ended.how}) ${Math.round((ctx.readAt - (ended.end as number)) / 1000)} s before the end; the ledger still says ${row.status}`,
+      });
+    else if (executed.length > 0)
+      out.push({
+        row,
+        kind: 'worker died, no end',
+        problem: `its worker died mid-run; still ${row.status}, no reason`,
+      });
+    else
+      out.push({
+        row,
+        kind: 'never ran, no end',
+        problem: `never executed (message lost or never sent); still ${row.status}, no reason`,
+      });
   }
   return out;
 }

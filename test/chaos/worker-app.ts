@@ -4,17 +4,17 @@
  * one when it ends to a shared file — the workers' own record of what ran, where and when:
  *
  *   {"e": "start", "t": <epoch s>, "id": <task id>, "s": <schedule>, "sf": <scheduled for>, "pid", "ppid"}
- *   {"e": "end", "t": <epoch s>, "id": <task id>, "how": "ok" | "error" | "soft_time_limit" | "terminated"}
+ *   {"e": "end", "t": <epoch s>, "id": <task id>, "how": "ok" | <exception class> | "terminated"}
  *
  * A run killed at its hard time limit still gets its end: billiard sends the pool process SIGTERM
- * (then SIGKILL 0.1 s later), and the handler below writes the end before exiting. A run whose whole
+ * (then SIGKILL 0.1 s later); the exception that raises in the task writes the end (or, if none
+ * does, the SIGTERM handler below writes it before exiting). A run whose whole
  * worker is killed (kill -9 of the process group) has no end line; the harness knows when it killed
  * it (`ppid` names the worker).
  */
 export const CHAOS_WORKER_APP = String.raw`
 import json, os, signal, threading, time
 from celery import Celery
-from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init
 
 app = Celery('mtasks')
@@ -55,13 +55,12 @@ def work(self, *args, **kwargs):
     _current['id'] = req.id
     _write({'e': 'start', 't': time.time(), 'id': req.id, 's': getattr(req, 'periodic_task_name', None),
             'sf': getattr(req, 'scheduled_for', None), 'pid': os.getpid(), 'ppid': os.getppid()})
-    how = 'error'
+    how = 'ok'
     try:
         if kwargs.get('sleep'):
             time.sleep(kwargs['sleep'])
-        how = 'ok'
-    except SoftTimeLimitExceeded:
-        how = 'soft_time_limit'
+    except BaseException as error:
+        how = type(error).__name__
         raise
     finally:
         _current.pop('id', None)
