@@ -55,6 +55,13 @@ export async function readLedger(sql: postgres.Sql): Promise<LedgerRow[]> {
   }));
 }
 
+/** Each schedule's next_fire_at (epoch ms, null when it has none), by id. */
+export async function readCursors(sql: postgres.Sql): Promise<Map<number, number | null>> {
+  const rows = await sql<{ id: string; ms: number | null }[]>`
+    select id, (extract(epoch from next_fire_at) * 1000)::float8 as ms from metronome.schedules`;
+  return new Map(rows.map((r) => [Number(r.id), r.ms === null ? null : Math.round(Number(r.ms))]));
+}
+
 export interface BeatLog {
   /** Epoch ms (pino's time). */
   t: number;

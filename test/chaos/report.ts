@@ -36,6 +36,7 @@ export interface VerdictInput {
   faultsInjected: Map<string, number>;
   faultsRequired: number;
   editsApplied: Map<string, number>;
+  queueWait: { p50: number; p90: number };
   executions: number;
   ledgerRows: number;
   events: ClusterEvent[];
@@ -98,6 +99,16 @@ export function verdict(input: VerdictInput): Verdict {
     ),
     row('2b', 'missed/skipped rows without a reason', slots.withoutReason.length, ''),
     row('2c', 'rows off their schedule grid', slots.offGrid.length, `${input.ledgerRows} ledger rows`),
+    {
+      id: "2'",
+      what: 'schedules still behind the cut (late, not lost; info)',
+      ok: null,
+      value: String(slots.late.length),
+      note: slots.late
+        .slice(0, 6)
+        .map((l) => `${l.schedule} ${secs(l.behindMs)} behind`)
+        .join(', '),
+    },
     row(
       '3',
       'overlapping runs of skip/buffer_one schedules',
@@ -124,6 +135,13 @@ export function verdict(input: VerdictInput): Verdict {
       stranded.length,
       tally(stranded.map((x) => x.kind)).slice(2),
     ),
+    {
+      id: 'load',
+      what: 'queue wait of runs (enqueued -> started): p50, p90',
+      ok: input.queueWait.p50 <= 1_000 && input.queueWait.p90 <= 3_000,
+      value: `${secs(input.queueWait.p50)}, ${secs(input.queueWait.p90)}`,
+      note: 'bound 1 s, 3 s: above it the workers were saturated and the run proves nothing (runs outlive their leases in the queue)',
+    },
     {
       id: 'cov',
       what: `every fault kind injected >= ${input.faultsRequired} times`,
@@ -153,7 +171,7 @@ function row(id: string, what: string, count: number, note: string): Row {
 }
 
 export function formatTable(rows: Row[]): string {
-  const header = ['', 'invariant', 'result', 'value', 'detail'];
+  const header = ['#', 'invariant', 'result', 'value', 'detail'];
   const cells = rows.map((r) => [
     r.id,
     r.what,

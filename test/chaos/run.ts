@@ -19,12 +19,12 @@ import type { ScheduleRecord } from '../../src/model/index.ts';
 import { cleanupCeleryDirs } from '../support/celery-worker.ts';
 import { Cluster } from './cluster.ts';
 import { applyEdit, firstSlotOf, rowValues } from './edits.ts';
-import { readBeatLogs, readLedger } from './evidence.ts';
+import { type LedgerRow, readBeatLogs, readCursors, readLedger } from './evidence.ts';
 import { type FaultOutcome, injectFault } from './faults.ts';
 import { leadership } from './leadership.ts';
 import { editPlan, faultPlan, faultsPerKind, workload } from './plan.ts';
 import { Random } from './random.ts';
-import { executions, RecordTail, readRecords } from './records.ts';
+import { type Execution, executions, RecordTail, readRecords } from './records.ts';
 import { formatTable, verdict } from './report.ts';
 import { checkDuplicates, checkOverlaps, checkStranded, type RunContext } from './runs.ts';
 import { checkSlots } from './slots.ts';
@@ -241,6 +241,7 @@ async function execute(
   await settle(cluster, cut);
   const readAt = await dbNow();
   const ledger = await readLedger(cluster.sql);
+  const cursors = await readCursors(cluster.sql);
   running = false;
   await sampler;
   await Promise.all(cluster.beats.map((b) => cluster.terminateBeat(b.index)));
@@ -275,7 +276,7 @@ async function execute(
   const result = verdict({
     ttlMs: o.ttlMs,
     duplicates: checkDuplicates(runs, logs),
-    slots: checkSlots(histories, ledger, lead.leaderTime, cut),
+    slots: checkSlots(histories, ledger, lead.leaderTime, cut, cursors),
     overlaps: checkOverlaps(runs, ctx),
     leadership: lead,
     longestClaimGap: longestClaimGap(ledger, start, cut),
@@ -283,6 +284,7 @@ async function execute(
     faultsInjected: countBy(outcomes.filter((x) => x.injected).map((x) => x.step.kind)),
     faultsRequired: faultsPerKind(o.minutes),
     editsApplied: editCounts,
+    queueWait: queueWait(runs, ctx.ledgerByTask),
     executions: runs.length,
     ledgerRows: ledger.length,
     events: cluster.events,
@@ -355,6 +357,18 @@ function longestClaimGap(
     if (!best || b - a > best.to - best.from) best = { from: a, to: b };
   }
   return best;
+}
+
+/** How long runs waited in the broker queue (first start minus the ledger's enqueued_at). */
+function queueWait(runs: Execution[], byTask: Map<string, LedgerRow>): { p50: number; p90: number } {
+  const waits = runs
+    .flatMap((r) => {
+      const enqueuedAt = byTask.get(r.taskId)?.enqueuedAt;
+      return enqueuedAt ? [Math.max(0, r.start - enqueuedAt)] : [];
+    })
+    .sort((a, b) => a - b);
+  const at = (q: number) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? 0;
+  return { p50: at(0.5), p90: at(0.9) };
 }
 
 function beatName(detail: string, slot: number | undefined): string {

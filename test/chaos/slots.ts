@@ -17,8 +17,11 @@
  *   to claim and did not is a gap.
  * - Pauses owe everything: `beat resume` hands the paused stretch to the catch-up policy, which
  *   records every slot it does not run as `missed`. The harness resumes every pause before the end.
- * - The run's end: slots up to the cut (the end of the chaos phase) are owed; the run waits until
- *   every schedule's cursor is past the cut before reading the ledger.
+ * - The run's end: slots up to the cut (the end of the chaos phase) are owed; the run waits (up to
+ *   100 s) until every schedule's cursor is past the cut before reading the ledger. A schedule whose
+ *   cursor is still behind the cut then is *late*, not gapped: the slots from its cursor on have not
+ *   been handled yet and will be; they are not owed, and the schedule is listed (a schedule that
+ *   cannot catch up is a finding of its own, not a gap).
  * - Manual runs (`beat trigger`) are not slots.
  *
  * A row whose status says the slot did not run (`missed`, `skipped_overlap`) must say why (error).
@@ -52,6 +55,8 @@ export interface SlotReport {
   excused: number;
   withoutReason: LedgerRow[];
   offGrid: LedgerRow[];
+  /** Schedules whose cursor was still behind the cut when the ledger was read. */
+  late: Array<{ schedule: string; cursor: number; behindMs: number }>;
 }
 
 const NEEDS_REASON = new Set(['missed', 'skipped_overlap']);
@@ -62,8 +67,10 @@ export function checkSlots(
   ledger: LedgerRow[],
   leaderTime: (from: number, to: number) => number,
   cut: number,
+  /** Each live schedule's next_fire_at when the ledger was read (by id). */
+  cursors: Map<number, number | null>,
 ): SlotReport {
-  const report: SlotReport = { owed: 0, gaps: [], excused: 0, withoutReason: [], offGrid: [] };
+  const report: SlotReport = { owed: 0, gaps: [], excused: 0, withoutReason: [], offGrid: [], late: [] };
   const rowsBySchedule = new Map<number, LedgerRow[]>();
   for (const row of ledger) {
     if (row.manual) continue;
@@ -74,8 +81,12 @@ export function checkSlots(
     const rows = rowsBySchedule.get(history.id) ?? [];
     const covered = coveredSlots(rows);
     const versions = versionsOf(history);
+    const cursor = cursors.get(history.id);
+    const horizon = cursor !== null && cursor !== undefined && cursor <= cut ? cursor : cut + 1;
+    if (horizon <= cut)
+      report.late.push({ schedule: history.name, cursor: horizon, behindMs: cut - horizon });
     for (const v of versions) {
-      const end = Math.min(v.until?.at ?? Number.POSITIVE_INFINITY, cut + 1);
+      const end = Math.min(v.until?.at ?? Number.POSITIVE_INFINITY, horizon);
       for (let s = v.schedule.next(v.from - 1); s !== null && s < end; s = v.schedule.next(s)) {
         if (v.since.style === 'sql' && leaderTime(v.since.at, s) < LEADER_CHANCE_MS) {
           report.excused++;
