@@ -89,7 +89,7 @@ function specials(): ChaosSchedule[] {
 
 /** A short task on a random 1–5 s grid with random policies. */
 export function randomSchedule(rng: Random, name: string): ChaosSchedule {
-  const everyMs = 1000 * pickWeighted(rng, [1, 2, 3, 4, 5], [10, 20, 20, 25, 25]);
+  const everyMs = 1000 * pickWeighted(rng, [1, 2, 3, 4, 5], [5, 15, 20, 25, 35]);
   const timeLimitS = rng.chance(0.15) ? rng.int(2, 10) : null;
   return {
     ...base(name, everyMs),
