@@ -250,6 +250,7 @@ describe('duplicates (invariant 1)', () => {
         'the Celery broker redis://h/0 is unreachable (status reconnecting)',
       ),
       log('enqueue attempt failed; will retry', 'y', 'Connection is closed.'),
+      log('enqueued', 'y'),
       log('enqueued', 'z'),
       log('enqueued', 'z'),
     ];

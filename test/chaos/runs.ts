@@ -2,12 +2,12 @@
  * Invariants 1, 3 and 5 (pure): what the workers executed and what the ledger says of it.
  *
  * 1. No task id executed twice by the workers, and no occurrence enqueued twice (two `enqueued`
- *    log lines for one task id, from any beats). A task id executed twice after an enqueue attempt
- *    that failed in a way that may have delivered the message anyway (the broker's reply was lost:
- *    any failure other than "unreachable" before sending) is the documented at-least-once case;
- *    it is counted apart, and must be 0 too.
+ *    log lines for one task id, from any beats). A task id executed twice whose one successful send
+ *    was preceded by an attempt that failed in a way that may have delivered the message anyway
+ *    (the broker's reply was lost: any failure other than "unreachable" before sending) is the
+ *    documented at-least-once case; it is counted apart, and must be 0 too.
  * 3. No two executions of a schedule whose runs must not overlap (`skip`, and `buffer_one`, which
- *    waits) overlapped in the workers' own records. A run's end is its end line; for a run whose
+ *    waits) overlapped in the workers' own records (one task id executed twice is invariant 1's). A run's end is its end line; for a run whose
  *    worker the harness killed, the kill. Excluded, and counted apart: a pair whose earlier run
  *    *started* after its run lease had already ended — it sat in the queue longer than the lease,
  *    and docs/runtime.md ("Overlap") says the lock lasts the run lease unless the run is seen
@@ -46,16 +46,20 @@ export function checkDuplicates(runs: Execution[], logs: BeatLog[]): Duplicates 
     (l) => l.taskId as string,
   );
   const out: Duplicates = { executedTwice: [], atLeastOnce: [], enqueuedTwice: [] };
-  for (const [taskId, list] of byId) {
-    if (list.length < 2) continue;
-    const maybeLanded = (failedAttempts.get(taskId) ?? []).filter((l) => !NOTHING_SENT.test(l.error ?? ''));
-    if (maybeLanded.length > 0) out.atLeastOnce.push({ taskId, runs: list, attempts: maybeLanded });
-    else out.executedTwice.push({ taskId, runs: list });
-  }
   const enqueued = groupBy(
     logs.filter((l) => l.msg === 'enqueued' && l.taskId),
     (l) => l.taskId as string,
   );
+  for (const [taskId, list] of byId) {
+    if (list.length < 2) continue;
+    // The documented case: one successful send, preceded by an attempt that may have landed.
+    const sent = enqueued.get(taskId) ?? [];
+    const maybeLanded = (failedAttempts.get(taskId) ?? []).filter(
+      (l) => !NOTHING_SENT.test(l.error ?? '') && sent.length === 1 && l.t <= (sent[0] as BeatLog).t,
+    );
+    if (maybeLanded.length > 0) out.atLeastOnce.push({ taskId, runs: list, attempts: maybeLanded });
+    else out.executedTwice.push({ taskId, runs: list });
+  }
   for (const [taskId, lines] of enqueued) if (lines.length > 1) out.enqueuedTwice.push({ taskId, lines });
   return out;
 }
@@ -113,6 +117,7 @@ export function checkOverlaps(runs: Execution[], ctx: RunContext): OverlapReport
     for (const run of sorted) {
       open = open.filter((o) => o.end > run.start);
       for (const o of open) {
+        if (o.run.taskId === run.taskId) continue; // one task executed twice: invariant 1's
         const overlap = {
           schedule: name,
           earlier: o.run,
