@@ -17,17 +17,14 @@ import { parseArgs } from 'node:util';
 import { schedules as schedulesTable } from '../../src/db/schema.ts';
 import type { ScheduleRecord } from '../../src/model/index.ts';
 import { cleanupCeleryDirs } from '../support/celery-worker.ts';
+import { analyze, type Evidence, loadEvidence, saveEvidence } from './analyze.ts';
 import { Cluster } from './cluster.ts';
 import { applyEdit, firstSlotOf, rowValues } from './edits.ts';
-import { type LedgerRow, readBeatLogs, readCursors, readLedger } from './evidence.ts';
+import { readCursors, readLedger } from './evidence.ts';
 import { type FaultOutcome, injectFault } from './faults.ts';
-import { leadership } from './leadership.ts';
-import { editPlan, faultPlan, faultsPerKind, workload } from './plan.ts';
+import { editPlan, faultPlan, workload } from './plan.ts';
 import { Random } from './random.ts';
-import { type Execution, executions, RecordTail, readRecords } from './records.ts';
-import { formatTable, verdict } from './report.ts';
-import { checkDuplicates, checkOverlaps, checkStranded, type RunContext } from './runs.ts';
-import { checkSlots } from './slots.ts';
+import { RecordTail } from './records.ts';
 import { World } from './world.ts';
 
 interface Options {
@@ -39,6 +36,8 @@ interface Options {
   out: string;
   keepDatabase: boolean;
   examples: number;
+  /** Judge the saved evidence of a finished run in this folder instead of running. */
+  recheck: string | undefined;
 }
 
 function options(argv: string[]): Options {
@@ -53,6 +52,7 @@ function options(argv: string[]): Options {
       out: { type: 'string' },
       'keep-database': { type: 'boolean', default: false },
       examples: { type: 'string', default: '5' },
+      recheck: { type: 'string' },
     },
   });
   const number = (name: string, text: string | undefined, min: number) => {
@@ -72,6 +72,7 @@ function options(argv: string[]): Options {
     out: values.out ?? path.join(os.tmpdir(), `metronome-chaos-${seed}-${Date.now()}`),
     keepDatabase: values['keep-database'] ?? false,
     examples: number('examples', values.examples, 0),
+    recheck: values.recheck,
   };
 }
 
@@ -99,6 +100,7 @@ async function main(): Promise<number> {
     );
     return 2;
   }
+  if (o.recheck) return analyze(o.recheck, loadEvidence(o.recheck), o.examples, say);
   mkdirSync(o.out, { recursive: true });
   const durationMs = Math.round(o.minutes * 60_000);
   const rng = new Random(o.seed);
@@ -125,6 +127,19 @@ async function main(): Promise<number> {
       METRONOME_MAX_RUN_HOLD: '30s',
     },
   });
+  // Interrupted (Ctrl-C, a CI timeout): stop every process of the run, never leave them behind.
+  const interrupted = (signal: NodeJS.Signals) => {
+    say(`${signal}: stopping every process of the run`);
+    void cluster
+      .teardown(o.keepDatabase)
+      .catch(() => {})
+      .finally(() => {
+        cleanupCeleryDirs();
+        process.exit(130);
+      });
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   let exitCode = 1;
   try {
     exitCode = await execute(cluster, o, durationMs, plannedSchedules, faults, edits);
@@ -254,80 +269,26 @@ async function execute(
   running = false;
   await sampler;
   await Promise.all(cluster.beats.map((b) => cluster.terminateBeat(b.index)));
-  const records = readRecords(cluster.recordFile);
-  const logs = readBeatLogs(cluster.logFiles);
-
-  // --- the checks ---
-  const pidToBeat = new Map<number, string>();
-  for (const e of cluster.events)
-    if (e.kind === 'beat-start' && e.pid !== undefined) pidToBeat.set(e.pid, beatName(e.detail, e.slot));
-  const lead = leadership(
-    logs,
-    cluster.events,
-    (e) => (e.pid === undefined ? undefined : pidToBeat.get(e.pid)),
-    {
-      from: start,
-      to: cut,
-    },
-  );
-  const runs = executions(records);
-  const histories = [...world.histories.values()];
-  const ctx: RunContext = {
-    histories: new Map(histories.map((h) => [h.name, h])),
-    ledgerByTask: new Map(ledger.map((r) => [r.taskId, r])),
-    workerKills: new Map(
-      cluster.events
-        .filter((e) => e.kind === 'worker-kill' && e.pid !== undefined)
-        .map((e) => [e.pid as number, e.t]),
-    ),
-    readAt,
-  };
-  const result = verdict({
+  const evidence: Evidence = {
+    seed: o.seed,
+    minutes: o.minutes,
     ttlMs: o.ttlMs,
-    duplicates: checkDuplicates(runs, logs),
-    slots: checkSlots(histories, ledger, lead.leaderTime, cut, cursors),
-    overlaps: checkOverlaps(runs, ctx),
-    leadership: lead,
-    longestClaimGap: longestClaimGap(ledger, start, cut),
-    stranded: checkStranded(ledger, runs, ctx, sampled),
-    faultsInjected: countBy(outcomes.filter((x) => x.injected).map((x) => x.step.kind)),
-    faultsRequired: faultsPerKind(o.minutes),
-    editsApplied: editCounts,
-    queueWait: queueWait(runs, ctx.ledgerByTask),
-    executions: runs.length,
-    ledgerRows: ledger.length,
+    start,
+    cut,
+    readAt,
+    ledger,
+    cursors: [...cursors],
+    histories: [...world.histories.values()],
+    triggers: world.triggers,
+    failedEdits: world.failedEdits,
     events: cluster.events,
-    logs,
-    examples: Number.POSITIVE_INFINITY,
-  });
-  const table = formatTable(result.rows);
-  const text = [
-    `chaos test: seed ${o.seed}, ${o.minutes} min, lease TTL ${o.ttlMs} ms`,
-    `command: npm run chaos -- --minutes ${o.minutes} --seed ${o.seed}${o.ttlMs !== 2000 ? ` --ttl ${o.ttlMs}` : ''}`,
-    '',
-    table,
-  ].join('\n');
-  writeFileSync(path.join(o.out, 'report.txt'), `${text}\n\n${result.details.join('\n\n')}\n`);
-  writeFileSync(
-    path.join(o.out, 'run.json'),
-    JSON.stringify(
-      {
-        outcomes,
-        events: cluster.events,
-        failedEdits: world.failedEdits,
-        triggers: world.triggers,
-        leader: lead.spans,
-      },
-      null,
-      1,
-    ),
-  );
-  process.stdout.write(`\n${text}\n\n`);
-  const shown = examplesPerInvariant(result.details, o.examples);
-  if (shown.length > 0) process.stdout.write(`${shown.join('\n\n')}\n\n`);
-  say(`full report: ${path.join(o.out, 'report.txt')}`);
-  say(result.failed ? 'FAILED: an invariant broke' : 'passed');
-  return result.failed ? 1 : 0;
+    sampled: [...sampled],
+    outcomes,
+    editCounts: [...editCounts],
+    logFiles: cluster.logFiles.map((f) => path.basename(f)),
+  };
+  saveEvidence(o.out, evidence);
+  return analyze(o.out, evidence, o.examples, say);
 }
 
 /** Wait (at most 100 s) until every slot up to the cut is handled: cursors past it, nothing pending. */
@@ -348,56 +309,6 @@ async function settle(cluster: Cluster, cut: number): Promise<void> {
   }
   // Runs enqueued just before the cut finish and are tracked meanwhile.
   await sleep(20_000);
-}
-
-function longestClaimGap(
-  ledger: Awaited<ReturnType<typeof readLedger>>,
-  from: number,
-  to: number,
-): { from: number; to: number } | undefined {
-  const times = ledger
-    .filter((r) => !r.manual && r.claimedAt >= from && r.claimedAt <= to)
-    .map((r) => r.claimedAt)
-    .sort((a, b) => a - b);
-  let best: { from: number; to: number } | undefined;
-  for (let i = 1; i < times.length; i++) {
-    const a = times[i - 1] as number;
-    const b = times[i] as number;
-    if (!best || b - a > best.to - best.from) best = { from: a, to: b };
-  }
-  return best;
-}
-
-/** How long runs waited in the broker queue (first start minus the ledger's enqueued_at). */
-function queueWait(runs: Execution[], byTask: Map<string, LedgerRow>): { p50: number; p90: number } {
-  const waits = runs
-    .flatMap((r) => {
-      const enqueuedAt = byTask.get(r.taskId)?.enqueuedAt;
-      return enqueuedAt ? [Math.max(0, r.start - enqueuedAt)] : [];
-    })
-    .sort((a, b) => a - b);
-  const at = (q: number) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? 0;
-  return { p50: at(0.5), p90: at(0.9) };
-}
-
-function beatName(detail: string, slot: number | undefined): string {
-  const incarnation = /incarnation (\d+)/.exec(detail)?.[1] ?? '1';
-  return `beat-${slot}.${incarnation}`;
-}
-
-function countBy(items: string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const i of items) out.set(i, (out.get(i) ?? 0) + 1);
-  return out;
-}
-
-function examplesPerInvariant(details: string[], n: number): string[] {
-  const seen = new Map<string, number>();
-  return details.filter((d) => {
-    const id = d.split(' ')[0] as string;
-    seen.set(id, (seen.get(id) ?? 0) + 1);
-    return (seen.get(id) as number) <= n;
-  });
 }
 
 process.exitCode = await main();
