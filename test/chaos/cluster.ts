@@ -60,6 +60,8 @@ export class Cluster {
   readonly workerPids = new Map<number, number>();
   readonly recordFile: string;
   readonly logFiles: string[] = [];
+  /** Set by teardown: a fault still in progress starts nothing after it. */
+  #closed = false;
 
   private constructor(
     readonly o: ClusterOptions,
@@ -114,7 +116,8 @@ export class Cluster {
 
   // --- beats -----------------------------------------------------------------------------------------
 
-  startBeat(index: number): BeatSlot {
+  startBeat(index: number): BeatSlot | undefined {
+    if (this.#closed) return undefined;
     const previous = this.beats[index];
     const incarnation = (previous?.incarnation ?? 0) + 1;
     const logFile = path.join(this.o.dir, `beat-${index}.${incarnation}.log`);
@@ -186,6 +189,7 @@ export class Cluster {
   // --- workers ---------------------------------------------------------------------------------------
 
   async startWorker(index: number): Promise<void> {
+    if (this.#closed) return;
     const worker = await CeleryWorker.start({
       broker: `${this.broker.url}/0`,
       backend: `${this.backend.url}/0`,
@@ -194,6 +198,10 @@ export class Cluster {
       recordFile: this.recordFile,
       app: CHAOS_WORKER_APP,
     });
+    if (this.#closed) {
+      worker.kill();
+      return;
+    }
     this.workers[index] = worker;
     this.workerPids.set(worker.child.pid as number, index);
     this.note('worker-start', `worker ${index} started`, { slot: index, pid: worker.child.pid });
@@ -237,6 +245,7 @@ export class Cluster {
 
   /** Stop everything; the database is dropped unless `keepDatabase`. */
   async teardown(keepDatabase: boolean): Promise<void> {
+    this.#closed = true;
     await Promise.all(this.beats.map((b) => this.terminateBeat(b.index).catch(() => {})));
     await Promise.all(this.workers.map((w) => w?.stop().catch(() => {})));
     await this.proxy.down();

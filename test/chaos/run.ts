@@ -9,7 +9,7 @@
  * It lives under test/ (not bench/) because it is a test — a verdict, not a figure — and shares
  * test/support's real-process helpers; its file is not named *.test.ts, so `npm test` does not run it.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -101,6 +101,10 @@ async function main(): Promise<number> {
     return 2;
   }
   if (o.recheck) return analyze(o.recheck, loadEvidence(o.recheck), o.examples, say);
+  if (existsSync(o.out) && readdirSync(o.out).length > 0) {
+    process.stderr.write(`chaos: ${o.out} is not empty; give --out a new folder\n`);
+    return 2;
+  }
   mkdirSync(o.out, { recursive: true });
   const durationMs = Math.round(o.minutes * 60_000);
   const rng = new Random(o.seed);
