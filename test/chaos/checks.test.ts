@@ -4,8 +4,12 @@
  * itself is `npm run chaos`, not part of `npm test`).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { ScheduleRecord } from '../../src/model/index.ts';
+import { type Evidence, loadEvidence, saveEvidence } from './analyze.ts';
 import type { ClusterEvent } from './cluster.ts';
 import type { BeatLog, LedgerRow } from './evidence.ts';
 import { leadership } from './leadership.ts';
@@ -346,5 +350,37 @@ describe('the plan', () => {
       assert.ok(edits.filter((e) => e.kind === kind).length >= 5, kind);
     assert.deepEqual(workload(new Random(3), 100), workload(new Random(3), 100));
     assert.equal(workload(new Random(3), 100).length, 100);
+  });
+});
+
+describe('evidence', () => {
+  test('saved and loaded again, with the dates of records as dates', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'chaos-evidence-'));
+    try {
+      const evidence: Evidence = {
+        seed: 1,
+        minutes: 1,
+        ttlMs: 2000,
+        start: s(0),
+        cut: s(60),
+        readAt: s(90),
+        ledger: [row(s(0))],
+        cursors: [[1, s(61)]],
+        histories: [history([{ at: s(-1), kind: 'insert', style: 'cursor', record: record() }])],
+        triggers: [],
+        failedEdits: [],
+        events: [],
+        sampled: [],
+        outcomes: [],
+        editCounts: [],
+        logFiles: [],
+      };
+      saveEvidence(dir, evidence);
+      const back = loadEvidence(dir);
+      assert.deepEqual(back, evidence);
+      assert.ok(back.histories[0]?.changes[0]?.record?.nextFireAt instanceof Date);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
