@@ -49,6 +49,8 @@ export interface BeatSlot {
   pid: number | undefined;
   logFile: string;
   stopped: boolean;
+  /** The harness sent it SIGKILL or SIGTERM: its exit is no crash. */
+  stopping: boolean;
   exited: Promise<void>;
 }
 
@@ -133,12 +135,14 @@ export class Cluster {
       pid: child.pid,
       logFile,
       stopped: false,
+      stopping: false,
       exited: once(child, 'exit').then(([code, signal]) => {
         this.note('beat-exit', `beat ${index} exited (${signal ?? `code ${code}`})`, {
           slot: index,
           pid: child.pid,
         });
         slot.child = undefined;
+        if (!slot.stopping) this.#crashed(slot, String(signal ?? `code ${code}`));
       }),
     };
     this.beats[index] = slot;
@@ -149,6 +153,25 @@ export class Cluster {
     return slot;
   }
 
+  /**
+   * A beat that exited without being told to crashed: that is a finding (the `crash` row), and,
+   * as a supervisor (Kubernetes) would, the harness starts it again a second later so the run keeps
+   * three beats.
+   */
+  #crashed(slot: BeatSlot, how: string): void {
+    this.note(
+      'beat-crash',
+      `beat ${slot.index} exited on its own (${how}); see ${path.basename(slot.logFile)}`,
+      {
+        slot: slot.index,
+        pid: slot.pid,
+      },
+    );
+    setTimeout(() => {
+      if (this.beats[slot.index] === slot) this.startBeat(slot.index);
+    }, 1_000);
+  }
+
   alive(index: number): boolean {
     return this.beats[index]?.child !== undefined;
   }
@@ -157,6 +180,7 @@ export class Cluster {
     const slot = this.beats[index];
     if (!slot?.child) return;
     this.note(kind, `${signal} to beat ${index}`, { slot: index, pid: slot.pid });
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') slot.stopping = true;
     slot.child.kill(signal);
     if (signal === 'SIGSTOP') slot.stopped = true;
     if (signal === 'SIGCONT') slot.stopped = false;

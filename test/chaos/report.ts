@@ -46,6 +46,7 @@ export interface VerdictInput {
 }
 
 const FAULT_EVENT = new Set([
+  'beat-crash',
   'beat-kill',
   'beat-stop',
   'beat-cont',
@@ -76,6 +77,11 @@ export function verdict(input: VerdictInput): Verdict {
   const bound = input.ttlMs + 1_000;
   const gap = leadership.longestGap;
   const gapMs = gap ? gap.to - gap.from : 0;
+  // An exit the harness did not ask for (no SIGKILL or SIGTERM of that process before it).
+  const told = new Set(
+    input.events.filter((e) => e.kind === 'beat-kill' || e.kind === 'beat-term').map((e) => e.pid),
+  );
+  const crashes = input.events.filter((e) => e.kind === 'beat-exit' && !told.has(e.pid));
   const missingKinds = FAULT_KINDS.filter((k) => (input.faultsInjected.get(k) ?? 0) < input.faultsRequired);
   const rows: Row[] = [
     row(
@@ -135,6 +141,16 @@ export function verdict(input: VerdictInput): Verdict {
       stranded.length,
       tally(stranded.map((x) => x.kind)).slice(2),
     ),
+    {
+      id: 'crash',
+      what: 'beat processes that exited on their own',
+      ok: crashes.length === 0,
+      value: String(crashes.length),
+      note: crashes
+        .slice(0, 3)
+        .map((e) => `${iso(e.t)} ${e.detail}`)
+        .join('; '),
+    },
     {
       id: 'load',
       what: 'queue wait of runs (enqueued -> started): p50, p90',
