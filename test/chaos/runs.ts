@@ -11,7 +11,8 @@
  *    worker the harness killed, the kill. Excluded, and counted apart: a pair whose earlier run
  *    *started* after its run lease had already ended — it sat in the queue longer than the lease,
  *    and docs/runtime.md ("Overlap") says the lock lasts the run lease unless the run is seen
- *    running. The harness never makes a schedule exclusive that was not (edits swap skip and
+ *    running. (Of the pair, the run enqueued first is the one that held the lock first: a buffered
+ *    occurrence may be sent after it and start before it.) The harness never makes a schedule exclusive that was not (edits swap skip and
  *    buffer_one only), and never forces a trigger.
  * 5. No occurrence `claimed` (or `buffered`) for longer than a minute; none left `enqueued` or
  *    `running` without a reason once its run lease (plus 15 s for tracking) is over — whatever the
@@ -125,7 +126,7 @@ export function checkOverlaps(runs: Execution[], ctx: RunContext): OverlapReport
           earlierEnd: o.end,
           ms: o.end - run.start,
         };
-        if (startedAfterLease(o.run, ctx, history)) report.lapsed.push(overlap);
+        if (lockLapsedInQueue(o.run, run, ctx, history)) report.lapsed.push(overlap);
         else report.overlaps.push(overlap);
       }
       const end = endOf(run, ctx);
@@ -141,11 +142,18 @@ function endOf(run: Execution, ctx: RunContext): number {
   return ctx.workerKills.get(run.ppid) ?? ctx.readAt;
 }
 
-function startedAfterLease(run: Execution, ctx: RunContext, history: ScheduleHistory): boolean {
-  const row = ctx.ledgerByTask.get(run.taskId);
-  if (!row?.enqueuedAt) return false;
-  const lease = leaseOf(history, row);
-  return lease !== null && run.start >= row.enqueuedAt + lease;
+/**
+ * Of two overlapping runs, the one enqueued first held the lock first; if it waited in the queue
+ * past its run lease before starting, its lock lapsed by design and the other could be sent.
+ */
+function lockLapsedInQueue(a: Execution, b: Execution, ctx: RunContext, history: ScheduleHistory): boolean {
+  const rows = [a, b].map((run) => ({ run, row: ctx.ledgerByTask.get(run.taskId) }));
+  const first = rows
+    .filter((x) => x.row?.enqueuedAt)
+    .sort((x, y) => (x.row?.enqueuedAt as number) - (y.row?.enqueuedAt as number))[0];
+  if (!first?.row?.enqueuedAt) return false;
+  const lease = leaseOf(history, first.row);
+  return lease !== null && first.run.start >= first.row.enqueuedAt + lease;
 }
 
 /** The run lease the beat gave an occurrence (src/beat/enqueue-item.ts), from the version in force. */
