@@ -33,6 +33,8 @@ export interface Evidence {
   events: ClusterEvent[];
   /** Task ids seen claimed or buffered for over a minute while the run went, with when. */
   sampled: Array<[string, number]>;
+  /** Task ids still waiting in the broker's queue when the ledger was read (absent: not read). */
+  queued?: string[];
   outcomes: FaultOutcome[];
   editCounts: Array<[string, number]>;
   /** Names of the beats' log files in the run's folder. */
@@ -88,6 +90,7 @@ export function analyze(dir: string, e: Evidence, examples: number, say: (text: 
         .map((ev) => [ev.pid as number, ev.t]),
     ),
     readAt: e.readAt,
+    queued: new Set(e.queued ?? []),
   };
   const result = verdict({
     ttlMs: e.ttlMs,

@@ -199,6 +199,7 @@ function context(ledger: LedgerRow[] = [], kills = new Map<number, number>()): R
     ledgerByTask: new Map(ledger.map((r) => [r.taskId, r])),
     workerKills: kills,
     readAt: s(100),
+    queued: new Set(['still-queued']),
   };
 }
 
@@ -296,6 +297,7 @@ describe('stranded occurrences (invariant 5)', () => {
       row(s(50), { taskId: 'fresh-claim', status: 'claimed', claimedAt: s(50) }),
       row(s(1), { taskId: 'done-untold', status: 'enqueued', enqueuedAt: s(1) }),
       row(s(2), { taskId: 'lost', status: 'enqueued', enqueuedAt: s(2) }),
+      row(s(2), { taskId: 'still-queued', status: 'enqueued', enqueuedAt: s(2) }),
       row(s(95), { taskId: 'in-flight', status: 'enqueued', enqueuedAt: s(95) }),
       row(s(3), { taskId: 'ok', status: 'succeeded' }),
     ];

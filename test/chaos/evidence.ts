@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import type postgres from 'postgres';
 
 export interface LedgerRow {
@@ -60,6 +61,29 @@ export async function readCursors(sql: postgres.Sql): Promise<Map<number, number
   const rows = await sql<{ id: string; ms: number | null }[]>`
     select id, (extract(epoch from next_fire_at) * 1000)::float8 as ms from metronome.schedules`;
   return new Map(rows.map((r) => [Number(r.id), r.ms === null ? null : Math.round(Number(r.ms))]));
+}
+
+/**
+ * Task ids still waiting in the broker's `celery` list (kombu envelopes, `headers.id`): runs the
+ * workers have not reached yet are in flight, not lost.
+ */
+export async function readQueued(brokerUrl: string): Promise<string[]> {
+  const client = new Redis(brokerUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const envelopes = await client.lrange('celery', 0, -1);
+    return envelopes.flatMap((raw) => {
+      try {
+        const id = (JSON.parse(raw) as { headers?: { id?: unknown } }).headers?.id;
+        return typeof id === 'string' ? [id] : [];
+      } catch {
+        return [];
+      }
+    });
+  } finally {
+    client.disconnect();
+  }
 }
 
 export interface BeatLog {

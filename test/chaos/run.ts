@@ -20,7 +20,7 @@ import { cleanupCeleryDirs } from '../support/celery-worker.ts';
 import { analyze, type Evidence, loadEvidence, saveEvidence } from './analyze.ts';
 import { Cluster } from './cluster.ts';
 import { applyEdit, firstSlotOf, rowValues } from './edits.ts';
-import { readCursors, readLedger } from './evidence.ts';
+import { readCursors, readLedger, readQueued } from './evidence.ts';
 import { type FaultOutcome, injectFault } from './faults.ts';
 import { editPlan, faultPlan, workload } from './plan.ts';
 import { Random } from './random.ts';
@@ -270,6 +270,7 @@ async function execute(
   const readAt = await dbNow();
   const ledger = await readLedger(cluster.sql);
   const cursors = await readCursors(cluster.sql);
+  const queued = await readQueued(`${cluster.broker.url}/0`).catch(() => []);
   running = false;
   await sampler;
   await Promise.all(cluster.beats.map((b) => cluster.terminateBeat(b.index)));
@@ -287,6 +288,7 @@ async function execute(
     failedEdits: world.failedEdits,
     events: cluster.events,
     sampled: [...sampled],
+    queued,
     outcomes,
     editCounts: [...editCounts],
     logFiles: cluster.logFiles.map((f) => path.basename(f)),

@@ -16,7 +16,8 @@
  *    buffer_one only), and never forces a trigger.
  * 5. No occurrence `claimed` (or `buffered`) for longer than a minute; none left `enqueued` or
  *    `running` without a reason once its run lease (plus 15 s for tracking) is over — whatever the
- *    workers did with it, the ledger must end it.
+ *    workers did with it, the ledger must end it. A message still waiting in the broker's queue
+ *    when the ledger is read is in flight, not stranded (the `load` row says when that is a lot).
  */
 import { runLeaseMs } from '../../src/beat/enqueue-item.ts';
 import type { ScheduleRecord } from '../../src/model/index.ts';
@@ -93,6 +94,8 @@ export interface RunContext {
   workerKills: Map<number, number>;
   /** When the records were read (a run with no end and a live worker is still going). */
   readAt: number;
+  /** Task ids still waiting in the broker's queue then: in flight, not stranded. */
+  queued: Set<string>;
 }
 
 export function checkOverlaps(runs: Execution[], ctx: RunContext): OverlapReport {
@@ -217,6 +220,7 @@ export function checkStranded(
     const since = row.enqueuedAt ?? row.claimedAt;
     if (ctx.readAt - since < lease + 15_000) continue;
     const executed = runsById.get(row.taskId) ?? [];
+    if (executed.length === 0 && ctx.queued.has(row.taskId)) continue; // the workers are behind
     const ended = executed.find((r) => r.end !== null);
     if (ended)
       out.push({
