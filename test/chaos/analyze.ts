@@ -94,7 +94,7 @@ export function analyze(dir: string, e: Evidence, examples: number, say: (text: 
   };
   const result = verdict({
     ttlMs: e.ttlMs,
-    duplicates: checkDuplicates(runs, logs),
+    duplicates: checkDuplicates(runs, logs, stoppedAfter(e, pidToBeat)),
     slots: checkSlots(e.histories, e.ledger, lead.leaderTime, e.cut, new Map(e.cursors)),
     overlaps: checkOverlaps(runs, ctx),
     leadership: lead,
@@ -154,6 +154,15 @@ function queueWait(runs: Execution[], byTask: Map<string, LedgerRow>): { p50: nu
     .sort((a, b) => a - b);
   const at = (q: number) => waits[Math.min(waits.length - 1, Math.floor(q * waits.length))] ?? 0;
   return { p50: at(0.5), p90: at(0.9) };
+}
+
+/** Whether the harness killed or froze a beat within the lease TTL after an instant. */
+function stoppedAfter(e: Evidence, pidToBeat: Map<number, string>): (beat: string, t: number) => boolean {
+  const stops = e.events.filter(
+    (ev) => (ev.kind === 'beat-kill' || ev.kind === 'beat-stop') && ev.pid !== undefined,
+  );
+  return (beat, t) =>
+    stops.some((ev) => pidToBeat.get(ev.pid as number) === beat && ev.t >= t && ev.t - t <= e.ttlMs);
 }
 
 function beatName(detail: string, slot: number | undefined): string {

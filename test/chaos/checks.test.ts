@@ -274,6 +274,19 @@ describe('duplicates (invariant 1)', () => {
     );
   });
 
+  test('a send by a beat killed right after, re-sent by the next leader, is the documented case', () => {
+    const at = (t: number, beat: string): BeatLog => ({ ...log('enqueued', 'k'), t, beat });
+    const runs = [run('k', s(0), s(1)), run('k', s(3), s(4))];
+    const killedAfter = (beat: string, t: number) => beat === 'beat-0.1' && t === s(0);
+    const documented = checkDuplicates(runs, [at(s(0), 'beat-0.1'), at(s(3), 'beat-1.1')], killedAfter);
+    assert.equal(documented.atLeastOnce.length, 1);
+    assert.equal(documented.enqueuedTwice.length, 0);
+    // Two sends by one live beat: a violation.
+    const twice = checkDuplicates(runs, [at(s(0), 'beat-1.1'), at(s(3), 'beat-1.1')], killedAfter);
+    assert.equal(twice.executedTwice.length, 1);
+    assert.equal(twice.enqueuedTwice.length, 1);
+  });
+
   test('records pair each start with its own end', () => {
     const lines = parseRecords(
       [

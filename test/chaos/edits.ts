@@ -11,7 +11,6 @@ import type { Database } from '../../src/db/database.ts';
 import { type NewScheduleRow, schedules } from '../../src/db/schema.ts';
 import { deleteSchedule, findSchedule, pauseSchedule, resumeSchedule } from '../../src/db/store.ts';
 import { nextFireWithin, type ScheduleRecord, specOf } from '../../src/model/index.ts';
-import { taskIdFor } from '../../src/model/task-id.ts';
 import { compileSchedule } from '../../src/time/index.ts';
 import type { ChaosSchedule, EditStep } from './plan.ts';
 import type { ChangeKind, World } from './world.ts';
@@ -200,7 +199,7 @@ async function trigger(ctx: EditContext, record: ScheduleRecord): Promise<string
   try {
     const found = await findSchedule(ctx.database.db, record.name);
     if (!found) return `${record.name} was gone`;
-    const { taskId } = await insertManualOccurrence(ctx.database, found, false, taskIdFor);
+    const { taskId } = await insertManualOccurrence(ctx.database, found, false);
     ctx.world.triggers.push({ at, schedule: record.name, scheduleId: record.id, taskId });
     return `triggered ${record.name} (${taskId})`;
   } catch (error) {

@@ -4,8 +4,10 @@
  * 1. No task id executed twice by the workers, and no occurrence enqueued twice (two `enqueued`
  *    log lines for one task id, from any beats). A task id executed twice whose one successful send
  *    was preceded by an attempt that failed in a way that may have delivered the message anyway
- *    (the broker's reply was lost: any failure other than "unreachable" before sending) is the
- *    documented at-least-once case; it is counted apart, and must be 0 too.
+ *    (the broker's reply was lost: any failure other than "unreachable" before sending) is a
+ *    documented at-least-once case (docs/guarantees.md, section 1); so is an occurrence sent by a
+ *    beat the harness killed or froze right after (within the lease TTL), then sent again by the
+ *    next leader. Both are counted apart, and must be 0 too.
  * 3. No two executions of a schedule whose runs must not overlap (`skip`, and `buffer_one`, which
  *    waits) overlapped in the workers' own records (one task id executed twice is invariant 1's). A run's end is its end line; for a run whose
  *    worker the harness killed, the kill. Excluded, and counted apart: a pair whose earlier run
@@ -19,7 +21,7 @@
  *    workers did with it, the ledger must end it. A message still waiting in the broker's queue
  *    when the ledger is read is in flight, not stranded (the `load` row says when that is a lot).
  */
-import { runLeaseMs } from '../../src/beat/enqueue-item.ts';
+import { lockLeaseMs } from '../../src/beat/enqueue-item.ts';
 import type { ScheduleRecord } from '../../src/model/index.ts';
 import { specOf } from '../../src/model/index.ts';
 import { compileSchedule } from '../../src/time/index.ts';
@@ -41,7 +43,15 @@ export interface Duplicates {
 /** An attempt that failed before anything was written to the broker. */
 const NOTHING_SENT = /is unreachable/;
 
-export function checkDuplicates(runs: Execution[], logs: BeatLog[]): Duplicates {
+/**
+ * `stoppedAfter(beat, t, withinMs)`: the harness killed or froze that beat process within
+ * `withinMs` after `t` (the documented case of a leader stopped between sending and recording).
+ */
+export function checkDuplicates(
+  runs: Execution[],
+  logs: BeatLog[],
+  stoppedAfter: (beat: string, t: number) => boolean = () => false,
+): Duplicates {
   const byId = groupBy(runs, (r) => r.taskId);
   const failedAttempts = groupBy(
     logs.filter((l) => l.msg === 'enqueue attempt failed; will retry' && l.taskId),
@@ -52,17 +62,27 @@ export function checkDuplicates(runs: Execution[], logs: BeatLog[]): Duplicates 
     logs.filter((l) => l.msg === 'enqueued' && l.taskId),
     (l) => l.taskId as string,
   );
+  // Documented case 2: every send but the last came from a beat the harness then killed or froze,
+  // and the next send is another beat's (the next leader re-sending what was never recorded).
+  const resentAfterStop = (lines: BeatLog[]) =>
+    lines.length > 1 &&
+    lines.every((l, i) => {
+      const next = lines[i + 1];
+      return next === undefined || (next.beat !== l.beat && stoppedAfter(l.beat, l.t));
+    });
   for (const [taskId, list] of byId) {
     if (list.length < 2) continue;
-    // The documented case: one successful send, preceded by an attempt that may have landed.
     const sent = enqueued.get(taskId) ?? [];
+    // Documented case 1: one successful send, preceded by an attempt that may have landed.
     const maybeLanded = (failedAttempts.get(taskId) ?? []).filter(
       (l) => !NOTHING_SENT.test(l.error ?? '') && sent.length === 1 && l.t <= (sent[0] as BeatLog).t,
     );
     if (maybeLanded.length > 0) out.atLeastOnce.push({ taskId, runs: list, attempts: maybeLanded });
+    else if (resentAfterStop(sent)) out.atLeastOnce.push({ taskId, runs: list, attempts: sent });
     else out.executedTwice.push({ taskId, runs: list });
   }
-  for (const [taskId, lines] of enqueued) if (lines.length > 1) out.enqueuedTwice.push({ taskId, lines });
+  for (const [taskId, lines] of enqueued)
+    if (lines.length > 1 && !resentAfterStop(lines)) out.enqueuedTwice.push({ taskId, lines });
   return out;
 }
 
@@ -159,7 +179,10 @@ function lockLapsedInQueue(a: Execution, b: Execution, ctx: RunContext, history:
   return lease !== null && first.run.start >= first.row.enqueuedAt + lease;
 }
 
-/** The run lease the beat gave an occurrence (src/beat/enqueue-item.ts), from the version in force. */
+/**
+ * How long the run lock the beat took for an occurrence lasts when nobody sees the run finish,
+ * counted from its send (src/beat/enqueue-item.ts, `lockLeaseMs`), with the version in force.
+ */
 export function leaseOf(history: ScheduleHistory, row: LedgerRow): number | null {
   const record = versionAt(history, row.claimedAt);
   if (!record) return null;
@@ -169,7 +192,7 @@ export function leaseOf(history: ScheduleHistory, row: LedgerRow): number | null
   } catch {
     next = null;
   }
-  return runLeaseMs(record, row.scheduledFor, next);
+  return lockLeaseMs(record, next, row.enqueuedAt ?? row.claimedAt);
 }
 
 function versionAt(history: ScheduleHistory, at: number): ScheduleRecord | undefined {
