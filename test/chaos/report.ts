@@ -93,9 +93,9 @@ export function verdict(input: VerdictInput): Verdict {
     row('1b', 'occurrences enqueued twice (beat logs)', d.enqueuedTwice.length, ''),
     row(
       '1c',
-      'at-least-once: reply lost, sent again (must be 0)',
+      'at-least-once, documented cases (must be 0 too)',
       d.atLeastOnce.length,
-      'documented case, counted apart',
+      'a lost reply, or a re-send after the sender was killed; counted apart',
     ),
     row(
       '2a',
