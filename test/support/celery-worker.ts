@@ -114,6 +114,11 @@ export interface CeleryWorkerOptions {
   security?: { key: string; cert: string; store: string };
   /** Append to this record file (shared across restarts); a fresh one by default. */
   recordFile?: string;
+  /**
+   * The source of module `mtasks` (the Celery app and its tasks), instead of the default one above.
+   * It reads the same MT_* environment variables.
+   */
+  app?: string;
 }
 
 /** The folder holding the app module and record files (removed by cleanupCeleryDirs). */
@@ -176,7 +181,7 @@ export class CeleryWorker {
     requireCelery();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'metronome-celery-'));
     dirs.push(dir);
-    writeFileSync(path.join(dir, 'mtasks.py'), APP);
+    writeFileSync(path.join(dir, 'mtasks.py'), options.app ?? APP);
     const worker = new CeleryWorker(options, dir);
     const deadline = Date.now() + 20_000;
     while (!/ ready\.\s*$/m.test(worker.#output)) {

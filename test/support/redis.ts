@@ -134,6 +134,18 @@ export class RedisServerProcess {
     this.child?.kill('SIGCONT');
   }
 
+  /** `redis-cli -p PORT shutdown nosave` (a clean stop that forgets everything) and wait until it is gone. */
+  async shutdownNosave(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const exited = child.exitCode === null && child.signalCode === null ? once(child, 'exit') : undefined;
+    const cli = spawn('redis-cli', ['-p', String(this.port), 'shutdown', 'nosave'], { stdio: 'ignore' });
+    await once(cli, 'exit');
+    const gone = await Promise.race([exited?.then(() => true), sleep(5000).then(() => false)]);
+    if (gone === false) await this.stop();
+    this.child = undefined;
+  }
+
   /** Kill it (SIGKILL: an abrupt crash) and wait until it is gone. */
   async stop(): Promise<void> {
     const child = this.child;
