@@ -7,7 +7,8 @@ import type { LoadedSchedule } from '../db/store.ts';
 import type { CatchupPolicy, ScheduleRecord } from '../model/index.ts';
 import { taskIdFor } from '../model/task-id.ts';
 import type { CursorAdvance, NewOccurrence } from './claim.ts';
-import { planDue } from './plan.ts';
+import { fireAtOf, MISSED_ROWS_CAP, planDue } from './plan.ts';
+import type { DroppedBacklog } from './schedule-book.ts';
 
 export interface BatchInput {
   /** The due schedules (undefined: gone since they were indexed). */
@@ -79,6 +80,31 @@ export function planBatch(input: BatchInput): BatchPlan {
     }
   }
   return plan;
+}
+
+/**
+ * The `missed` rows for slots a change took away before they were handled (schedule-book.ts,
+ * DroppedBacklog): one per slot up to MISSED_ROWS_CAP, then one row for the rest.
+ */
+export function droppedBacklog(backlogs: readonly DroppedBacklog[]): NewOccurrence[] {
+  const out: NewOccurrence[] = [];
+  for (const { loaded, from, until, why } of backlogs) {
+    const { record, schedule } = loaded;
+    const reason = `missed: the schedule was ${why === 'removed' ? 'removed' : why === 'edited' ? 'edited' : 'found invalid'} before this slot was handled`;
+    const endAt = record.endAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    let slot: number | null = from;
+    for (let n = 0; slot !== null && slot <= until && slot <= endAt; n++) {
+      const last = n === MISSED_ROWS_CAP - 1;
+      const error = last
+        ? `${reason} (and every slot after it up to ${new Date(until).toISOString()}: one row for all)`
+        : reason;
+      const fireAt = fireAtOf(record.name, slot, record.jitterMs);
+      out.push({ ...occurrence(record, slot, fireAt), status: 'missed', error });
+      if (last) break;
+      slot = schedule.next(slot);
+    }
+  }
+  return out;
 }
 
 function occurrence(record: ScheduleRecord, scheduledFor: number, fireAt: number) {

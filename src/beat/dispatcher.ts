@@ -204,8 +204,9 @@ export class Dispatcher {
   }
 
   async #attempt(batch: Pending[]): Promise<void> {
-    const live = batch.filter((p) => this.#pending.get(p.request.taskId) === p);
-    if (live.length === 0) return;
+    const pending = batch.filter((p) => this.#pending.get(p.request.taskId) === p);
+    if (pending.length === 0) return;
+    const live = await this.#skipAlreadySent(pending);
     await this.#refreshBusy(live);
     const { ready, held } = await this.#takeLocks(live);
     this.#settleHeld(held);
@@ -220,6 +221,57 @@ export class Dispatcher {
       }
     }
     await this.#o.writer.flush();
+  }
+
+  /**
+   * An occurrence that may have gone out already — taken over from another term, found stranded, or
+   * retried after a send whose answer was lost — is looked for first (Transport.locate): if the task
+   * runtime has it, it is followed, not sent again. What a fresh claim holds was never sent.
+   */
+  async #skipAlreadySent(batch: Pending[]): Promise<Pending[]> {
+    const { transport } = this.#o;
+    const maybe = batch.filter((p) => !p.request.fresh || p.attempts > 0);
+    if (maybe.length === 0 || !transport.locate) return batch;
+    let present: Set<string>;
+    try {
+      present = await transport.locate(maybe.map((p) => enqueueItem(p.request.schedule.record, p.request)));
+    } catch {
+      return batch; // the runtime cannot be asked: the send will fail (or land) the same way
+    }
+    if (present.size === 0) return batch;
+    const nowWall = Date.now();
+    const found: string[] = [];
+    for (const p of maybe) {
+      if (!present.has(p.request.taskId)) continue;
+      this.#forgetPending(p);
+      found.push(p.request.taskId);
+      const { request } = p;
+      const record = request.schedule.record;
+      this.#o.runs.add({
+        taskId: request.taskId,
+        item: enqueueItem(record, request),
+        scheduleId: request.scheduleId,
+        scheduleName: record.name,
+        lock: p.lock,
+        extendMs: extensionMs(
+          record,
+          request.scheduledFor,
+          request.schedule.schedule.next(request.scheduledFor),
+        ),
+        leaseEndsAt: p.lock?.expiresAt ?? nowWall,
+        holdUntil: nowWall + holdMs(record, this.#o.maxRunHoldMs),
+        state: 'queued',
+        recordedRunning: false,
+      });
+    }
+    this.#o
+      .log()
+      .info(
+        { occurrences: found.length, taskIds: found.slice(0, 20) },
+        'already sent (the task runtime has them): followed, not sent again',
+      );
+    this.#o.writer.add({ taskIds: found, status: 'enqueued', from: ['claimed', 'buffered'] });
+    return batch.filter((p) => !present.has(p.request.taskId));
   }
 
   /** Read the runs in flight of the batch's schedules now, so a run just finished frees its schedule. */
@@ -383,6 +435,7 @@ export class Dispatcher {
         const leaseMs = p.lock ? p.lock.expiresAt - nowWall : lockLeaseMs(record, next, now);
         runs.add({
           taskId: request.taskId,
+          item: enqueueItem(record, request),
           scheduleId: request.scheduleId,
           scheduleName: record.name,
           lock: p.lock,

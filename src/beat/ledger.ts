@@ -113,11 +113,16 @@ export class Ledger {
   }
 
   /**
-   * Take over what earlier terms (and `beat trigger`) left unfinished: claimed and buffered
-   * occurrences, and runs enqueued within `followMs` whose end was not seen. Older enqueued runs are
-   * closed as `lease_ended` (nobody can follow them any more). Only while the lease is ours.
+   * Take over what earlier terms (and `beat trigger`) left unfinished: runs enqueued within
+   * `followMs` whose end was not seen (older ones are closed as `lease_ended`: nobody can follow them
+   * any more), and — with `claims` — claimed and buffered occurrences. Only while the lease is ours.
+   * Following runs sends nothing, so it is always safe at once; claims wait when the previous holder
+   * may still be sending them (see TermOptions.earlierTermsAfter).
    */
-  async adoptUnfinished(followMs: number): Promise<UnfinishedOccurrence[]> {
+  async adoptUnfinished(followMs: number, options: { claims: boolean }): Promise<UnfinishedOccurrence[]> {
+    const statuses = options.claims
+      ? sql`('claimed', 'buffered', 'enqueued', 'running')`
+      : sql`('enqueued', 'running')`;
     await this.database.rows(sql`
       update metronome.occurrences
       set status = 'lease_ended', finished_at = clock_timestamp(), leader_epoch = ${this.fence.epoch},
@@ -128,7 +133,7 @@ export class Ledger {
     const rows = await this.database.rows<UnfinishedRow>(sql`
       update metronome.occurrences
       set leader_epoch = ${this.fence.epoch}
-      where status in ('claimed', 'buffered', 'enqueued', 'running')
+      where status in ${statuses}
         and (leader_epoch is null or leader_epoch < ${this.fence.epoch}) and ${leaseIsOurs(this.fence)}
       returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at`);
     return rows.map(fromRow).sort((a, b) => a.fireAt - b.fireAt);

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { RunLockHandle, RunLocks } from '../locks/index.ts';
-import type { RunState, Transport } from '../transports/transport.ts';
+import type { EnqueueItem, RunState, Transport } from '../transports/transport.ts';
 import type { LedgerWriter } from './ledger-writer.ts';
 
 export interface InFlight {
@@ -28,6 +28,8 @@ export interface InFlight {
    * task_track_started), which must not block its schedule for good.
    */
   holdUntil: number;
+  /** What was sent (to ask the transport where it is); null when the schedule is gone. */
+  item: EnqueueItem | null;
   /** Last state seen. */
   state: RunState;
   /** `running` already recorded. */
@@ -57,6 +59,8 @@ export class RunsInFlight {
   readonly #bySchedule = new Map<number, Set<string>>();
   /** The lock of each schedule's last run that was let go by its lease (see overdueLocks). */
   readonly #lapsed = new Map<number, RunLockHandle>();
+  /** Runs the transport was asked about and has nowhere (see #locateUnseen), until recorded. */
+  readonly #lost = new Set<string>();
 
   constructor(private readonly o: RunsInFlightOptions) {}
 
@@ -135,7 +139,38 @@ export class RunsInFlight {
       this.o.log().warn({ err: error }, 'could not read run states; runs stay tracked');
       return new Set();
     }
+    await this.#locateUnseen(ids, states);
     return this.#apply(ids, states);
+  }
+
+  /**
+   * Runs whose lease is over and of which the transport's status says nothing (no result yet):
+   * asked where they are. One still queued, or with a worker, holds its schedule like a queued run
+   * (it may still start, and must not start beside the next one); one the runtime has nowhere was
+   * lost (a broker restarted without its data, a worker killed with it prefetched) and ends now.
+   */
+  async #locateUnseen(ids: readonly string[], states: Map<string, RunState>): Promise<void> {
+    const { transport } = this.o;
+    if (!transport.locate || transport.tracksRuns === false) return;
+    const nowWall = Date.now();
+    const unseen: EnqueueItem[] = [];
+    for (const id of ids) {
+      const run = this.#runs.get(id);
+      const state = states.get(id) ?? 'unknown';
+      if (run?.item && state === 'unknown' && nowWall >= run.leaseEndsAt) unseen.push(run.item);
+    }
+    if (unseen.length === 0) return;
+    let present: Set<string>;
+    try {
+      present = await transport.locate(unseen);
+    } catch (error) {
+      this.o.log().warn({ err: error }, 'could not ask where runs are; they stay followed');
+      return;
+    }
+    for (const item of unseen) {
+      if (present.has(item.taskId)) states.set(item.taskId, 'queued');
+      else this.#lost.add(item.taskId);
+    }
   }
 
   /** Poll every run in flight. Returns the schedules freed. */
@@ -147,6 +182,7 @@ export class RunsInFlight {
     const nowWall = Date.now();
     const finished = new Map<string, { state: RunState; reason: string | null; ids: string[] }>();
     const leaseEnded: string[] = [];
+    const lostRuns: string[] = [];
     const started: string[] = [];
     const toRelease: RunLockHandle[] = [];
     const toExtend: InFlight[] = [];
@@ -174,9 +210,14 @@ export class RunsInFlight {
         if (run.lock && run.leaseEndsAt - nowWall < run.extendMs / 2) toExtend.push(run);
         continue;
       }
+      const lost = this.#lost.delete(id);
       const followUntil =
         run.leaseEndsAt + (this.o.transport.tracksRuns === false ? 0 : FOLLOW_AFTER_LEASE_MS);
-      if (nowWall >= followUntil) {
+      if (lost) {
+        lostRuns.push(id);
+        if (run.lock) this.#lapsed.set(run.scheduleId, run.lock);
+        this.#remove(run, touched);
+      } else if (nowWall >= followUntil) {
         leaseEnded.push(id);
         if (run.lock) this.#lapsed.set(run.scheduleId, run.lock);
         this.#remove(run, touched);
@@ -197,6 +238,12 @@ export class RunsInFlight {
         this.o.transport.tracksRuns === false
           ? 'its run lease ended; nothing tells when a run ends here (no result backend), so it counts as ended'
           : 'no finish seen within its run lease and 5 minutes more; no longer followed',
+    });
+    w.add({
+      taskIds: lostRuns,
+      status: 'lease_ended',
+      from: ['enqueued', 'running'],
+      error: 'lost: its run lease ended, no worker reported it, and the broker no longer holds it',
     });
     return new Set([...touched].filter((scheduleId) => !this.#bySchedule.has(scheduleId)));
   }

@@ -22,18 +22,42 @@ interface Entry {
   version: number;
 }
 
+/**
+ * Slots an edit or a removal took away before they were handled: from the old cursor (the first
+ * slot not handled) up to when the change was seen. The term records them `missed` (no silent gap).
+ */
+export interface DroppedBacklog {
+  /** The schedule as it was before the change. */
+  loaded: LoadedSchedule;
+  from: number;
+  until: number;
+  why: 'edited' | 'removed' | 'invalid';
+}
+
 export class ScheduleBook {
   readonly #entries = new Map<number, Entry>();
   /** Every row seen (valid or not) and its version, for the reconcile. */
   readonly #known = new Map<number, number>();
   readonly #index = new DueIndex();
   readonly #dirty = new Set<number>();
+  readonly #dropped: DroppedBacklog[] = [];
 
   constructor(
     private readonly database: Database,
     private readonly metrics: BeatMetrics,
     private readonly log: Logger,
+    /** Database time, ms. */
+    private readonly now: () => number,
   ) {}
+
+  get hasDropped(): boolean {
+    return this.#dropped.length > 0;
+  }
+
+  /** The backlogs changes took away since the last call (see DroppedBacklog). */
+  takeDropped(): DroppedBacklog[] {
+    return this.#dropped.splice(0);
+  }
 
   get dueCount(): number {
     return this.#index.size;
@@ -80,8 +104,9 @@ export class ScheduleBook {
     try {
       const change = JSON.parse(payload) as { id: number; op: string; version: number };
       if (change.op === 'DELETE') {
+        this.#noteDropped(this.#entries.get(change.id)?.loaded, this.now(), 'removed');
         this.#forget(change.id);
-        return false;
+        return true;
       }
       if (this.#known.get(change.id) === change.version) return false; // our own write
       this.#dirty.add(change.id);
@@ -103,14 +128,24 @@ export class ScheduleBook {
     this.#dirty.clear();
     for (const id of ids) {
       const result = await refreshSchedule(this.database, id, { log: this.log, now });
+      const old = this.#entries.get(id)?.loaded;
       if (result === null) {
+        this.#noteDropped(old, now, 'removed');
         this.#forget(id);
       } else if ('reason' in result) {
+        this.#noteDropped(old, now, 'invalid');
         this.#entries.delete(id);
         this.#index.delete(id);
         this.#known.set(id, result.record.version);
         this.metrics.invalidSchedules.inc();
       } else {
+        if (old && result.record.version > old.record.version && result.nextFireAt !== old.nextFireAt) {
+          this.#noteDropped(
+            old,
+            Math.min(now, (result.nextFireAt ?? Number.POSITIVE_INFINITY) - 1),
+            'edited',
+          );
+        }
         this.#apply(result);
       }
     }
@@ -128,7 +163,17 @@ export class ScheduleBook {
       seen.add(id);
       if (this.#known.get(id) !== Number(row.version)) this.#dirty.add(id);
     }
-    for (const id of [...this.#known.keys()]) if (!seen.has(id)) this.#forget(id);
+    for (const id of [...this.#known.keys()]) {
+      if (seen.has(id)) continue;
+      this.#noteDropped(this.#entries.get(id)?.loaded, this.now(), 'removed');
+      this.#forget(id);
+    }
+  }
+
+  /** A firing schedule whose unhandled slots up to `until` a change took away. */
+  #noteDropped(old: LoadedSchedule | undefined, until: number, why: DroppedBacklog['why']): void {
+    if (old?.state !== 'enabled' || old.nextFireAt === null || old.nextFireAt > until) return;
+    this.#dropped.push({ loaded: old, from: old.nextFireAt, until, why });
   }
 
   /** After a claim moved a schedule's cursor: the new state, as written by the claim. */

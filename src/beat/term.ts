@@ -16,11 +16,11 @@ import type { RunLocks } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
 import type { ScheduleRecord } from '../model/index.ts';
 import type { Transport } from '../transports/transport.ts';
-import { planBatch } from './batch.ts';
+import { droppedBacklog, planBatch } from './batch.ts';
 import { claim, type Fence, FencedError } from './claim.ts';
 import { DatabaseClock } from './clock.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
-import { extensionMs, holdMs, lockKey, lockLeaseMs } from './enqueue-item.ts';
+import { enqueueItem, extensionMs, holdMs, lockKey, lockLeaseMs } from './enqueue-item.ts';
 import { Ledger, type UnfinishedOccurrence } from './ledger.ts';
 import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
@@ -102,7 +102,7 @@ export class LeaderTerm {
     this.epoch = options.fence.epoch;
     this.log = options.log.child({ epoch: this.epoch });
     this.#clock = new DatabaseClock(options.database);
-    this.#book = new ScheduleBook(options.database, options.metrics, this.log);
+    this.#book = new ScheduleBook(options.database, options.metrics, this.log, () => this.#clock.now());
     this.#ledger = new Ledger(options.database, options.fence);
     this.#writer = new LedgerWriter(this.#ledger, () => this.log, options.inherited);
     this.#runs = new RunsInFlight({
@@ -162,7 +162,7 @@ export class LeaderTerm {
       if (!this.#active) return this.#abandon();
       this.log.info({ ...loaded, due: this.#book.dueCount }, 'schedules loaded');
       this.#lastReconcile = performance.now();
-      if (this.#earlierTermsReady()) await this.#adoptEarlierTerms();
+      await this.#adoptEarlierTerms(this.#earlierTermsReady());
     } catch (error) {
       if (!this.#active) return this.#abandon();
       this.log.error({ err: error }, 'could not start leading');
@@ -218,10 +218,11 @@ export class LeaderTerm {
     return after === null || this.#clock.now() >= after;
   }
 
-  async #adoptEarlierTerms(): Promise<void> {
-    const unfinished = await this.#ledger.adoptUnfinished(this.#o.maxRunHoldMs);
+  /** Follow earlier terms' runs in flight; with `claims`, take over their claims too (once). */
+  async #adoptEarlierTerms(claims: boolean): Promise<void> {
+    const unfinished = await this.#ledger.adoptUnfinished(this.#o.maxRunHoldMs, { claims });
     if (!this.#active) return;
-    this.#adopted = true;
+    if (claims) this.#adopted = true;
     await this.#adopt(unfinished);
   }
 
@@ -273,8 +274,9 @@ export class LeaderTerm {
     const mono = performance.now();
     const steps: Array<[due: boolean, step: () => Promise<unknown>]> = [
       [true, () => this.#writer.flush()],
-      [!this.#adopted && this.#earlierTermsReady(), () => this.#adoptEarlierTerms()],
+      [!this.#adopted && this.#earlierTermsReady(), () => this.#adoptEarlierTerms(true)],
       [this.#book.hasDirty, () => this.#book.refreshDirty(this.#clock.now())],
+      [this.#book.hasDropped, () => this.#recordDropped()],
       [this.#pickUpClaims || mono - this.#lastSweep >= o.sweepMs, () => this.#sweep()],
       [true, () => this.#dispatcher.retryDue()],
       [mono - this.#lastTrack >= o.trackMs, () => this.#track()],
@@ -288,6 +290,16 @@ export class LeaderTerm {
     }
     this.#progress();
     return this.#clock.now();
+  }
+
+  /** Slots an edit or a removal took away before they were handled are recorded `missed`. */
+  async #recordDropped(): Promise<void> {
+    const missed = droppedBacklog(this.#book.takeDropped());
+    if (missed.length === 0) return;
+    const result = await claim(this.#o.database, this.#o.fence, [], missed);
+    const recorded = missed.filter((o) => result.inserted.has(o.taskId)).length;
+    this.#o.metrics.missed.inc(recorded);
+    this.#o.metrics.fires.inc({ outcome: 'missed' }, recorded);
   }
 
   async #track(): Promise<void> {
@@ -459,15 +471,13 @@ export class LeaderTerm {
     const sentHere = this.#writer.sentTaskIds();
     for (const o of unfinished) {
       if (o.status === 'claimed' && sentHere.has(o.taskId)) {
-        const loaded = this.#book.entry(o.scheduleId);
-        if (loaded && !this.#o.transport.finishedOnEnqueue) this.#followAdopted(o, loaded);
+        if (!this.#o.transport.finishedOnEnqueue) this.#followAdopted(o, this.#book.entry(o.scheduleId));
       } else if (o.status === 'claimed') claimed.push(o);
       else if (o.status === 'buffered') {
         const request = this.#requestFor(o);
         if (request) this.#dispatcher.adoptBuffered(request);
       } else {
-        const loaded = this.#book.entry(o.scheduleId);
-        if (loaded) this.#followAdopted(o, loaded);
+        this.#followAdopted(o, this.#book.entry(o.scheduleId));
       }
     }
     if (claimed.length > 0) {
@@ -479,8 +489,27 @@ export class LeaderTerm {
     }
   }
 
-  /** A run an earlier term enqueued: follow it to its end, holding its lock by its task id. */
-  #followAdopted(o: UnfinishedOccurrence, loaded: LoadedSchedule): void {
+  /**
+   * A run an earlier term enqueued: follow it to its end, holding its lock by its task id. A run of a
+   * schedule that is gone is still followed, to record how it ended, but holds nothing.
+   */
+  #followAdopted(o: UnfinishedOccurrence, loaded: LoadedSchedule | undefined): void {
+    if (!loaded) {
+      const now = Date.now();
+      this.#runs.add({
+        taskId: o.taskId,
+        scheduleId: o.scheduleId,
+        scheduleName: '',
+        item: null,
+        lock: null,
+        extendMs: 1_000,
+        leaseEndsAt: now,
+        holdUntil: now,
+        state: 'unknown',
+        recordedRunning: o.status === 'running',
+      });
+      return;
+    }
     const record = loaded.record;
     // enqueuedAt is database time; lock expiries and hold limits are on this process's clock.
     const toWall = (dbMs: number) => dbMs - (this.#clock.now() - Date.now());
@@ -500,6 +529,7 @@ export class LeaderTerm {
       taskId: o.taskId,
       scheduleId: o.scheduleId,
       scheduleName: record.name,
+      item: enqueueItem(record, o),
       lock,
       extendMs: extensionMs(record, o.scheduledFor, next),
       leaseEndsAt,

@@ -104,7 +104,7 @@ export async function runBeat(): Promise<void> {
       const { url } = started;
       httpAddress = new URL(url).host;
       log.info(
-        { url: `${url}/`, changes: apiToken ? 'with METRONOME_API_TOKEN' : 'read-only' },
+        { dashboard: `${url}/`, changes: apiToken ? 'with METRONOME_API_TOKEN' : 'read-only' },
         'serving the dashboard (/) and the API (/api/v1), /healthz, /readyz and /metrics',
       );
     }

@@ -52,6 +52,12 @@ export interface Transport {
    * it (e.g. `NotRegistered('tasks.nope')`); kept in the occurrence's `error`. Optional.
    */
   finishReason?(taskId: string): string | undefined;
+  /**
+   * Which of these runs the task runtime already has — still queued, with a worker, or finished —
+   * when status() cannot tell (no result yet). Lets the beat tell a run that is queued from one that
+   * was lost, and not send again what was sent but not recorded (a failover, a lost reply). Optional.
+   */
+  locate?(items: EnqueueItem[]): Promise<Set<string>>;
   close(): Promise<void>;
 }
 

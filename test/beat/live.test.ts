@@ -46,7 +46,7 @@ describe('one beat', () => {
     const slot = Math.floor(Date.now() / 3_600_000) * 3_600_000;
     const taskId = taskIdFor(id, slot);
     await db.sql`insert into metronome.occurrences (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, leader_epoch)
-                 values (${id}, 'resend', ${new Date(slot)}, ${new Date(slot)}, ${taskId}, 'claimed', 1)`;
+                 values (${id}, 'resend', ${new Date(slot)}, ${new Date(slot)}, ${taskId}, 'claimed', 0)`;
     beat = new BeatProcess('beat', env);
     await beat.waitForLog('leading', 15_000);
     const sent = await eventually('the re-send', 5_000, () =>

@@ -454,8 +454,10 @@ describe('bad requests get a clear 4xx, never a 500', () => {
     }
   });
 
-  test('/healthz, /readyz and /metrics are unchanged', async () => {
-    assert.equal((await call(api.url, 'GET', '/healthz')).text, 'ok\n');
+  test('/healthz, /readyz and /metrics answer beside the API', async () => {
+    const health = await call(api.url, 'GET', '/healthz');
+    assert.equal(health.status, 200);
+    assert.deepEqual(health.json(), { live: true, reasons: [] });
     assert.deepEqual((await call(api.url, 'GET', '/readyz')).json().role, 'leader');
     assert.match((await call(api.url, 'GET', '/metrics')).text, /metronome_leader 1/);
     assert.equal((await call(api.url, 'POST', '/healthz')).status, 405);

@@ -7,5 +7,10 @@ export interface Broker {
    * Throws when nothing could be sent (broker unreachable).
    */
   publish(messages: CeleryTaskMessage[]): Promise<Array<string | null>>;
+  /**
+   * The task ids of these messages that the broker still holds (queued, or with a worker and not
+   * acknowledged). Only brokers whose queues can be read have it (Redis; not RabbitMQ).
+   */
+  locate?(messages: CeleryTaskMessage[]): Promise<Set<string>>;
   close(): Promise<void>;
 }

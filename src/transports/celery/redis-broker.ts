@@ -2,11 +2,14 @@
  * Celery on a Redis broker (kombu's Redis transport): one pipeline per batch, `SADD` of the queue's
  * binding and `LPUSH` of the envelope to the priority list, exactly as Python's producer does.
  */
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Broker } from './broker.ts';
-import { type CeleryTaskMessage, redisPush, type SigningKeys } from './message.ts';
+import { type CeleryTaskMessage, redisPush, redisQueueKey, type SigningKeys } from './message.ts';
 import { failFastRedis, ready } from './redis-connection.ts';
+
+const LOCATE = readFileSync(new URL('./lua/locate.lua', import.meta.url), 'utf8');
 
 export class RedisBroker implements Broker {
   readonly #client: Redis;
@@ -45,6 +48,21 @@ export class RedisBroker implements Broker {
       else if (lpush[0]) errors[i] = `Redis broker: ${lpush[0].message}`;
     });
     return errors;
+  }
+
+  async locate(messages: CeleryTaskMessage[]): Promise<Set<string>> {
+    if (messages.length === 0) return new Set();
+    const prefix = this.options.globalKeyprefix;
+    const lists = [...new Set(messages.map((m) => redisQueueKey(m.queue, m.priority, prefix)))];
+    await ready(this.#client, this.url, 'the Celery broker');
+    const found = (await this.#client.eval(
+      LOCATE,
+      lists.length + 1,
+      ...lists,
+      `${prefix}unacked`,
+      ...messages.map((m) => m.taskId),
+    )) as string[];
+    return new Set(found);
   }
 
   async close(): Promise<void> {

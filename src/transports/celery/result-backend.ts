@@ -83,6 +83,14 @@ export class RedisResultBackend {
     return out;
   }
 
+  /** Task ids with a stored result (any state): a worker has seen them. */
+  async present(taskIds: string[]): Promise<Set<string>> {
+    const outcomes = await this.read(taskIds);
+    const present = new Set<string>();
+    for (const [id, outcome] of outcomes) if (outcome.state !== 'unknown') present.add(id);
+    return present;
+  }
+
   async close(): Promise<void> {
     this.#client.disconnect();
   }

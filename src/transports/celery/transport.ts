@@ -90,6 +90,17 @@ export class CeleryTransport implements Transport {
     });
   }
 
+  /** Runs the result backend has seen, or the broker still holds (Redis only: see Broker.locate). */
+  async locate(items: EnqueueItem[]): Promise<Set<string>> {
+    const ids = items.map((i) => i.taskId);
+    const present = this.#backend ? await this.#backend.present(ids) : new Set<string>();
+    const rest = items.filter((i) => !present.has(i.taskId));
+    if (rest.length > 0 && this.#broker.locate) {
+      for (const id of await this.#broker.locate(rest.map((i) => this.message(i)))) present.add(id);
+    }
+    return present;
+  }
+
   async status(taskIds: string[]): Promise<Map<string, RunState>> {
     if (!this.#backend) return new Map(taskIds.map((id) => [id, 'unknown' as RunState]));
     const outcomes = await this.#backend.read(taskIds);
