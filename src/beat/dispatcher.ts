@@ -110,8 +110,25 @@ export class Dispatcher {
     return ids;
   }
 
+  /**
+   * A buffered occurrence taken over from an earlier term. `buffer_one` keeps one waiting per
+   * schedule: if this term already buffered one, the earlier of the two waits and the other is
+   * skipped (never left `buffered` with nobody holding it).
+   */
   adoptBuffered(request: DispatchRequest): void {
-    this.#buffered.set(request.scheduleId, request);
+    const current = this.#buffered.get(request.scheduleId);
+    const [keep, drop] =
+      current && current.scheduledFor < request.scheduledFor ? [current, request] : [request, current];
+    this.#buffered.set(request.scheduleId, keep);
+    if (!drop) return;
+    this.#o.metrics.skipped.inc();
+    this.#o.metrics.fires.inc({ outcome: 'skipped_overlap' });
+    this.#o.writer.add({
+      taskIds: [drop.taskId],
+      status: 'skipped_overlap',
+      from: ['buffered'],
+      error: 'an earlier occurrence was already waiting for the previous run to finish (overlap: buffer_one)',
+    });
   }
 
   /** Dispatch now (new claims, re-sends, manual triggers). */
