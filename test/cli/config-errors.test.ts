@@ -1,0 +1,108 @@
+/**
+ * Bad configuration is found before anything is touched: `beat` exits 2 with one line naming the
+ * variable and the fix, no stack trace, and the database is left as it was (no schema created, no
+ * declarations synced).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import { BEAT, ROOT, type RunResult } from '../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+
+let pg: TestDatabase;
+
+before(async () => {
+  pg = await createTestDatabase();
+});
+after(async () => {
+  await pg?.drop();
+});
+
+/** `beat run` as a child process, killed after `timeoutMs` (a beat that starts would run for ever). */
+function beatRun(env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const merged: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: pg.url,
+      METRONOME_HTTP: 'off',
+      REDIS_URL: '',
+      BROKER_URL: '',
+      METRONOME_TRANSPORT: '',
+      ...env,
+    };
+    for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
+    const child = spawn(process.execPath, [BEAT, 'run'], { cwd: ROOT, env: merged });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+async function assertUntouched(): Promise<void> {
+  const [row] = await pg.sql<{ t: string | null }[]>`select to_regnamespace('metronome')::text as t`;
+  assert.equal(row?.t ?? null, null, 'nothing was written to the database');
+}
+
+function assertOneLine(result: RunResult, expected: RegExp): void {
+  assert.equal(result.code, 2, result.stderr);
+  const lines = result.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line: ${result.stderr}`);
+  assert.match(lines[0] ?? '', expected);
+  assert.doesNotMatch(result.stderr, /\n\s+at |TypeError|RangeError/);
+}
+
+test('METRONOME_HTTP: a port out of range, garbage, or a port in use', async () => {
+  assertOneLine(await beatRun({ METRONOME_HTTP: '0.0.0.0:99999' }), /METRONOME_HTTP.*65535/);
+  await assertUntouched();
+  assertOneLine(await beatRun({ METRONOME_HTTP: 'garbage' }), /METRONOME_HTTP.*host:port/);
+  await assertUntouched();
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as net.AddressInfo).port;
+  try {
+    assertOneLine(await beatRun({ METRONOME_HTTP: `127.0.0.1:${port}` }), /METRONOME_HTTP.*in use/);
+    await assertUntouched();
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
+});
+
+test('DATABASE_URL: malformed, or without a database name', async () => {
+  assertOneLine(await beatRun({ DATABASE_URL: 'postgres://user:pa ss@[::1' }), /DATABASE_URL/);
+  // (A user that does not exist: were the URL used, it would fail to connect rather than write.)
+  assertOneLine(
+    await beatRun({ DATABASE_URL: 'postgres://nosuchuser@127.0.0.1:5432' }),
+    /DATABASE_URL.*database name/,
+  );
+  assertOneLine(
+    await beatRun({ DATABASE_URL: 'postgres://nosuchuser@127.0.0.1:5432/' }),
+    /DATABASE_URL.*database name/,
+  );
+});
+
+test('METRONOME_LOCK_REDIS_URLS with a scheme that is not Redis', async () => {
+  assertOneLine(
+    await beatRun({ METRONOME_LOCK_REDIS_URLS: 'redis://127.0.0.1:6379,http://127.0.0.1:6380' }),
+    /METRONOME_LOCK_REDIS_URLS.*redis:\/\//,
+  );
+  await assertUntouched();
+});
+
+test('an unknown BROKER_URL scheme is refused before connecting or migrating', async () => {
+  assertOneLine(await beatRun({ BROKER_URL: 'sqs://queue.example' }), /BROKER_URL/);
+  await assertUntouched();
+  assertOneLine(await beatRun({ METRONOME_TRANSPORT: 'bullmq', REDIS_URL: 'http://x' }), /REDIS_URL/);
+  await assertUntouched();
+});
