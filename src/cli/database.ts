@@ -6,8 +6,9 @@
 import { ConfigError, loadConfig } from '../config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { type Database, DatabaseConnectError, openDatabase } from '../db/database.ts';
+import { databaseErrorText, sqlState } from '../db/errors.ts';
 import { type MigrationResult, migrateDatabase } from '../db/migrate.ts';
-import { redactSecrets } from '../logger.ts';
+import { escapeNonPrintable, stringifyJson } from '../model/index.ts';
 import { CliError } from './errors.ts';
 
 export async function withDatabase<T>(
@@ -29,10 +30,7 @@ export async function withDatabase<T>(
     try {
       migrations = await migrateDatabase(database);
     } catch (error) {
-      throw new CliError(
-        `applying migrations to ${database.target} failed: ${redactSecrets(errorText(error))}`,
-        1,
-      );
+      throw new CliError(`applying migrations to ${database.target} failed: ${databaseErrorText(error)}`, 1);
     }
     try {
       return await fn(database, migrations);
@@ -45,29 +43,25 @@ export async function withDatabase<T>(
 }
 
 /**
- * A row the database refused (a race with another writer, or a CHECK a person's input reached):
- * shown as the database's own one-line reason, exit 2, rather than a stack trace.
+ * A database error as one line, never the SQL and a stack: a value the database refused (a CHECK
+ * a person's input reached, a race with another writer, a value it cannot store) is bad input,
+ * exit 2; anything else it reported, exit 1.
  */
 function constraintError(error: unknown): CliError | null {
-  const cause = (error as { cause?: unknown })?.cause ?? error;
-  const code = (cause as { code?: unknown })?.code;
-  if (code === '23505' || code === '23514' || code === '23502') {
-    return new CliError(`the database refused the change: ${errorText(error)}`, 2);
+  const state = sqlState(error);
+  if (state === undefined) return null;
+  if (state.startsWith('22') || state.startsWith('23')) {
+    return new CliError(`the database refused the change: ${databaseErrorText(error)}`, 2);
   }
-  return null;
+  return new CliError(`the database failed: ${databaseErrorText(error)}`, 1);
 }
 
-/** The most useful line of a driver error (Drizzle wraps Postgres errors in `cause`). */
-export function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) return cause.message;
-  return error.message;
-}
-
-/** Print a value as JSON on stdout (the only thing `--json` prints). */
+/**
+ * Print a value as JSON on stdout (the only thing `--json` prints): numbers as the database holds
+ * them, and control characters JSON leaves raw (C1, line separators, bidi) escaped as `\uXXXX`.
+ */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${escapeNonPrintable(stringifyJson(value, 2), 'json')}\n`);
 }
 
 export function print(text: string): void {

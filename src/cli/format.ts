@@ -1,9 +1,20 @@
-/** Formatting of instants and tables for people. */
+/**
+ * Formatting of instants and tables for people. Whatever a row holds is shown, never thrown on: an
+ * instant JavaScript cannot hold reads `invalid`, and control characters in names or messages are
+ * escaped so they cannot forge table rows or drive the terminal.
+ */
+import { escapeNonPrintable, isoOrInvalid } from '../model/index.ts';
 import type { DstNote, ZoneRules } from '../time/index.ts';
 import { formatDuration } from '../time/index.ts';
 
+/** ISO 8601, null for none, `invalid` for a date that is not one (an infinite timestamp). */
+export function isoOf(date: Date | null | undefined): string | null {
+  return date === null || date === undefined ? null : isoOrInvalid(date);
+}
+
 /** `2026-03-29 03:30:00 +02:00` in the given zone. */
 export function formatLocal(instant: number, zone: ZoneRules): string {
+  if (!Number.isFinite(instant) || Math.abs(instant) > 8.64e15) return 'invalid';
   const offset = zone.offsetAt(instant);
   const wall = new Date(instant + offset).toISOString();
   return `${wall.slice(0, 10)} ${wall.slice(11, 19)} ${formatOffset(offset)}`;
@@ -32,8 +43,14 @@ export function describeDst(note: DstNote | undefined): string {
   }
 }
 
-/** A plain text table with left-aligned columns. */
-export function table(headers: string[], rows: string[][]): string {
+/** Text as it may be printed: control characters escaped (`\n`, `\x1b`). */
+export function shown(text: string): string {
+  return escapeNonPrintable(text);
+}
+
+/** A plain text table with left-aligned columns; every cell escaped (see {@link shown}). */
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map(shown));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -7,11 +7,12 @@ import {
   type ScheduleRecord,
   type ScheduleState,
   scheduleState,
+  unfireableProblem,
   validateRecord,
 } from '../model/index.ts';
 import { type Schedule, ZoneRules } from '../time/index.ts';
 import { CliError } from './errors.ts';
-import { formatLocal } from './format.ts';
+import { formatLocal, isoOf } from './format.ts';
 
 export async function requireSchedule(db: Db, name: string): Promise<ScheduleRecord> {
   const record = await findSchedule(db, name);
@@ -37,8 +38,11 @@ export interface RecordView {
 
 export function viewRecord(record: ScheduleRecord, now: number): RecordView {
   const check = validateRecord(record, now);
-  const invalidReason = check.ok ? null : check.reason;
-  const schedule = check.ok ? check.schedule : null;
+  // A row that can never fire is only quarantined after a look at the ledger: trust the stored verdict.
+  const never =
+    check.ok && record.invalidReason !== null ? unfireableProblem(check.schedule, record, now) : null;
+  const invalidReason = check.ok ? (never ? record.invalidReason : null) : check.reason;
+  const schedule = check.ok && !never ? check.schedule : null;
   let nextFireAt = record.nextFireAt ? record.nextFireAt.getTime() : null;
   if (nextFireAt === null && schedule) nextFireAt = nextFireWithin(schedule, record, now);
   let zone: ZoneRules;
@@ -54,7 +58,7 @@ export function when(ms: number | null | undefined, zone: ZoneRules): string {
   return ms === null || ms === undefined ? '-' : formatLocal(ms, zone);
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const iso = isoOf;
 
 /** The JSON shape of a schedule in `--json` output (camelCase, instants as ISO strings). */
 export function recordJson(view: RecordView): Record<string, unknown> {
@@ -100,7 +104,7 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     source: r.source,
     pausedAt: iso(r.pausedAt),
     pausedReason: r.pausedReason,
-    nextFireAt: view.nextFireAt === null ? null : new Date(view.nextFireAt).toISOString(),
+    nextFireAt: view.nextFireAt === null ? null : isoOf(new Date(view.nextFireAt)),
     lastFireAt: iso(r.lastFireAt),
     version: r.version,
     createdAt: iso(r.createdAt),

@@ -10,11 +10,12 @@
  * The CHECK constraints are named after what they require, because Postgres puts the name in the
  * error a person editing rows with SQL sees (`violates check constraint "solar_needs_event_latitude_longitude"`).
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
   check,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -24,6 +25,8 @@ import {
   text,
   timestamp,
 } from 'drizzle-orm/pg-core';
+import { type JsonObject, type JsonValue, parseJsonExact, stringifyJson } from '../model/json.ts';
+import { MAX_DURATION_MS } from '../model/limits.ts';
 
 export const metronome = pgSchema('metronome');
 
@@ -31,7 +34,24 @@ const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date
 const ms = (name: string) => bigint(name, { mode: 'number' });
 
 /** JSON as it may sit in a jsonb column. */
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type Json = JsonValue;
+
+/**
+ * jsonb read without rounding a number (src/model/json.ts): the message columns (args, kwargs,
+ * headers) reach the workers exactly as the row holds them. Both drivers hand jsonb over as text
+ * (src/db/database.ts); cron_fields, read with Drizzle's own jsonb, is parsed by JSON.parse.
+ */
+const exactJsonb = <T extends JsonValue>(name: string) =>
+  customType<{ data: T; driverData: string }>({
+    dataType: () => 'jsonb',
+    toDriver: (value) => stringifyJson(value),
+    fromDriver: (value) => (typeof value === 'string' ? (parseJsonExact(value) as T) : value),
+  })(name);
+
+/** Characters a name may not hold (docs/schedules.md, "Limits"; the same set as src/model/limits.ts). */
+const NOT_PRINTABLE_CLASS = String.raw`[\x01-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]`;
+const printable = (column: SQL | unknown) =>
+  sql`${column} is null or ${column} !~ ${sql.raw(`'${NOT_PRINTABLE_CLASS}'`)}`;
 
 export const schedules = metronome.table(
   'schedules',
@@ -42,7 +62,7 @@ export const schedules = metronome.table(
     kind: text('kind').notNull(),
     // crontab: a cron string or Celery's object form (exactly one), read in `timezone`.
     cron: text('cron'),
-    cronFields: jsonb('cron_fields').$type<Record<string, Json>>(),
+    cronFields: jsonb('cron_fields').$type<JsonObject>(),
     timezone: text('timezone'),
     // interval: a grid anchor_at + k × every_ms (anchor null = the Unix epoch).
     everyMs: ms('every_ms'),
@@ -54,12 +74,12 @@ export const schedules = metronome.table(
     // clocked
     runAt: tstz('run_at'),
     // the message
-    args: jsonb('args').$type<Json[]>().notNull().default(sql`'[]'::jsonb`),
-    kwargs: jsonb('kwargs').$type<Record<string, Json>>().notNull().default(sql`'{}'::jsonb`),
+    args: exactJsonb<JsonValue[]>('args').notNull().default(sql`'[]'::jsonb`),
+    kwargs: exactJsonb<JsonObject>('kwargs').notNull().default(sql`'{}'::jsonb`),
     queue: text('queue'),
     routingKey: text('routing_key'),
     priority: integer('priority'),
-    headers: jsonb('headers').$type<Record<string, Json>>().notNull().default(sql`'{}'::jsonb`),
+    headers: exactJsonb<JsonObject>('headers').notNull().default(sql`'{}'::jsonb`),
     expiresMs: ms('expires_ms'),
     timeLimitS: integer('time_limit_s'),
     softTimeLimitS: integer('soft_time_limit_s'),
@@ -137,6 +157,26 @@ export const schedules = metronome.table(
     check('jitter_ms_not_negative', sql`${t.jitterMs} >= 0`),
     check('run_lease_ms_positive', sql`${t.runLeaseMs} is null or ${t.runLeaseMs} > 0`),
     check('managed_by_is_known', sql`${t.managedBy} in ('code', 'db')`),
+    // Migration 0003 (added NOT VALID: rows written before it are quarantined by the loader).
+    check('name_is_printable', printable(t.name)),
+    check('task_is_printable', printable(t.task)),
+    check('queue_is_printable', printable(t.queue)),
+    check('routing_key_is_printable', printable(t.routingKey)),
+    ...[
+      t.anchorAt,
+      t.runAt,
+      t.startAt,
+      t.endAt,
+      t.pausedAt,
+      t.nextFireAt,
+      t.lastFireAt,
+      t.createdAt,
+      t.updatedAt,
+    ].map((c) => check(`${c.name}_is_finite`, sql`${c} is null or isfinite(${c})`)),
+    ...[t.everyMs, t.expiresMs, t.catchupWindowMs, t.jitterMs, t.runLeaseMs].map((c) =>
+      check(`${c.name}_at_most_100_years`, sql`${c} is null or ${c} <= ${sql.raw(String(MAX_DURATION_MS))}`),
+    ),
+    check('version_is_safe', sql`${t.version} between 1 and ${sql.raw(String(Number.MAX_SAFE_INTEGER))}`),
     index('schedules_next_fire_at_idx').on(t.nextFireAt),
   ],
 );

@@ -1,5 +1,6 @@
 /** The schedule model: stored fields and records, declaration and row validation. */
 export * from './declaration.ts';
 export * from './json.ts';
+export * from './limits.ts';
 export * from './schedule.ts';
 export * from './validate.ts';

@@ -84,7 +84,7 @@ test('beat add refuses values out of range instead of passing a database error o
 
 test('names, task names and queues must be printable: beat add, declarations and SQL refuse control characters', async () => {
   const before = await count();
-  assertRefused(await run('add', 'evil\nrow', '--task', 't', '--every', '1m'), /name/);
+  assertRefused(await run('add', 'evil\nrow', '--task', 't', '--every', '1m'), /NAME: .*control character/);
   assertRefused(await run('add', 'evil.task', '--task', 't\u001b[31m', '--every', '1m'), /--task/);
   assertRefused(
     await run('add', 'evil.queue', '--task', 't', '--every', '1m', '--queue', 'q\u0085'),
@@ -114,7 +114,7 @@ export const b = defineSchedule({ name: 'evil.task', task: 'tasks.\\u001b[2J', s
     decl.cleanup();
   }
 
-  for (const [column, value] of [
+  for (const [column, value] of <Array<[string, string]>>[
     ['name', 'evil\nrow'],
     ['task', 'x\u001b[31m'],
     ['queue', 'q\u009b'],

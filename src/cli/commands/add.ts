@@ -5,7 +5,14 @@
  */
 import type { Command } from 'commander';
 import { databaseNow, findSchedule, insertSchedule } from '../../db/store.ts';
-import { nextFireWithin, parseDeclaration, validateRecord } from '../../model/index.ts';
+import {
+  type DeclarationProblem,
+  declarationField,
+  neverFiresProblem,
+  nextFireWithin,
+  parseDeclaration,
+  validateFields,
+} from '../../model/index.ts';
 import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
 import { recordJson, viewRecord, when } from '../schedules.ts';
@@ -45,6 +52,7 @@ interface AddOptions {
 
 /** Declaration field → the flag that sets it, so problems name what the operator typed. */
 const FLAG: Record<string, string> = {
+  name: 'NAME',
   'schedule.cron': '--cron',
   'schedule.tz': '--tz',
   'schedule.every': '--every',
@@ -56,6 +64,15 @@ const FLAG: Record<string, string> = {
 };
 const flagOf = (field: string) =>
   FLAG[field] ?? `--${field.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Refuse with every problem on a line of its own, naming the flag (and the key inside a JSON flag). */
+function refuse(name: string, problems: DeclarationProblem[]): never {
+  const lines = problems.map(
+    (p) =>
+      `  ${flagOf(p.field)}${p.field.includes('.') && !p.field.startsWith('schedule.') ? ` (${p.field})` : ''}: ${p.reason}`,
+  );
+  throw new CliError(`cannot add ${JSON.stringify(name)}:\n${lines.join('\n')}`);
+}
 
 export function registerAdd(program: Command): void {
   program
@@ -120,13 +137,12 @@ export function registerAdd(program: Command): void {
         description: o.description,
       };
       const parsed = parseDeclaration(input, Date.now());
-      if (!parsed.ok) {
-        const lines = parsed.problems.map(
-          (p) =>
-            `  ${flagOf(p.field)}${p.field.includes('.') && !p.field.startsWith('schedule.') ? ` (${p.field})` : ''}: ${p.reason}`,
-        );
-        throw new CliError(`cannot add ${JSON.stringify(name)}:\n${lines.join('\n')}`);
-      }
+      if (!parsed.ok) refuse(name, parsed.problems);
+      const fields = parsed.fields;
+      const checked = validateFields({ ...fields, name }, Date.now());
+      if (!checked.ok) throw new Error(`a parsed declaration failed validation: ${checked.reason}`);
+      const never = neverFiresProblem(checked.schedule, fields, Date.now());
+      if (never) refuse(name, [{ field: declarationField(never.column), reason: never.message }]);
       await withDatabase(async (database) => {
         const existing = await findSchedule(database.db, name);
         if (existing) {
@@ -135,14 +151,11 @@ export function registerAdd(program: Command): void {
           );
         }
         const now = await databaseNow(database);
-        const check = validateRecord({ ...parsed.fields, name }, now);
-        const next = check.ok
-          ? nextFireWithin(check.schedule, { ...parsed.fields, totalRuns: 0 }, now)
-          : null;
+        const next = nextFireWithin(checked.schedule, { ...fields, totalRuns: 0 }, now);
         const record = await insertSchedule(
           database.db,
           name,
-          parsed.fields,
+          fields,
           { managedBy: 'db', source: 'beat add' },
           next,
         );

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { databaseNow, listScheduleRecords } from '../../db/store.ts';
 import { describeSpec } from '../../model/index.ts';
 import { print, printJson, withDatabase } from '../database.ts';
-import { table } from '../format.ts';
+import { shown, table } from '../format.ts';
 import { recordJson, viewRecord, when } from '../schedules.ts';
 
 export function registerList(program: Command): void {
@@ -38,7 +38,7 @@ export function registerList(program: Command): void {
         ]);
         print(table(['NAME', 'KIND', 'SPEC', 'STATE', 'NEXT FIRE', 'LAST FIRE'], rows));
         const invalid = views.filter((v) => v.invalidReason);
-        for (const v of invalid) print(`\ninvalid: ${v.record.name}: ${v.invalidReason}`);
+        for (const v of invalid) print(`\ninvalid: ${shown(`${v.record.name}: ${v.invalidReason}`)}`);
       });
     });
 }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { pauseSchedule } from '../../db/store.ts';
 import { print, printJson, withDatabase } from '../database.ts';
+import { isoOf } from '../format.ts';
 import { requireSchedule } from '../schedules.ts';
 
 export function registerPause(program: Command): void {
@@ -27,14 +28,14 @@ export function registerPause(program: Command): void {
           printJson({
             name,
             paused: true,
-            pausedAt: paused.pausedAt?.toISOString(),
+            pausedAt: isoOf(paused.pausedAt),
             reason: paused.pausedReason,
             alreadyPaused: was !== null,
           });
           return;
         }
         print(
-          `${was ? 'already paused' : 'paused'} ${name} since ${paused.pausedAt?.toISOString()}${
+          `${was ? 'already paused' : 'paused'} ${name} since ${isoOf(paused.pausedAt)}${
             paused.pausedReason ? ` (${paused.pausedReason})` : ''
           }`,
         );

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { databaseNow, resumeSchedule } from '../../db/store.ts';
 import { print, printJson, withDatabase } from '../database.ts';
+import { isoOf } from '../format.ts';
 import { requireSchedule, viewRecord, when } from '../schedules.ts';
 
 export function registerResume(program: Command): void {
@@ -26,7 +27,7 @@ export function registerResume(program: Command): void {
             name,
             resumed: wasPaused,
             state: view.state,
-            nextFireAt: view.nextFireAt === null ? null : new Date(view.nextFireAt).toISOString(),
+            nextFireAt: view.nextFireAt === null ? null : isoOf(new Date(view.nextFireAt)),
           });
           return;
         }

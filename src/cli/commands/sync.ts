@@ -10,8 +10,10 @@ import {
   syncDeclarations,
   validateDeclarations,
 } from '../../declare/sync.ts';
+import { stringifyJson } from '../../model/index.ts';
 import { print, printJson, withDatabase } from '../database.ts';
 import { CliError } from '../errors.ts';
+import { shown } from '../format.ts';
 
 interface SyncOptions {
   prune?: boolean;
@@ -90,7 +92,7 @@ function summarize(plan: PlanEntry[]) {
 }
 
 const short = (value: unknown) => {
-  const text = value === undefined ? 'undefined' : JSON.stringify(value);
+  const text = value === undefined ? 'undefined' : stringifyJson(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
 
@@ -117,5 +119,5 @@ function formatPlan(plan: PlanEntry[]): string {
         break;
     }
   }
-  return lines.length > 0 ? lines.join('\n') : '  (no declarations and no code-owned schedules)';
+  return lines.length > 0 ? lines.map(shown).join('\n') : '  (no declarations and no code-owned schedules)';
 }

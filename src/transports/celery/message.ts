@@ -8,8 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  ExactNumber,
   isPlainObject,
-  type JsonObject,
+  type JsonPrimitive,
   type JsonValue,
   NotJsonError,
   pythonJsonDumps,
@@ -411,12 +412,51 @@ export interface AmqpPublishArgs {
   options: {
     contentType: string;
     contentEncoding: string;
-    headers: JsonObject;
+    headers: { [key: string]: AmqpValue };
     deliveryMode: 2;
     priority: number;
     correlationId: string;
     replyTo?: string;
   };
+}
+
+/** An AMQP field value amqplib writes with the given type (its `{'!': type, value}` form). */
+export type AmqpTyped = { '!': 'int64' | 'double'; value: string | number };
+type AmqpValue = JsonPrimitive | AmqpTyped | AmqpValue[] | { [key: string]: AmqpValue };
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Headers as AMQP field values. A number kept exact from the database (src/model/json.ts) is sent
+ * as what Python would decode from it: an integer as a signed 64-bit integer (py-amqp reads an int),
+ * anything else as a double (a float), so `1.0` stays a float and 2^63-1 stays exact. An integer
+ * beyond 64 bits has no AMQP form (Celery itself cannot send one in a header).
+ */
+export function amqpHeaders(
+  headers: Record<string, JsonValue>,
+  path = 'headers',
+): { [key: string]: AmqpValue } {
+  const out: { [key: string]: AmqpValue } = {};
+  for (const [key, value] of Object.entries(headers)) out[key] = amqpValue(value, `${path}.${key}`);
+  return out;
+}
+
+function amqpValue(value: JsonValue, path: string): AmqpValue {
+  if (value instanceof ExactNumber) {
+    if (!value.isInteger) return { '!': 'double', value: Number(value.text) };
+    const n = BigInt(value.text);
+    if (n < INT64_MIN || n > INT64_MAX) {
+      throw new CeleryMessageError(
+        path,
+        `is the integer ${value.text}, beyond the 64 bits an AMQP header can carry: pass it as a string, or in kwargs`,
+      );
+    }
+    return { '!': 'int64', value: value.text };
+  }
+  if (Array.isArray(value)) return value.map((item, i) => amqpValue(item, `${path}[${i}]`));
+  if (value !== null && typeof value === 'object') return amqpHeaders(value, path);
+  return value;
 }
 
 /**
@@ -452,7 +492,7 @@ export function amqpPublishArgs(
     options: {
       contentType,
       contentEncoding,
-      headers: v2.headers,
+      headers: amqpHeaders(v2.headers),
       deliveryMode: 2,
       priority: celeryPriorityForAmqp(msg.priority),
       correlationId: v2.properties.correlation_id,
