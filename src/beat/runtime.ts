@@ -10,11 +10,11 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import { type LoadedSchedule, loadSchedules, refreshSchedule } from '../db/store.ts';
+import { databaseErrorText } from '../db/errors.ts';
+import { type LoadedSchedule, loadSchedules, refreshSchedules } from '../db/store.ts';
 import type { BeatMetrics } from '../http/metrics.ts';
 import type { Readiness } from '../http/server.ts';
 import type { RunLocks } from '../locks/index.ts';
-import { redactSecrets } from '../logger.ts';
 import { type CatchupPolicy, type ScheduleRecord, scheduleState } from '../model/index.ts';
 import { taskIdFor } from '../model/task-id.ts';
 import type { Transport } from '../transports/transport.ts';
@@ -24,11 +24,13 @@ import { Dispatcher } from './dispatcher.ts';
 import { DueIndex } from './due-index.ts';
 import { Leadership, type LeaseConnection } from './leadership.ts';
 import { loadUnfinished } from './ledger.ts';
-import { fireAtOf, planDue } from './plan.ts';
+import { fireAtOf, planGuarded } from './plan.ts';
 import { pruneOccurrences } from './prune.ts';
 
 export const SCHEDULES_CHANNEL = 'metronome_schedules';
 export const TRIGGER_CHANNEL = 'metronome_trigger';
+/** Changed schedules re-read per turn of the loop (see #refreshDirty). */
+const REFRESH_BATCH = 500;
 
 export interface BeatOptions {
   database: Database;
@@ -70,6 +72,8 @@ export class Beat {
   #known = new Map<number, number>();
   #index = new DueIndex();
   #dirty = new Set<number>();
+  /** Schedules the tick could not plan, by the version it gave up on (see #leaveOut). */
+  #leftOut = new Map<number, number>();
   #pickUpClaims = false;
   #epoch = 0;
   #loop: Promise<void> | undefined;
@@ -146,7 +150,7 @@ export class Beat {
 
   async #onElected(epoch: number): Promise<void> {
     this.#epoch = epoch;
-    this.#log = this.#log.child({ epoch });
+    this.#log = this.#o.log.child({ epoch });
     const log = this.#log;
     const { metrics, database } = this.#o;
     metrics.leader.set(1);
@@ -177,7 +181,7 @@ export class Beat {
   async #onDemoted(reason: string): Promise<void> {
     this.#o.metrics.leader.set(0);
     this.#log.info({ reason }, 'standing by');
-    this.#log = this.#log;
+    this.#log = this.#o.log;
     await this.#stopLoop();
   }
 
@@ -216,6 +220,8 @@ export class Beat {
     const id = loaded.record.id;
     const current = this.#entries.get(id);
     if (current && current.version > loaded.record.version) return; // a stale read
+    if (this.#leftOut.get(id) === loaded.record.version) return; // unchanged since the tick gave up on it
+    this.#leftOut.delete(id);
     this.#entries.set(id, { loaded, version: loaded.record.version });
     this.#known.set(id, loaded.record.version);
     if (loaded.state === 'enabled' && loaded.nextFireAt !== null) {
@@ -223,6 +229,21 @@ export class Beat {
     } else {
       this.#index.delete(id);
     }
+  }
+
+  /**
+   * The tick's guard: a schedule it could not plan (validation should have caught why) is left out,
+   * logged as an error, until its row changes; every other schedule keeps firing.
+   */
+  #leaveOut(entry: Entry, error: unknown): void {
+    const record = entry.loaded.record;
+    this.#log.error(
+      { schedule: record.name, scheduleId: record.id, err: error },
+      'could not plan this schedule; it is left out until its row changes',
+    );
+    this.#leftOut.set(record.id, entry.version);
+    this.#forget(record.id);
+    this.#o.metrics.invalidSchedules.inc();
   }
 
   #forget(id: number): void {
@@ -246,14 +267,19 @@ export class Beat {
     }
   }
 
+  /**
+   * Re-read changed schedules, a batch at a time (one query, one write): the loop ticks between
+   * batches, so a burst of inserted rows never holds up schedules that are due.
+   */
   async #refreshDirty(): Promise<void> {
-    const ids = [...this.#dirty];
-    this.#dirty.clear();
+    const ids = [...this.#dirty].slice(0, REFRESH_BATCH);
+    for (const id of ids) this.#dirty.delete(id);
+    const results = await refreshSchedules(this.#o.database, ids, {
+      log: this.#log,
+      now: this.#clock.now(),
+    });
     for (const id of ids) {
-      const result = await refreshSchedule(this.#o.database, id, {
-        log: this.#log,
-        now: this.#clock.now(),
-      });
+      const result = results.get(id) ?? null;
       if (result === null) {
         this.#forget(id);
         this.#known.delete(id);
@@ -356,7 +382,7 @@ export class Beat {
           void this.#leadership.stepDown(error.message);
           return;
         }
-        this.#lastTickError = redactSecrets(error instanceof Error ? error.message : String(error));
+        this.#lastTickError = databaseErrorText(error);
         log.error({ err: error }, 'tick failed; retrying');
         await this.#sleepFor(1_000);
       }
@@ -367,7 +393,7 @@ export class Beat {
   async #sleep(now: number): Promise<void> {
     const mono = performance.now();
     const nextDue = this.#index.peekTime();
-    let delay = this.#o.maxSleepMs;
+    let delay = this.#dirty.size > 0 ? 0 : this.#o.maxSleepMs;
     let towardFire = false;
     if (nextDue !== undefined && nextDue - now < delay) {
       delay = Math.max(0, nextDue - now);
@@ -407,7 +433,7 @@ export class Beat {
         continue;
       }
       const record = entry.loaded.record;
-      const plan = planDue({
+      const plan = planGuarded({
         name: record.name,
         schedule: entry.loaded.schedule,
         cursor,
@@ -421,6 +447,10 @@ export class Beat {
         runsLeft: record.maxRuns === null ? Number.POSITIVE_INFINITY : record.maxRuns - record.totalRuns,
         catchupBudget: budget(record),
       });
+      if (plan instanceof Error) {
+        this.#leaveOut(entry, plan);
+        continue;
+      }
       this.#catchupTokens -= plan.catchupRuns;
       if (plan.run.length === 0 && plan.missed.length === 0 && plan.cursor === cursor) {
         // Catch-up budget exhausted: look again in a moment.
