@@ -7,10 +7,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
+import { BeatProcess } from '../support/beat-process.ts';
 import { BEAT, ROOT, type RunResult } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
 let pg: TestDatabase;
+
+const NON_LOOPBACK_WARNING =
+  'the HTTP endpoints (/healthz, /readyz, /metrics) listen on a non-loopback address and answer anyone who can reach it; bind them to 127.0.0.1 unless that is intended';
 
 before(async () => {
   pg = await createTestDatabase();
@@ -105,4 +109,32 @@ test('an unknown BROKER_URL scheme is refused before connecting or migrating', a
   await assertUntouched();
   assertOneLine(await beatRun({ METRONOME_TRANSPORT: 'bullmq', REDIS_URL: 'http://x' }), /REDIS_URL/);
   await assertUntouched();
+});
+
+test('binding the HTTP endpoints to a non-loopback address logs a warning', async () => {
+  const beatProcess = new BeatProcess('beat', {
+    DATABASE_URL: pg.url,
+    METRONOME_HTTP: '0.0.0.0:0',
+    METRONOME_SYNC_ON_START: 'false',
+    REDIS_URL: '',
+  });
+  try {
+    const warning = await beatProcess.waitForLog(NON_LOOPBACK_WARNING, 20_000);
+    assert.equal(warning.level, 40);
+    assert.equal(warning.bind, '0.0.0.0:0');
+  } finally {
+    await beatProcess.stop();
+  }
+  const loopback = new BeatProcess('beat', {
+    DATABASE_URL: pg.url,
+    METRONOME_HTTP: '127.0.0.1:0',
+    METRONOME_SYNC_ON_START: 'false',
+    REDIS_URL: '',
+  });
+  try {
+    await loopback.waitForLog('leading', 20_000);
+    assert.equal(loopback.hasLog(NON_LOOPBACK_WARNING), false, 'no warning on 127.0.0.1');
+  } finally {
+    await loopback.stop();
+  }
 });

@@ -7,17 +7,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Beat } from '../../beat/runtime.ts';
 import { loadRuntimeSettings, type RuntimeSettings } from '../../beat/settings.ts';
-import { ConfigError, loadConfig } from '../../config.ts';
+import { ConfigError, isLoopback, loadConfig } from '../../config.ts';
 import { DataDirLockedError } from '../../db/data-dir-lock.ts';
 import { type Database, DatabaseConnectError, openDatabase } from '../../db/database.ts';
 import { migrateDatabase } from '../../db/migrate.ts';
 import { formatProblem, loadDeclarations } from '../../declare/load.ts';
 import { SyncProblemsError, syncDeclarations, validateDeclarations } from '../../declare/sync.ts';
 import { BeatMetrics } from '../../http/metrics.ts';
-import { startHttpServer } from '../../http/server.ts';
+import { HttpBindError, parseBind, startHttpServer } from '../../http/server.ts';
 import { createRunLocks } from '../../locks/index.ts';
 import { createLogger, type Logger, redactSecrets } from '../../logger.ts';
-import { createTransport, TransportConfigError } from '../../transports/index.ts';
+import { checkTransportConfig, createTransport, TransportConfigError } from '../../transports/index.ts';
 import { CliError } from '../errors.ts';
 
 export function registerRun(program: Command): void {
@@ -33,10 +33,13 @@ async function runBeat(): Promise<void> {
   let settings: RuntimeSettings;
   let config: ReturnType<typeof loadConfig>;
   try {
+    // All configuration first, the transport's included: nothing is opened or written on a mistake.
     config = loadConfig();
     settings = loadRuntimeSettings();
+    checkTransportConfig(process.env);
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, 2);
+    if (error instanceof ConfigError || error instanceof TransportConfigError)
+      throw new CliError(error.message, 2);
     throw error;
   }
   const log = createLogger({ level: config.logLevel });
@@ -44,7 +47,26 @@ async function runBeat(): Promise<void> {
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => {});
   };
+  const metrics = new BeatMetrics();
+  let beat: Beat | undefined;
   try {
+    // Listening comes before the database, so a port in use is refused before anything is written.
+    if (settings.http !== 'off') {
+      const { server, url } = await startHttpServer({
+        bind: settings.http,
+        metrics,
+        readiness: () => beat?.readiness() ?? { ready: false, role: 'starting', reasons: ['starting'] },
+      });
+      closers.push(() => new Promise((resolve) => server.close(resolve)));
+      log.info({ url }, 'serving /healthz, /readyz and /metrics');
+      const { host } = parseBind(settings.http);
+      if (!isLoopback(host)) {
+        log.warn(
+          { bind: settings.http },
+          'the HTTP endpoints (/healthz, /readyz, /metrics) listen on a non-loopback address and answer anyone who can reach it; bind them to 127.0.0.1 unless that is intended',
+        );
+      }
+    }
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     closers.push(() => database.close());
     const migrations = await migrateDatabase(database);
@@ -67,8 +89,7 @@ async function runBeat(): Promise<void> {
       throw error;
     }
     closers.push(() => transport.close());
-    const metrics = new BeatMetrics();
-    const beat = new Beat({
+    beat = new Beat({
       database,
       leaseConnection: leaseDb,
       transport,
@@ -90,15 +111,6 @@ async function runBeat(): Promise<void> {
         intervalMs: settings.pruneIntervalMs,
       },
     });
-    if (settings.http !== 'off') {
-      const { server, url } = await startHttpServer({
-        bind: settings.http,
-        metrics,
-        readiness: () => beat.readiness(),
-      });
-      closers.push(() => new Promise((resolve) => server.close(resolve)));
-      log.info({ url }, 'serving /healthz, /readyz and /metrics');
-    }
     log.info(
       {
         holder: beat.holderId,
@@ -114,6 +126,7 @@ async function runBeat(): Promise<void> {
     await beat.stop();
     log.info('stopped');
   } catch (error) {
+    if (error instanceof HttpBindError) throw new CliError(error.message, 2);
     if (error instanceof DatabaseConnectError || error instanceof DataDirLockedError) {
       await closeAll();
       throw new CliError(error.message, 1);
