@@ -23,14 +23,20 @@ import {
   pgSchema,
   primaryKey,
   text,
-  timestamp,
 } from 'drizzle-orm/pg-core';
 import { type JsonObject, type JsonValue, parseJsonExact, stringifyJson } from '../model/json.ts';
 import { MAX_DURATION_MS } from '../model/limits.ts';
+import { parseTimestamptz } from './timestamps.ts';
 
 export const metronome = pgSchema('metronome');
 
-const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+/** timestamptz as a Date, read strictly (src/db/timestamps.ts: 'infinity' becomes an Invalid Date). */
+const tstz = (name: string) =>
+  customType<{ data: Date; driverData: string }>({
+    dataType: () => 'timestamp with time zone',
+    toDriver: (value) => value.toISOString(),
+    fromDriver: (value) => (typeof value === 'string' ? parseTimestamptz(value) : new Date(value)),
+  })(name);
 const ms = (name: string) => bigint(name, { mode: 'number' });
 
 /** JSON as it may sit in a jsonb column. */
@@ -104,8 +110,8 @@ export const schedules = metronome.table(
     nextFireAt: tstz('next_fire_at'),
     lastFireAt: tstz('last_fire_at'),
     version: bigint('version', { mode: 'number' }).notNull().default(1),
-    createdAt: tstz('created_at').notNull().defaultNow(),
-    updatedAt: tstz('updated_at').notNull().defaultNow(),
+    createdAt: tstz('created_at').notNull().default(sql`now()`),
+    updatedAt: tstz('updated_at').notNull().default(sql`now()`),
   },
   (t) => [
     check('name_not_blank', sql`length(btrim(${t.name})) > 0`),
@@ -214,7 +220,7 @@ export const occurrences = metronome.table(
     /** `beat trigger --force`: enqueue without taking the run lock. */
     force: boolean('force').notNull().default(false),
     leaderEpoch: bigint('leader_epoch', { mode: 'number' }),
-    claimedAt: tstz('claimed_at').notNull().defaultNow(),
+    claimedAt: tstz('claimed_at').notNull().default(sql`now()`),
     enqueuedAt: tstz('enqueued_at'),
     finishedAt: tstz('finished_at'),
     error: text('error'),

@@ -13,7 +13,8 @@ import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { migrateDatabase } from '../../src/db/migrate.ts';
-import { loadSchedules } from '../../src/db/store.ts';
+import { findSchedule, loadSchedules } from '../../src/db/store.ts';
+import { parseTimestamptz } from '../../src/db/timestamps.ts';
 import { beat } from '../support/cli.ts';
 import { dropScheduleChecks, insertLiteralRows, intervalRow, raw } from '../support/hostile.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
@@ -168,4 +169,21 @@ test('PGlite: infinite timestamps are quarantined naming the column, and list an
     await lite?.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test("timestamps are read strictly: years before 100, offsets with seconds, BC dates and 'infinity'", async () => {
+  assert.equal(parseTimestamptz('0050-06-01 00:53:28+00:53:28').toISOString(), '0050-06-01T00:00:00.000Z');
+  assert.equal(
+    parseTimestamptz('2026-01-01 05:30:00.123456+05:30').toISOString(),
+    '2026-01-01T00:00:00.123Z',
+  );
+  assert.equal(parseTimestamptz('2026-03-29 03:30:00-03:30').toISOString(), '2026-03-29T07:00:00.000Z');
+  for (const text of ['infinity', '-infinity', '0044-03-15 00:00:00+00 BC', 'garbage'])
+    assert.ok(Number.isNaN(parseTimestamptz(text).getTime()), text);
+  // JavaScript's own parser read year 0050 as 2050: a window that ended long ago looked open.
+  await insertLiteralRows(pg.sql, [
+    intervalRow('ancient.end', { start_at: '0040-01-01T00:00:00Z', end_at: '0050-01-01T00:00:00Z' }),
+  ]);
+  const record = await findSchedule(database.db, 'ancient.end');
+  assert.equal(record?.endAt?.toISOString(), '0050-01-01T00:00:00.000Z');
 });

@@ -65,9 +65,8 @@ function assertSamePythonValue(received: JsonValue, held: JsonValue, where: stri
   if (Array.isArray(held)) {
     assert.ok(Array.isArray(received), where);
     assert.equal(received.length, held.length, where);
-    held.forEach((item, i) =>
-      assertSamePythonValue((received as JsonValue[])[i] as JsonValue, item, `${where}[${i}]`),
-    );
+    for (const [i, item] of held.entries())
+      assertSamePythonValue((received as JsonValue[])[i] as JsonValue, item, `${where}[${i}]`);
     return;
   }
   if (held !== null && typeof held === 'object') {
