@@ -207,3 +207,11 @@ export const once = defineSchedule({ name: 'sync.past', task: 't', schedule: at(
     decl.cleanup();
   }
 });
+
+test('a value the database cannot store is one line naming the reason, not SQL and a stack', async () => {
+  const added = await run('add', 'nul.reason', '--task', 't', '--every', '1m');
+  assert.equal(added.code, 0, added.stderr);
+  const paused = await run('pause', 'nul.reason', '--reason', 'disk\u0000full');
+  assertRefused(paused, /the database refused the change: .*0x00/);
+  assert.equal(paused.stderr.trim().split('\n').length, 1, paused.stderr);
+});
