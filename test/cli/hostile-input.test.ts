@@ -215,3 +215,25 @@ test('a value the database cannot store is one line naming the reason, not SQL a
   assertRefused(paused, /the database refused the change: .*0x00/);
   assert.equal(paused.stderr.trim().split('\n').length, 1, paused.stderr);
 });
+
+test('beat add stores the numbers of --args, --kwargs and --headers as written', async () => {
+  const added = await run(
+    'add',
+    'exact.add',
+    '--task',
+    't',
+    '--every',
+    '1m',
+    '--args',
+    '[12345678901234567890, 1.0, 0.000001]',
+    '--kwargs',
+    '{"n": 9223372036854775808}',
+    '--json',
+  );
+  assert.equal(added.code, 0, added.stderr);
+  assert.match(added.stdout, /"args": \[\s*12345678901234567890,\s*1\.0,\s*0\.000001\s*\]/);
+  const [row] = await pg.sql<{ args: string; kwargs: string }[]>`
+    select args::text as args, kwargs::text as kwargs from metronome.schedules where name = 'exact.add'`;
+  assert.equal(row?.args, '[12345678901234567890, 1.0, 0.000001]');
+  assert.equal(row?.kwargs, '{"n": 9223372036854775808}');
+});

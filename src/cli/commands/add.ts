@@ -116,9 +116,10 @@ export function registerAdd(program: Command): void {
         name,
         task: o.task,
         schedule: specFromOptions(o, '--cron'),
-        args: parseJsonOption(o.args, '--args'),
-        kwargs: parseJsonOption(o.kwargs, '--kwargs'),
-        headers: parseJsonOption(o.headers, '--headers'),
+        // Exact: `--args '[12345678901234567890]'` is stored (and sent) as written.
+        args: parseJsonOption(o.args, '--args', true),
+        kwargs: parseJsonOption(o.kwargs, '--kwargs', true),
+        headers: parseJsonOption(o.headers, '--headers', true),
         queue: o.queue,
         routingKey: o.routingKey,
         priority: o.priority === undefined ? undefined : parseNumberOption(o.priority, '--priority'),
