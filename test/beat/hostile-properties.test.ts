@@ -10,15 +10,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { ExactNumber, stringifyJson } from '../../src/model/json.ts';
 import { SOLAR_EVENTS } from '../../src/time/index.ts';
 import { eventually, sleep } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
-import { dropScheduleChecks, insertLiteralRows, raw } from '../support/hostile.ts';
+import { createUncheckedDatabase, insertLiteralRows, raw } from '../support/hostile.ts';
 import { type InProcessBeat, startInProcessBeat } from '../support/in-process-beat.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import type { TestDatabase } from '../support/pg.ts';
 
 const GRACE_MS = 1_000;
 const DAY = 86_400_000;
@@ -28,11 +26,7 @@ let running: InProcessBeat;
 const transport = new ControlledTransport();
 
 before(async () => {
-  db = await createTestDatabase();
-  const database = await openDatabase({ databaseUrl: db.url, dataDir: '' });
-  await migrateDatabase(database);
-  await database.close();
-  await dropScheduleChecks(db.sql);
+  db = await createUncheckedDatabase();
   running = await startInProcessBeat(db.url, transport, { graceMs: GRACE_MS });
 });
 after(async () => {

@@ -8,24 +8,18 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/logger.ts';
 import { eventually, sleep } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
-import { dropScheduleChecks, insertLiteralRows, intervalRow } from '../support/hostile.ts';
+import { createUncheckedDatabase, insertLiteralRows, intervalRow } from '../support/hostile.ts';
 import { startInProcessBeat } from '../support/in-process-beat.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 
 let db: TestDatabase;
 
 before(async () => {
-  db = await createTestDatabase();
-  const database = await openDatabase({ databaseUrl: db.url, dataDir: '' });
-  await migrateDatabase(database);
-  await database.close();
-  await dropScheduleChecks(db.sql);
+  db = await createUncheckedDatabase();
 });
 after(async () => {
   await db?.drop();

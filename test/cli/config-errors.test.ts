@@ -4,11 +4,10 @@
  * declarations synced).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { BeatProcess } from '../support/beat-process.ts';
-import { BEAT, ROOT, type RunResult } from '../support/cli.ts';
+import { beatChild, type RunResult } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
 let pg: TestDatabase;
@@ -23,35 +22,16 @@ after(async () => {
   await pg?.drop();
 });
 
-/** `beat run` as a child process, killed after `timeoutMs` (a beat that starts would run for ever). */
-function beatRun(env: Record<string, string | undefined>, timeoutMs = 20_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const merged: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATABASE_URL: pg.url,
-      METRONOME_HTTP: 'off',
-      REDIS_URL: '',
-      BROKER_URL: '',
-      METRONOME_TRANSPORT: '',
-      ...env,
-    };
-    for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-    const child = spawn(process.execPath, [BEAT, 'run'], { cwd: ROOT, env: merged });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+/** `beat run` as a child process, killed after 20 s (a beat that starts would run for ever). */
+function beatRun(env: Record<string, string | undefined>): Promise<RunResult> {
+  const base = {
+    DATABASE_URL: pg.url,
+    METRONOME_HTTP: 'off',
+    REDIS_URL: '',
+    BROKER_URL: '',
+    METRONOME_TRANSPORT: '',
+  };
+  return beatChild(['run'], { env: { ...base, ...env }, timeoutMs: 20_000 });
 }
 
 async function assertUntouched(): Promise<void> {
@@ -112,29 +92,28 @@ test('an unknown BROKER_URL scheme is refused before connecting or migrating', a
 });
 
 test('binding the HTTP endpoints to a non-loopback address logs a warning', async () => {
-  const beatProcess = new BeatProcess('beat', {
-    DATABASE_URL: pg.url,
-    METRONOME_HTTP: '0.0.0.0:0',
-    METRONOME_SYNC_ON_START: 'false',
-    REDIS_URL: '',
-  });
-  try {
-    const warning = await beatProcess.waitForLog(NON_LOOPBACK_WARNING, 20_000);
-    assert.equal(warning.level, 40);
-    assert.equal(warning.bind, '0.0.0.0:0');
-  } finally {
-    await beatProcess.stop();
-  }
-  const loopback = new BeatProcess('beat', {
-    DATABASE_URL: pg.url,
-    METRONOME_HTTP: '127.0.0.1:0',
-    METRONOME_SYNC_ON_START: 'false',
-    REDIS_URL: '',
-  });
-  try {
-    await loopback.waitForLog('leading', 20_000);
-    assert.equal(loopback.hasLog(NON_LOOPBACK_WARNING), false, 'no warning on 127.0.0.1');
-  } finally {
-    await loopback.stop();
-  }
+  /** A beat listening on `bind`, until it leads; its logs. */
+  const logsOf = async (bind: string) => {
+    const running = new BeatProcess('beat', {
+      DATABASE_URL: pg.url,
+      METRONOME_HTTP: bind,
+      METRONOME_SYNC_ON_START: 'false',
+      REDIS_URL: '',
+    });
+    try {
+      await running.waitForLog('leading', 20_000);
+      return running.logs;
+    } finally {
+      await running.stop();
+    }
+  };
+  const warning = (await logsOf('0.0.0.0:0')).find((l) => l.msg === NON_LOOPBACK_WARNING);
+  assert.equal(warning?.level, 40);
+  assert.equal(warning?.bind, '0.0.0.0:0');
+  const loopback = await logsOf('127.0.0.1:0');
+  assert.equal(
+    loopback.some((l) => l.msg === NON_LOOPBACK_WARNING),
+    false,
+    'no warning on 127.0.0.1',
+  );
 });

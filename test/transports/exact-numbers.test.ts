@@ -208,41 +208,45 @@ describe('through a running beat', () => {
     );
   }
 
-  test('a Celery worker on Redis receives exactly the numbers the row holds', async () => {
+  /** A real worker on `broker`, a beat sending to it, and one occurrence with exact numbers. */
+  async function celeryCase(broker: string, name: string, headers: string): Promise<void> {
     requireCelery();
-    const redis = await RedisServerProcess.start();
-    const worker = await CeleryWorker.start({ broker: `${redis.url}/0`, pool: 'solo', concurrency: 1 });
+    const worker = await CeleryWorker.start({ broker, pool: 'solo', concurrency: 1 });
     try {
-      beat = new BeatProcess('beat', { ...env, METRONOME_TRANSPORT: 'celery', BROKER_URL: `${redis.url}/0` });
+      beat = new BeatProcess('beat', { ...env, METRONOME_TRANSPORT: 'celery', BROKER_URL: broker });
       await beat.waitForLog('leading', 15_000);
-      const name = await oneOff('exact.redis', '{"exact": [123456789012345678901234567890, 0.10, 1.0, -5]}');
-      await assertWorkerReceived(worker, name);
+      await assertWorkerReceived(worker, await oneOff(name, headers));
     } finally {
       await beat?.stop();
       beat = undefined;
       await worker.stop();
+    }
+  }
+
+  test('a Celery worker on Redis receives exactly the numbers the row holds', async () => {
+    const redis = await RedisServerProcess.start();
+    try {
+      await celeryCase(
+        `${redis.url}/0`,
+        'exact.redis',
+        '{"exact": [123456789012345678901234567890, 0.10, 1.0, -5]}',
+      );
+    } finally {
       await redis.stop();
     }
   });
 
   test('a Celery worker on RabbitMQ receives exactly the numbers the row holds', async () => {
-    requireCelery();
     const vhost = await createVhost();
-    const worker = await CeleryWorker.start({ broker: vhost.url, pool: 'solo', concurrency: 1 });
     try {
-      beat = new BeatProcess('beat', { ...env, METRONOME_TRANSPORT: 'celery', BROKER_URL: vhost.url });
-      await beat.waitForLog('leading', 15_000);
-      // An AMQP header holds integers up to 64 bits (Celery cannot send larger ones either).
+      // An AMQP header holds integers from -2^31 to 2^63-1 (Celery cannot send others either), and
       // amqplib's own guesses for small numbers were read otherwise by py-amqp (-5 as 251, 1000 as bytes).
-      const name = await oneOff(
+      await celeryCase(
+        vhost.url,
         'exact.amqp',
         '{"exact": [9223372036854775807, 0.10, 1.0, -5, 1000, -2147483648]}',
       );
-      await assertWorkerReceived(worker, name);
     } finally {
-      await beat?.stop();
-      beat = undefined;
-      await worker.stop();
       await vhost.drop();
     }
   });
