@@ -29,8 +29,12 @@ import { pruneOccurrences } from './prune.ts';
 
 export const SCHEDULES_CHANNEL = 'metronome_schedules';
 export const TRIGGER_CHANNEL = 'metronome_trigger';
-/** Changed schedules re-read per turn of the loop (see #refreshDirty). */
-const REFRESH_BATCH = 500;
+/**
+ * Changed schedules re-read per turn of the loop (see #refreshDirty): small enough that a batch of
+ * the slowest rows to judge (crontabs that never fire, a few ms each) delays a due fire by a fraction
+ * of the misfire grace.
+ */
+const REFRESH_BATCH = 100;
 
 export interface BeatOptions {
   database: Database;

@@ -7,6 +7,7 @@
  * reads it instead of recomputing 100k crontabs; only rows whose spec was changed by SQL (the update
  * trigger clears next_fire_at) are recomputed on load.
  */
+import { performance } from 'node:perf_hooks';
 import { asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
@@ -58,6 +59,8 @@ export interface StoreOptions {
 }
 
 const PAGE = 5_000;
+/** Validation yields to the event loop after this much work. */
+const YIELD_AFTER_MS = 20;
 
 /** The database's clock in epoch ms (due decisions and next-fire computations use it, not ours). */
 export async function databaseNow(database: Database, on?: Db): Promise<number> {
@@ -216,7 +219,17 @@ async function settle(
  * missed, is done instead.
  */
 async function judge(database: Database, rows: ScheduleRecord[], now: number): Promise<Judged[]> {
-  const judged: Judged[] = rows.map((row) => ({ row, check: validateRecord(row, now) }));
+  const judged: Judged[] = [];
+  let slice = performance.now();
+  for (const row of rows) {
+    judged.push({ row, check: validateRecord(row, now) });
+    // A crontab that never fires takes milliseconds to judge: thousands of them must not hold the
+    // event loop (the leader's lease renewal and stall detection run on it).
+    if (performance.now() - slice > YIELD_AFTER_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+  }
   const suspects = new Map<number, RowProblem>();
   for (const { row, check } of judged) {
     const never = check.ok ? unfireableProblem(check.schedule, row, now) : null;
