@@ -2,8 +2,8 @@
  * The schedule store: how the rest of Metronome reads and writes `metronome.schedules`.
  *
  * For the runtime: `loadSchedules()` at start (validating every row: a bad one is quarantined with
- * `invalid_reason`, logged and left out; a fixed one is cleared) and `refreshSchedule(id)` for each
- * change-feed notification. `next_fire_at` is computed on every write made through here, so a start
+ * `invalid_reason`, logged and left out; a fixed one is cleared) and `refreshSchedules(ids)` for the
+ * rows change-feed notifications named, a batch at a time. `next_fire_at` is computed on every write made through here, so a start
  * reads it instead of recomputing 100k crontabs; only rows whose spec was changed by SQL (the update
  * trigger clears next_fire_at) are recomputed on load.
  */
@@ -135,20 +135,6 @@ export async function refreshSchedules(
     out.set(checked.record.id, checked);
   }
   return out;
-}
-
-/**
- * Quarantine one schedule the runtime could not handle (a guard: validation should have caught
- * it). Best effort: a row the database will not let us update stays quarantined in memory.
- */
-export async function quarantineSchedule(
-  database: Database,
-  record: Pick<ScheduleRecord, 'id' | 'version'>,
-  reason: string,
-): Promise<void> {
-  await writeVerdicts(database, [
-    { id: record.id, version: record.version, invalidReason: reason, nextFireAt: null },
-  ]);
 }
 
 /** What a row's stored verdict should become: invalid_reason and next_fire_at. */
@@ -409,7 +395,7 @@ export const SCHEDULES_CHANNEL = 'metronome_schedules';
 
 /**
  * Listen to schedule changes; resolves once listening, returns the function that stops. The
- * runtime answers each with `refreshSchedule(id)` (or drops the id on DELETE). Notifications are
+ * runtime answers them with `refreshSchedules(ids)` (or drops the id on DELETE). Notifications are
  * lost while disconnected, so it also reconciles against `version` periodically.
  */
 export async function watchSchedules(

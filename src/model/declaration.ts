@@ -410,7 +410,7 @@ export function parseDeclaration(input: unknown, now: number): DeclarationResult
       const check = validateFields({ ...fields, name: declared }, now);
       if (check.ok) return { ok: true, name: declared, fields };
       problems.push({
-        field: declarationField(check.problem.column, spec as ScheduleSpec),
+        field: declarationField(check.problem.column),
         reason: check.problem.message,
       });
     }
@@ -431,7 +431,7 @@ function checkSpec(
     const check = validateSpec({ ...columns, name }, now);
     if (!check.ok) {
       return {
-        problem: { field: declarationField(check.problem.column, spec), reason: check.problem.message },
+        problem: { field: declarationField(check.problem.column), reason: check.problem.message },
       };
     }
     return { columns };
@@ -455,11 +455,10 @@ function builderField(spec: ScheduleSpec, field: string): string {
 }
 
 /** A row's column as the declaration spells it: `cron_fields.minute` is `schedule.cron.minute`. */
-export function declarationField(column: string, spec?: ScheduleSpec): string {
+export function declarationField(column: string): string {
   if (column.startsWith('cron_fields.')) return `schedule.cron.${column.slice(12)}`;
   const [head = '', ...path] = column.split('.');
   if (head in SPEC_COLUMN_FIELD) return `schedule.${SPEC_COLUMN_FIELD[head]}`;
-  if (head === 'kind' && spec) return `schedule.${spec.kind}`;
   return [COLUMN_FIELD[head] ?? head, ...path].join('.');
 }
 
@@ -474,6 +473,7 @@ const SPEC_COLUMN_FIELD: Record<string, string> = {
   latitude: 'latitude',
   longitude: 'longitude',
   run_at: 'runAt',
+  kind: 'kind',
 };
 
 /** The other columns → declaration options (args, kwargs and headers keep their own names). */
