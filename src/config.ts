@@ -78,6 +78,9 @@ export function loadDotEnv(cwd = process.cwd()): void {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   if (env === process.env) loadDotEnv(cwd);
   const { DATABASE_URL, METRONOME_DATA_DIR, LOG_LEVEL } = parseEnv(envSchema, env);
+  const problem = DATABASE_URL === undefined ? null : databaseUrlProblem(DATABASE_URL);
+  // (The value is not echoed: a malformed URL is where a password would escape the redaction.)
+  if (problem) throw new ConfigError(`invalid configuration: DATABASE_URL ${problem} (see .env.example)`);
   return {
     databaseUrl: DATABASE_URL,
     dataDir: path.resolve(cwd, METRONOME_DATA_DIR),
@@ -90,4 +93,48 @@ const declarationSchema = z.object({ METRONOME_DECLARATION_TIMEOUT: duration('10
 /** Longest one declaration file may take to load (see src/declare/load.ts). */
 export function declarationTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   return parseEnv(declarationSchema, env).METRONOME_DECLARATION_TIMEOUT;
+}
+
+/**
+ * Why a Postgres URL cannot be used: it does not parse, or it names no database (the driver would
+ * then silently use the server's default one, and create Metronome's schema there). Several hosts
+ * (`postgres://h1,h2/db`, which postgres.js accepts) are judged by the first.
+ */
+export function databaseUrlProblem(url: string): string | null {
+  const match = /^([a-z]+:\/\/)([^/?#]*@)?([^/?#@]*)(.*)$/i.exec(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(match ? `${match[1]}${match[2] ?? ''}${match[3]?.split(',')[0]}${match[4]}` : url);
+  } catch {
+    return 'is not a valid URL: check its form (postgres://user:password@host:5432/database) and percent-encode @ : / ? # and spaces in the user name and password';
+  }
+  if (decodeURIComponent(parsed.pathname.replace(/^\//, '')) === '') {
+    return "has no database name: add one after the host, e.g. postgres://user:password@host:5432/metronome (otherwise the server's default database would be used)";
+  }
+  return null;
+}
+
+const LISTEN_ADDRESS = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/;
+
+/** Why `text` is not a listen address (`host:port`, `[v6]:port`), or null. */
+export function listenAddressProblem(text: string): string | null {
+  const match = LISTEN_ADDRESS.exec(text.trim());
+  if (!match) return 'use host:port (e.g. 127.0.0.1:9464), [::1]:9464, or off';
+  if (Number(match[3]) > 65_535) return 'the port must be from 0 to 65535';
+  return null;
+}
+
+/** A listen address: `host:port` or `[v6]:port`; an empty host means every interface. */
+export function parseListenAddress(text: string, key: string): { host: string; port: number } {
+  const problem = listenAddressProblem(text);
+  const match = LISTEN_ADDRESS.exec(text.trim());
+  if (problem || !match) {
+    throw new ConfigError(`invalid configuration: ${key}=${JSON.stringify(text)}: ${problem}`);
+  }
+  return { host: match[1] ?? (match[2] || '0.0.0.0'), port: Number(match[3]) };
+}
+
+/** Whether a listen host is reachable only from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

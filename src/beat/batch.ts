@@ -7,7 +7,7 @@ import type { LoadedSchedule } from '../db/store.ts';
 import type { CatchupPolicy, ScheduleRecord } from '../model/index.ts';
 import { taskIdFor } from '../model/task-id.ts';
 import type { CursorAdvance, NewOccurrence } from './claim.ts';
-import { fireAtOf, MISSED_ROWS_CAP, planDue } from './plan.ts';
+import { fireAtOf, MISSED_ROWS_CAP, planGuarded } from './plan.ts';
 import type { DroppedBacklog } from './schedule-book.ts';
 
 export interface BatchInput {
@@ -26,10 +26,12 @@ export interface BatchPlan {
   dropped: number[];
   /** Schedules out of catch-up budget: look again shortly, cursor unchanged. */
   recheck: number[];
+  /** Schedules that could not be planned (a value validation should have stopped), and why. */
+  failed: Array<{ id: number; error: Error }>;
 }
 
 export function planBatch(input: BatchInput): BatchPlan {
-  const plan: BatchPlan = { advances: [], occurrences: [], dropped: [], recheck: [] };
+  const plan: BatchPlan = { advances: [], occurrences: [], dropped: [], recheck: [], failed: [] };
   for (const { id, loaded } of input.due) {
     const cursor = loaded?.nextFireAt;
     if (!loaded || cursor === null || cursor === undefined) {
@@ -37,7 +39,7 @@ export function planBatch(input: BatchInput): BatchPlan {
       continue;
     }
     const record = loaded.record;
-    const due = planDue({
+    const due = planGuarded({
       name: record.name,
       schedule: loaded.schedule,
       cursor,
@@ -51,6 +53,10 @@ export function planBatch(input: BatchInput): BatchPlan {
       runsLeft: record.maxRuns === null ? Number.POSITIVE_INFINITY : record.maxRuns - record.totalRuns,
       catchupBudget: input.catchup.available(record),
     });
+    if (due instanceof Error) {
+      plan.failed.push({ id, error: due });
+      continue;
+    }
     input.catchup.spend(due.catchupRuns);
     if (due.run.length === 0 && due.missed.length === 0 && due.cursor === cursor) {
       plan.recheck.push(id);

@@ -20,7 +20,7 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { redactSecrets } from '../logger.ts';
+import { databaseErrorText } from '../db/errors.ts';
 
 export const LEADER_CHANNEL = 'metronome_leader';
 /** How often a standby looks at the lease (and whether its holder's session still exists). */
@@ -268,7 +268,7 @@ export class Leadership {
 
   #noteError(error: unknown): void {
     this.#healthy = false;
-    this.#lastError = redactSecrets(error instanceof Error ? error.message : String(error));
+    this.#lastError = databaseErrorText(error);
     this.#o.log.warn({ err: error }, 'leader lease check failed');
   }
 }

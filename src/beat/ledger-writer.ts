@@ -6,8 +6,8 @@
  * instead of leaving them `claimed` for something to send again.
  */
 import type { Logger } from 'pino';
+import { databaseErrorText } from '../db/errors.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
-import { redactSecrets } from '../logger.ts';
 import type { Ledger } from './ledger.ts';
 
 export interface StatusWrite {
@@ -83,7 +83,7 @@ export class LedgerWriter {
           this.#queue.shift();
           continue;
         }
-        this.#trouble = redactSecrets(error instanceof Error ? error.message : String(error));
+        this.#trouble = databaseErrorText(error);
         this.log().warn(
           { err: error, status: write.status, occurrences: write.taskIds.length, queued: this.#queue.length },
           'could not record occurrence statuses; will retry the write (the runs are not sent again)',

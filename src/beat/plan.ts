@@ -140,3 +140,24 @@ export function planDue(input: PlanInput): Plan {
   missed.sort((a, b) => a.scheduledFor - b.scheduledFor);
   return { run, missed, cursor, catchupRuns };
 }
+
+/**
+ * planDue, guarded: a plan that throws, or holds an instant that is not a finite number (which
+ * would make the whole claim fail, for every schedule of the batch), comes back as an Error for the
+ * tick to leave that one schedule out. Validation keeps such values out of rows; this is the guard
+ * should one get through.
+ */
+export function planGuarded(input: PlanInput): Plan | Error {
+  try {
+    const plan = planDue(input);
+    const instants = [
+      plan.cursor,
+      ...plan.run.flatMap((s) => [s.scheduledFor, s.fireAt]),
+      ...plan.missed.flatMap((s) => [s.scheduledFor, s.fireAt]),
+    ];
+    const bad = instants.find((at) => at !== null && !(Number.isFinite(at) && Math.abs(at) <= 8.64e15));
+    return bad === undefined ? plan : new Error(`the plan holds an instant that is not one (${bad})`);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}

@@ -11,11 +11,14 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import { type LoadedSchedule, loadSchedules, refreshSchedule } from '../db/store.ts';
+import { type LoadedSchedule, loadSchedules, refreshSchedules } from '../db/store.ts';
 import { type ScheduleRecord, scheduleState } from '../model/index.ts';
 import { DueIndex } from './due-index.ts';
 import type { BeatMetrics } from './metrics.ts';
 import { fireAtOf } from './plan.ts';
+
+/** Changed schedules re-read per turn of the loop: a burst of inserted rows never holds up due fires. */
+const REFRESH_BATCH = 100;
 
 interface Entry {
   loaded: LoadedSchedule;
@@ -41,6 +44,8 @@ export class ScheduleBook {
   readonly #index = new DueIndex();
   readonly #dirty = new Set<number>();
   readonly #dropped: DroppedBacklog[] = [];
+  /** Schedules the tick could not plan, by the version it gave up on (see leaveOut). */
+  readonly #leftOut = new Map<number, number>();
 
   constructor(
     private readonly database: Database,
@@ -123,11 +128,16 @@ export class ScheduleBook {
     this.#dirty.add(id);
   }
 
+  /**
+   * Re-read changed schedules, a batch at a time (one query, one verdict write): the loop ticks
+   * between batches, so a burst of inserted rows never holds up schedules that are due.
+   */
   async refreshDirty(now: number): Promise<void> {
-    const ids = [...this.#dirty];
-    this.#dirty.clear();
+    const ids = [...this.#dirty].slice(0, REFRESH_BATCH);
+    for (const id of ids) this.#dirty.delete(id);
+    const results = await refreshSchedules(this.database, ids, { log: this.log, now });
     for (const id of ids) {
-      const result = await refreshSchedule(this.database, id, { log: this.log, now });
+      const result = results.get(id) ?? null;
       const old = this.#entries.get(id)?.loaded;
       if (result === null) {
         this.#noteDropped(old, now, 'removed');
@@ -199,11 +209,31 @@ export class ScheduleBook {
     this.#index.delete(id);
   }
 
+  /**
+   * The tick's guard: a schedule it could not plan (validation should have caught why) is left out,
+   * logged as an error, until its row changes; every other schedule keeps firing.
+   */
+  leaveOut(id: number, error: unknown): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    const record = entry.loaded.record;
+    this.log.error(
+      { schedule: record.name, scheduleId: id, err: error },
+      'could not plan this schedule; it is left out until its row changes',
+    );
+    this.#leftOut.set(id, entry.version);
+    this.#entries.delete(id);
+    this.#index.delete(id);
+    this.metrics.invalidSchedules.inc();
+  }
+
   /** Put a loaded schedule in place: in the index when it fires, out of it otherwise. */
   #apply(loaded: LoadedSchedule): void {
     const id = loaded.record.id;
     const current = this.#entries.get(id);
     if (current && current.version > loaded.record.version) return; // a stale read
+    if (this.#leftOut.get(id) === loaded.record.version) return; // unchanged since the tick gave up on it
+    this.#leftOut.delete(id);
     this.#entries.set(id, { loaded, version: loaded.record.version });
     this.#known.set(id, loaded.record.version);
     if (loaded.state === 'enabled' && loaded.nextFireAt !== null) {

@@ -3,7 +3,7 @@
  * database settings in config.ts so commands that never run the beat do not validate them.
  */
 import { z } from 'zod';
-import { blank, duration, parseEnv } from '../config.ts';
+import { blank, duration, listenAddressProblem, parseEnv } from '../config.ts';
 
 const count = (fallback: number, min: number, max: number) =>
   z.preprocess(blank, z.coerce.number().int().min(min).max(max).default(fallback));
@@ -16,7 +16,21 @@ const schema = z.object({
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
       .optional(),
   ),
-  METRONOME_LOCK_REDIS_URLS: z.preprocess(blank, z.string().optional()),
+  METRONOME_LOCK_REDIS_URLS: z.preprocess(
+    blank,
+    z
+      .string()
+      .refine(
+        (urls) =>
+          urls
+            .split(',')
+            .map((u) => u.trim())
+            .filter(Boolean)
+            .every((u) => /^rediss?:\/\//.test(u)),
+        'every URL must start with redis:// or rediss:// (comma-separated, one per independent Redis server)',
+      )
+      .optional(),
+  ),
   METRONOME_LOCK_PREFIX: z.preprocess(blank, z.string().default('metronome:runlock:')),
   METRONOME_GROUP: z.preprocess(blank, z.string().min(1).default('default')),
   METRONOME_LEASE_TTL: duration('10s', 1_000),
@@ -29,7 +43,13 @@ const schema = z.object({
   METRONOME_HISTORY_RETENTION: duration('30d', 60_000),
   METRONOME_HISTORY_PER_SCHEDULE: count(10_000, 1, 100_000_000),
   METRONOME_PRUNE_INTERVAL: duration('10m', 1_000),
-  METRONOME_HTTP: z.preprocess(blank, z.string().default('127.0.0.1:9464')),
+  METRONOME_HTTP: z
+    .preprocess(blank, z.string().default('127.0.0.1:9464'))
+    .transform((text) => text.trim())
+    .superRefine((text, ctx) => {
+      const problem = text === 'off' ? null : listenAddressProblem(text);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
   METRONOME_LIVENESS_TIMEOUT: duration('30s', 1_000),
   METRONOME_STOP_TIMEOUT: duration('10s', 1_000),
   METRONOME_SCHEDULES_DIR: z.preprocess(blank, z.string().default('schedules')),

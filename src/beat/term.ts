@@ -11,9 +11,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
+import { databaseErrorText } from '../db/errors.ts';
 import type { LoadedSchedule } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
-import { redactSecrets } from '../logger.ts';
 import type { ScheduleRecord } from '../model/index.ts';
 import type { Transport } from '../transports/transport.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
@@ -261,7 +261,7 @@ export class LeaderTerm {
           this.#o.onFenced(error.message);
           return;
         }
-        this.#lastTickError = redactSecrets(error instanceof Error ? error.message : String(error));
+        this.#lastTickError = databaseErrorText(error);
         this.log.error({ err: error }, 'tick failed; retrying');
         await this.#sleepFor(1_000);
       }
@@ -326,7 +326,8 @@ export class LeaderTerm {
   async #sleep(now: number): Promise<void> {
     const mono = performance.now();
     const nextDue = this.#book.peekTime();
-    let delay = this.#o.maxSleepMs;
+    // Rows waiting to be re-read (a burst, read a batch per turn): no sleep until they are.
+    let delay = this.#book.hasDirty ? 0 : this.#o.maxSleepMs;
     let towardFire = false;
     if (nextDue !== undefined && nextDue - now < delay) {
       delay = Math.max(0, nextDue - now);
@@ -358,6 +359,7 @@ export class LeaderTerm {
     const due = ids.map((id) => ({ id, loaded: this.#book.entry(id) }));
     const plan = planBatch({ due, now, graceMs: this.#o.graceMs, catchup: this.#catchupBudget() });
     for (const id of plan.dropped) this.#book.drop(id);
+    for (const { id, error } of plan.failed) this.#book.leaveOut(id, error);
     for (const id of plan.recheck) this.#book.recheckAt(id, now + 250);
     if (plan.advances.length === 0) return;
     const result = await claim(this.#o.database, this.#o.fence, plan.advances, plan.occurrences);

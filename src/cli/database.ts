@@ -6,8 +6,8 @@
 import { ConfigError, loadConfig } from '../config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { type Database, DatabaseConnectError, openDatabase } from '../db/database.ts';
+import { databaseErrorText, sqlState } from '../db/errors.ts';
 import { type MigrationResult, migrateDatabase } from '../db/migrate.ts';
-import { redactSecrets } from '../logger.ts';
 import { CliError } from './errors.ts';
 
 export async function withDatabase<T>(
@@ -29,10 +29,7 @@ export async function withDatabase<T>(
     try {
       migrations = await migrateDatabase(database);
     } catch (error) {
-      throw new CliError(
-        `applying migrations to ${database.target} failed: ${redactSecrets(errorText(error))}`,
-        1,
-      );
+      throw new CliError(`applying migrations to ${database.target} failed: ${databaseErrorText(error)}`, 1);
     }
     try {
       return await fn(database, migrations);
@@ -45,24 +42,17 @@ export async function withDatabase<T>(
 }
 
 /**
- * A row the database refused (a race with another writer, or a CHECK a person's input reached):
- * shown as the database's own one-line reason, exit 2, rather than a stack trace.
+ * A database error as one line, never the SQL and a stack: a value the database refused (a CHECK
+ * a person's input reached, a race with another writer, a value it cannot store) is bad input,
+ * exit 2; anything else it reported, exit 1.
  */
 function constraintError(error: unknown): CliError | null {
-  const cause = (error as { cause?: unknown })?.cause ?? error;
-  const code = (cause as { code?: unknown })?.code;
-  if (code === '23505' || code === '23514' || code === '23502') {
-    return new CliError(`the database refused the change: ${errorText(error)}`, 2);
+  const state = sqlState(error);
+  if (state === undefined) return null;
+  if (state.startsWith('22') || state.startsWith('23')) {
+    return new CliError(`the database refused the change: ${databaseErrorText(error)}`, 2);
   }
-  return null;
-}
-
-/** The most useful line of a driver error (Drizzle wraps Postgres errors in `cause`). */
-export function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  if (cause instanceof Error) return cause.message;
-  return error.message;
+  return new CliError(`the database failed: ${databaseErrorText(error)}`, 1);
 }
 
 /** Read a setting, turning a bad value into an exit-code-2 CLI error naming the variable. */

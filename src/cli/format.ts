@@ -1,8 +1,26 @@
-/** Formatting of instants and tables for people. */
+/**
+ * Formatting of instants and tables for people. Whatever a row holds is shown, never thrown on: an
+ * instant JavaScript cannot hold reads `invalid`, and control characters in names or messages are
+ * escaped so they cannot forge table rows or drive the terminal.
+ */
+import { escapeNonPrintable } from '../model/limits.ts';
+import { isoOrInvalid } from '../model/schedule.ts';
+
 export { describeDst, formatLocal, formatOffset } from '../model/describe.ts';
 
-/** A plain text table with left-aligned columns. */
-export function table(headers: string[], rows: string[][]): string {
+/** ISO 8601, null for none, `invalid` for a date that is not one (an infinite timestamp). */
+export function isoOf(date: Date | null | undefined): string | null {
+  return date === null || date === undefined ? null : isoOrInvalid(date);
+}
+
+/** Text as it may be printed: control characters escaped (`\n`, `\x1b`). */
+export function shown(text: string): string {
+  return escapeNonPrintable(text);
+}
+
+/** A plain text table with left-aligned columns; every cell escaped (see {@link shown}). */
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map(shown));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

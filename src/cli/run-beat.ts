@@ -5,12 +5,11 @@
  * schedules/ synced at start. SIGTERM or SIGINT hands leadership over and exits 0.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { BeatMetrics } from '../beat/metrics.ts';
 import { Presence } from '../beat/presence.ts';
 import { Beat } from '../beat/runtime.ts';
 import { loadRuntimeSettings, type RuntimeSettings } from '../beat/settings.ts';
-import { declarationTimeoutMs, loadConfig } from '../config.ts';
+import { declarationTimeoutMs, isLoopback, loadConfig } from '../config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { type Database, DatabaseConnectError, openDatabase } from '../db/database.ts';
 import { migrateDatabase } from '../db/migrate.ts';
@@ -18,31 +17,47 @@ import { formatProblem, loadDeclarations } from '../declare/load.ts';
 import { SyncProblemsError, syncDeclarations, validateDeclarations } from '../declare/sync.ts';
 import { apiTokenFrom } from '../http/api/guard.ts';
 import type { Dashboard } from '../http/app.ts';
-import { startHttpServer } from '../http/server.ts';
+import { HttpBindError, type HttpOptions, parseBind, startHttpServer } from '../http/server.ts';
 import { createRunLocks, type RunLocks } from '../locks/index.ts';
 import { createLogger, type Logger, redactSecrets } from '../logger.ts';
-import { createTransport, TransportConfigError } from '../transports/index.ts';
+import { checkTransportConfig, createTransport, TransportConfigError } from '../transports/index.ts';
 import { configValue } from './database.ts';
 import { CliError } from './errors.ts';
 
 export async function runBeat(): Promise<void> {
+  // All configuration first, the transport's included: nothing is opened or written on a mistake.
   const config = configValue(() => loadConfig());
   const settings = configValue(() => loadRuntimeSettings());
   const declarationTimeout = configValue(() => declarationTimeoutMs());
   const apiToken = configValue(() => apiTokenFrom(process.env));
+  configValue(() => checkTransportConfig(process.env));
   const log = createLogger({ level: config.logLevel });
   const closers: Array<() => Promise<unknown>> = [];
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => {});
   };
+  const metrics = new BeatMetrics();
+  let beat: Beat | undefined;
+  let dashboard: Dashboard | undefined;
   try {
+    // Listening comes before the database, so a port in use is refused before anything is written;
+    // the dashboard joins once the database is open.
+    const httpAddress =
+      settings.http === 'off'
+        ? null
+        : await listen(settings, apiToken, log, closers, {
+            metrics,
+            readiness: () => beat?.readiness() ?? { ready: false, role: 'starting', reasons: ['starting'] },
+            liveness: () => beat?.liveness() ?? { live: true, reasons: [] },
+            routes: (req, res) => dashboard?.handle(req, res) ?? false,
+          });
     const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     closers.push(() => database.close());
     const migrations = await migrateDatabase(database);
     log.info({ database: database.target, applied: migrations }, 'database ready');
     await syncOnStart(database, settings, declarationTimeout, log);
 
-    // Lease renewals get their own connection(s), so a busy pool never delays them.
+    // The lease gets a connection of its own (one: standbys watch its session to see a crash).
     const leaseDb =
       database.kind === 'postgres'
         ? await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 })
@@ -58,8 +73,7 @@ export async function runBeat(): Promise<void> {
       throw error;
     }
     closers.push(() => transport.close());
-    const metrics = new BeatMetrics();
-    const beat = new Beat({
+    const running = new Beat({
       database,
       leaseConnection: leaseDb,
       transport,
@@ -83,42 +97,23 @@ export async function runBeat(): Promise<void> {
         intervalMs: settings.pruneIntervalMs,
       },
     });
-    let httpAddress: string | null = null;
-    if (settings.http !== 'off') {
-      const dashboard = await startDashboard(database, config, { settings, locks, apiToken, log });
-      let server: Server | undefined;
-      // The live streams end first: an HTTP server does not finish closing while they are open.
-      closers.push(async () => {
-        await dashboard.close();
-        await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-      });
-      const started = await startHttpServer({
-        bind: settings.http,
-        metrics,
-        readiness: () => beat.readiness(),
-        liveness: () => beat.liveness(),
-        stallMs: settings.livenessTimeoutMs,
-        routes: dashboard.handle,
-      });
-      server = started.server;
-      const { url } = started;
-      httpAddress = new URL(url).host;
-      log.info(
-        { dashboard: `${url}/`, changes: apiToken ? 'with METRONOME_API_TOKEN' : 'read-only' },
-        'serving the dashboard (/) and the API (/api/v1), /healthz, /readyz and /metrics',
-      );
+    beat = running;
+    if (httpAddress !== null) {
+      const started = await startDashboard(database, config, { settings, locks, apiToken, log });
+      closers.push(() => started.close());
+      dashboard = started;
     }
     const presence = new Presence({
       database,
-      id: beat.holderId,
+      id: running.holderId,
       group: settings.group,
       http: httpAddress,
-      role: () => beat.readiness().role,
+      role: () => running.readiness().role,
       log,
     });
     log.info(
       {
-        holder: beat.holderId,
+        holder: running.holderId,
         group: settings.group,
         transport: transport.name,
         locks: settings.lockRedisUrls.length === 0 ? 'in-process' : settings.lockRedisUrls.map(redactSecrets),
@@ -126,14 +121,15 @@ export async function runBeat(): Promise<void> {
       },
       'beat starting',
     );
-    await beat.start();
+    await running.start();
     await presence.start();
     closers.push(() => presence.stop());
     await untilSignal(log);
     exitAfter(settings.stopTimeoutMs, log);
-    await beat.stop();
+    await running.stop();
     log.info('stopped');
   } catch (error) {
+    if (error instanceof HttpBindError) throw new CliError(error.message, 2);
     if (error instanceof DatabaseConnectError || error instanceof DataDirLockedError) {
       await closeAll();
       throw new CliError(error.message, 1);
@@ -142,6 +138,38 @@ export async function runBeat(): Promise<void> {
   } finally {
     await closeAll();
   }
+}
+
+/**
+ * The HTTP server: the dashboard and API (once the database is open), /healthz, /readyz, /metrics.
+ * Returns the address it listens on. Bound to anything but loopback, it warns: nothing there asks
+ * who is calling (the API's changes need the token; reading does not).
+ */
+async function listen(
+  settings: RuntimeSettings,
+  apiToken: string | undefined,
+  log: Logger,
+  closers: Array<() => Promise<unknown>>,
+  handlers: Pick<HttpOptions, 'metrics' | 'readiness' | 'liveness' | 'routes'>,
+): Promise<string> {
+  const { server, url } = await startHttpServer({
+    bind: settings.http,
+    stallMs: settings.livenessTimeoutMs,
+    ...handlers,
+  });
+  closers.push(() => new Promise((resolve) => server.close(resolve)));
+  log.info(
+    { dashboard: `${url}/`, changes: apiToken ? 'with METRONOME_API_TOKEN' : 'read-only' },
+    'serving the dashboard (/) and the API (/api/v1), /healthz, /readyz and /metrics',
+  );
+  const { host } = parseBind(settings.http);
+  if (!isLoopback(host)) {
+    log.warn(
+      { bind: settings.http },
+      'the HTTP endpoints listen on a non-loopback address and answer anyone who can reach it; bind them to 127.0.0.1 unless that is intended',
+    );
+  }
+  return new URL(url).host;
 }
 
 /**

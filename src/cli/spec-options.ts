@@ -2,6 +2,7 @@
  * The schedule spec options shared by `beat next` and `beat add`: a cron expression with --tz (a
  * string, or Celery's object form as JSON), --every [--anchor], --solar --lat --lon, or --at.
  */
+import { parseJsonExact } from '../model/json.ts';
 import type { ScheduleSpec } from '../time/index.ts';
 import { CliError } from './errors.ts';
 
@@ -54,10 +55,11 @@ export function durationOption(text: string | undefined): number | string | unde
   return /^\d+$/.test(text.trim()) ? Number(text) : text;
 }
 
-export function parseJsonOption(text: string | undefined, flag: string): unknown {
+/** JSON from the command line; `exact` keeps numbers a double would change (src/model/json.ts). */
+export function parseJsonOption(text: string | undefined, flag: string, exact = false): unknown {
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text);
+    return exact ? parseJsonExact(text) : JSON.parse(text);
   } catch (error) {
     throw new CliError(`${flag} is not valid JSON (${(error as Error).message}): ${text}`);
   }

@@ -39,6 +39,9 @@ export interface Database {
 
 export class DatabaseConnectError extends Error {}
 
+/** Postgres's type id of jsonb, which both drivers are told to hand over as text. */
+const JSONB_OID = 3802;
+
 export interface OpenOptions {
   /** Postgres URL; absent selects PGlite in `dataDir`. */
   databaseUrl?: string | undefined;
@@ -78,6 +81,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     // was away for five seconds could cost twenty more. Retry within a second, with a little jitter.
     backoff: (retries: number) => Math.min(1, 0.1 * retries) * (0.75 + Math.random() / 2),
   });
+  // jsonb as text: the schema parses it, losslessly for the message columns (src/db/schema.ts).
+  client.options.parsers[JSONB_OID] = (text: string) => text;
   try {
     await client`select 1`;
   } catch (error) {
@@ -122,7 +127,9 @@ async function openPglite(dataDir: string): Promise<Database> {
   const lock = await lockDataDir(dataDir);
   let client: PGlite;
   try {
-    client = await PGlite.create(path.join(dataDir, 'pgdata'));
+    client = await PGlite.create(path.join(dataDir, 'pgdata'), {
+      parsers: { [JSONB_OID]: (text: string) => text },
+    });
   } catch (error) {
     lock.release();
     throw new DatabaseConnectError(

@@ -10,11 +10,12 @@
  * The CHECK constraints are named after what they require, because Postgres puts the name in the
  * error a person editing rows with SQL sees (`violates check constraint "solar_needs_event_latitude_longitude"`).
  */
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
   check,
+  customType,
   doublePrecision,
   index,
   integer,
@@ -22,17 +23,42 @@ import {
   pgSchema,
   primaryKey,
   text,
-  timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { type JsonObject, type JsonValue, parseJsonExact, stringifyJson } from '../model/json.ts';
+import { MAX_DURATION_MS } from '../model/limits.ts';
+import { parseTimestamptz } from './timestamps.ts';
 
 export const metronome = pgSchema('metronome');
 
-const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+/** timestamptz as a Date, read strictly (src/db/timestamps.ts: 'infinity' becomes an Invalid Date). */
+const tstz = (name: string) =>
+  customType<{ data: Date; driverData: string }>({
+    dataType: () => 'timestamp with time zone',
+    toDriver: (value) => value.toISOString(),
+    fromDriver: (value) => (typeof value === 'string' ? parseTimestamptz(value) : new Date(value)),
+  })(name);
 const ms = (name: string) => bigint(name, { mode: 'number' });
 
 /** JSON as it may sit in a jsonb column. */
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type Json = JsonValue;
+
+/**
+ * jsonb read without rounding a number (src/model/json.ts): the message columns (args, kwargs,
+ * headers) reach the workers exactly as the row holds them. Both drivers hand jsonb over as text
+ * (src/db/database.ts); cron_fields, read with Drizzle's own jsonb, is parsed by JSON.parse.
+ */
+const exactJsonb = <T extends JsonValue>(name: string) =>
+  customType<{ data: T; driverData: string }>({
+    dataType: () => 'jsonb',
+    toDriver: (value) => stringifyJson(value),
+    fromDriver: (value) => (typeof value === 'string' ? (parseJsonExact(value) as T) : value),
+  })(name);
+
+/** Characters a name may not hold (docs/schedules.md, "Limits"; the same set as src/model/limits.ts). */
+const NOT_PRINTABLE_CLASS = String.raw`[\x01-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]`;
+const printable = (column: SQL | unknown) =>
+  sql`${column} is null or ${column} !~ ${sql.raw(`'${NOT_PRINTABLE_CLASS}'`)}`;
 
 export const schedules = metronome.table(
   'schedules',
@@ -43,7 +69,7 @@ export const schedules = metronome.table(
     kind: text('kind').notNull(),
     // crontab: a cron string or Celery's object form (exactly one), read in `timezone`.
     cron: text('cron'),
-    cronFields: jsonb('cron_fields').$type<Record<string, Json>>(),
+    cronFields: jsonb('cron_fields').$type<JsonObject>(),
     timezone: text('timezone'),
     // interval: a grid anchor_at + k × every_ms (anchor null = the Unix epoch).
     everyMs: ms('every_ms'),
@@ -55,12 +81,12 @@ export const schedules = metronome.table(
     // clocked
     runAt: tstz('run_at'),
     // the message
-    args: jsonb('args').$type<Json[]>().notNull().default(sql`'[]'::jsonb`),
-    kwargs: jsonb('kwargs').$type<Record<string, Json>>().notNull().default(sql`'{}'::jsonb`),
+    args: exactJsonb<JsonValue[]>('args').notNull().default(sql`'[]'::jsonb`),
+    kwargs: exactJsonb<JsonObject>('kwargs').notNull().default(sql`'{}'::jsonb`),
     queue: text('queue'),
     routingKey: text('routing_key'),
     priority: integer('priority'),
-    headers: jsonb('headers').$type<Record<string, Json>>().notNull().default(sql`'{}'::jsonb`),
+    headers: exactJsonb<JsonObject>('headers').notNull().default(sql`'{}'::jsonb`),
     expiresMs: ms('expires_ms'),
     timeLimitS: integer('time_limit_s'),
     softTimeLimitS: integer('soft_time_limit_s'),
@@ -85,8 +111,8 @@ export const schedules = metronome.table(
     nextFireAt: tstz('next_fire_at'),
     lastFireAt: tstz('last_fire_at'),
     version: bigint('version', { mode: 'number' }).notNull().default(1),
-    createdAt: tstz('created_at').notNull().defaultNow(),
-    updatedAt: tstz('updated_at').notNull().defaultNow(),
+    createdAt: tstz('created_at').notNull().default(sql`now()`),
+    updatedAt: tstz('updated_at').notNull().default(sql`now()`),
   },
   (t) => [
     check('name_not_blank', sql`length(btrim(${t.name})) > 0`),
@@ -138,6 +164,26 @@ export const schedules = metronome.table(
     check('jitter_ms_not_negative', sql`${t.jitterMs} >= 0`),
     check('run_lease_ms_positive', sql`${t.runLeaseMs} is null or ${t.runLeaseMs} > 0`),
     check('managed_by_is_known', sql`${t.managedBy} in ('code', 'db')`),
+    // Migration 0003 (added NOT VALID: rows written before it are quarantined by the loader).
+    check('name_is_printable', printable(t.name)),
+    check('task_is_printable', printable(t.task)),
+    check('queue_is_printable', printable(t.queue)),
+    check('routing_key_is_printable', printable(t.routingKey)),
+    ...[
+      t.anchorAt,
+      t.runAt,
+      t.startAt,
+      t.endAt,
+      t.pausedAt,
+      t.nextFireAt,
+      t.lastFireAt,
+      t.createdAt,
+      t.updatedAt,
+    ].map((c) => check(`${c.name}_is_finite`, sql`${c} is null or isfinite(${c})`)),
+    ...[t.everyMs, t.expiresMs, t.catchupWindowMs, t.jitterMs, t.runLeaseMs].map((c) =>
+      check(`${c.name}_at_most_100_years`, sql`${c} is null or ${c} <= ${sql.raw(String(MAX_DURATION_MS))}`),
+    ),
+    check('version_is_safe', sql`${t.version} between 1 and ${sql.raw(String(Number.MAX_SAFE_INTEGER))}`),
     index('schedules_next_fire_at_idx').on(t.nextFireAt),
   ],
 );
@@ -179,7 +225,7 @@ export const occurrences = metronome.table(
     /** `beat trigger --force`: enqueue without taking the run lock. */
     force: boolean('force').notNull().default(false),
     leaderEpoch: bigint('leader_epoch', { mode: 'number' }),
-    claimedAt: tstz('claimed_at').notNull().defaultNow(),
+    claimedAt: tstz('claimed_at').notNull().default(sql`now()`),
     enqueuedAt: tstz('enqueued_at'),
     finishedAt: tstz('finished_at'),
     error: text('error'),
@@ -268,7 +314,7 @@ export const auditLog = metronome.table(
   'audit_log',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    at: tstz('at').notNull().defaultNow(),
+    at: tstz('at').notNull().default(sql`now()`),
     actor: text('actor').notNull(),
     via: text('via').notNull(),
     address: text('address'),

@@ -2,24 +2,29 @@
  * The schedule store: how the rest of Metronome reads and writes `metronome.schedules`.
  *
  * For the runtime: `loadSchedules()` at start (validating every row: a bad one is quarantined with
- * `invalid_reason`, logged and left out; a fixed one is cleared) and `refreshSchedule(id)` for each
- * change-feed notification. `next_fire_at` is computed on every write made through here, so a start
+ * `invalid_reason`, logged and left out; a fixed one is cleared) and `refreshSchedules(ids)` for the
+ * rows change-feed notifications named, a batch at a time. `next_fire_at` is computed on every write made through here, so a start
  * reads it instead of recomputing 100k crontabs; only rows whose spec was changed by SQL (the update
  * trigger clears next_fire_at) are recomputed on load.
  */
-import { asc, desc, eq, gt, sql } from 'drizzle-orm';
+import { performance } from 'node:perf_hooks';
+import { asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
   nextFireWithin,
+  type RecordCheck,
+  type RowProblem,
   type ScheduleFields,
   type ScheduleRecord,
   type ScheduleState,
   scheduleState,
+  unfireableProblem,
   validateRecord,
 } from '../model/index.ts';
 import type { Schedule } from '../time/index.ts';
 import type { Database, Db } from './database.ts';
+import { isCheckViolation } from './errors.ts';
 import { type OccurrenceRow, occurrences, type ScheduleRow, schedules } from './schema.ts';
 
 // The model's record and the table's row must stay column-for-column the same.
@@ -54,6 +59,8 @@ export interface StoreOptions {
 }
 
 const PAGE = 5_000;
+/** Validation yields to the event loop after this much work. */
+const YIELD_AFTER_MS = 20;
 
 /** The database's clock in epoch ms (due decisions and next-fire computations use it, not ours). */
 export async function databaseNow(database: Database, on?: Db): Promise<number> {
@@ -110,11 +117,31 @@ export async function refreshSchedule(
   id: number,
   options: StoreOptions = {},
 ): Promise<LoadedSchedule | InvalidSchedule | null> {
-  const [row] = await database.db.select().from(schedules).where(eq(schedules.id, id));
-  if (!row) return null;
+  return (await refreshSchedules(database, [id], options)).get(id) ?? null;
+}
+
+/**
+ * Re-read a set of schedules in one query, validate them and write their verdicts in one
+ * statement: a burst of 10,000 inserted rows is a few such batches, not 10,000 round trips. The
+ * map has no entry for a row that is gone.
+ */
+export async function refreshSchedules(
+  database: Database,
+  ids: readonly number[],
+  options: StoreOptions = {},
+): Promise<Map<number, LoadedSchedule | InvalidSchedule>> {
+  const out = new Map<number, LoadedSchedule | InvalidSchedule>();
+  if (ids.length === 0) return out;
+  const rows = await database.db
+    .select()
+    .from(schedules)
+    .where(inArray(schedules.id, [...ids]));
+  if (rows.length === 0) return out;
   const now = options.now ?? (await databaseNow(database));
-  const [checked] = await settle(database, [row], now, options.log ?? silentLogger);
-  return checked!;
+  for (const checked of await settle(database, rows, now, options.log ?? silentLogger)) {
+    out.set(checked.record.id, checked);
+  }
+  return out;
 }
 
 /** What a row's stored verdict should become: invalid_reason and next_fire_at. */
@@ -124,6 +151,8 @@ interface Verdict {
   invalidReason: string | null;
   nextFireAt: number | null;
 }
+
+type Judged = { row: ScheduleRecord; check: RecordCheck };
 
 /**
  * Check rows and bring their stored verdicts up to date: set or clear invalid_reason, fill a
@@ -137,18 +166,18 @@ async function settle(
   now: number,
   log: Logger,
 ): Promise<(LoadedSchedule | InvalidSchedule)[]> {
+  const judged = await judge(database, rows, now);
   const writes: Verdict[] = [];
-  const judged = rows.map((row) => {
-    const check = validateRecord(row, now);
+  for (const { row, check } of judged) {
     if (!check.ok) {
       if (row.invalidReason !== check.reason) {
         log.warn(
           { schedule: row.name, scheduleId: row.id, reason: check.reason },
-          `schedule "${row.name}" is invalid and is left out until fixed: ${check.reason}`,
+          `schedule ${JSON.stringify(row.name)} is invalid and is left out until fixed: ${check.reason}`,
         );
         writes.push({ id: row.id, version: row.version, invalidReason: check.reason, nextFireAt: null });
       }
-      return { row, check };
+      continue;
     }
     const cleared = row.invalidReason !== null;
     if (cleared || row.nextFireAt === null) {
@@ -157,10 +186,12 @@ async function settle(
         writes.push({ id: row.id, version: row.version, invalidReason: null, nextFireAt: next });
       }
       if (cleared)
-        log.info({ schedule: row.name, scheduleId: row.id }, `schedule "${row.name}" is valid again`);
+        log.info(
+          { schedule: row.name, scheduleId: row.id },
+          `schedule ${JSON.stringify(row.name)} is valid again`,
+        );
     }
-    return { row, check };
-  });
+  }
   const written = await writeVerdicts(database, writes);
   return judged.map(({ row, check }) => {
     const update = written.get(row.id);
@@ -175,15 +206,78 @@ async function settle(
   });
 }
 
-/** Apply verdicts in one statement; returns the new column values of the rows actually written. */
-async function writeVerdicts(
-  database: Database,
-  verdicts: Verdict[],
-): Promise<Map<number, Pick<ScheduleRecord, 'invalidReason' | 'nextFireAt' | 'version' | 'updatedAt'>>> {
-  const written = new Map<
-    number,
-    Pick<ScheduleRecord, 'invalidReason' | 'nextFireAt' | 'version' | 'updatedAt'>
-  >();
+/**
+ * Validate rows (src/model/validate.ts), and find the ones that can never fire (see
+ * unfireableProblem) and have nothing in the ledger: a schedule whose slots ran, or were recorded
+ * missed, is done instead.
+ */
+async function judge(database: Database, rows: ScheduleRecord[], now: number): Promise<Judged[]> {
+  const judged: Judged[] = [];
+  let slice = performance.now();
+  for (const row of rows) {
+    judged.push({ row, check: validateRecord(row, now) });
+    // A crontab that never fires takes milliseconds to judge: thousands of them must not hold the
+    // event loop (the leader's lease renewal and stall detection run on it).
+    if (performance.now() - slice > YIELD_AFTER_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+  }
+  const suspects = new Map<number, RowProblem>();
+  for (const { row, check } of judged) {
+    const never = check.ok ? unfireableProblem(check.schedule, row, now) : null;
+    if (never) suspects.set(row.id, never);
+  }
+  if (suspects.size === 0) return judged;
+  const ran = await schedulesWithHistory(database, [...suspects.keys()]);
+  return judged.map((j) => {
+    const never = suspects.get(j.row.id);
+    if (!never || ran.has(j.row.id)) return j;
+    return {
+      row: j.row,
+      check: { ok: false, problem: never, reason: `column ${never.column}: ${never.message}` },
+    };
+  });
+}
+
+/** Which of these schedules have at least one occurrence (run, missed, anything). */
+async function schedulesWithHistory(database: Database, ids: number[]): Promise<Set<number>> {
+  const rows = await database.rows<{ id: string | number }>(
+    sql`select distinct schedule_id as id from metronome.occurrences
+        where schedule_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::bigint)`,
+  );
+  return new Set(rows.map((r) => Number(r.id)));
+}
+
+type Written = Pick<ScheduleRecord, 'invalidReason' | 'nextFireAt' | 'version' | 'updatedAt'>;
+
+/**
+ * Apply verdicts in one statement; returns the new column values of the rows actually written. A
+ * quarantine leaves next_fire_at as it is: when that column is what is wrong, the reason stays
+ * true until a person fixes it (a valid row gets its next fire computed then).
+ * A row written before a CHECK constraint existed (added NOT VALID by migration 0003) refuses any
+ * update until a person fixes it; then the others are written one by one and that row is left as
+ * it is (the caller keeps its verdict in memory; `beat list` judges rows afresh).
+ */
+async function writeVerdicts(database: Database, verdicts: Verdict[]): Promise<Map<number, Written>> {
+  try {
+    return await updateVerdicts(database, verdicts);
+  } catch (error) {
+    if (!isCheckViolation(error) || verdicts.length === 0) throw error;
+    const written = new Map<number, Written>();
+    for (const verdict of verdicts) {
+      try {
+        for (const [id, w] of await updateVerdicts(database, [verdict])) written.set(id, w);
+      } catch (single) {
+        if (!isCheckViolation(single)) throw single;
+      }
+    }
+    return written;
+  }
+}
+
+async function updateVerdicts(database: Database, verdicts: Verdict[]): Promise<Map<number, Written>> {
+  const written = new Map<number, Written>();
   if (verdicts.length === 0) return written;
   const payload = JSON.stringify(
     verdicts.map((v) => ({
@@ -202,7 +296,8 @@ async function writeVerdicts(
     updated_at: string | Date;
   }>(sql`
     update metronome.schedules s
-       set invalid_reason = v.invalid_reason, next_fire_at = v.next_fire_at
+       set invalid_reason = v.invalid_reason,
+           next_fire_at = case when v.invalid_reason is null then v.next_fire_at else s.next_fire_at end
       from jsonb_to_recordset(${payload}::jsonb)
            as v(id bigint, version bigint, invalid_reason text, next_fire_at timestamptz)
      where s.id = v.id and s.version = v.version
@@ -307,7 +402,7 @@ export const SCHEDULES_CHANNEL = 'metronome_schedules';
 
 /**
  * Listen to schedule changes; resolves once listening, returns the function that stops. The
- * runtime answers each with `refreshSchedule(id)` (or drops the id on DELETE). Notifications are
+ * runtime answers them with `refreshSchedules(ids)` (or drops the id on DELETE). Notifications are
  * lost while disconnected, so it also reconciles against `version` periodically.
  */
 export async function watchSchedules(

@@ -18,13 +18,15 @@ import { schedules } from '../db/schema.ts';
 import { databaseNow, insertSchedule } from '../db/store.ts';
 import {
   canonicalJson,
+  declarationField,
   FIELD_NAMES,
+  neverFiresProblem,
   nextFireWithin,
   parseDeclaration,
   type ScheduleFields,
   type ScheduleRecord,
   TIMING_FIELDS,
-  validateRecord,
+  validateFields,
 } from '../model/index.ts';
 import type { FoundDeclaration, SyncProblem } from './load.ts';
 
@@ -106,11 +108,16 @@ export function diffRow(row: ScheduleRecord, wanted: ValidDeclaration): FieldCha
   return changes;
 }
 
-/** Step 2: the plan against the current rows; collisions with database-owned rows are problems. */
+/**
+ * Step 2: the plan against the current rows. Problems: a collision with a database-owned row, and
+ * a schedule created or re-timed so that it can never fire (a one-off in the past, a window that
+ * has ended), judged at `now`. A declared one-off that already ran is unchanged, not a problem.
+ */
 export function planSync(
   rows: ScheduleRecord[],
   declarations: ValidDeclaration[],
   prune: boolean,
+  now: number,
 ): { plan: PlanEntry[]; problems: SyncProblem[] } {
   const byName = new Map(rows.map((r) => [r.name, r]));
   const declared = new Set(declarations.map((d) => d.name));
@@ -118,8 +125,11 @@ export function planSync(
   const problems: SyncProblem[] = [];
   for (const d of declarations) {
     const row = byName.get(d.name);
-    if (!row) plan.push({ action: 'create', name: d.name, file: d.file });
-    else if (row.managedBy !== 'code') {
+    if (!row) {
+      const never = neverFires(d, now);
+      if (never) problems.push(never);
+      else plan.push({ action: 'create', name: d.name, file: d.file });
+    } else if (row.managedBy !== 'code') {
       problems.push({
         file: d.file,
         schedule: d.name,
@@ -128,6 +138,12 @@ export function planSync(
       });
     } else {
       const changes = diffRow(row, d);
+      const retimed = changes.some((c) => TIMING_FIELDS.has(camel(c.field) as keyof ScheduleFields));
+      const never = retimed ? neverFires(d, now) : null;
+      if (never) {
+        problems.push(never);
+        continue;
+      }
       plan.push(
         changes.length === 0
           ? { action: 'unchanged', name: d.name, file: d.file }
@@ -143,8 +159,24 @@ export function planSync(
   return { plan, problems };
 }
 
+/** The problem of a declaration that could never fire from `now` on, or null. */
+function neverFires(d: ValidDeclaration, now: number): SyncProblem | null {
+  const check = validateFields({ ...d.fields, name: d.name }, now);
+  if (!check.ok)
+    return {
+      file: d.file,
+      schedule: d.name,
+      field: declarationField(check.problem.column),
+      reason: check.problem.message,
+    };
+  const never = neverFiresProblem(check.schedule, d.fields, now);
+  return never
+    ? { file: d.file, schedule: d.name, field: declarationField(never.column), reason: never.message }
+    : null;
+}
+
 function nextFor(name: string, fields: ScheduleFields, totalRuns: number, now: number): number | null {
-  const check = validateRecord({ ...fields, name }, now);
+  const check = validateFields({ ...fields, name }, now);
   // Declarations were validated a moment ago; a failure here would be a bug, not user input.
   if (!check.ok) throw new Error(`declaration "${name}" became invalid: ${check.reason}`);
   return nextFireWithin(check.schedule, { ...fields, totalRuns }, now);
@@ -217,12 +249,10 @@ export async function syncDeclarations(
     // Held until commit: a second sync waits here, then plans against what the first one wrote.
     await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_KEYS.sync})`);
     const rows = await tx.select().from(schedules);
-    const { plan, problems } = planSync(rows, declarations, prune);
+    const now = await databaseNow(database, tx);
+    const { plan, problems } = planSync(rows, declarations, prune, now);
     if (problems.length > 0) throw new SyncProblemsError(problems);
-    if (!dryRun) {
-      const now = await databaseNow(database, tx);
-      await applyPlan(tx, plan, new Map(rows.map((r) => [r.name, r])), wanted, now);
-    }
+    if (!dryRun) await applyPlan(tx, plan, new Map(rows.map((r) => [r.name, r])), wanted, now);
     return { dryRun, plan };
   });
 }

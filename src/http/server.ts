@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Liveness, Readiness } from '../beat/health.ts';
 import type { BeatMetrics } from '../beat/metrics.ts';
+import { parseListenAddress } from '../config.ts';
 import { EventLoopWatch } from './event-loop.ts';
 
 export interface HttpOptions {
@@ -21,13 +22,11 @@ export interface HttpOptions {
 }
 
 export function parseBind(bind: string): { host: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(bind.trim());
-  if (!match)
-    throw new Error(`METRONOME_HTTP ${JSON.stringify(bind)} is invalid: use host:port, e.g. 127.0.0.1:9464`);
-  const port = Number(match[3]);
-  if (port > 65535) throw new Error(`METRONOME_HTTP ${JSON.stringify(bind)} is invalid: port above 65535`);
-  return { host: match[1] ?? (match[2] || '0.0.0.0'), port };
+  return parseListenAddress(bind, 'METRONOME_HTTP');
 }
+
+/** The server could not listen (the address in use, not this machine's, not allowed). */
+export class HttpBindError extends Error {}
 
 export async function startHttpServer(options: HttpOptions): Promise<{ server: Server; url: string }> {
   const watch = new EventLoopWatch(options.stallMs ?? 30_000);
@@ -63,9 +62,11 @@ export async function startHttpServer(options: HttpOptions): Promise<{ server: S
   });
   const { host, port } = parseBind(options.bind);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: NodeJS.ErrnoException) =>
+      reject(new HttpBindError(bindFailure(options.bind, error)));
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });
@@ -74,4 +75,16 @@ export async function startHttpServer(options: HttpOptions): Promise<{ server: S
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}` };
+}
+
+function bindFailure(bind: string, error: NodeJS.ErrnoException): string {
+  const why =
+    error.code === 'EADDRINUSE'
+      ? 'the address is already in use (another beat on this machine?)'
+      : error.code === 'EACCES'
+        ? 'permission denied (ports below 1024 need privileges)'
+        : error.code === 'EADDRNOTAVAIL'
+          ? 'that host is not an address of this machine'
+          : error.message;
+  return `METRONOME_HTTP=${bind}: cannot listen: ${why}; set METRONOME_HTTP to a free host:port, or off`;
 }

@@ -15,13 +15,21 @@ import {
 } from '../time/index.ts';
 import { type JsonObject, type JsonValue, jsonProblem } from './json.ts';
 import {
+  durationProblem,
+  instantProblem,
+  MAX_INT4,
+  printableProblem,
+  secondsProblem,
+  storableTextProblem,
+} from './limits.ts';
+import {
   CATCHUP_POLICIES,
   DEFAULTS,
   type KindColumn,
   OVERLAP_POLICIES,
   type ScheduleFields,
 } from './schedule.ts';
-import { validateRecord } from './validate.ts';
+import { validateFields, validateSpec } from './validate.ts';
 
 /** A duration: milliseconds, or a string such as `'30s'`, `'15m'`, `'1h30m'`, `'2d'`. */
 export type Duration = number | string;
@@ -86,16 +94,24 @@ export type DeclarationResult =
 
 const NAME_ALLOWED = 'a non-empty string of at most 200 characters without leading or trailing spaces';
 
+/** A zod check that a string has no control characters (names, tasks, queues: see limits.ts). */
+function printable(text: string, ctx: z.RefinementCtx): void {
+  const problem = printableProblem(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
+
 const name = z
   .string({ error: `must be ${NAME_ALLOWED}` })
   .min(1, { error: `must be ${NAME_ALLOWED}` })
   .max(200, { error: `must be ${NAME_ALLOWED}` })
-  .refine((s) => s.trim() === s, { error: `must be ${NAME_ALLOWED}` });
+  .refine((s) => s.trim() === s, { error: `must be ${NAME_ALLOWED}` })
+  .superRefine(printable);
 
 const optionalText = (what: string) =>
   z
     .string({ error: `must be ${what} or null` })
     .min(1, { error: `must be ${what} (not empty) or null` })
+    .superRefine(printable)
     .nullish()
     .transform((v) => v ?? null);
 
@@ -135,6 +151,11 @@ function duration(fallback: number | null, minMs: number, hint: string) {
           ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is too short: ${hint}` });
           return z.NEVER;
         }
+        const tooLong = durationProblem(ms, minMs);
+        if (tooLong) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)}: ${tooLong}` });
+          return z.NEVER;
+        }
         return ms;
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: engineReason(error) });
@@ -159,6 +180,11 @@ function seconds() {
           });
           return z.NEVER;
         }
+        const tooLong = secondsProblem(ms / 1000);
+        if (tooLong) {
+          ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)}: ${tooLong}` });
+          return z.NEVER;
+        }
         return ms / 1000;
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: engineReason(error) });
@@ -174,7 +200,13 @@ function instant() {
     .transform((value, ctx): Date | null => {
       if (value === undefined || value === null) return null;
       try {
-        return new Date(parseInstant(value, 'instant'));
+        const ms = parseInstant(value, 'instant');
+        const outside = instantProblem(ms);
+        if (outside) {
+          ctx.addIssue({ code: 'custom', message: outside });
+          return z.NEVER;
+        }
+        return new Date(ms);
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: engineReason(error) });
         return z.NEVER;
@@ -194,7 +226,8 @@ const declarationSchema = z.strictObject(
     task: z
       .string({ error: "must be the task's name, e.g. 'reports.nightly'" })
       .trim()
-      .min(1, { error: "must be the task's name, e.g. 'reports.nightly'" }),
+      .min(1, { error: "must be the task's name, e.g. 'reports.nightly'" })
+      .superRefine(printable),
     schedule: z.custom<ScheduleSpec>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
       error: 'must be crontab(...), every(...), solar(...) or at(...)',
     }),
@@ -216,8 +249,9 @@ const declarationSchema = z.strictObject(
     startAt: instant(),
     endAt: instant(),
     maxRuns: z
-      .int({ error: 'must be a whole number of at least 1, or null' })
-      .min(1, { error: 'must be a whole number of at least 1, or null' })
+      .int({ error: `must be a whole number from 1 to ${MAX_INT4}, or null` })
+      .min(1, { error: `must be a whole number from 1 to ${MAX_INT4}, or null` })
+      .max(MAX_INT4, { error: `must be a whole number from 1 to ${MAX_INT4}, or null` })
       .nullish()
       .transform((v) => v ?? null),
     overlap: z
@@ -231,6 +265,10 @@ const declarationSchema = z.strictObject(
     runLease: duration(null, 1000, "use at least '1s'"),
     description: z
       .string({ error: 'must be a string or null' })
+      .superRefine((text, ctx) => {
+        const problem = storableTextProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .nullish()
       .transform((v) => v ?? null),
   },
@@ -358,20 +396,23 @@ export function parseDeclaration(input: unknown, now: number): DeclarationResult
         runLease,
         ...rest
       } = d;
-      return {
-        ok: true,
-        name: declared,
-        fields: {
-          ...rest,
-          ...columns,
-          expiresMs: expires,
-          timeLimitS: timeLimit,
-          softTimeLimitS: softTimeLimit,
-          catchupWindowMs: catchupWindow as number,
-          jitterMs: jitter as number,
-          runLeaseMs: runLease,
-        },
+      const fields: ScheduleFields = {
+        ...rest,
+        ...columns,
+        expiresMs: expires,
+        timeLimitS: timeLimit,
+        softTimeLimitS: softTimeLimit,
+        catchupWindowMs: catchupWindow as number,
+        jitterMs: jitter as number,
+        runLeaseMs: runLease,
       };
+      // Last, exactly what will be stored, through the checks every row goes through when loaded.
+      const check = validateFields({ ...fields, name: declared }, now);
+      if (check.ok) return { ok: true, name: declared, fields };
+      problems.push({
+        field: declarationField(check.problem.column),
+        reason: check.problem.message,
+      });
     }
   }
   return { ok: false, name: declaredName, problems };
@@ -387,22 +428,11 @@ function checkSpec(
     compileSchedule(spec, { name });
     const columns = kindColumns(spec);
     // Then exactly what will be stored, the way the loader will read it back.
-    const check = validateRecord(
-      {
-        ...columns,
-        name,
-        args: [],
-        kwargs: {},
-        headers: {},
-        overlap: 'skip',
-        catchup: 'latest',
-        priority: null,
-      },
-      now,
-    );
+    const check = validateSpec({ ...columns, name }, now);
     if (!check.ok) {
-      const reason = check.reason.replace(/^column [\w.]+: /, '');
-      return { problem: { field: specField(spec, check.reason), reason } };
+      return {
+        problem: { field: declarationField(check.problem.column), reason: check.problem.message },
+      };
     }
     return { columns };
   } catch (error) {
@@ -424,21 +454,38 @@ function builderField(spec: ScheduleSpec, field: string): string {
   return `schedule.${field}`;
 }
 
-/** Turn `column cron_fields.minute: …` back into the declaration's `schedule.cron.minute`. */
-function specField(spec: ScheduleSpec, reason: string): string {
-  const column = /^column ([\w.]+):/.exec(reason)?.[1] ?? '';
-  const map: Record<string, string> = {
-    cron: 'cron',
-    cron_fields: 'cron',
-    timezone: 'tz',
-    every_ms: 'every',
-    anchor_at: 'anchor',
-    solar_event: 'event',
-    latitude: 'latitude',
-    longitude: 'longitude',
-    run_at: 'runAt',
-    kind: 'kind',
-  };
+/** A row's column as the declaration spells it: `cron_fields.minute` is `schedule.cron.minute`. */
+export function declarationField(column: string): string {
   if (column.startsWith('cron_fields.')) return `schedule.cron.${column.slice(12)}`;
-  return `schedule.${map[column] ?? (column || spec.kind)}`;
+  const [head = '', ...path] = column.split('.');
+  if (head in SPEC_COLUMN_FIELD) return `schedule.${SPEC_COLUMN_FIELD[head]}`;
+  return [COLUMN_FIELD[head] ?? head, ...path].join('.');
 }
+
+/** Spec columns → the builder's argument names (`crontab(..., { tz })`, `every(ms, { anchor })`). */
+const SPEC_COLUMN_FIELD: Record<string, string> = {
+  cron: 'cron',
+  cron_fields: 'cron',
+  timezone: 'tz',
+  every_ms: 'every',
+  anchor_at: 'anchor',
+  solar_event: 'event',
+  latitude: 'latitude',
+  longitude: 'longitude',
+  run_at: 'runAt',
+  kind: 'kind',
+};
+
+/** The other columns → declaration options (args, kwargs and headers keep their own names). */
+const COLUMN_FIELD: Record<string, string> = {
+  routing_key: 'routingKey',
+  expires_ms: 'expires',
+  time_limit_s: 'timeLimit',
+  soft_time_limit_s: 'softTimeLimit',
+  start_at: 'startAt',
+  end_at: 'endAt',
+  max_runs: 'maxRuns',
+  catchup_window_ms: 'catchupWindow',
+  jitter_ms: 'jitter',
+  run_lease_ms: 'runLease',
+};

@@ -7,6 +7,7 @@ import type { KindColumn, ScheduleRecord } from './schedule.ts';
 
 /** `2026-03-29 03:30:00 +02:00` in the given zone. */
 export function formatLocal(instant: number, zone: ZoneRules): string {
+  if (!Number.isFinite(instant) || Math.abs(instant) > 8.64e15) return 'invalid';
   const offset = zone.offsetAt(instant);
   const wall = new Date(instant + offset).toISOString();
   return `${wall.slice(0, 10)} ${wall.slice(11, 19)} ${formatOffset(offset)}`;

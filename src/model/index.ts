@@ -2,5 +2,6 @@
 export * from './declaration.ts';
 export * from './describe.ts';
 export * from './json.ts';
+export * from './limits.ts';
 export * from './schedule.ts';
 export * from './validate.ts';

@@ -207,13 +207,18 @@ export function describeSpec(record: Parameters<typeof specOf>[0]): string {
     }
     case 'interval':
       return `every ${record.everyMs === null ? '?' : formatDuration(record.everyMs)}${
-        record.anchorAt ? ` from ${record.anchorAt.toISOString()}` : ''
+        record.anchorAt ? ` from ${isoOrInvalid(record.anchorAt)}` : ''
       }`;
     case 'solar':
       return `${record.solarEvent ?? '?'} at ${record.latitude ?? '?'}, ${record.longitude ?? '?'}`;
     case 'clocked':
-      return `at ${record.runAt ? record.runAt.toISOString() : '?'}`;
+      return `at ${record.runAt ? isoOrInvalid(record.runAt) : '?'}`;
     default:
       return `unknown kind ${JSON.stringify(record.kind)}`;
   }
+}
+
+/** A date for display: ISO 8601, or `invalid` for one that is not a date (an infinite timestamp). */
+export function isoOrInvalid(date: Date): string {
+  return Number.isFinite(date.getTime()) ? date.toISOString() : 'invalid';
 }

@@ -1,31 +1,41 @@
 /**
- * Validation of a stored row, beyond what the database's CHECK constraints can say: the spec must
- * compile (a real time zone, cron fields in range, Celery fields that exist), a crontab must fire at
- * least once more, and the JSON columns must have the shapes Celery needs even if a constraint was
- * dropped or bypassed. A row that fails is quarantined by the store (invalid_reason), never thrown.
+ * Validation of a stored row, beyond what the database's CHECK constraints can say, and whatever
+ * constraints a database has or lacks: every timestamp and number within the limits a declaration
+ * keeps (src/model/limits.ts), names printable, the spec compiling (a real time zone, cron fields in
+ * range, Celery fields that exist), a crontab that fires at least once more, a jitter shorter than
+ * the time between fires, and the JSON columns in the shapes Celery needs. The runtime's own
+ * columns (next_fire_at, last_fire_at, total_runs, version) are checked too: a person can edit
+ * them. A row that fails is quarantined by the store (invalid_reason), never thrown.
  */
 import { compileSchedule, type Schedule, ScheduleSpecError } from '../time/index.ts';
 import { isJsonObject, jsonProblem } from './json.ts';
 import {
+  durationProblem,
+  instantProblem,
+  jitterProblem,
+  MAX_INT4,
+  printableProblem,
+  secondsProblem,
+  wholeNumberProblem,
+} from './limits.ts';
+import {
   CATCHUP_POLICIES,
   type KindColumn,
   OVERLAP_POLICIES,
+  type ScheduleFields,
   type ScheduleRecord,
   specOf,
 } from './schedule.ts';
 
-/**
- * A failed check says which column is wrong (`cron`, `cron_fields.hour`, `args.0`) and what is
- * wrong with it, and `reason` puts the two together for `invalid_reason`: callers that show the
- * column on its own (the dashboard) use `column`, never a parse of `reason`.
- */
+/** What is wrong with a row: the column (`cron_fields.minute`, `kwargs.when`) and why. */
+export interface RowProblem {
+  column: string;
+  message: string;
+}
+
 export type RecordCheck =
   | { ok: true; schedule: Schedule }
-  | { ok: false; column: string; problem: string; reason: string };
-
-function fail(column: string, problem: string): RecordCheck {
-  return { ok: false, column, problem, reason: `column ${column}: ${problem}` };
-}
+  | { ok: false; problem: RowProblem /** `column X: message`, ready for invalid_reason. */; reason: string };
 
 /** The column a time-engine spec field is stored in, for messages about rows. */
 const SPEC_FIELD_COLUMN: Record<string, string> = {
@@ -47,69 +57,158 @@ function columnOf(specField: string, usesCronFields: boolean): string {
   return SPEC_FIELD_COLUMN[specField] ?? specField;
 }
 
-type Checked = Pick<
-  ScheduleRecord,
-  KindColumn | 'name' | 'args' | 'kwargs' | 'headers' | 'overlap' | 'catchup' | 'priority'
->;
+/** What a declaration decides, as stored: everything sync writes, plus the name. */
+export type CheckedFields = Omit<
+  ScheduleFields,
+  'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers'
+> &
+  Pick<ScheduleRecord, 'name' | 'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers'>;
+
+/** A whole row: the declared fields and the runtime's bookkeeping. */
+export type CheckedRecord = CheckedFields &
+  Pick<ScheduleRecord, 'nextFireAt' | 'lastFireAt' | 'pausedAt' | 'totalRuns' | 'version'>;
+
+const problem = (column: string, message: string): RecordCheck => ({
+  ok: false,
+  problem: { column, message },
+  reason: `column ${column}: ${message}`,
+});
 
 /**
- * Check one row. `now` is when "never fires again" is judged for crontabs. The reason names the
- * column, the value and what would be accepted, ready for `invalid_reason`.
+ * Check a whole row. `now` is when "never fires again" and the time between fires are judged.
+ * The reason names the column, the value and what would be accepted, ready for `invalid_reason`.
  */
-export function validateRecord(record: Checked, now: number): RecordCheck {
+export function validateRecord(record: CheckedRecord, now: number): RecordCheck {
+  return bookkeepingProblem(record) ?? validateFields(record, now);
+}
+
+/** Check what a declaration decides (also the first part of checking a row). */
+export function validateFields(record: CheckedFields, now: number): RecordCheck {
+  const early = textProblem(record) ?? timingProblem(record) ?? messageProblem(record);
+  if (early) return early;
+  const spec = validateSpec(record, now);
+  if (!spec.ok) return spec;
+  const { schedule } = spec;
+  const jitter = jitterProblem(schedule, record.jitterMs, now);
+  if (jitter) return problem('jitter_ms', jitter);
+  const json = jsonShapeProblem(record);
+  if (json) return json;
+  if (!(OVERLAP_POLICIES as readonly string[]).includes(record.overlap)) {
+    return problem(
+      'overlap',
+      `${JSON.stringify(record.overlap)} is not one of ${OVERLAP_POLICIES.join(', ')}`,
+    );
+  }
+  if (!(CATCHUP_POLICIES as readonly string[]).includes(record.catchup)) {
+    return problem(
+      'catchup',
+      `${JSON.stringify(record.catchup)} is not one of ${CATCHUP_POLICIES.join(', ')}`,
+    );
+  }
+  return { ok: true, schedule };
+}
+
+/** Check that the kind columns compile into a schedule, and that a crontab fires at least once more. */
+export function validateSpec(record: Pick<ScheduleRecord, KindColumn | 'name'>, now: number): RecordCheck {
   let schedule: Schedule;
   try {
     schedule = compileSchedule(specOf(record), { name: record.name });
   } catch (error) {
     if (error instanceof ScheduleSpecError) {
-      return fail(columnOf(error.field, record.cronFields !== null), error.message);
+      return problem(columnOf(error.field, record.cronFields !== null), error.message);
     }
-    return {
-      ok: false,
-      column: 'kind',
-      problem: String(error),
-      reason: `the schedule does not compile: ${String(error)}`,
-    };
+    return problem('kind', `the schedule does not compile: ${String(error)}`);
   }
   if (record.kind === 'crontab' && schedule.next(now) === null) {
-    return fail(
+    return problem(
       record.cronFields !== null ? 'cron_fields' : 'cron',
       'the expression never fires (no date matches it, e.g. 30 February); fix the day and month fields',
     );
   }
-  const json = jsonShapeProblem(record);
-  if (json) return fail(json.column, json.problem);
-  if (!(OVERLAP_POLICIES as readonly string[]).includes(record.overlap)) {
-    return fail('overlap', `${JSON.stringify(record.overlap)} is not one of ${OVERLAP_POLICIES.join(', ')}`);
-  }
-  if (!(CATCHUP_POLICIES as readonly string[]).includes(record.catchup)) {
-    return fail('catchup', `${JSON.stringify(record.catchup)} is not one of ${CATCHUP_POLICIES.join(', ')}`);
-  }
-  if (
-    record.priority !== null &&
-    !(Number.isInteger(record.priority) && record.priority >= 0 && record.priority <= 9)
-  ) {
-    return fail('priority', `${record.priority} is not a whole number from 0 to 9`);
-  }
   return { ok: true, schedule };
 }
 
-function jsonShapeProblem(record: Checked): { column: string; problem: string } | null {
+/** The first of `checks` (column, problem-or-null) that found something. */
+function first(checks: Array<[string, string | null]>): RecordCheck | null {
+  for (const [column, message] of checks) if (message) return problem(column, message);
+  return null;
+}
+
+function textProblem(r: CheckedFields): RecordCheck | null {
+  const text = (value: string | null, blankOk: boolean) =>
+    value === null ? null : !blankOk && value.trim() === '' ? 'is blank' : printableProblem(value);
+  return first([
+    ['name', text(r.name, false)],
+    ['task', text(r.task, false)],
+    ['queue', text(r.queue, true)],
+    ['routing_key', text(r.routingKey, true)],
+  ]);
+}
+
+/** Instants and durations that say when it fires (the spec's own are checked by the engine). */
+function timingProblem(r: CheckedFields): RecordCheck | null {
+  const found = first([
+    ['anchor_at', instantProblem(r.anchorAt)],
+    ['run_at', instantProblem(r.runAt)],
+    ['start_at', instantProblem(r.startAt)],
+    ['end_at', instantProblem(r.endAt)],
+    ['max_runs', wholeNumberProblem(r.maxRuns, { min: 1, max: MAX_INT4, unit: 'runs' })],
+    ['catchup_window_ms', durationProblem(r.catchupWindowMs, 0)],
+    ['jitter_ms', durationProblem(r.jitterMs, 0)],
+    ['run_lease_ms', durationProblem(r.runLeaseMs, 1_000)],
+  ]);
+  if (found) return found;
+  if (r.startAt && r.endAt && r.startAt.getTime() >= r.endAt.getTime()) {
+    return problem('end_at', `${r.endAt.toISOString()} is not after start_at (${r.startAt.toISOString()})`);
+  }
+  return null;
+}
+
+/** What goes into the message besides the arguments. */
+function messageProblem(r: CheckedFields): RecordCheck | null {
+  const found = first([
+    ['priority', wholeNumberProblem(r.priority, { min: 0, max: 9 })],
+    ['expires_ms', durationProblem(r.expiresMs, 1)],
+    ['time_limit_s', secondsProblem(r.timeLimitS)],
+    ['soft_time_limit_s', secondsProblem(r.softTimeLimitS)],
+  ]);
+  if (found) return found;
+  if (r.timeLimitS !== null && r.softTimeLimitS !== null && r.softTimeLimitS >= r.timeLimitS) {
+    return problem(
+      'soft_time_limit_s',
+      `${r.softTimeLimitS} is not shorter than time_limit_s (${r.timeLimitS}): the hard limit would fire first`,
+    );
+  }
+  return null;
+}
+
+/** The columns the runtime maintains, which a person can edit all the same. */
+function bookkeepingProblem(r: CheckedRecord): RecordCheck | null {
+  return first([
+    ['next_fire_at', instantProblem(r.nextFireAt)],
+    ['last_fire_at', instantProblem(r.lastFireAt)],
+    ['paused_at', instantProblem(r.pausedAt)],
+    ['total_runs', wholeNumberProblem(r.totalRuns, { min: 0, max: MAX_INT4, unit: 'runs' })],
+    ['version', wholeNumberProblem(r.version, { min: 1, max: Number.MAX_SAFE_INTEGER })],
+  ]);
+}
+
+function jsonShapeProblem(record: Pick<CheckedFields, 'args' | 'kwargs' | 'headers'>): RecordCheck | null {
   if (!Array.isArray(record.args)) {
-    return {
-      column: 'args',
-      problem: `${describe(record.args)} is not a JSON array; Celery needs positional arguments as an array, e.g. [2, 3]`,
-    };
+    return problem(
+      'args',
+      `${describe(record.args)} is not a JSON array; Celery needs positional arguments as an array, e.g. [2, 3]`,
+    );
   }
   for (const [column, value] of [
     ['kwargs', record.kwargs],
     ['headers', record.headers],
   ] as const) {
     if (!isJsonObject(value)) {
-      return {
+      return problem(
         column,
-        problem: `${describe(value)} is not a JSON object; use an object such as {"key": "value"}`,
-      };
+        `${describe(value)} is not a JSON object; use an object such as {"key": "value"}`,
+      );
     }
   }
   for (const [column, value] of [
@@ -117,8 +216,8 @@ function jsonShapeProblem(record: Checked): { column: string; problem: string } 
     ['kwargs', record.kwargs],
     ['headers', record.headers],
   ] as const) {
-    const problem = jsonProblem(value, [column]);
-    if (problem) return { column: problem.path.join('.'), problem: problem.reason };
+    const found = jsonProblem(value, [column]);
+    if (found) return problem(found.path.join('.'), found.reason);
   }
   return null;
 }
@@ -144,4 +243,66 @@ export function nextFireWithin(
   if (next === null) return null;
   if (window.endAt && next > window.endAt.getTime()) return null;
   return next;
+}
+
+/**
+ * Why a schedule that has never fired never will, judged at `now`: a one-off in the past, or a
+ * window that ended (or ends before the first fire). Null when it fires, or when only the sun is
+ * missing (a dormant solar schedule wakes up again).
+ */
+export function neverFiresProblem(
+  schedule: Schedule,
+  fields: Pick<ScheduleRecord, 'kind' | 'runAt' | 'startAt' | 'endAt' | 'maxRuns'>,
+  now: number,
+): RowProblem | null {
+  if (fields.kind === 'clocked' && fields.runAt && fields.runAt.getTime() <= now) {
+    return {
+      column: 'run_at',
+      message: `${fields.runAt.toISOString()} is in the past: a one-off runs once at a future instant, so this one would never run; set a future instant`,
+    };
+  }
+  if (fields.endAt && fields.endAt.getTime() <= now) {
+    return {
+      column: 'end_at',
+      message: `${fields.endAt.toISOString()} is in the past: the schedule would never fire; set a later end, or none`,
+    };
+  }
+  if (fields.kind === 'solar' || !fields.endAt) return null;
+  const first = nextFireWithin(schedule, { ...fields, totalRuns: 0 }, now);
+  if (first !== null) return null;
+  const unbounded = schedule.next(fields.startAt ? Math.max(now, fields.startAt.getTime() - 1) : now);
+  return {
+    column: 'end_at',
+    message: `${fields.endAt.toISOString()} comes before the first fire${unbounded === null ? '' : ` (${new Date(unbounded).toISOString()})`}: the schedule would never fire; set a later end`,
+  };
+}
+
+/**
+ * Why a valid row can never fire and never did: no next fire, no run, and last written after the
+ * instant that made it pointless (a one-off inserted with run_at in the past, a window that had
+ * already ended). A row written while it could still fire was handled (run, or its slot recorded
+ * missed) and is done, not invalid. The store also checks the ledger before quarantining.
+ */
+export function unfireableProblem(
+  schedule: Schedule,
+  row: Pick<
+    ScheduleRecord,
+    | 'kind'
+    | 'runAt'
+    | 'startAt'
+    | 'endAt'
+    | 'maxRuns'
+    | 'totalRuns'
+    | 'lastFireAt'
+    | 'nextFireAt'
+    | 'updatedAt'
+  >,
+  now: number,
+): RowProblem | null {
+  if (row.totalRuns > 0 || row.lastFireAt !== null || row.nextFireAt !== null) return null;
+  if (nextFireWithin(schedule, row, now) !== null) return null;
+  const never = neverFiresProblem(schedule, row, now);
+  if (!never) return null;
+  const deadline = (never.column === 'run_at' ? row.runAt : row.endAt)?.getTime();
+  return deadline !== undefined && row.updatedAt.getTime() <= deadline ? null : never;
 }

@@ -6,10 +6,12 @@
 import {
   describeDst,
   describeSpec,
+  isoOrInvalid,
   nextFireWithin,
   type ScheduleRecord,
   type ScheduleState,
   scheduleState,
+  unfireableProblem,
   validateRecord,
 } from '../model/index.ts';
 import { type Schedule, ZoneRules } from '../time/index.ts';
@@ -31,10 +33,13 @@ export interface RecordView {
 
 export function viewRecord(record: ScheduleRecord, now: number): RecordView {
   const check = validateRecord(record, now);
-  const invalidReason = check.ok ? null : check.reason;
-  const invalidColumn = check.ok ? null : check.column;
-  const invalidProblem = check.ok ? null : check.problem;
-  const schedule = check.ok ? check.schedule : null;
+  // A row that can never fire is only quarantined after a look at the ledger: trust the stored verdict.
+  const never =
+    check.ok && record.invalidReason !== null ? unfireableProblem(check.schedule, record, now) : null;
+  const invalidReason = check.ok ? (never ? record.invalidReason : null) : check.reason;
+  const invalidColumn = check.ok ? (never ? never.column : null) : check.problem.column;
+  const invalidProblem = check.ok ? (never ? never.message : null) : check.problem.message;
+  const schedule = check.ok && !never ? check.schedule : null;
   let nextFireAt = record.nextFireAt ? record.nextFireAt.getTime() : null;
   if (nextFireAt === null && schedule) nextFireAt = nextFireWithin(schedule, record, now);
   let zone: ZoneRules;
@@ -87,7 +92,8 @@ export function nextFires(view: RecordView, now: number, count: number): NextFir
   return fires;
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+/** ISO 8601, null for none, `invalid` for a date that is not one (an infinite timestamp). */
+const iso = (d: Date | null) => (d ? isoOrInvalid(d) : null);
 
 /** The JSON shape of a schedule in `--json` output (camelCase, instants as ISO strings). */
 export function recordJson(view: RecordView): Record<string, unknown> {
@@ -134,7 +140,7 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     source: r.source,
     pausedAt: iso(r.pausedAt),
     pausedReason: r.pausedReason,
-    nextFireAt: view.nextFireAt === null ? null : new Date(view.nextFireAt).toISOString(),
+    nextFireAt: view.nextFireAt === null ? null : isoOrInvalid(new Date(view.nextFireAt)),
     lastFireAt: iso(r.lastFireAt),
     version: r.version,
     createdAt: iso(r.createdAt),

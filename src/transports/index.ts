@@ -3,6 +3,8 @@
  * unset, `celery` when BROKER_URL is set, else `log` (the embedded default).
  */
 import type { Logger } from 'pino';
+import { bullmqConfigFromEnv } from './bullmq/config.ts';
+import { loadCelerySettings } from './celery/settings.ts';
 import { LogTransport } from './log.ts';
 import { type Transport, TransportConfigError } from './transport.ts';
 
@@ -24,6 +26,16 @@ export function transportName(env: NodeJS.ProcessEnv): TransportName {
       `METRONOME_TRANSPORT=${JSON.stringify(chosen)} is invalid: use log, celery or bullmq`,
     );
   return env.BROKER_URL?.trim() ? 'celery' : 'log';
+}
+
+/**
+ * Check the transport's configuration without connecting to anything, so `beat` refuses a bad
+ * BROKER_URL before it opens the database, migrates or syncs. Throws TransportConfigError.
+ */
+export function checkTransportConfig(env: NodeJS.ProcessEnv): void {
+  const name = transportName(env);
+  if (name === 'celery') loadCelerySettings(env);
+  else if (name === 'bullmq') bullmqConfigFromEnv(env);
 }
 
 /** Build the configured transport (connections are opened here; close() closes them). */

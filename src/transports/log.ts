@@ -2,6 +2,7 @@
  * The `log` transport of the embedded default: prints one JSON line per enqueued run on stdout and
  * reports every run finished at once, so overlap policies never hold a run back locally.
  */
+import { stringifyJson } from '../model/json.ts';
 import type { EnqueueItem, EnqueueResult, RunState, Transport } from './transport.ts';
 
 export class LogTransport implements Transport {
@@ -12,7 +13,7 @@ export class LogTransport implements Transport {
   async enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]> {
     for (const item of batch) {
       this.write(
-        `${JSON.stringify({
+        `${stringifyJson({
           enqueued: item.task,
           schedule: item.scheduleName,
           taskId: item.taskId,

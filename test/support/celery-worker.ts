@@ -66,6 +66,7 @@ def _run(task, args, kwargs):
             'priority': di.get('priority'), 'routing_key': di.get('routing_key'), 'exchange': di.get('exchange'),
             'periodic_task_name': getattr(req, 'periodic_task_name', None),
             'scheduled_for': getattr(req, 'scheduled_for', None), 'tenant': getattr(req, 'tenant', None),
+            'exact': getattr(req, 'exact', None),
             'timelimit': getattr(req, 'timelimit', None), 'origin': getattr(req, 'origin', None),
             'hostname': req.hostname, 'pid': os.getpid()})
     if kwargs.get('sleep'):
@@ -96,6 +97,8 @@ export interface WorkerRecord {
   periodic_task_name?: string | null;
   scheduled_for?: string | null;
   tenant?: unknown;
+  /** The custom header `exact`, as the task's request saw it. */
+  exact?: unknown;
   timelimit?: unknown;
   origin?: string | null;
   pid?: number;
@@ -199,11 +202,15 @@ export class CeleryWorker {
   }
 
   records(): WorkerRecord[] {
+    return this.recordLines().map((l) => JSON.parse(l) as WorkerRecord);
+  }
+
+  /** The record file's lines as Python wrote them (for exact numbers, parse them with parseJsonExact). */
+  recordLines(): string[] {
     if (!existsSync(this.recordFile)) return [];
     return readFileSync(this.recordFile, 'utf8')
       .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l) as WorkerRecord);
+      .filter((l) => l.trim());
   }
 
   starts(): WorkerRecord[] {

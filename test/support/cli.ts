@@ -54,10 +54,13 @@ export async function beat(args: string[], env: Record<string, string | undefine
   }
 }
 
-/** `beat ...args` as a child process (bin/beat.js), the way a user runs it. */
+/**
+ * `beat ...args` as a child process (bin/beat.js), the way a user runs it; killed after `timeoutMs`
+ * when given (a command that should have refused to start might otherwise run for ever).
+ */
 export function beatChild(
   args: string[],
-  options: { env?: Record<string, string | undefined>; cwd?: string } = {},
+  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...options.env };
@@ -71,7 +74,11 @@ export function beatChild(
     child.stderr.on('data', (d) => {
       stderr += d;
     });
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }

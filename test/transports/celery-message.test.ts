@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { pythonJsonDumps } from '../../src/transports/celery/json.ts';
 import {
+  amqpHeaders,
   amqpPublishArgs,
   buildProtocolV2,
   CeleryMessageError,
@@ -376,7 +377,7 @@ describe('AMQP publish arguments', () => {
     assert.deepEqual(pub.options, {
       contentType: 'application/json',
       contentEncoding: 'utf-8',
-      headers: v2.headers,
+      headers: amqpHeaders(v2.headers),
       deliveryMode: 2,
       priority: 3,
       correlationId: ADD.taskId,

@@ -4,6 +4,7 @@
  * like a declaration. `beat sync` never touches it; `beat remove` deletes it.
  */
 import type { Command } from 'commander';
+import type { DeclarationProblem } from '../../model/index.ts';
 import { CliError } from '../errors.ts';
 import { print, printJson } from '../output.ts';
 import { durationOption, parseJsonOption, parseNumberOption, specFromOptions } from '../spec-options.ts';
@@ -42,6 +43,7 @@ interface AddOptions {
 
 /** Declaration field → the flag that sets it, so problems name what the operator typed. */
 const FLAG: Record<string, string> = {
+  name: 'NAME',
   'schedule.cron': '--cron',
   'schedule.tz': '--tz',
   'schedule.every': '--every',
@@ -53,6 +55,15 @@ const FLAG: Record<string, string> = {
 };
 const flagOf = (field: string) =>
   FLAG[field] ?? `--${field.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Refuse with every problem on a line of its own, naming the flag (and the key inside a JSON flag). */
+function refuse(name: string, problems: DeclarationProblem[]): never {
+  const lines = problems.map(
+    (p) =>
+      `  ${flagOf(p.field)}${p.field.includes('.') && !p.field.startsWith('schedule.') ? ` (${p.field})` : ''}: ${p.reason}`,
+  );
+  throw new CliError(`cannot add ${JSON.stringify(name)}:\n${lines.join('\n')}`);
+}
 
 export function registerAdd(program: Command): void {
   program
@@ -93,7 +104,8 @@ export function registerAdd(program: Command): void {
     .option('--json', 'print the created schedule as JSON')
     .action(async (name: string, o: AddOptions) => {
       const { databaseNow, findSchedule, insertSchedule } = await import('../../db/store.ts');
-      const { nextFireWithin, parseDeclaration, validateRecord } = await import('../../model/index.ts');
+      const { declarationField, neverFiresProblem, nextFireWithin, parseDeclaration, validateFields } =
+        await import('../../model/index.ts');
       const { withDatabase } = await import('../database.ts');
       const { recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
       const { when } = await import('../schedules.ts');
@@ -101,9 +113,10 @@ export function registerAdd(program: Command): void {
         name,
         task: o.task,
         schedule: specFromOptions(o, '--cron'),
-        args: parseJsonOption(o.args, '--args'),
-        kwargs: parseJsonOption(o.kwargs, '--kwargs'),
-        headers: parseJsonOption(o.headers, '--headers'),
+        // Exact: `--args '[12345678901234567890]'` is stored (and sent) as written.
+        args: parseJsonOption(o.args, '--args', true),
+        kwargs: parseJsonOption(o.kwargs, '--kwargs', true),
+        headers: parseJsonOption(o.headers, '--headers', true),
         queue: o.queue,
         routingKey: o.routingKey,
         priority: o.priority === undefined ? undefined : parseNumberOption(o.priority, '--priority'),
@@ -122,13 +135,12 @@ export function registerAdd(program: Command): void {
         description: o.description,
       };
       const parsed = parseDeclaration(input, Date.now());
-      if (!parsed.ok) {
-        const lines = parsed.problems.map(
-          (p) =>
-            `  ${flagOf(p.field)}${p.field.includes('.') && !p.field.startsWith('schedule.') ? ` (${p.field})` : ''}: ${p.reason}`,
-        );
-        throw new CliError(`cannot add ${JSON.stringify(name)}:\n${lines.join('\n')}`);
-      }
+      if (!parsed.ok) refuse(name, parsed.problems);
+      const fields = parsed.fields;
+      const checked = validateFields({ ...fields, name }, Date.now());
+      if (!checked.ok) throw new Error(`a parsed declaration failed validation: ${checked.reason}`);
+      const never = neverFiresProblem(checked.schedule, fields, Date.now());
+      if (never) refuse(name, [{ field: declarationField(never.column), reason: never.message }]);
       await withDatabase(async (database) => {
         const existing = await findSchedule(database.db, name);
         if (existing) {
@@ -137,14 +149,11 @@ export function registerAdd(program: Command): void {
           );
         }
         const now = await databaseNow(database);
-        const check = validateRecord({ ...parsed.fields, name }, now);
-        const next = check.ok
-          ? nextFireWithin(check.schedule, { ...parsed.fields, totalRuns: 0 }, now)
-          : null;
+        const next = nextFireWithin(checked.schedule, { ...fields, totalRuns: 0 }, now);
         const record = await insertSchedule(
           database.db,
           name,
-          parsed.fields,
+          fields,
           { managedBy: 'db', source: 'beat add' },
           next,
         );

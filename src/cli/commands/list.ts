@@ -1,6 +1,6 @@
 /** `beat list`: every schedule with its spec, state and next and last fire. */
 import type { Command } from 'commander';
-import { table } from '../format.ts';
+import { shown, table } from '../format.ts';
 import { print, printJson } from '../output.ts';
 
 export function registerList(program: Command): void {
@@ -40,7 +40,7 @@ export function registerList(program: Command): void {
         ]);
         print(table(['NAME', 'KIND', 'SPEC', 'STATE', 'NEXT FIRE', 'LAST FIRE'], rows));
         const invalid = views.filter((v) => v.invalidReason);
-        for (const v of invalid) print(`\ninvalid: ${v.record.name}: ${v.invalidReason}`);
+        for (const v of invalid) print(`\ninvalid: ${shown(`${v.record.name}: ${v.invalidReason}`)}`);
       });
     });
 }

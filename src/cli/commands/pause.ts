@@ -3,6 +3,7 @@
  * declaration owns): `beat sync` never un-pauses, so a deploy does not undo an incident response.
  */
 import type { Command } from 'commander';
+import { isoOf } from '../format.ts';
 import { print, printJson } from '../output.ts';
 
 export function registerPause(program: Command): void {
@@ -22,14 +23,14 @@ export function registerPause(program: Command): void {
           printJson({
             name,
             paused: true,
-            pausedAt: record.pausedAt?.toISOString(),
+            pausedAt: isoOf(record.pausedAt),
             reason: record.pausedReason,
             alreadyPaused,
           });
           return;
         }
         print(
-          `${alreadyPaused ? 'already paused' : 'paused'} ${name} since ${record.pausedAt?.toISOString()}${
+          `${alreadyPaused ? 'already paused' : 'paused'} ${name} since ${isoOf(record.pausedAt)}${
             record.pausedReason ? ` (${record.pausedReason})` : ''
           }`,
         );

@@ -3,6 +3,7 @@
  * policy (latest: one run now; all: each, one at a time; skip: none); the rest are recorded missed.
  */
 import type { Command } from 'commander';
+import { isoOf } from '../format.ts';
 import { print, printJson } from '../output.ts';
 
 export function registerResume(program: Command): void {
@@ -26,7 +27,7 @@ export function registerResume(program: Command): void {
             name,
             resumed,
             state: view.state,
-            nextFireAt: view.nextFireAt === null ? null : new Date(view.nextFireAt).toISOString(),
+            nextFireAt: view.nextFireAt === null ? null : isoOf(new Date(view.nextFireAt)),
           });
           return;
         }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { OccurrenceRow } from '../../db/schema.ts';
 import { formatDuration } from '../../time/index.ts';
-import { table } from '../format.ts';
+import { isoOf, shown, table } from '../format.ts';
 import { print, printJson } from '../output.ts';
 
 export function registerShow(program: Command): void {
@@ -13,7 +13,7 @@ export function registerShow(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }) => {
       const { databaseNow, scheduleHistory } = await import('../../db/store.ts');
-      const { describeSpec } = await import('../../model/index.ts');
+      const { describeSpec, stringifyJson } = await import('../../model/index.ts');
       const { occurrenceView } = await import('../../observe/history.ts');
       const { nextFires, recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
       const { withDatabase } = await import('../database.ts');
@@ -39,18 +39,18 @@ export function registerShow(program: Command): void {
           ['task', r.task],
           ['state', view.state + (view.state === 'paused' && r.pausedReason ? ` (${r.pausedReason})` : '')],
           ['schedule', `${r.kind}: ${describeSpec(r)}`],
-          ['args', JSON.stringify(r.args)],
-          ['kwargs', JSON.stringify(r.kwargs)],
+          ['args', stringifyJson(r.args)],
+          ['kwargs', stringifyJson(r.kwargs)],
           ['queue', r.queue ?? '- (routing decides)'],
           ['routing key', r.routingKey ?? '-'],
           ['priority', r.priority === null ? '-' : String(r.priority)],
-          ['headers', JSON.stringify(r.headers)],
+          ['headers', stringifyJson(r.headers)],
           ['expires', ms(r.expiresMs)],
           ['time limit', r.timeLimitS === null ? '-' : `${r.timeLimitS}s`],
           ['soft time limit', r.softTimeLimitS === null ? '-' : `${r.softTimeLimitS}s`],
           ['enabled', String(r.enabled)],
-          ['paused', r.pausedAt ? `since ${r.pausedAt.toISOString()}` : 'no'],
-          ['window', `${r.startAt?.toISOString() ?? '-'} .. ${r.endAt?.toISOString() ?? '-'}`],
+          ['paused', r.pausedAt ? `since ${isoOf(r.pausedAt)}` : 'no'],
+          ['window', `${isoOf(r.startAt) ?? '-'} .. ${isoOf(r.endAt) ?? '-'}`],
           ['runs', `${r.totalRuns}${r.maxRuns === null ? '' : ` of at most ${r.maxRuns}`}`],
           ['overlap', r.overlap],
           ['catch-up', `${r.catchup} within ${formatDuration(r.catchupWindowMs)}`],
@@ -63,11 +63,11 @@ export function registerShow(program: Command): void {
           ['description', r.description ?? '-'],
           ['next fire', when(view.nextFireAt, view.zone)],
           ['last fire', when(r.lastFireAt?.getTime(), view.zone)],
-          ['version', `${r.version} (updated ${r.updatedAt.toISOString()})`],
+          ['version', `${r.version} (updated ${isoOf(r.updatedAt)})`],
         ];
         if (view.invalidReason) lines.splice(3, 0, ['invalid', view.invalidReason]);
         const width = Math.max(...lines.map(([k]) => k.length));
-        print(lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n'));
+        print(lines.map(([k, v]) => `${k.padEnd(width)}  ${shown(v)}`).join('\n'));
         print(`\nNext ${fires.length === 0 ? 'fires: none' : `${fires.length} fires (${view.zone.name}):`}`);
         if (fires.length > 0) {
           print(
@@ -92,11 +92,11 @@ export function occurrenceTable(history: OccurrenceRow[]): string {
   return table(
     ['SCHEDULED FOR', 'STATUS', 'TASK ID', 'ENQUEUED', 'FINISHED', 'ERROR'],
     history.map((o) => [
-      o.scheduledFor.toISOString(),
+      isoOf(o.scheduledFor) ?? '-',
       o.status + (o.manual ? ' (manual)' : ''),
       o.taskId,
-      o.enqueuedAt?.toISOString() ?? '-',
-      o.finishedAt?.toISOString() ?? '-',
+      isoOf(o.enqueuedAt) ?? '-',
+      isoOf(o.finishedAt) ?? '-',
       o.error ?? '',
     ]),
   );

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { formatProblem, loadDeclarations, type SyncProblem } from '../../declare/load.ts';
 import type { PlanEntry } from '../../declare/sync.ts';
 import { CliError } from '../errors.ts';
-import { shortJson } from '../format.ts';
+import { shortJson, shown } from '../format.ts';
 import { print, printJson } from '../output.ts';
 
 interface SyncOptions {
@@ -115,5 +115,5 @@ function formatPlan(plan: PlanEntry[]): string {
         break;
     }
   }
-  return lines.length > 0 ? lines.join('\n') : '  (no declarations and no code-owned schedules)';
+  return lines.length > 0 ? lines.map(shown).join('\n') : '  (no declarations and no code-owned schedules)';
 }

@@ -9,13 +9,14 @@
  * dropped connection is logged, never thrown. An enqueue whose reply was lost (timed out) may still
  * have added its jobs; the retry then finds them and adds nothing.
  */
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { redactSecrets } from '../../logger.ts';
 import { resolveRoute } from '../routes.ts';
 import type { EnqueueItem, EnqueueResult, RunState, Transport } from '../transport.ts';
 import { type BullmqConfig, bullmqConfigFromEnv, checkQueueName } from './config.ts';
+import { ExactQueue } from './exact-queue.ts';
 import { jobFor, runStateOf } from './job.ts';
 
 export { type BullmqConfig, bullmqConfigFromEnv } from './config.ts';
@@ -83,7 +84,7 @@ export class BullmqTransport implements Transport {
     let queue = this.#queues.get(name);
     if (!queue) {
       checkQueueName(name, `queue ${JSON.stringify(name)}`);
-      queue = new Queue(name, { connection: this.#redis, prefix: this.#config.prefix });
+      queue = new ExactQueue(name, { connection: this.#redis, prefix: this.#config.prefix });
       // The shared connection's listener above reports connection trouble; a Queue without an
       // 'error' listener would throw from its emitter.
       queue.on('error', (error: Error) => {

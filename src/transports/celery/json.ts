@@ -6,9 +6,12 @@
  * surrogate pair) and floats printed by `float.__repr__`. Producing the same bytes lets a message we build
  * be compared byte for byte with one Python built, which the fixtures do.
  */
+import { ExactNumber } from '../../model/json.ts';
 import { pythonFloatRepr } from './python-float.ts';
 
-export type JsonPrimitive = null | boolean | number | string;
+export { ExactNumber };
+/** A number as read from the database keeps its text (src/model/json.ts) and is written verbatim. */
+export type JsonPrimitive = null | boolean | number | ExactNumber | string;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -40,6 +43,16 @@ export function pythonNumber(n: number, path = 'value'): string {
   if (!Number.isFinite(n)) throw new NotJsonError(path, `is ${n}, which JSON cannot carry`);
   if (Number.isSafeInteger(n)) return String(n); // String(-0) is "0", as JSON.stringify writes it
   return pythonFloatRepr(n);
+}
+
+/**
+ * How Python shows a number it decoded from the text the database holds: an integer literal is an
+ * `int`, shown as its digits; anything else is a `float` (`1.50` shows as `1.5`, and a literal
+ * beyond the double range as `inf`, as `float()` reads it).
+ */
+export function pythonExactNumber(n: ExactNumber): string {
+  if (n.isInteger) return BigInt(n.text).toString();
+  return pythonFloatRepr(Number(n.text));
 }
 
 /** `json.dumps(s)` of a string with `ensure_ascii=True`. */
@@ -79,6 +92,8 @@ function dumps(value: unknown, path: string, open: Set<object>): string {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
+      // The database's own text: Python reads exactly the number the row holds.
+      if (value instanceof ExactNumber) return value.text;
       if (open.has(value)) throw new NotJsonError(path, 'refers back to itself (a cycle)');
       if (Array.isArray(value)) {
         open.add(value);

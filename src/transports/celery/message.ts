@@ -9,8 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  ExactNumber,
   isPlainObject,
-  type JsonObject,
+  type JsonPrimitive,
   type JsonValue,
   NotJsonError,
   pythonJsonDumps,
@@ -412,12 +413,57 @@ export interface AmqpPublishArgs {
   options: {
     contentType: string;
     contentEncoding: string;
-    headers: JsonObject;
+    headers: { [key: string]: AmqpValue };
     deliveryMode: 2;
     priority: number;
     correlationId: string;
     replyTo?: string;
   };
+}
+
+/** An AMQP field value amqplib writes with the given type (its `{'!': type, value}` form). */
+export type AmqpTyped = { '!': 'int32' | 'int64' | 'double'; value: string | number };
+type AmqpValue = JsonPrimitive | AmqpTyped | AmqpValue[] | { [key: string]: AmqpValue };
+
+const INT32_MIN = -(2n ** 31n);
+const INT32_MAX = 2n ** 31n - 1n;
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Headers as AMQP field values, typed so that the worker's py-amqp decodes exactly the number
+ * given. amqplib guesses a type from a JavaScript number, and py-amqp reads some of its guesses
+ * otherwise (its `b` as unsigned, so -5 arrives as 251; its `s` as a short string, so 1000 arrives
+ * as bytes). So: an integer as a signed 32-bit `I` (what Python's own Celery sends), a larger
+ * positive one as a 64-bit `l`, anything else as a double (a Python float: `1.0` stays a float).
+ * Numbers kept exact from the database (src/model/json.ts) are typed by their text. An integer no
+ * AMQP type carries to Python (beyond 2^63, or below -2^31) is refused, naming the header.
+ */
+export function amqpHeaders(
+  headers: Record<string, JsonValue>,
+  path = 'headers',
+): { [key: string]: AmqpValue } {
+  const out: { [key: string]: AmqpValue } = {};
+  for (const [key, value] of Object.entries(headers)) out[key] = amqpValue(value, `${path}.${key}`);
+  return out;
+}
+
+function amqpValue(value: JsonValue, path: string): AmqpValue {
+  if (value instanceof ExactNumber) return amqpNumber(value.text, !value.isInteger, path);
+  if (typeof value === 'number') return amqpNumber(String(value), !Number.isSafeInteger(value), path);
+  if (Array.isArray(value)) return value.map((item, i) => amqpValue(item, `${path}[${i}]`));
+  if (value !== null && typeof value === 'object') return amqpHeaders(value, path);
+  return value;
+}
+
+function amqpNumber(text: string, float: boolean, path: string): AmqpTyped {
+  if (float) return { '!': 'double', value: Number(text) };
+  const n = BigInt(text);
+  if (n >= INT32_MIN && n <= INT32_MAX) return { '!': 'int32', value: Number(n) };
+  if (n > INT32_MAX && n <= INT64_MAX) return { '!': 'int64', value: text };
+  throw new CeleryMessageError(
+    path,
+    `is the integer ${text}, which no AMQP header type carries to a Celery worker exactly (from -2^31 to 2^63-1 only): pass it as a string, or in kwargs`,
+  );
 }
 
 /**
@@ -453,7 +499,7 @@ export function amqpPublishArgs(
     options: {
       contentType,
       contentEncoding,
-      headers: v2.headers,
+      headers: amqpHeaders(v2.headers),
       deliveryMode: 2,
       priority: celeryPriorityForAmqp(msg.priority),
       correlationId: v2.properties.correlation_id,

@@ -13,7 +13,7 @@
  *   deeper than three levels as `[...]` and cuts the text near 1024 characters. Both headers are used
  *   only in logs and events.
  */
-import { type JsonValue, pythonNumber } from './json.ts';
+import { ExactNumber, type JsonValue, pythonExactNumber, pythonNumber } from './json.ts';
 import { PyTuple, saferepr } from './saferepr.ts';
 
 /** Celery's `argsrepr_maxsize` and `kwargsrepr_maxsize` defaults. */
@@ -52,6 +52,7 @@ export function pythonRepr(value: JsonValue): string {
   if (value === true) return 'True';
   if (value === false) return 'False';
   if (typeof value === 'number') return pythonNumber(value);
+  if (value instanceof ExactNumber) return pythonExactNumber(value);
   if (typeof value === 'string') return pythonStrRepr(value);
   if (Array.isArray(value)) return `[${value.map(pythonRepr).join(', ')}]`;
   return `{${Object.entries(value)

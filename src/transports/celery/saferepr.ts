@@ -8,8 +8,7 @@
  *
  * Lengths are counted in code points, as Python's `len(str)` does.
  */
-import type { JsonValue } from './json.ts';
-import { pythonNumber } from './json.ts';
+import { ExactNumber, type JsonValue, pythonExactNumber, pythonNumber } from './json.ts';
 
 /** A Python tuple: `argsrepr` is the repr of `tuple(args)`. */
 export class PyTuple {
@@ -100,9 +99,10 @@ function* chain(start: Lit, body: Iterator<Item>, end: Lit, rest: Iterator<Item>
   for (let n = rest.next(); !n.done; n = rest.next()) yield n.value;
 }
 
-function scalarText(v: null | boolean | number): string {
+function scalarText(v: null | boolean | number | ExactNumber): string {
   if (v === null) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (v instanceof ExactNumber) return pythonExactNumber(v);
   return pythonNumber(v);
 }
 
@@ -124,7 +124,7 @@ function* reprstream(stack: Iterator<Item>[], maxlevels: number): Generator<[Tok
         continue;
       }
       const v = val.value;
-      if (v === null || typeof v === 'boolean' || typeof v === 'number') {
+      if (v === null || typeof v === 'boolean' || typeof v === 'number' || v instanceof ExactNumber) {
         yield [{ kind: 'text', value: scalarText(v) }, it];
         continue;
       }
