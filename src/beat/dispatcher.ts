@@ -249,7 +249,7 @@ export class Dispatcher {
     const { transport } = this.#o;
     const maybe = batch.filter((p) => !p.request.fresh || p.attempts > 0);
     if (maybe.length === 0 || !transport.locate) return batch;
-    let present: Set<string>;
+    let present: Map<string, 'queued' | 'seen'>;
     try {
       present = await transport.locate(maybe.map((p) => enqueueItem(p.request.schedule.record, p.request)));
     } catch {

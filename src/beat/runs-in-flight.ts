@@ -160,16 +160,19 @@ export class RunsInFlight {
       if (run?.item && state === 'unknown' && nowWall >= run.leaseEndsAt) unseen.push(run.item);
     }
     if (unseen.length === 0) return;
-    let present: Set<string>;
+    let found: Map<string, 'queued' | 'seen'>;
     try {
-      present = await transport.locate(unseen);
+      found = await transport.locate(unseen);
     } catch (error) {
       this.o.log().warn({ err: error }, 'could not ask where runs are; they stay followed');
       return;
     }
     for (const item of unseen) {
-      if (present.has(item.taskId)) states.set(item.taskId, 'queued');
-      else this.#lost.add(item.taskId);
+      const where = found.get(item.taskId);
+      if (where === 'queued') states.set(item.taskId, 'queued');
+      // A run a worker reported on and status() still calls unknown (STARTED past its time limit:
+      // its worker died) is neither queued nor lost: it holds nothing and is followed to its end.
+      else if (where === undefined) this.#lost.add(item.taskId);
     }
   }
 

@@ -30,7 +30,12 @@ export async function runBeat(): Promise<void> {
   const settings = configValue(() => loadRuntimeSettings());
   const declarationTimeout = configValue(() => declarationTimeoutMs());
   const apiToken = configValue(() => apiTokenFrom(process.env));
-  configValue(() => checkTransportConfig(process.env));
+  try {
+    checkTransportConfig(process.env);
+  } catch (error) {
+    if (error instanceof TransportConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
   const log = createLogger({ level: config.logLevel });
   const closers: Array<() => Promise<unknown>> = [];
   const closeAll = async () => {
@@ -166,7 +171,7 @@ async function listen(
   if (!isLoopback(host)) {
     log.warn(
       { bind: settings.http },
-      'the HTTP endpoints listen on a non-loopback address and answer anyone who can reach it; bind them to 127.0.0.1 unless that is intended',
+      'the HTTP endpoints (/healthz, /readyz, /metrics) listen on a non-loopback address and answer anyone who can reach it; bind them to 127.0.0.1 unless that is intended',
     );
   }
   return new URL(url).host;

@@ -53,11 +53,12 @@ export interface Transport {
    */
   finishReason?(taskId: string): string | undefined;
   /**
-   * Which of these runs the task runtime already has — still queued, with a worker, or finished —
-   * when status() cannot tell (no result yet). Lets the beat tell a run that is queued from one that
-   * was lost, and not send again what was sent but not recorded (a failover, a lost reply). Optional.
+   * Where the task runtime has these runs, when status() cannot tell: `queued` — still in the
+   * broker, or with a worker that has not acknowledged it; `seen` — a worker has reported on it.
+   * Runs it has nowhere are left out. Lets the beat tell a queued run from a lost one, and not send
+   * again what was sent but not recorded (a failover, a lost reply). Optional.
    */
-  locate?(items: EnqueueItem[]): Promise<Set<string>>;
+  locate?(items: EnqueueItem[]): Promise<Map<string, 'queued' | 'seen'>>;
   close(): Promise<void>;
 }
 

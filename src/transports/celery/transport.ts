@@ -90,15 +90,17 @@ export class CeleryTransport implements Transport {
     });
   }
 
-  /** Runs the result backend has seen, or the broker still holds (Redis only: see Broker.locate). */
-  async locate(items: EnqueueItem[]): Promise<Set<string>> {
-    const ids = items.map((i) => i.taskId);
-    const present = this.#backend ? await this.#backend.present(ids) : new Set<string>();
-    const rest = items.filter((i) => !present.has(i.taskId));
-    if (rest.length > 0 && this.#broker.locate) {
-      for (const id of await this.#broker.locate(rest.map((i) => this.message(i)))) present.add(id);
+  /** Runs the broker still holds (Redis only: see Broker.locate), or the result backend has seen. */
+  async locate(items: EnqueueItem[]): Promise<Map<string, 'queued' | 'seen'>> {
+    const found = new Map<string, 'queued' | 'seen'>();
+    if (this.#broker.locate) {
+      for (const id of await this.#broker.locate(items.map((i) => this.message(i)))) found.set(id, 'queued');
     }
-    return present;
+    const rest = items.map((i) => i.taskId).filter((id) => !found.has(id));
+    if (rest.length > 0 && this.#backend) {
+      for (const id of await this.#backend.present(rest)) found.set(id, 'seen');
+    }
+    return found;
   }
 
   async status(taskIds: string[]): Promise<Map<string, RunState>> {
