@@ -1,7 +1,9 @@
 /**
  * Failover times between real beat processes on real Postgres, at the default lease TTL (10 s):
  * a leader killed with SIGKILL (crash) and a leader stopped with SIGTERM (hand-over), several rounds
- * each. Measured from the signal to the first "leading" log line of the standby.
+ * each. Measured from the signal to the first "leading" log line of the standby, and to the first
+ * occurrence the new leader records enqueued (ten schedules fire every second, so that is at most a
+ * second after it leads, or at once for a slot the gap left due).
  *
  *   node --import tsx bench/failover.ts [rounds=3]
  */
@@ -14,6 +16,19 @@ const env = { DATABASE_URL: db.url, METRONOME_HTTP: 'off', METRONOME_SYNC_ON_STA
 
 const crash: number[] = [];
 const handover: number[] = [];
+const crashEnqueue: number[] = [];
+const handoverEnqueue: number[] = [];
+
+/** Milliseconds from `at` to the first enqueue the leader of `epoch` recorded (database clock = ours). */
+async function firstEnqueue(epoch: number, at: number): Promise<number> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    const [row] = await db.sql<{ first: Date | null }[]>`select min(enqueued_at) as first
+      from metronome.occurrences where leader_epoch = ${epoch} and enqueued_at is not null`;
+    if (row?.first) return row.first.getTime() - at;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the leader of epoch ${epoch} enqueued nothing within 30 s`);
+}
 let n = 0;
 let leader = new BeatProcess(`beat-${n++}`, env);
 await leader.waitForLog('leading', 20_000);
@@ -29,8 +44,12 @@ for (let round = 0; round < ROUNDS * 2; round++) {
   leader.signal(kind === 'crash' ? 'SIGKILL' : 'SIGTERM');
   const leading = await standby.waitForLog('leading', 30_000, at);
   const ms = leading.receivedAt - at;
+  const enqueueMs = await firstEnqueue(Number(leading.epoch), at);
   (kind === 'crash' ? crash : handover).push(ms);
-  console.log(`${kind}: standby leads ${ms} ms after the ${kind === 'crash' ? 'SIGKILL' : 'SIGTERM'}`);
+  (kind === 'crash' ? crashEnqueue : handoverEnqueue).push(enqueueMs);
+  console.log(
+    `${kind}: standby leads ${ms} ms after the ${kind === 'crash' ? 'SIGKILL' : 'SIGTERM'}, first enqueue after ${enqueueMs} ms`,
+  );
   await leader.exited;
   leader = standby;
 }
@@ -42,3 +61,4 @@ console.log(
   `lease TTL 10 s (default). crash (SIGKILL) failover over ${crash.length} rounds: ${summary(crash)}`,
 );
 console.log(`SIGTERM hand-over over ${handover.length} rounds: ${summary(handover)}`);
+console.log(`first enqueue of the new leader: after a crash ${summary(crashEnqueue)}; after SIGTERM ${summary(handoverEnqueue)}`);
