@@ -8,42 +8,18 @@
  *   retry, not by `beat trigger`'s pick-up of claimed occurrences), and the write is retried.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { eventually, sleep } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
-import { type InProcessBeat, startInProcessBeat } from '../support/in-process-beat.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
-import { connectTestRedis, deletePrefix, REDIS_URL, randomPrefix } from '../support/redis.ts';
+import { leadingBeatPerFile, statusCounts } from '../support/in-process-beat.ts';
 
-let db: TestDatabase;
-let running: InProcessBeat;
 const transport = new ControlledTransport();
-const prefix = randomPrefix('races');
+const file = leadingBeatPerFile(transport, { redisLocks: true });
 
-before(async () => {
-  const redis = await connectTestRedis();
-  await redis.quit();
-  db = await createTestDatabase();
-  running = await startInProcessBeat(db.url, transport, { redisUrls: [REDIS_URL], lockPrefix: prefix });
-  await eventually('leadership', 5_000, () => running.beat.leading);
-});
-
-after(async () => {
-  await running?.stop();
-  const redis = await connectTestRedis();
-  await deletePrefix(redis, prefix);
-  await redis.quit();
-  await db?.drop();
-});
-
-async function statuses(name: string): Promise<Record<string, number>> {
-  const rows = await db.sql<{ status: string; n: number }[]>`
-    select status, count(*)::int as n from metronome.occurrences where schedule_name = ${name} group by status`;
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
-}
+const statuses = (name: string) => statusCounts(file.db, name);
 
 async function addEverySecond(name: string, overlap = 'skip'): Promise<void> {
-  await db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by, overlap)
+  await file.db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by, overlap)
                values (${name}, ${`tasks.${name}`}, 'interval', 1000, 'db', ${overlap})`;
 }
 
@@ -54,18 +30,18 @@ test('a schedule deleted while its batch is in the transport: recorded, not re-s
   const gate = transport.hold();
   await gate.arrived;
   const inside = transport.held;
-  await db.sql`delete from metronome.schedules where name = 'race-deleted'`;
+  await file.db.sql`delete from metronome.schedules where name = 'race-deleted'`;
   await sleep(300); // the leader hears of the delete while the batch waits
   gate.release();
   await sleep(2_500);
   assert.ok(transport.held >= inside);
   assert.deepEqual(transport.duplicates(), [], 'no task id sent twice');
-  const unsent = await db.sql<{ task_id: string; status: string }[]>`
+  const unsent = await file.db.sql<{ task_id: string; status: string }[]>`
     select task_id, status from metronome.occurrences
     where schedule_name in ('race-kept', 'race-deleted') and status = 'claimed'`;
   assert.deepEqual([...unsent], [], 'every sent occurrence is recorded');
   const sentIds = new Set(transport.enqueued.map((e) => e.taskId));
-  const recorded = await db.sql<{ task_id: string; status: string }[]>`
+  const recorded = await file.db.sql<{ task_id: string; status: string }[]>`
     select task_id, status from metronome.occurrences where schedule_name = 'race-deleted'`;
   for (const r of recorded) {
     if (sentIds.has(r.task_id))
@@ -74,7 +50,7 @@ test('a schedule deleted while its batch is in the transport: recorded, not re-s
   const keptBefore = transport.of('race-kept').length;
   await sleep(1_500);
   assert.ok(transport.of('race-kept').length > keptBefore, 'the other schedule keeps firing');
-  await db.sql`delete from metronome.schedules where name = 'race-kept'`;
+  await file.db.sql`delete from metronome.schedules where name = 'race-kept'`;
 });
 
 test('broker unreachable for 5 s: a skip schedule sends at most one run for the outage, no burst', async () => {
@@ -87,7 +63,7 @@ test('broker unreachable for 5 s: a skip schedule sends at most one run for the 
   transport.failing = null;
   const upAt = Date.now();
   await sleep(3_000);
-  await db.sql`delete from metronome.schedules where name = 'outage-skip'`;
+  await file.db.sql`delete from metronome.schedules where name = 'outage-skip'`;
   const duringOutage = transport
     .of('outage-skip')
     .filter((e) => e.scheduledFor > downAt && e.scheduledFor < upAt);
@@ -99,7 +75,7 @@ test('broker unreachable for 5 s: a skip schedule sends at most one run for the 
   );
   const burst = transport.of('outage-skip').filter((e) => e.at >= upAt && e.at < upAt + 1_500);
   assert.ok(burst.length <= 2, `no burst on recovery: ${burst.length} sent in the first 1.5 s`);
-  const rows = await db.sql<{ status: string; error: string | null }[]>`
+  const rows = await file.db.sql<{ status: string; error: string | null }[]>`
     select status, error from metronome.occurrences
     where schedule_name = 'outage-skip' and scheduled_for > ${new Date(downAt)} and scheduled_for < ${new Date(upAt)}`;
   for (const r of rows) {
@@ -111,8 +87,8 @@ test('broker unreachable for 5 s: a skip schedule sends at most one run for the 
 
 test('the status write after a successful enqueue fails: the run is not sent again', async () => {
   // A sequence, not a table: nextval survives the rollback of the statement the exception aborts.
-  await db.sql`create sequence public.fail_once`;
-  await db.sql`
+  await file.db.sql`create sequence public.fail_once`;
+  await file.db.sql`
     create function public.fail_enqueued_once() returns trigger language plpgsql as $$
     begin
       if new.status = 'enqueued' and new.schedule_name = 'write-fails'
@@ -121,23 +97,23 @@ test('the status write after a successful enqueue fails: the run is not sent aga
       end if;
       return new;
     end $$`;
-  await db.sql`
+  await file.db.sql`
     create trigger fail_enqueued_once before update on metronome.occurrences
     for each row execute function public.fail_enqueued_once()`;
   try {
     await addEverySecond('write-fails', 'allow');
     await eventually('the write to fail once', 5_000, async () => {
-      const [seq] = await db.sql<{ n: string }[]>`select last_value::text as n from public.fail_once`;
+      const [seq] = await file.db.sql<{ n: string }[]>`select last_value::text as n from public.fail_once`;
       return Number(seq?.n) > 1;
     });
     // What `beat trigger` does: tell the leader to pick up claimed occurrences.
-    await db.sql`select pg_notify('metronome_trigger', 'x')`;
+    await file.db.sql`select pg_notify('metronome_trigger', 'x')`;
     await sleep(2_500);
     assert.deepEqual(transport.duplicates(), [], 'no task id sent twice');
     const s = await statuses('write-fails');
     assert.equal(s.claimed ?? 0, 0, `the failed write is retried: ${JSON.stringify(s)}`);
   } finally {
-    await db.sql`delete from metronome.schedules where name = 'write-fails'`;
-    await db.sql`drop trigger fail_enqueued_once on metronome.occurrences`;
+    await file.db.sql`delete from metronome.schedules where name = 'write-fails'`;
+    await file.db.sql`drop trigger fail_enqueued_once on metronome.occurrences`;
   }
 });

@@ -4,30 +4,17 @@
  * handled — not a jump of its cursor with nothing in the ledger.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { eventually, sleep } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
-import { type InProcessBeat, startInProcessBeat } from '../support/in-process-beat.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { leadingBeatPerFile } from '../support/in-process-beat.ts';
 
-let db: TestDatabase;
-let running: InProcessBeat;
 const transport = new ControlledTransport();
-
-before(async () => {
-  db = await createTestDatabase();
-  running = await startInProcessBeat(db.url, transport);
-  await eventually('leadership', 5_000, () => running.beat.leading);
-});
-
-after(async () => {
-  await running?.stop();
-  await db?.drop();
-});
+const file = leadingBeatPerFile(transport);
 
 /** A 1 s schedule 30 s behind, catching up every slot but one run at a time (its runs never end). */
 async function behind(name: string): Promise<number> {
-  const [row] = await db.sql<{ id: number }[]>`
+  const [row] = await file.db.sql<{ id: number }[]>`
     insert into metronome.schedules (name, task, kind, every_ms, managed_by, overlap, catchup, next_fire_at)
     values (${name}, 'tasks.behind', 'interval', 1000, 'db', 'skip', 'all',
             date_trunc('second', now()) - interval '30 seconds') returning id`;
@@ -36,7 +23,7 @@ async function behind(name: string): Promise<number> {
 }
 
 async function slots(id: number): Promise<Array<{ ms: number; status: string; error: string | null }>> {
-  const rows = await db.sql<{ ms: number; status: string; error: string | null }[]>`
+  const rows = await file.db.sql<{ ms: number; status: string; error: string | null }[]>`
     select (extract(epoch from scheduled_for) * 1000)::float8 as ms, status, error
     from metronome.occurrences where schedule_id = ${id} and not manual order by scheduled_for`;
   return rows.map((r) => ({ ...r, ms: Number(r.ms) }));
@@ -57,7 +44,7 @@ test('an edit while a schedule is behind records every slot it had not handled a
   const id = await behind('behind-edited');
   await sleep(1_000);
   const editedAt = Date.now();
-  await db.sql`update metronome.schedules set every_ms = 60000 where id = ${id}`;
+  await file.db.sql`update metronome.schedules set every_ms = 60000 where id = ${id}`;
   await sleep(1_500);
   const rows = await slots(id);
   assertNoGap(rows, editedAt);
@@ -69,7 +56,7 @@ test('removing a schedule that is behind records its unhandled slots as missed',
   const id = await behind('behind-removed');
   await sleep(1_000);
   const removedAt = Date.now();
-  await db.sql`delete from metronome.schedules where id = ${id}`;
+  await file.db.sql`delete from metronome.schedules where id = ${id}`;
   await sleep(1_500);
   const rows = await slots(id);
   assertNoGap(rows, removedAt);

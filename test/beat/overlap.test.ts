@@ -4,46 +4,19 @@
  * allow overlaps; a run lease that ends frees the lock even if the run is never seen finishing.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { eventually, sleep } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
-import { type InProcessBeat, startInProcessBeat } from '../support/in-process-beat.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
-import { connectTestRedis, deletePrefix, REDIS_URL, randomPrefix } from '../support/redis.ts';
+import { leadingBeatPerFile, statusCounts } from '../support/in-process-beat.ts';
 
-let db: TestDatabase;
-let running: InProcessBeat;
 const transport = new ControlledTransport();
-const prefix = randomPrefix('overlap');
+const file = leadingBeatPerFile(transport, { redisLocks: true, maxRunHoldMs: 6_000 });
 
-before(async () => {
-  const redis = await connectTestRedis();
-  await redis.quit();
-  db = await createTestDatabase();
-  running = await startInProcessBeat(db.url, transport, {
-    redisUrls: [REDIS_URL],
-    lockPrefix: prefix,
-    maxRunHoldMs: 6_000,
-  });
-  await eventually('leadership', 5_000, () => running.beat.leading);
-});
-
-after(async () => {
-  await running?.stop();
-  const redis = await connectTestRedis();
-  await deletePrefix(redis, prefix);
-  await redis.quit();
-  await db?.drop();
-});
-
-async function statuses(name: string): Promise<Record<string, number>> {
-  const rows = await db.sql<{ status: string; n: number }[]>`
-    select status, count(*)::int as n from metronome.occurrences where schedule_name = ${name} group by status`;
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
-}
+const statuses = (name: string) => statusCounts(file.db, name);
 
 async function add(name: string, overlap: string, runLeaseMs = 30_000): Promise<void> {
-  await db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by, overlap, run_lease_ms)
+  const { sql } = file.db;
+  await sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by, overlap, run_lease_ms)
                values (${name}, ${`tasks.${name}`}, 'interval', 1000, 'db', ${overlap}, ${runLeaseMs})`;
 }
 
@@ -75,7 +48,7 @@ test('buffer_one: one fire waits for the run to end, the rest are skipped; it go
   transport.finish(transport.of('long-buffer')[0]!.taskId);
   await eventually('the buffered run', 3_000, () => transport.of('long-buffer').length >= 2);
   const second = transport.of('long-buffer')[1]!;
-  const [row] = await db.sql<
+  const [row] = await file.db.sql<
     { scheduled_for: Date }[]
   >`select scheduled_for from metronome.occurrences where task_id = ${second.taskId}`;
   assert.ok(

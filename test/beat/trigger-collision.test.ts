@@ -5,44 +5,31 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { insertManualOccurrence } from '../../src/beat/ledger.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { eventually } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
-import { type InProcessBeat, startInProcessBeat } from '../support/in-process-beat.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { leadingBeatPerFile } from '../support/in-process-beat.ts';
 
-let db: TestDatabase;
-let running: InProcessBeat;
 const transport = new ControlledTransport();
-
-before(async () => {
-  db = await createTestDatabase();
-  running = await startInProcessBeat(db.url, transport);
-  await eventually('leadership', 5_000, () => running.beat.leading);
-});
-
-after(async () => {
-  await running?.stop();
-  await db?.drop();
-});
+const file = leadingBeatPerFile(transport);
 
 test('a manual run at the exact instant of a scheduled slot: both are claimed and sent', async () => {
-  const [s] = await db.sql<{ id: number }[]>`
+  const [s] = await file.db.sql<{ id: number }[]>`
     insert into metronome.schedules (name, task, kind, every_ms, managed_by, overlap, anchor_at)
     values ('collide', 'tasks.collide', 'interval', 3600000, 'db', 'allow', now() + interval '3 seconds')
     returning id`;
-  const [row] = await db.sql<{ next: Date }[]>`
+  const [row] = await file.db.sql<{ next: Date }[]>`
     select anchor_at as next from metronome.schedules where id = ${s!.id}`;
   const slot = row!.next.getTime();
   // A trigger that lands on the slot's millisecond (what insertManualOccurrence writes then).
-  await db.sql`
+  await file.db.sql`
     insert into metronome.occurrences (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, manual)
     values (${s!.id}, 'collide', ${new Date(slot)}, ${new Date(slot)}, ${randomUUID()}, 'claimed', true)`;
-  await db.sql`select pg_notify('metronome_trigger', 'x')`;
+  await file.db.sql`select pg_notify('metronome_trigger', 'x')`;
   const rows = await eventually('the scheduled slot and the manual run', 8_000, async () => {
-    const r = await db.sql<{ manual: boolean; status: string; task_id: string }[]>`
+    const r = await file.db.sql<{ manual: boolean; status: string; task_id: string }[]>`
       select manual, status, task_id from metronome.occurrences
       where schedule_id = ${s!.id} and scheduled_for = ${new Date(slot)}`;
     return r.length === 2 && r.every((o) => o.status !== 'claimed') ? r : undefined;
@@ -52,10 +39,10 @@ test('a manual run at the exact instant of a scheduled slot: both are claimed an
 });
 
 test('triggers in quick succession are each their own run', async () => {
-  const [s] = await db.sql<{ id: number }[]>`
+  const [s] = await file.db.sql<{ id: number }[]>`
     insert into metronome.schedules (name, task, kind, every_ms, managed_by, overlap)
     values ('burst', 'tasks.burst', 'interval', 3600000, 'db', 'allow') returning id`;
-  const database = await openDatabase({ databaseUrl: db.url, dataDir: '' });
+  const database = await openDatabase({ databaseUrl: file.db.url, dataDir: '' });
   try {
     const record = { id: Number(s!.id), name: 'burst' };
     const runs = await Promise.all(

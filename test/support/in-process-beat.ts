@@ -1,5 +1,6 @@
 /** A beat runtime inside the test process, on real Postgres and real run locks. */
 import { Writable } from 'node:stream';
+import { after, before } from 'node:test';
 import { BeatMetrics } from '../../src/beat/metrics.ts';
 import { Beat, type BeatOptions } from '../../src/beat/runtime.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
@@ -7,6 +8,9 @@ import { migrateDatabase } from '../../src/db/migrate.ts';
 import { createRunLocks, type RunLocks } from '../../src/locks/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Transport } from '../../src/transports/transport.ts';
+import { eventually } from './beat-process.ts';
+import { createTestDatabase, type TestDatabase } from './pg.ts';
+import { connectTestRedis, deletePrefix, REDIS_URL, randomPrefix } from './redis.ts';
 
 export interface InProcessBeat {
   beat: Beat;
@@ -84,4 +88,54 @@ function collect(into: InProcessBeat['logs']): Writable {
       done();
     },
   });
+}
+
+/**
+ * A test file's leading beat: a database of its own and a beat started before the file's tests (and
+ * leading), stopped and dropped after them. `redisLocks` takes the run locks in the shared Redis under
+ * a random key prefix, deleted after.
+ */
+export function leadingBeatPerFile(
+  transport: Transport,
+  options: { redisLocks?: boolean } & Partial<BeatOptions> = {},
+): { readonly db: TestDatabase; readonly running: InProcessBeat } {
+  const { redisLocks = false, ...beatOptions } = options;
+  const lockPrefix = randomPrefix('beat-locks');
+  let db: TestDatabase | undefined;
+  let running: InProcessBeat | undefined;
+  before(async () => {
+    if (redisLocks) await (await connectTestRedis()).quit(); // fail here, naming Redis, if it is down
+    db = await createTestDatabase();
+    running = await startInProcessBeat(db.url, transport, {
+      ...(redisLocks ? { redisUrls: [REDIS_URL], lockPrefix } : {}),
+      ...beatOptions,
+    });
+    await eventually('leadership', 5_000, () => running?.beat.leading === true);
+  });
+  after(async () => {
+    await running?.stop();
+    if (redisLocks) {
+      const redis = await connectTestRedis();
+      await deletePrefix(redis, lockPrefix);
+      await redis.quit();
+    }
+    await db?.drop();
+  });
+  return {
+    get db() {
+      if (!db) throw new Error('the database is made before the first test');
+      return db;
+    },
+    get running() {
+      if (!running) throw new Error('the beat starts before the first test');
+      return running;
+    },
+  };
+}
+
+/** How many occurrences of a schedule the ledger holds in each status. */
+export async function statusCounts(db: TestDatabase, name: string): Promise<Record<string, number>> {
+  const rows = await db.sql<{ status: string; n: number }[]>`
+    select status, count(*)::int as n from metronome.occurrences where schedule_name = ${name} group by status`;
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
