@@ -16,6 +16,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+# npm ci runs the package's postinstall, which patches the Postgres driver (docs/runtime.md).
+COPY scripts/ scripts/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
@@ -32,7 +34,8 @@ WORKDIR /app
 # The tarball and npm's cache are mounted for this step only (BuildKit), so neither stays in the image.
 RUN --mount=type=bind,from=build,source=/tmp/metronome.tgz,target=/tmp/metronome.tgz \
     --mount=type=cache,target=/root/.npm \
-    npm init -y >/dev/null && npm install --omit=dev --no-audit --no-fund /tmp/metronome.tgz
+    npm init -y >/dev/null && npm install --omit=dev --no-audit --no-fund /tmp/metronome.tgz \
+    && node node_modules/metronome/scripts/patch-postgres-driver.mjs
 RUN mkdir -p /app/schedules && chown -R node:node /app/schedules
 # The image's own user (uid 1000), never root. No secret is baked in: everything comes from the
 # environment (docs/deploy.md lists the keys; .env.example inside node_modules/metronome too).

@@ -61,4 +61,6 @@ console.log(
   `lease TTL 10 s (default). crash (SIGKILL) failover over ${crash.length} rounds: ${summary(crash)}`,
 );
 console.log(`SIGTERM hand-over over ${handover.length} rounds: ${summary(handover)}`);
-console.log(`first enqueue of the new leader: after a crash ${summary(crashEnqueue)}; after SIGTERM ${summary(handoverEnqueue)}`);
+console.log(
+  `first enqueue of the new leader: after a crash ${summary(crashEnqueue)}; after SIGTERM ${summary(handoverEnqueue)}`,
+);

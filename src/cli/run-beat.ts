@@ -12,6 +12,7 @@ import { loadRuntimeSettings, type RuntimeSettings } from '../beat/settings.ts';
 import { declarationTimeoutMs, isLoopback, loadConfig } from '../config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { type Database, DatabaseConnectError, openDatabase } from '../db/database.ts';
+import { unpatchedDriverWarning } from '../db/driver-patch.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { formatProblem, loadDeclarations } from '../declare/load.ts';
 import { SyncProblemsError, syncDeclarations, validateDeclarations } from '../declare/sync.ts';
@@ -60,6 +61,8 @@ export async function runBeat(): Promise<void> {
     closers.push(() => database.close());
     const migrations = await migrateDatabase(database);
     log.info({ database: database.target, applied: migrations }, 'database ready');
+    const driverWarning = database.kind === 'postgres' ? unpatchedDriverWarning() : null;
+    if (driverWarning) log.warn(driverWarning);
     await syncOnStart(database, settings, declarationTimeout, log);
 
     // The lease gets a connection of its own (one: standbys watch its session to see a crash).

@@ -98,6 +98,12 @@ test('a user project installs the package, type-checks its schedules and runs be
   assert.ok(!fs.existsSync(path.join(dir, 'node_modules/metronome/src')), 'no TypeScript sources shipped');
   assert.ok(!fs.existsSync(path.join(dir, 'node_modules/metronome/test')), 'no tests shipped');
   assert.ok(!fs.existsSync(path.join(dir, 'node_modules/typescript')), 'production dependencies only');
+  for (const file of ['src/connection.js', 'cjs/src/connection.js'])
+    assert.match(
+      fs.readFileSync(path.join(dir, 'node_modules/postgres', file), 'utf8'),
+      /Metronome's patch/,
+      `the install patches the Postgres driver (${file})`,
+    );
 
   fs.mkdirSync(path.join(dir, 'schedules'));
   fs.writeFileSync(path.join(dir, 'schedules/jobs.ts'), JOBS);
