@@ -9,7 +9,7 @@
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type Arrival, windowStats } from './stats.ts';
+import { type Arrival, herdStats, windowStats } from './stats.ts';
 
 const url = process.env.BENCH_BROKER ?? 'redis://127.0.0.1:6379/12';
 const queue = process.env.BENCH_QUEUE ?? 'compare';
@@ -42,6 +42,10 @@ const worker = new Worker(
 );
 worker.on('error', (error) => console.error(`bullmq worker: ${error.message}`));
 
+process.on('message', (m: { type: string }) => {
+  if (m.type === 'herd')
+    process.send?.({ type: 'herd', stats: herdStats(arrivals), received: arrivals.length });
+});
 process.on('message', async (m: { type: string; from: number; to: number }) => {
   if (m.type !== 'report') return;
   const stats = windowStats(arrivals, m.from, m.to);

@@ -8,7 +8,7 @@
  * entry due. Started with `fork`; answers `{ type: 'report', from, to }` with window statistics.
  */
 import { Redis } from 'ioredis';
-import { type Arrival, windowStats } from './stats.ts';
+import { type Arrival, herdStats, windowStats } from './stats.ts';
 
 const url = process.env.BENCH_BROKER ?? 'redis://127.0.0.1:6379/12';
 const queue = process.env.BENCH_QUEUE ?? 'celery';
@@ -46,6 +46,10 @@ async function drain(): Promise<void> {
   }
 }
 
+process.on('message', (m: { type: string }) => {
+  if (m.type === 'herd')
+    process.send?.({ type: 'herd', stats: herdStats(arrivals), received: arrivals.length });
+});
 process.on('message', (m: { type: string; from: number; to: number }) => {
   if (m.type !== 'report') return;
   const stats = windowStats(arrivals, m.from, m.to);

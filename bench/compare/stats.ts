@@ -57,3 +57,50 @@ export function windowStats(arrivals: Arrival[], from: number, to: number): Wind
     },
   };
 }
+
+export interface HerdStats {
+  /** The herd's instant: the due instant of the first message that arrived. */
+  due: number;
+  /** Distinct entries delivered for that instant. */
+  delivered: number;
+  duplicates: number;
+  /** Messages due at other instants (an entry's later fire, or one set up after the herd's instant). */
+  otherInstants: number;
+  /** From the herd's instant to the first, median, 99th percentile and last arrival, in ms. */
+  afterDueMs: { first: number; p50: number; p99: number; last: number };
+}
+
+/** The herd whose instant is the first arrival's due instant: how long after it its messages arrived. */
+export function herdStats(arrivals: Arrival[]): HerdStats | null {
+  const due = arrivals[0]?.due;
+  if (due === undefined) return null;
+  const seen = new Set<string>();
+  const offsets: number[] = [];
+  let duplicates = 0;
+  let otherInstants = 0;
+  for (const a of arrivals) {
+    if (a.due !== due) {
+      otherInstants++;
+      continue;
+    }
+    if (seen.has(a.entry)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(a.entry);
+    offsets.push(a.arrival - due);
+  }
+  offsets.sort((a, b) => a - b);
+  return {
+    due,
+    delivered: seen.size,
+    duplicates,
+    otherInstants,
+    afterDueMs: {
+      first: offsets[0] ?? Number.NaN,
+      p50: percentile(offsets, 50),
+      p99: percentile(offsets, 99),
+      last: offsets.at(-1) ?? Number.NaN,
+    },
+  };
+}
