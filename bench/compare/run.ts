@@ -51,6 +51,8 @@ interface Result {
   stats: WindowStats;
   cpu: { scheduler: number; redis: number; postgres: number };
   peakRssMiB: number;
+  /** Metronome: its own ledger's account of the window's slots (a slot not delivered is `missed`, never silent). */
+  ledger?: Record<string, number>;
 }
 
 const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
@@ -92,6 +94,7 @@ async function runOne(redis: BenchRedis, kind: Kind, k: number): Promise<Result>
   const reportMessage = nextMessage<{ stats: WindowStats }>(consumer, 'report', 120_000);
   consumer.send({ type: 'report', from, to });
   const { stats } = await reportMessage;
+  const ledger = await scheduler.ledger?.(from, to);
   await scheduler.stop();
   const round2 = (n: number) => Math.round(n * 100) / 100;
   return {
@@ -106,6 +109,7 @@ async function runOne(redis: BenchRedis, kind: Kind, k: number): Promise<Result>
       postgres: round2(after.postgres - before.postgres),
     },
     peakRssMiB: rss,
+    ...(ledger ? { ledger } : {}),
   };
 }
 

@@ -26,6 +26,8 @@ export interface Running {
   pid: number;
   /** Postgres backends serving it (Metronome only), for their CPU. */
   backendPids(): Promise<number[]>;
+  /** Metronome only: its ledger's occurrences due in [from, to), counted by status. */
+  ledger?(from: number, to: number): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -80,6 +82,14 @@ export async function startMetronome(k: number, brokerUrl: string): Promise<Runn
     async backendPids() {
       const rows = await admin<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${name}`;
       return rows.map((r) => r.pid);
+    },
+    async ledger(from, to) {
+      const db = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      const rows = await db<{ status: string; n: number }[]>`
+        select status, count(*)::int as n from metronome.occurrences
+        where scheduled_for >= ${new Date(from)} and scheduled_for < ${new Date(to)} group by status`;
+      await db.end();
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
     },
     async stop() {
       await stopChild(child);
