@@ -73,6 +73,8 @@ export class Dispatcher {
   /** The one unsent scheduled occurrence of each schedule that may not pile them up. */
   readonly #unsentBySchedule = new Map<number, Pending>();
   readonly #buffered = new Map<number, DispatchRequest>();
+  /** Schedules an earlier leader may still be sending a run of (see holdForEarlierTerms). */
+  #earlierTermsBusy = new Set<number>();
   /** The last lock-service and enqueue failures, cleared by the next success: for /readyz. */
   #lockError: string | undefined;
   #enqueueError: string | undefined;
@@ -131,6 +133,19 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * Until this term takes over what earlier terms claimed or buffered, their schedules are busy: a
+   * holder that lost its session but not its lease may still send those runs, and a fresh slot sent
+   * meanwhile could overlap one. Empty once they are taken over (then their runs are followed).
+   */
+  holdForEarlierTerms(scheduleIds: Iterable<number>): void {
+    this.#earlierTermsBusy = new Set(scheduleIds);
+  }
+
+  #busy(scheduleId: number): boolean {
+    return this.#o.runs.holds(scheduleId) || this.#earlierTermsBusy.has(scheduleId);
+  }
+
   /** Dispatch now (new claims, re-sends, manual triggers). */
   async dispatch(requests: DispatchRequest[]): Promise<void> {
     const now = performance.now();
@@ -170,7 +185,7 @@ export class Dispatcher {
   async releaseBuffered(freed: ReadonlySet<number>): Promise<void> {
     const release: DispatchRequest[] = [];
     for (const [scheduleId, request] of this.#buffered) {
-      if (this.#o.runs.holds(scheduleId)) continue;
+      if (this.#busy(scheduleId)) continue;
       if (!freed.has(scheduleId) && (await this.#o.locks.isHeld(lockKey(scheduleId)).catch(() => true)))
         continue;
       this.#buffered.delete(scheduleId);
@@ -323,7 +338,7 @@ export class Dispatcher {
     const asking: Pending[] = [];
     for (const p of batch) {
       if (!this.#needsLock(p)) ready.push(p);
-      else if (this.#o.runs.holds(p.request.scheduleId)) held.push(p);
+      else if (this.#busy(p.request.scheduleId)) held.push(p);
       else asking.push(p);
     }
     if (asking.length === 0) return { ready, held };
@@ -383,6 +398,7 @@ export class Dispatcher {
   /** The previous run still holds the schedule: skip it, or keep one waiting (buffer_one). */
   #settleHeld(held: Pending[]): void {
     const skipped: string[] = [];
+    const skippedForEarlier: string[] = [];
     const buffered: string[] = [];
     for (const p of held) {
       this.#forgetPending(p);
@@ -390,21 +406,24 @@ export class Dispatcher {
       if (request.schedule.record.overlap === 'buffer_one' && !this.#buffered.has(request.scheduleId)) {
         this.#buffered.set(request.scheduleId, request);
         buffered.push(request.taskId);
+      } else if (this.#earlierTermsBusy.has(request.scheduleId)) {
+        skippedForEarlier.push(request.taskId);
       } else {
         skipped.push(request.taskId);
       }
     }
     const { metrics, writer } = this.#o;
-    if (skipped.length > 0) {
-      metrics.skipped.inc(skipped.length);
-      metrics.fires.inc({ outcome: 'skipped_overlap' }, skipped.length);
-      writer.add({
-        taskIds: skipped,
-        status: 'skipped_overlap',
-        from: ['claimed', 'buffered'],
-        error: 'the previous run still holds the run lock (overlap: skip)',
-      });
-    }
+    const skip = (taskIds: string[], error: string) => {
+      if (taskIds.length === 0) return;
+      metrics.skipped.inc(taskIds.length);
+      metrics.fires.inc({ outcome: 'skipped_overlap' }, taskIds.length);
+      writer.add({ taskIds, status: 'skipped_overlap', from: ['claimed', 'buffered'], error });
+    };
+    skip(skipped, 'the previous run still holds the run lock (overlap: skip)');
+    skip(
+      skippedForEarlier,
+      'the previous leader may still be sending an occurrence of this schedule (overlap: skip)',
+    );
     if (buffered.length > 0) {
       metrics.fires.inc({ outcome: 'buffered' }, buffered.length);
       writer.add({

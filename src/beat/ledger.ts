@@ -139,6 +139,14 @@ export class Ledger {
     return rows.map(fromRow).sort((a, b) => a.fireAt - b.fireAt);
   }
 
+  /** Schedules with occurrences an earlier term claimed or buffered and nobody has taken over. */
+  async schedulesWithEarlierClaims(): Promise<number[]> {
+    const rows = await this.database.rows<{ schedule_id: number }>(sql`
+      select distinct schedule_id from metronome.occurrences
+      where status in ('claimed', 'buffered') and leader_epoch < ${this.fence.epoch}`);
+    return rows.map((r) => Number(r.schedule_id));
+  }
+
   /**
    * Claimed occurrences that this term is not sending: manual runs from `beat trigger`, and claims
    * whose sender lost track of them (a COMMIT whose reply was lost, a batch dropped at the fence).

@@ -220,9 +220,19 @@ export class LeaderTerm {
 
   /** Follow earlier terms' runs in flight; with `claims`, take over their claims too (once). */
   async #adoptEarlierTerms(claims: boolean): Promise<void> {
+    if (!claims) {
+      // Until then, the earlier holder may still be sending what it claimed or buffered (its own
+      // fence is its lease): those schedules count as busy, or a fresh slot could overlap that run.
+      const busy = await this.#ledger.schedulesWithEarlierClaims();
+      if (!this.#active) return;
+      this.#dispatcher.holdForEarlierTerms(busy);
+    }
     const unfinished = await this.#ledger.adoptUnfinished(this.#o.maxRunHoldMs, { claims });
     if (!this.#active) return;
-    if (claims) this.#adopted = true;
+    if (claims) {
+      this.#adopted = true;
+      this.#dispatcher.holdForEarlierTerms([]); // theirs now: sent or followed by #adopt
+    }
     await this.#adopt(unfinished);
   }
 
