@@ -107,7 +107,7 @@ async function insertSchedules(n: number): Promise<void> {
       select 'm-' || i, 'tasks.bench.' || (i % 50), k.kind,
              case when k.kind = 'interval' then k.every end,
              case when k.kind = 'interval'
-                  then now() + interval '30 minutes' + ((i * 7919) % 1000) / 1000.0 * (k.every - 1800000) * interval '1 millisecond' end,
+                  then now() + interval '30 minutes' + ((i::bigint * 7919) % 1000) / 1000.0 * (k.every - 1800000) * interval '1 millisecond' end,
              case when k.kind = 'crontab' then
                case when i % 2 = 0
                     then (i % 60) || ' ' || (i % 24) || ' ' || (${doms}::int[])[1 + i % ${doms.length}] || ' * *'
