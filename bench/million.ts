@@ -14,6 +14,7 @@
  *   npm run build --silent -- --noCheck     # the process runs dist/
  *   node --import tsx bench/million.ts [N=1000000] [--idle-s 60] [--keep] [--cpu-prof DIR]
  *
+ * MILLION_BEAT=/other/checkout/bin/beat.js measures another build (a before figure).
  * --cpu-prof DIR starts the beat with `node --cpu-prof --cpu-prof-dir DIR` (the profile is written
  * when it exits). --keep leaves the database for another run (its name is printed).
  */
@@ -22,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { BeatProcess, sleep } from '../test/support/beat-process.ts';
-import { BEAT, ROOT } from '../test/support/cli.ts';
+import { BEAT as OUR_BEAT, ROOT } from '../test/support/cli.ts';
 import { createTestDatabase } from '../test/support/pg.ts';
 
 const args = process.argv.slice(2);
@@ -36,6 +37,8 @@ const KEEP = args.includes('--keep');
 const CPU_PROF = flag('--cpu-prof');
 const EDITS = 5;
 const CLK_TCK = 100;
+/** Another build to measure (e.g. main's, for a before figure): MILLION_BEAT=/path/to/bin/beat.js. */
+const BEAT = process.env.MILLION_BEAT ?? OUR_BEAT;
 
 const db = await createTestDatabase();
 const env = {
@@ -176,6 +179,9 @@ async function measureStart(label: 'cold' | 'warm'): Promise<string> {
   console.log(
     `  edit applied (UPDATE commit → next_fire_at written back by the leader): ${applied.map((x) => x.toFixed(0)).join(', ')} ms; → first enqueue past its slot: ${fired.map((x) => x.toFixed(0)).join(', ')} ms`,
   );
+  const terms = beat.logs.filter((l) => l.msg === 'leading').length;
+  if (terms > 1)
+    console.log(`  NOTE: ${terms} terms of leadership in this start (it stepped down and led again)`);
   await beat.stop(30_000);
   return `${label}: first tick ${s(ticking.receivedAt)} (leading ${s(leading.receivedAt)}, loaded ${s(loaded.receivedAt)}), RSS ${rssLoaded.toFixed(0)} → ${rssLater.toFixed(0)} MB, idle CPU ${idleCpu.toFixed(2)} %, edit applied median ${median(applied).toFixed(0)} ms (max ${Math.max(...applied).toFixed(0)} ms), enqueue past its slot median ${median(fired).toFixed(0)} ms`;
 }
@@ -224,7 +230,11 @@ async function waitForEnqueue(beat: BeatProcess, name: string, since: number): P
   for (;;) {
     const hit = beat.enqueued.find((x) => x.schedule === name && x.receivedAt >= since);
     if (hit) return hit.receivedAt;
-    if (Date.now() > deadline) throw new Error(`${name} was not enqueued within 30 s of its edit`);
+    if (Date.now() > deadline) {
+      const tail = beat.logs.slice(-10).map((l) => JSON.stringify(l));
+      await beat.stop(5_000);
+      throw new Error(`${name} was not enqueued within 30 s of its edit; last logs:\n${tail.join('\n')}`);
+    }
     await sleep(1);
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The leader's book of schedules: every row it has seen, the valid ones compiled, and the due index
  * of those that fire. Kept current by the change feed (one row re-read per notification) and a
- * periodic reconcile on `version` (notifications are lost while disconnected); never reloaded
+ * periodic reconcile on `version` (notifications are lost while disconnected): it reads only the
+ * rows changed since its last look (the change cursor, migration 0009) and the row count, and
+ * compares every row's version only when the count says a removal was missed. Never reloaded
  * wholesale on an edit.
  *
  * Everything a batch needs from a schedule is read from here once, when the batch is planned; later
@@ -11,7 +13,13 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import { type LoadedSchedule, loadSchedules, refreshSchedules } from '../db/store.ts';
+import {
+  changeCursor,
+  changesSince,
+  type LoadedSchedule,
+  loadSchedules,
+  refreshSchedules,
+} from '../db/store.ts';
 import { type ScheduleRecord, scheduleState } from '../model/index.ts';
 import { DueIndex } from './due-index.ts';
 import type { BeatMetrics } from './metrics.ts';
@@ -46,6 +54,8 @@ export class ScheduleBook {
   readonly #dropped: DroppedBacklog[] = [];
   /** Schedules the tick could not plan, by the version it gave up on (see leaveOut). */
   readonly #leftOut = new Map<number, number>();
+  /** The change cursor of the last look (see changeCursor); undefined before the load. */
+  #cursor: string | undefined;
 
   constructor(
     private readonly database: Database,
@@ -96,6 +106,8 @@ export class ScheduleBook {
   }
 
   async loadAll(now: number): Promise<{ schedules: number; invalid: number }> {
+    // Taken before the load: whatever changes while it reads is looked at again by the reconcile.
+    this.#cursor = await changeCursor(this.database);
     const { schedules, invalid } = await loadSchedules(this.database, { log: this.log, now });
     this.metrics.invalidSchedules.inc(invalid.length);
     for (const item of invalid) this.#known.set(item.record.id, item.record.version);
@@ -162,8 +174,25 @@ export class ScheduleBook {
     if (ids.length > 0) this.#updateStateMetrics();
   }
 
-  /** Compare every row's version with what the book holds; mark the differences dirty. */
+  /**
+   * Mark dirty the rows changed since the last look whose version the book does not hold. Every
+   * row is either known, dirty or changed since the cursor, so when the count of rows matches the
+   * ids the book has, nothing was removed behind its back; otherwise compare every row.
+   */
   async reconcile(): Promise<void> {
+    if (this.#cursor === undefined) return this.#reconcileAll();
+    const { cursor, count, changed } = await changesSince(this.database, this.#cursor);
+    this.#cursor = cursor;
+    for (const { id, version } of changed) {
+      if (this.#known.get(id) !== version) this.#dirty.add(id);
+    }
+    let ids = this.#known.size;
+    for (const id of this.#dirty) if (!this.#known.has(id)) ids++;
+    if (ids !== count) await this.#reconcileAll();
+  }
+
+  /** Compare every row's version with what the book holds; mark the differences dirty. */
+  async #reconcileAll(): Promise<void> {
     const rows = await this.database.rows<{ id: string | number; version: string | number }>(
       sql`select id, version from metronome.schedules`,
     );

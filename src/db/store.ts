@@ -391,6 +391,45 @@ export async function scheduleHistory(db: Db, name: string, limit: number): Prom
     .limit(limit);
 }
 
+/**
+ * Where the change cursor stands now: the xmin of this statement's snapshot. Every transaction not
+ * yet committed has an id at least this, so rows it changes carry `change_xid >=` it (migration
+ * 0009) and `changesSince(cursor)` finds them.
+ */
+export async function changeCursor(database: Database): Promise<string> {
+  const [row] = await database.rows<{ cursor: string }>(
+    sql`select pg_snapshot_xmin(pg_current_snapshot())::text as cursor`,
+  );
+  return String(row?.cursor);
+}
+
+export interface ChangesSince {
+  /** The cursor for the next call. */
+  cursor: string;
+  /** How many schedule rows there are (a delete is seen by the count, not by a row). */
+  count: number;
+  /** The rows changed (inserted, or edited so their version moved) since the given cursor. */
+  changed: Array<{ id: number; version: number }>;
+}
+
+/**
+ * The rows changed since `cursor` (see changeCursor), the row count and the next cursor, in one
+ * statement, so all three come from one snapshot: an index range on change_xid, not every row.
+ */
+export async function changesSince(database: Database, cursor: string): Promise<ChangesSince> {
+  const [row] = await database.rows<{ cursor: string; count: string | number; changed: string }>(sql`
+    select pg_snapshot_xmin(pg_current_snapshot())::text as cursor,
+           (select count(*) from metronome.schedules) as count,
+           coalesce((select json_agg(json_build_array(id, version))
+                       from metronome.schedules where change_xid >= ${cursor}::bigint), '[]')::text as changed`);
+  const changed = JSON.parse(String(row?.changed ?? '[]')) as Array<[number | string, number | string]>;
+  return {
+    cursor: String(row?.cursor),
+    count: Number(row?.count),
+    changed: changed.map(([id, version]) => ({ id: Number(id), version: Number(version) })),
+  };
+}
+
 /** One change-feed notification (channel `metronome_schedules`, sent by a trigger on every change). */
 export interface ScheduleChange {
   id: number;
