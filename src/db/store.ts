@@ -105,10 +105,46 @@ export async function* schedulePages(database: Database, size = PAGE): AsyncGene
       .where(gt(schedules.id, lastId))
       .orderBy(asc(schedules.id))
       .limit(size);
-    if (page.length > 0) yield page;
+    if (page.length > 0) yield page.map(shareStrings);
     if (page.length < size) return;
     lastId = page[page.length - 1]!.id;
   }
+}
+
+/** The text columns most rows share a value of (a kind, a zone, a task name, a policy). */
+const SHARED_TEXT = [
+  'task',
+  'kind',
+  'cron',
+  'timezone',
+  'solarEvent',
+  'queue',
+  'routingKey',
+  'overlap',
+  'catchup',
+  'managedBy',
+  'source',
+] as const satisfies ReadonlyArray<keyof ScheduleRow>;
+const TEXTS = new Map<string, string>();
+const TEXTS_CAP = 100_000;
+
+/**
+ * One string per distinct value of those columns instead of one per row: the book holds every row,
+ * and a million copies of "interval" or "Europe/Berlin" are a good part of its memory.
+ */
+function shareStrings(row: ScheduleRow): ScheduleRow {
+  const r = row as unknown as Record<string, unknown>;
+  for (const column of SHARED_TEXT) {
+    const value = r[column];
+    if (typeof value !== 'string') continue;
+    const shared = TEXTS.get(value);
+    if (shared !== undefined) r[column] = shared;
+    else {
+      if (TEXTS.size >= TEXTS_CAP) TEXTS.clear();
+      TEXTS.set(value, value);
+    }
+  }
+  return row;
 }
 
 /** Re-read one schedule (after a change notification). Null when the row is gone. */
@@ -138,7 +174,7 @@ export async function refreshSchedules(
     .where(inArray(schedules.id, [...ids]));
   if (rows.length === 0) return out;
   const now = options.now ?? (await databaseNow(database));
-  for (const checked of await settle(database, rows, now, options.log ?? silentLogger)) {
+  for (const checked of await settle(database, rows.map(shareStrings), now, options.log ?? silentLogger)) {
     out.set(checked.record.id, checked);
   }
   return out;
