@@ -54,6 +54,8 @@ export class ScheduleBook {
   readonly #dropped: DroppedBacklog[] = [];
   /** Schedules the tick could not plan, by the version it gave up on (see leaveOut). */
   readonly #leftOut = new Map<number, number>();
+  /** How many entries are in each state (see #count). */
+  readonly #stateCounts = { enabled: 0, paused: 0, disabled: 0 };
   /** The change cursor of the last look (see changeCursor); undefined before the load. */
   #cursor: string | undefined;
 
@@ -156,7 +158,7 @@ export class ScheduleBook {
         this.#forget(id);
       } else if ('reason' in result) {
         this.#noteDropped(old, now, 'invalid');
-        this.#entries.delete(id);
+        this.#removeEntry(id);
         this.#index.delete(id);
         this.#known.set(id, result.record.version);
         this.metrics.invalidSchedules.inc();
@@ -171,7 +173,7 @@ export class ScheduleBook {
         this.#apply(result);
       }
     }
-    if (ids.length > 0) this.#updateStateMetrics();
+    this.#updateStateMetrics();
   }
 
   /**
@@ -189,6 +191,7 @@ export class ScheduleBook {
     let ids = this.#known.size;
     for (const id of this.#dirty) if (!this.#known.has(id)) ids++;
     if (ids !== count) await this.#reconcileAll();
+    this.#updateStateMetrics();
   }
 
   /** Compare every row's version with what the book holds; mark the differences dirty. */
@@ -251,7 +254,7 @@ export class ScheduleBook {
       'could not plan this schedule; it is left out until its row changes',
     );
     this.#leftOut.set(id, entry.version);
-    this.#entries.delete(id);
+    this.#removeEntry(id);
     this.#index.delete(id);
     this.metrics.invalidSchedules.inc();
   }
@@ -263,7 +266,9 @@ export class ScheduleBook {
     if (current && current.version > loaded.record.version) return; // a stale read
     if (this.#leftOut.get(id) === loaded.record.version) return; // unchanged since the tick gave up on it
     this.#leftOut.delete(id);
+    if (current) this.#count(current.loaded, -1);
     this.#entries.set(id, { loaded, version: loaded.record.version });
+    this.#count(loaded, 1);
     this.#known.set(id, loaded.record.version);
     if (loaded.state === 'enabled' && loaded.nextFireAt !== null) {
       this.#index.set(id, fireAtOf(loaded.record.name, loaded.nextFireAt, loaded.record.jitterMs));
@@ -273,18 +278,26 @@ export class ScheduleBook {
   }
 
   #forget(id: number): void {
-    this.#entries.delete(id);
+    this.#removeEntry(id);
     this.#index.delete(id);
     this.#known.delete(id);
   }
 
+  #removeEntry(id: number): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    this.#entries.delete(id);
+    this.#count(entry.loaded, -1);
+  }
+
+  /** Keep the per-state counts as entries come and go: no pass over a million entries per edit. */
+  #count(loaded: LoadedSchedule, delta: 1 | -1): void {
+    const state = scheduleState(loaded.record);
+    if (state !== 'invalid') this.#stateCounts[state] += delta;
+  }
+
   #updateStateMetrics(): void {
-    const counts = { enabled: 0, paused: 0, disabled: 0 };
-    for (const entry of this.#entries.values()) {
-      const state = scheduleState(entry.loaded.record);
-      if (state in counts) counts[state as keyof typeof counts]++;
-    }
-    for (const [state, n] of Object.entries(counts)) this.metrics.schedules.set({ state }, n);
+    for (const [state, n] of Object.entries(this.#stateCounts)) this.metrics.schedules.set({ state }, n);
     this.metrics.schedules.set({ state: 'invalid' }, this.#known.size - this.#entries.size);
   }
 }

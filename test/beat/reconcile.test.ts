@@ -34,8 +34,13 @@ async function add(name: string, everyMs = 60_000): Promise<number> {
   return Number(row!.id);
 }
 
-function book(): ScheduleBook {
-  return new ScheduleBook(database, new BeatMetrics(), silentLogger, () => Date.now());
+function book(metrics = new BeatMetrics()): ScheduleBook {
+  return new ScheduleBook(database, metrics, silentLogger, () => Date.now());
+}
+
+async function stateCounts(metrics: BeatMetrics): Promise<Record<string, number>> {
+  const { values } = await metrics.schedules.get();
+  return Object.fromEntries(values.map((v) => [String(v.labels.state), v.value]));
 }
 
 test('insert, edit and removal made while nobody listened are found by the reconcile', async () => {
@@ -97,4 +102,24 @@ test('a row inserted with a hand-written old change_xid is still found (by the c
   await b.reconcile();
   await b.refreshDirty(Date.now());
   assert.equal(b.entry(Number(row!.id))?.record.name, 'r-old-xid');
+});
+
+test('the per-state gauge follows edits without a pass over every entry', async () => {
+  await db.sql`delete from metronome.schedules`;
+  const a = await add('g-a');
+  const b = await add('g-b');
+  await add('g-c');
+  const metrics = new BeatMetrics();
+  const bk = book(metrics);
+  await bk.loadAll(Date.now());
+  assert.deepEqual(await stateCounts(metrics), { enabled: 3, paused: 0, disabled: 0, invalid: 0 });
+  await db.sql`update metronome.schedules set paused_at = now() where id = ${a}`;
+  await db.sql`update metronome.schedules set enabled = false where id = ${b}`;
+  await bk.reconcile();
+  await bk.refreshDirty(Date.now());
+  assert.deepEqual(await stateCounts(metrics), { enabled: 1, paused: 1, disabled: 1, invalid: 0 });
+  await db.sql`delete from metronome.schedules where id = ${a}`;
+  await bk.reconcile();
+  await bk.refreshDirty(Date.now());
+  assert.deepEqual(await stateCounts(metrics), { enabled: 1, paused: 0, disabled: 1, invalid: 0 });
 });
