@@ -1,7 +1,9 @@
 /**
  * The leader's book of schedules: every row it has seen, the valid ones compiled, and the due index
  * of those that fire. Kept current by the change feed (one row re-read per notification) and a
- * periodic reconcile on `version` (notifications are lost while disconnected); never reloaded
+ * periodic reconcile on `version` (notifications are lost while disconnected): it reads only the
+ * rows changed since its last look (the change cursor, migration 0008) and the row count, and
+ * compares every row's version only when the count says a removal was missed. Never reloaded
  * wholesale on an edit.
  *
  * Everything a batch needs from a schedule is read from here once, when the batch is planned; later
@@ -11,7 +13,13 @@
 import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import { type LoadedSchedule, loadSchedules, refreshSchedules } from '../db/store.ts';
+import {
+  changeCursor,
+  changesSince,
+  type LoadedSchedule,
+  loadSchedules,
+  refreshSchedules,
+} from '../db/store.ts';
 import { type ScheduleRecord, scheduleState } from '../model/index.ts';
 import { DueIndex } from './due-index.ts';
 import type { BeatMetrics } from './metrics.ts';
@@ -46,6 +54,10 @@ export class ScheduleBook {
   readonly #dropped: DroppedBacklog[] = [];
   /** Schedules the tick could not plan, by the version it gave up on (see leaveOut). */
   readonly #leftOut = new Map<number, number>();
+  /** How many entries are in each state (see #count). */
+  readonly #stateCounts = { enabled: 0, paused: 0, disabled: 0 };
+  /** The change cursor of the last look (see changeCursor); undefined before the load. */
+  #cursor: string | undefined;
 
   constructor(
     private readonly database: Database,
@@ -96,6 +108,8 @@ export class ScheduleBook {
   }
 
   async loadAll(now: number): Promise<{ schedules: number; invalid: number }> {
+    // Taken before the load: whatever changes while it reads is looked at again by the reconcile.
+    this.#cursor = await changeCursor(this.database);
     const { schedules, invalid } = await loadSchedules(this.database, { log: this.log, now });
     this.metrics.invalidSchedules.inc(invalid.length);
     for (const item of invalid) this.#known.set(item.record.id, item.record.version);
@@ -144,7 +158,7 @@ export class ScheduleBook {
         this.#forget(id);
       } else if ('reason' in result) {
         this.#noteDropped(old, now, 'invalid');
-        this.#entries.delete(id);
+        this.#removeEntry(id);
         this.#index.delete(id);
         this.#known.set(id, result.record.version);
         this.metrics.invalidSchedules.inc();
@@ -159,11 +173,29 @@ export class ScheduleBook {
         this.#apply(result);
       }
     }
-    if (ids.length > 0) this.#updateStateMetrics();
+    this.#updateStateMetrics();
+  }
+
+  /**
+   * Mark dirty the rows changed since the last look whose version the book does not hold. Every
+   * row is either known, dirty or changed since the cursor, so when the count of rows matches the
+   * ids the book has, nothing was removed behind its back; otherwise compare every row.
+   */
+  async reconcile(): Promise<void> {
+    if (this.#cursor === undefined) return this.#reconcileAll();
+    const { cursor, count, changed } = await changesSince(this.database, this.#cursor);
+    this.#cursor = cursor;
+    for (const { id, version } of changed) {
+      if (this.#known.get(id) !== version) this.#dirty.add(id);
+    }
+    let ids = this.#known.size;
+    for (const id of this.#dirty) if (!this.#known.has(id)) ids++;
+    if (ids !== count) await this.#reconcileAll();
+    this.#updateStateMetrics();
   }
 
   /** Compare every row's version with what the book holds; mark the differences dirty. */
-  async reconcile(): Promise<void> {
+  async #reconcileAll(): Promise<void> {
     const rows = await this.database.rows<{ id: string | number; version: string | number }>(
       sql`select id, version from metronome.schedules`,
     );
@@ -222,7 +254,7 @@ export class ScheduleBook {
       'could not plan this schedule; it is left out until its row changes',
     );
     this.#leftOut.set(id, entry.version);
-    this.#entries.delete(id);
+    this.#removeEntry(id);
     this.#index.delete(id);
     this.metrics.invalidSchedules.inc();
   }
@@ -234,7 +266,9 @@ export class ScheduleBook {
     if (current && current.version > loaded.record.version) return; // a stale read
     if (this.#leftOut.get(id) === loaded.record.version) return; // unchanged since the tick gave up on it
     this.#leftOut.delete(id);
+    if (current) this.#count(current.loaded, -1);
     this.#entries.set(id, { loaded, version: loaded.record.version });
+    this.#count(loaded, 1);
     this.#known.set(id, loaded.record.version);
     if (loaded.state === 'enabled' && loaded.nextFireAt !== null) {
       this.#index.set(id, fireAtOf(loaded.record.name, loaded.nextFireAt, loaded.record.jitterMs));
@@ -244,18 +278,26 @@ export class ScheduleBook {
   }
 
   #forget(id: number): void {
-    this.#entries.delete(id);
+    this.#removeEntry(id);
     this.#index.delete(id);
     this.#known.delete(id);
   }
 
+  #removeEntry(id: number): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    this.#entries.delete(id);
+    this.#count(entry.loaded, -1);
+  }
+
+  /** Keep the per-state counts as entries come and go: no pass over a million entries per edit. */
+  #count(loaded: LoadedSchedule, delta: 1 | -1): void {
+    const state = scheduleState(loaded.record);
+    if (state !== 'invalid') this.#stateCounts[state] += delta;
+  }
+
   #updateStateMetrics(): void {
-    const counts = { enabled: 0, paused: 0, disabled: 0 };
-    for (const entry of this.#entries.values()) {
-      const state = scheduleState(entry.loaded.record);
-      if (state in counts) counts[state as keyof typeof counts]++;
-    }
-    for (const [state, n] of Object.entries(counts)) this.metrics.schedules.set({ state }, n);
+    for (const [state, n] of Object.entries(this.#stateCounts)) this.metrics.schedules.set({ state }, n);
     this.metrics.schedules.set({ state: 'invalid' }, this.#known.size - this.#entries.size);
   }
 }

@@ -105,10 +105,46 @@ export async function* schedulePages(database: Database, size = PAGE): AsyncGene
       .where(gt(schedules.id, lastId))
       .orderBy(asc(schedules.id))
       .limit(size);
-    if (page.length > 0) yield page;
+    if (page.length > 0) yield page.map(shareStrings);
     if (page.length < size) return;
     lastId = page[page.length - 1]!.id;
   }
+}
+
+/** The text columns most rows share a value of (a kind, a zone, a task name, a policy). */
+const SHARED_TEXT = [
+  'task',
+  'kind',
+  'cron',
+  'timezone',
+  'solarEvent',
+  'queue',
+  'routingKey',
+  'overlap',
+  'catchup',
+  'managedBy',
+  'source',
+] as const satisfies ReadonlyArray<keyof ScheduleRow>;
+const TEXTS = new Map<string, string>();
+const TEXTS_CAP = 100_000;
+
+/**
+ * One string per distinct value of those columns instead of one per row: the book holds every row,
+ * and a million copies of "interval" or "Europe/Berlin" are a good part of its memory.
+ */
+function shareStrings(row: ScheduleRow): ScheduleRow {
+  const r = row as unknown as Record<string, unknown>;
+  for (const column of SHARED_TEXT) {
+    const value = r[column];
+    if (typeof value !== 'string') continue;
+    const shared = TEXTS.get(value);
+    if (shared !== undefined) r[column] = shared;
+    else {
+      if (TEXTS.size >= TEXTS_CAP) TEXTS.clear();
+      TEXTS.set(value, value);
+    }
+  }
+  return row;
 }
 
 /** Re-read one schedule (after a change notification). Null when the row is gone. */
@@ -138,7 +174,7 @@ export async function refreshSchedules(
     .where(inArray(schedules.id, [...ids]));
   if (rows.length === 0) return out;
   const now = options.now ?? (await databaseNow(database));
-  for (const checked of await settle(database, rows, now, options.log ?? silentLogger)) {
+  for (const checked of await settle(database, rows.map(shareStrings), now, options.log ?? silentLogger)) {
     out.set(checked.record.id, checked);
   }
   return out;
@@ -150,6 +186,12 @@ interface Verdict {
   version: number;
   invalidReason: string | null;
   nextFireAt: number | null;
+  /**
+   * Only the missing next_fire_at of a valid row is filled: the leader's bookkeeping, which keeps
+   * the version either way. Written telling the update trigger so, which spares it comparing the
+   * whole row (most of the time of a cold start's million writes).
+   */
+  fill: boolean;
 }
 
 type Judged = { row: ScheduleRecord; check: RecordCheck };
@@ -175,7 +217,13 @@ async function settle(
           { schedule: row.name, scheduleId: row.id, reason: check.reason },
           `schedule ${JSON.stringify(row.name)} is invalid and is left out until fixed: ${check.reason}`,
         );
-        writes.push({ id: row.id, version: row.version, invalidReason: check.reason, nextFireAt: null });
+        writes.push({
+          id: row.id,
+          version: row.version,
+          invalidReason: check.reason,
+          nextFireAt: null,
+          fill: false,
+        });
       }
       continue;
     }
@@ -183,7 +231,13 @@ async function settle(
     if (cleared || row.nextFireAt === null) {
       const next = nextFireWithin(check.schedule, row, now);
       if (cleared || next !== null) {
-        writes.push({ id: row.id, version: row.version, invalidReason: null, nextFireAt: next });
+        writes.push({
+          id: row.id,
+          version: row.version,
+          invalidReason: null,
+          nextFireAt: next,
+          fill: !cleared,
+        });
       }
       if (cleared)
         log.info(
@@ -279,6 +333,24 @@ async function writeVerdicts(database: Database, verdicts: Verdict[]): Promise<M
 async function updateVerdicts(database: Database, verdicts: Verdict[]): Promise<Map<number, Written>> {
   const written = new Map<number, Written>();
   if (verdicts.length === 0) return written;
+  const fills = verdicts.filter((v) => v.fill);
+  const others = verdicts.filter((v) => !v.fill);
+  if (fills.length > 0) {
+    await database.db.transaction(async (tx) => {
+      await database.rows(sql`select set_config('metronome.bookkeeping', 'on', true)`, tx);
+      await updateVerdictRows(database, fills, written, tx);
+    });
+  }
+  if (others.length > 0) await updateVerdictRows(database, others, written);
+  return written;
+}
+
+async function updateVerdictRows(
+  database: Database,
+  verdicts: Verdict[],
+  written: Map<number, Written>,
+  on?: Db,
+): Promise<void> {
   const payload = JSON.stringify(
     verdicts.map((v) => ({
       id: v.id,
@@ -294,14 +366,17 @@ async function updateVerdicts(database: Database, verdicts: Verdict[]): Promise<
     invalid_reason: string | null;
     next_fire_at: string | Date | null;
     updated_at: string | Date;
-  }>(sql`
+  }>(
+    sql`
     update metronome.schedules s
        set invalid_reason = v.invalid_reason,
            next_fire_at = case when v.invalid_reason is null then v.next_fire_at else s.next_fire_at end
       from jsonb_to_recordset(${payload}::jsonb)
            as v(id bigint, version bigint, invalid_reason text, next_fire_at timestamptz)
      where s.id = v.id and s.version = v.version
-    returning s.id, s.version, s.invalid_reason, s.next_fire_at, s.updated_at`);
+    returning s.id, s.version, s.invalid_reason, s.next_fire_at, s.updated_at`,
+    on,
+  );
   for (const r of rows) {
     written.set(Number(r.id), {
       version: Number(r.version),
@@ -310,7 +385,6 @@ async function updateVerdicts(database: Database, verdicts: Verdict[]): Promise<
       updatedAt: new Date(r.updated_at),
     });
   }
-  return written;
 }
 
 export async function findSchedule(db: Db, name: string): Promise<ScheduleRecord | null> {
@@ -389,6 +463,45 @@ export async function scheduleHistory(db: Db, name: string, limit: number): Prom
     .where(eq(occurrences.scheduleName, name))
     .orderBy(desc(occurrences.scheduledFor))
     .limit(limit);
+}
+
+/**
+ * Where the change cursor stands now: the xmin of this statement's snapshot. Every transaction not
+ * yet committed has an id at least this, so rows it changes carry `change_xid >=` it (migration
+ * 0008) and `changesSince(cursor)` finds them.
+ */
+export async function changeCursor(database: Database): Promise<string> {
+  const [row] = await database.rows<{ cursor: string }>(
+    sql`select pg_snapshot_xmin(pg_current_snapshot())::text as cursor`,
+  );
+  return String(row?.cursor);
+}
+
+export interface ChangesSince {
+  /** The cursor for the next call. */
+  cursor: string;
+  /** How many schedule rows there are (a delete is seen by the count, not by a row). */
+  count: number;
+  /** The rows changed (inserted, or edited so their version moved) since the given cursor. */
+  changed: Array<{ id: number; version: number }>;
+}
+
+/**
+ * The rows changed since `cursor` (see changeCursor), the row count and the next cursor, in one
+ * statement, so all three come from one snapshot: an index range on change_xid, not every row.
+ */
+export async function changesSince(database: Database, cursor: string): Promise<ChangesSince> {
+  const [row] = await database.rows<{ cursor: string; count: string | number; changed: string }>(sql`
+    select pg_snapshot_xmin(pg_current_snapshot())::text as cursor,
+           (select count(*) from metronome.schedules) as count,
+           coalesce((select json_agg(json_build_array(id, version))
+                       from metronome.schedules where change_xid >= ${cursor}::bigint), '[]')::text as changed`);
+  const changed = JSON.parse(String(row?.changed ?? '[]')) as Array<[number | string, number | string]>;
+  return {
+    cursor: String(row?.cursor),
+    count: Number(row?.count),
+    changed: changed.map(([id, version]) => ({ id: Number(id), version: Number(version) })),
+  };
 }
 
 /** One change-feed notification (channel `metronome_schedules`, sent by a trigger on every change). */

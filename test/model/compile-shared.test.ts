@@ -1,0 +1,78 @@
+/**
+ * Rows with the same spec share one compiled schedule (a million rows hold far fewer specs), and
+ * sharing never hands a row the schedule of a different spec: an anchor that is not an instant is
+ * not the same as no anchor, a crontab seeded by its name (`H`) is not shared between names.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { validateRecord } from '../../src/model/index.ts';
+
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+const base = {
+  name: 'row',
+  kind: 'interval',
+  cron: null,
+  cronFields: null,
+  timezone: null,
+  everyMs: 60_000,
+  anchorAt: null as Date | null,
+  solarEvent: null,
+  latitude: null,
+  longitude: null,
+  runAt: null,
+  args: [],
+  kwargs: {},
+  headers: {},
+  overlap: 'skip',
+  catchup: 'latest',
+  priority: null,
+  task: 't',
+  queue: null,
+  routingKey: null,
+  expiresMs: null,
+  timeLimitS: null,
+  softTimeLimitS: null,
+  enabled: true,
+  startAt: null,
+  endAt: null,
+  maxRuns: null,
+  catchupWindowMs: 3_600_000,
+  jitterMs: 0,
+  runLeaseMs: null,
+  description: null,
+  nextFireAt: null,
+  lastFireAt: null,
+  pausedAt: null,
+  totalRuns: 0,
+  version: 1,
+};
+
+function compiled(patch: object) {
+  const check = validateRecord({ ...base, ...patch }, NOW);
+  assert.ok(check.ok, check.ok ? '' : check.reason);
+  return check.schedule;
+}
+
+test('the same spec is compiled once; another spec gets its own', () => {
+  assert.equal(compiled({ name: 'a' }), compiled({ name: 'b' }));
+  assert.notEqual(compiled({ everyMs: 60_000 }), compiled({ everyMs: 120_000 }));
+  const anchored = compiled({ anchorAt: new Date(NOW + 1_000) });
+  assert.notEqual(anchored, compiled({}));
+  assert.equal(anchored.next(NOW), NOW + 1_000);
+});
+
+test('an anchor that is not an instant is not taken for no anchor', () => {
+  compiled({}); // the spec without an anchor is in the cache
+  const check = validateRecord({ ...base, anchorAt: new Date(Number.NaN) }, NOW);
+  assert.equal(check.ok, false);
+});
+
+test('a crontab seeded by its name (H) is compiled per name', () => {
+  const cron = { kind: 'crontab', everyMs: null, cron: 'H H * * *', timezone: 'UTC' };
+  const a = compiled({ ...cron, name: 'seed-a' });
+  const b = compiled({ ...cron, name: 'seed-b' });
+  assert.notEqual(a, b);
+  assert.equal(a, compiled({ ...cron, name: 'seed-a' }));
+  const plain = { ...cron, cron: '0 3 * * *' };
+  assert.equal(compiled({ ...plain, name: 'x' }), compiled({ ...plain, name: 'y' }));
+});
