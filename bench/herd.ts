@@ -138,6 +138,12 @@ if (opt['cpu-prof']) {
   await session.post('Profiler.start');
 }
 
+// CPU this process spent on the herd (the beat, and the bench's polling): steadier than wall time
+// on a shared machine.
+const cpuAtDue = await (async () => {
+  await sleep(Math.max(0, dueAt - (Date.now() + offset)));
+  return process.cpuUsage();
+})();
 const done = TRANSPORT === 'log' ? 'succeeded' : 'enqueued';
 const deadline = dueAt + Number(opt.timeout) * 1000;
 let recorded = 0;
@@ -149,6 +155,7 @@ while (Date.now() + offset < deadline) {
   recorded = row?.n ?? 0;
   if (recorded >= N) break;
 }
+const cpu = process.cpuUsage(cpuAtDue);
 let profileFile: string | undefined;
 if (session) {
   const { profile } = await session.post('Profiler.stop');
@@ -239,6 +246,9 @@ console.log(
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}; insert ${s(insertMs)}; loop started ${s(dueAt - loadedAt)} before the due instant`,
+);
+console.log(
+  `process CPU from the due instant to the last record: ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s (user ${(cpu.user / 1e6).toFixed(2)}, system ${(cpu.system / 1e6).toFixed(2)})`,
 );
 console.log(
   `due → all recorded ${ledger?.done === N ? 'enqueued' : `(ONLY ${ledger?.done} of ${N})`}: ${s(herdMs)}  (${Math.round((N / herdMs) * 1000)} fires/s)`,
