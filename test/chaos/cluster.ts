@@ -111,7 +111,8 @@ export class Cluster {
       METRONOME_LEASE_TTL: `${this.o.ttlMs}ms`,
       METRONOME_HTTP: 'off',
       METRONOME_SYNC_ON_START: 'false',
-      LOG_LEVEL: 'info',
+      // debug: the runs check counts the per-run 'enqueued' lines (logged at debug only).
+      LOG_LEVEL: 'debug',
       ...this.o.env,
     };
   }

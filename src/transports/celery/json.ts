@@ -55,8 +55,12 @@ export function pythonExactNumber(n: ExactNumber): string {
   return pythonFloatRepr(Number(n.text));
 }
 
+/** Printable ASCII but `"` and `\\`: written as it is (most task names, ids, dates, queues). */
+const VERBATIM = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** `json.dumps(s)` of a string with `ensure_ascii=True`. */
 export function pythonJsonString(s: string): string {
+  if (VERBATIM.test(s)) return `"${s}"`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -79,8 +83,12 @@ export function pythonJsonString(s: string): string {
  * the first thing that is not JSON (undefined, a function, NaN, a Date, a cycle...).
  */
 export function pythonJsonDumps(value: unknown, path = 'value'): string {
+  // Scalars (most header values) need no cycle tracking.
+  if (value === null || typeof value !== 'object') return dumps(value, path, NO_CYCLES);
   return dumps(value, path, new Set());
 }
+
+const NO_CYCLES: Set<object> = new Set();
 
 function dumps(value: unknown, path: string, open: Set<object>): string {
   switch (typeof value) {

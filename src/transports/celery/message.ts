@@ -221,7 +221,10 @@ export function buildProtocolV2(msg: CeleryTaskMessage): ProtocolV2Message {
   if (scheduledFor !== null) entries.push(['scheduled_for', formatPythonDate(scheduledFor)]);
 
   return {
-    headers: Object.fromEntries(entries),
+    // Built when read (the AMQP publish does; the Redis envelope writes the entries).
+    get headers() {
+      return Object.fromEntries(entries);
+    },
     headerEntries: entries,
     properties: { correlation_id: taskId, reply_to: '' },
     body,
@@ -305,7 +308,22 @@ export interface RedisEnvelopeOptions {
 }
 
 function orderedObject(entries: [string, string][]): string {
-  return `{${entries.map(([k, v]) => `${pythonJsonString(k)}: ${v}`).join(', ')}}`;
+  let out = '{';
+  for (let i = 0; i < entries.length; i++) {
+    const [k, v] = entries[i] as [string, string];
+    out += `${i === 0 ? '' : ', '}${pythonJsonString(k)}: ${v}`;
+  }
+  return `${out}}`;
+}
+
+/** The headers object as Python writes it, in their order (one string, no intermediate arrays). */
+function headersJson(entries: [string, JsonValue][]): string {
+  let out = '{';
+  for (let i = 0; i < entries.length; i++) {
+    const [k, v] = entries[i] as [string, JsonValue];
+    out += `${i === 0 ? '' : ', '}${pythonJsonString(k)}: ${pythonJsonDumps(v)}`;
+  }
+  return `${out}}`;
 }
 
 function redisRoute(msg: CeleryTaskMessage): { exchange: string; routingKey: string } {
@@ -367,7 +385,7 @@ export function encodeRedisEnvelope(msg: CeleryTaskMessage, options: RedisEnvelo
     ['body', s(Buffer.from(body, 'utf8').toString('base64'))],
     ['content-encoding', s(contentEncoding)],
     ['content-type', s(contentType)],
-    ['headers', orderedObject(v2.headerEntries.map(([k, v]) => [k, pythonJsonDumps(v)]))],
+    ['headers', headersJson(v2.headerEntries)],
     ['properties', orderedObject(properties)],
   ]);
 }

@@ -1,6 +1,6 @@
 /**
- * Celery on a Redis broker (kombu's Redis transport): one pipeline per batch, `SADD` of the queue's
- * binding and `LPUSH` of the envelope to the priority list, exactly as Python's producer does.
+ * Celery on a Redis broker (kombu's Redis transport): one pipeline per batch, `SADD` of each queue's
+ * binding (once per batch) and `LPUSH` of each envelope to its priority list, as Python's producer does.
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -25,16 +25,26 @@ export class RedisBroker implements Broker {
   async publish(messages: CeleryTaskMessage[]): Promise<Array<string | null>> {
     const errors: Array<string | null> = messages.map(() => null);
     const pipeline = this.#client.pipeline();
-    const queued: number[] = [];
+    /** Message index → the index of its LPUSH in the pipeline. */
+    const queued: Array<[message: number, command: number]> = [];
+    // The binding is the queue's, not the message's: one SADD per queue and batch is what a SADD per
+    // message amounts to (it is idempotent), at half the commands.
+    const bound = new Set<string>();
+    let commands = 0;
     messages.forEach((msg, i) => {
       try {
         const push = redisPush(msg, {
           globalKeyprefix: this.options.globalKeyprefix,
           ...(this.options.signing ? { signing: this.options.signing } : {}),
         });
-        pipeline.sadd(push.bindingKey, push.bindingMember);
+        const binding = `${push.bindingKey}\u0000${push.bindingMember}`;
+        if (!bound.has(binding)) {
+          bound.add(binding);
+          pipeline.sadd(push.bindingKey, push.bindingMember);
+          commands++;
+        }
         pipeline.lpush(push.listKey, push.envelope);
-        queued.push(i);
+        queued.push([i, commands++]);
       } catch (error) {
         errors[i] = (error as Error).message;
       }
@@ -42,8 +52,8 @@ export class RedisBroker implements Broker {
     if (queued.length === 0) return errors;
     await ready(this.#client, this.url, 'the Celery broker');
     const replies = (await pipeline.exec()) ?? [];
-    queued.forEach((i, n) => {
-      const lpush = replies[2 * n + 1];
+    queued.forEach(([i, n]) => {
+      const lpush = replies[n];
       if (!lpush) errors[i] = 'no reply from the Redis broker';
       else if (lpush[0]) errors[i] = `Redis broker: ${lpush[0].message}`;
     });
