@@ -70,9 +70,6 @@ export interface TermOptions extends TermSettings {
   inherited: readonly StatusWrite[];
 }
 
-/** Longest the loop goes without housekeeping while batches follow one another (see #run). */
-const HOUSEKEEPING_MS = 1_000;
-
 /** Claims younger than this are left to the tick that is inserting them. */
 const STRANDED_AFTER_MS = 2_000;
 
@@ -99,10 +96,6 @@ export class LeaderTerm {
   #catchupTokens: number;
   #catchupRefilledAt = performance.now();
   #lastTickError: string | undefined;
-  /** The batch being sent while the next one is claimed (see #run), and how it failed. */
-  #sending: Promise<void> | undefined;
-  #sendError: { error: unknown } | undefined;
-  #lastHousekeeping = 0;
 
   constructor(options: TermOptions) {
     this.#o = options;
@@ -256,43 +249,18 @@ export class LeaderTerm {
     this.#lastProgress = performance.now();
   }
 
-  /**
-   * The loop. While a herd is due, batch n+1 is planned and claimed while batch n is being sent
-   * (locks, publish, status write): the claim waits on Postgres while the send waits on Redis. Sends
-   * never overlap one another — batch n+1 goes only once batch n is sent and recorded, so runs go
-   * out in the order they were claimed, as before — and housekeeping (sweep, retries, tracking,
-   * refresh) runs only with no send in flight, at least every HOUSEKEEPING_MS.
-   */
   async #run(): Promise<void> {
-    try {
-      await this.#ticks();
-    } finally {
-      await this.#settle().catch(() => {});
-    }
-  }
-
-  async #ticks(): Promise<void> {
     while (this.#active) {
       try {
-        let now: number;
-        if (this.#sending && performance.now() - this.#lastHousekeeping < HOUSEKEEPING_MS) {
-          now = this.#clock.now();
-        } else {
-          await this.#settle();
-          now = await this.#housekeeping();
-          this.#lastHousekeeping = performance.now();
-        }
+        const now = await this.#housekeeping();
         const due = this.#book.due(now, this.#o.batchSize);
         if (due.length > 0 && this.#active) {
           const started = performance.now();
-          const requests = await this.#claimBatch(due, now);
-          await this.#settle();
-          if (requests.length > 0) this.#send(requests);
+          await this.#tick(due, now);
           this.#o.metrics.tickDuration.observe((performance.now() - started) / 1000);
           this.#lastTickError = undefined;
           continue;
         }
-        await this.#settle();
         this.#lastTickError = undefined;
         await this.#sleep(now);
       } catch (error) {
@@ -395,36 +363,15 @@ export class LeaderTerm {
     });
   }
 
-  /** Dispatch a claimed batch in the background (see #run); its failure is thrown by #settle. */
-  #send(requests: DispatchRequest[]): void {
-    this.#sending = this.#dispatcher.dispatch(requests).then(
-      () => {},
-      (error: unknown) => {
-        this.#sendError = { error };
-      },
-    );
-  }
-
-  /** Wait for the batch being sent, if any; rethrow how it failed. */
-  async #settle(): Promise<void> {
-    const sending = this.#sending;
-    if (!sending) return;
-    await sending;
-    if (this.#sending === sending) this.#sending = undefined;
-    const failed = this.#sendError;
-    this.#sendError = undefined;
-    if (failed) throw failed.error;
-  }
-
-  /** One batch: plan each due schedule and claim in one transaction; returns what to dispatch. */
-  async #claimBatch(ids: number[], now: number): Promise<DispatchRequest[]> {
+  /** One batch: plan each due schedule, claim in one transaction, then dispatch what was claimed. */
+  async #tick(ids: number[], now: number): Promise<void> {
     this.#refillCatchup();
     const due = ids.map((id) => ({ id, loaded: this.#book.entry(id) }));
     const plan = planBatch({ due, now, graceMs: this.#o.graceMs, catchup: this.#catchupBudget() });
     for (const id of plan.dropped) this.#book.drop(id);
     for (const { id, error } of plan.failed) this.#book.leaveOut(id, error);
     for (const id of plan.recheck) this.#book.recheckAt(id, now + 250);
-    if (plan.advances.length === 0) return [];
+    if (plan.advances.length === 0) return;
     const result = await claim(this.#o.database, this.#o.fence, plan.advances, plan.occurrences);
     this.#progress();
     for (const a of plan.advances) {
@@ -446,7 +393,7 @@ export class LeaderTerm {
       if (o.status !== 'claimed' || !loaded) continue;
       requests.push({ ...o, schedule: loaded, force: false, fresh: true });
     }
-    return requests;
+    if (requests.length > 0) await this.#dispatcher.dispatch(requests);
   }
 
   /**
