@@ -20,23 +20,20 @@
  * Env: METRONOME_BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
  *      REDIS_URL (default redis://127.0.0.1:6379/10: locks and broker use this database number).
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import postgres from 'postgres';
 import { BeatMetrics } from '../src/beat/metrics.ts';
 import { Beat } from '../src/beat/runtime.ts';
-import { openDatabase } from '../src/db/database.ts';
-import { migrateDatabase } from '../src/db/migrate.ts';
 import { createRunLocks } from '../src/locks/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { loadCelerySettings } from '../src/transports/celery/settings.ts';
 import { CeleryTransport } from '../src/transports/celery/transport.ts';
 import { LogTransport } from '../src/transports/log.ts';
 import type { Transport } from '../src/transports/transport.ts';
+import { BEAT_DEFAULTS, benchDatabase, deleteKeys } from './support.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -54,23 +51,11 @@ const N = Number(opt.n);
 const TRANSPORT = opt.transport === 'log' ? 'log' : 'celery';
 const LOCKS = opt.locks === 'memory' ? 'memory' : 'redis';
 const LEAD_MS = Number(opt.lead) * 1000;
-const ADMIN = process.env.METRONOME_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/10';
 
-const admin = postgres(ADMIN, { max: 1, onnotice: () => {} });
-const id = randomBytes(4).toString('hex');
-const name = `metronome_herd_${id}`;
-await admin.unsafe(`create database ${name}`);
-const url = new URL(ADMIN);
-url.pathname = `/${name}`;
-const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
-const leaseDb = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
-await migrateDatabase(database);
-const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
-const dbNow = async () =>
-  Number(
-    (await sql<{ ms: number }[]>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`)[0]?.ms,
-  );
+const bench = await benchDatabase('herd');
+const { id, database, leaseDb, sql } = bench;
+const dbNow = bench.now;
 
 const dueAt = Math.ceil((await dbNow()) / 1000) * 1000 + LEAD_MS;
 const insertStarted = performance.now();
@@ -107,14 +92,8 @@ const beat = new Beat({
   locks,
   log,
   metrics,
-  group: 'default',
-  leaseTtlMs: 10_000,
-  graceMs: 5_000,
+  ...BEAT_DEFAULTS,
   batchSize: Number(opt['batch-size']),
-  catchupRatePerSecond: 50,
-  reconcileMs: 30_000,
-  trackMs: 1_000,
-  maxSleepMs: 1_000,
 });
 const startedWall = Date.now();
 await beat.start();
@@ -218,22 +197,13 @@ if (TRANSPORT === 'celery') {
     }
   }
   await redis.del(queue, `_kombu.binding.${queue}`);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `metronome:herd:${id}:*`, 'COUNT', 10_000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteKeys(redis, `metronome:herd:${id}:*`);
   redis.disconnect();
 }
 
 await transport.close();
-await sql.end();
 await locks.close();
-await leaseDb.close();
-await database.close();
-await admin.unsafe(`drop database ${name} with (force)`);
-await admin.end();
+await bench.drop();
 
 const s = (ms: number | undefined) =>
   ms === undefined || Number.isNaN(ms) ? 'n/a' : `${(ms / 1000).toFixed(2)} s`;

@@ -10,20 +10,17 @@
  * Env: METRONOME_BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
  *      REDIS_URL (default redis://127.0.0.1:6379/10).
  */
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import postgres from 'postgres';
 import { BeatMetrics } from '../src/beat/metrics.ts';
 import { Beat } from '../src/beat/runtime.ts';
-import { openDatabase } from '../src/db/database.ts';
-import { migrateDatabase } from '../src/db/migrate.ts';
 import { createRunLocks } from '../src/locks/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { loadCelerySettings } from '../src/transports/celery/settings.ts';
 import { CeleryTransport } from '../src/transports/celery/transport.ts';
 import type { EnqueueItem } from '../src/transports/transport.ts';
+import { BEAT_DEFAULTS, benchDatabase, deleteKeys } from './support.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -38,25 +35,13 @@ const K = Number(opt.k);
 const SECONDS = Number(opt.seconds);
 const LOCKS = opt.locks === 'memory' ? 'memory' : 'redis';
 const OVERLAP = opt.overlap === 'skip' ? 'skip' : 'allow';
-const ADMIN = process.env.METRONOME_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/10';
 
-const admin = postgres(ADMIN, { max: 1, onnotice: () => {} });
-const id = randomBytes(4).toString('hex');
-const name = `metronome_steady_${id}`;
-await admin.unsafe(`create database ${name}`);
-const url = new URL(ADMIN);
-url.pathname = `/${name}`;
-const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
-const leaseDb = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
-await migrateDatabase(database);
-const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+const bench = await benchDatabase('steady');
+const { id, database, leaseDb, sql } = bench;
 await sql`insert into metronome.schedules (name, task, kind, every_ms, overlap, managed_by)
           select 'steady-' || i, 'tasks.steady', 'interval', 1000, ${OVERLAP}, 'db' from generate_series(1, ${K}) i`;
-const [clock] = await sql<
-  { ms: number }[]
->`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`;
-const offset = Number(clock?.ms) - Date.now();
+const offset = (await bench.now()) - Date.now();
 
 const lags: number[] = [];
 const seen = new Set<string>();
@@ -94,14 +79,7 @@ const beat = new Beat({
   locks,
   log,
   metrics: new BeatMetrics({ processMetrics: false }),
-  group: 'default',
-  leaseTtlMs: 10_000,
-  graceMs: 5_000,
-  batchSize: Number(process.env.METRONOME_BATCH_SIZE ?? 1000),
-  catchupRatePerSecond: 50,
-  reconcileMs: 30_000,
-  trackMs: 1_000,
-  maxSleepMs: 1_000,
+  ...BEAT_DEFAULTS,
 });
 await beat.start();
 // Let it take the lease, load and settle for three seconds, then measure.
@@ -121,20 +99,11 @@ const [counts] = await sql<{ missed: number; skipped: number; claimed: number }[
 const redis = new Redis(REDIS);
 const inBroker = await redis.llen(queue);
 await redis.del(queue, `_kombu.binding.${queue}`);
-let cursor = '0';
-do {
-  const [next, keys] = await redis.scan(cursor, 'MATCH', `metronome:steady:${id}:*`, 'COUNT', 10_000);
-  if (keys.length > 0) await redis.del(...keys);
-  cursor = next;
-} while (cursor !== '0');
+await deleteKeys(redis, `metronome:steady:${id}:*`);
 redis.disconnect();
 await transport.close();
-await sql.end();
 await locks.close();
-await leaseDb.close();
-await database.close();
-await admin.unsafe(`drop database ${name} with (force)`);
-await admin.end();
+await bench.drop();
 
 measured.sort((a, b) => a - b);
 const pct = (p: number) =>
