@@ -6,46 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateRecord } from '../../src/model/index.ts';
+import { scheduleRow } from '../support/rows.ts';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
-const base = {
-  name: 'row',
-  kind: 'interval',
-  cron: null,
-  cronFields: null,
-  timezone: null,
-  everyMs: 60_000,
-  anchorAt: null as Date | null,
-  solarEvent: null,
-  latitude: null,
-  longitude: null,
-  runAt: null,
-  args: [],
-  kwargs: {},
-  headers: {},
-  overlap: 'skip',
-  catchup: 'latest',
-  priority: null,
-  task: 't',
-  queue: null,
-  routingKey: null,
-  expiresMs: null,
-  timeLimitS: null,
-  softTimeLimitS: null,
-  enabled: true,
-  startAt: null,
-  endAt: null,
-  maxRuns: null,
-  catchupWindowMs: 3_600_000,
-  jitterMs: 0,
-  runLeaseMs: null,
-  description: null,
-  nextFireAt: null,
-  lastFireAt: null,
-  pausedAt: null,
-  totalRuns: 0,
-  version: 1,
-};
+const base = scheduleRow();
 
 function compiled(patch: object) {
   const check = validateRecord({ ...base, ...patch }, NOW);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { at, crontab, defineSchedule, every, solar } from '../../src/index.ts';
 import { parseDeclaration, validateRecord } from '../../src/model/index.ts';
+import { scheduleRow } from '../support/rows.ts';
 
 const NOW = Date.parse('2026-11-21T00:00:00Z');
 
@@ -155,44 +156,8 @@ test('window checks: endAt after startAt, softTimeLimit under timeLimit', () => 
 });
 
 test('validateRecord names the column of a row that the database checks let through', () => {
-  const base = {
-    name: 'row',
-    kind: 'crontab',
-    cron: '0 3 * * *',
-    cronFields: null,
-    timezone: 'UTC',
-    everyMs: null,
-    anchorAt: null,
-    solarEvent: null,
-    latitude: null,
-    longitude: null,
-    runAt: null,
-    args: [],
-    kwargs: {},
-    headers: {},
-    overlap: 'skip',
-    catchup: 'latest',
-    priority: null,
-    task: 't',
-    queue: null,
-    routingKey: null,
-    expiresMs: null,
-    timeLimitS: null,
-    softTimeLimitS: null,
-    enabled: true,
-    startAt: null,
-    endAt: null,
-    maxRuns: null,
-    catchupWindowMs: 3_600_000,
-    jitterMs: 0,
-    runLeaseMs: null,
-    description: null,
-    nextFireAt: null,
-    lastFireAt: null,
-    pausedAt: null,
-    totalRuns: 0,
-    version: 1,
-  };
+  const base = scheduleRow({ kind: 'crontab', cron: '0 3 * * *', timezone: 'UTC', everyMs: null });
+
   assert.ok(validateRecord(base, NOW).ok);
   const reason = (patch: object) => {
     const r = validateRecord({ ...base, ...patch }, NOW);
