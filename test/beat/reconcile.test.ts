@@ -5,37 +5,23 @@
  * one look and committed after it.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { BeatMetrics } from '../../src/beat/metrics.ts';
 import { ScheduleBook } from '../../src/beat/schedule-book.ts';
-import { type Database, openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { silentLogger } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { migratedDatabasePerFile } from '../support/migrated.ts';
 
-let db: TestDatabase;
-let database: Database;
-
-before(async () => {
-  db = await createTestDatabase();
-  database = await openDatabase({ databaseUrl: db.url, dataDir: '' });
-  await migrateDatabase(database);
-});
-
-after(async () => {
-  await database?.close();
-  await db?.drop();
-});
+const file = migratedDatabasePerFile();
 
 async function add(name: string, everyMs = 60_000): Promise<number> {
-  const [row] = await db.sql<{ id: string }[]>`
+  const [row] = await file.db.sql<{ id: string }[]>`
     insert into metronome.schedules (name, task, kind, every_ms, managed_by)
     values (${name}, 'tasks.r', 'interval', ${everyMs}, 'db') returning id`;
   return Number(row!.id);
 }
 
 function book(metrics = new BeatMetrics()): ScheduleBook {
-  return new ScheduleBook(database, metrics, silentLogger, () => Date.now());
+  return new ScheduleBook(file.database, metrics, silentLogger, () => Date.now());
 }
 
 async function stateCounts(metrics: BeatMetrics): Promise<Record<string, number>> {
@@ -53,8 +39,8 @@ test('insert, edit and removal made while nobody listened are found by the recon
   assert.equal(b.hasDirty, false, 'nothing changed yet');
 
   const inserted = await add('r-inserted');
-  await db.sql`update metronome.schedules set every_ms = 120000 where id = ${edited}`;
-  await db.sql`delete from metronome.schedules where id = ${removed}`;
+  await file.db.sql`update metronome.schedules set every_ms = 120000 where id = ${edited}`;
+  await file.db.sql`delete from metronome.schedules where id = ${removed}`;
   await b.reconcile();
   await b.refreshDirty(Date.now());
   assert.equal(b.entry(inserted)?.record.name, 'r-inserted');
@@ -78,7 +64,7 @@ test('an edit committed after a look that began while it was open is found by th
   const didUpdate = new Promise<void>((resolve) => {
     updated = resolve;
   });
-  const open = db.sql.begin(async (tx) => {
+  const open = file.db.sql.begin(async (tx) => {
     await tx`update metronome.schedules set every_ms = 180000 where id = ${id}`;
     updated();
     await held;
@@ -96,7 +82,7 @@ test('an edit committed after a look that began while it was open is found by th
 test('a row inserted with a hand-written old change_xid is still found (by the count)', async () => {
   const b = book();
   await b.loadAll(Date.now());
-  const [row] = await db.sql<{ id: string }[]>`
+  const [row] = await file.db.sql<{ id: string }[]>`
     insert into metronome.schedules (name, task, kind, every_ms, managed_by, change_xid)
     values ('r-old-xid', 'tasks.r', 'interval', 60000, 'db', 1) returning id`;
   await b.reconcile();
@@ -105,7 +91,7 @@ test('a row inserted with a hand-written old change_xid is still found (by the c
 });
 
 test('the per-state gauge follows edits without a pass over every entry', async () => {
-  await db.sql`delete from metronome.schedules`;
+  await file.db.sql`delete from metronome.schedules`;
   const a = await add('g-a');
   const b = await add('g-b');
   await add('g-c');
@@ -113,12 +99,12 @@ test('the per-state gauge follows edits without a pass over every entry', async 
   const bk = book(metrics);
   await bk.loadAll(Date.now());
   assert.deepEqual(await stateCounts(metrics), { enabled: 3, paused: 0, disabled: 0, invalid: 0 });
-  await db.sql`update metronome.schedules set paused_at = now() where id = ${a}`;
-  await db.sql`update metronome.schedules set enabled = false where id = ${b}`;
+  await file.db.sql`update metronome.schedules set paused_at = now() where id = ${a}`;
+  await file.db.sql`update metronome.schedules set enabled = false where id = ${b}`;
   await bk.reconcile();
   await bk.refreshDirty(Date.now());
   assert.deepEqual(await stateCounts(metrics), { enabled: 1, paused: 1, disabled: 1, invalid: 0 });
-  await db.sql`delete from metronome.schedules where id = ${a}`;
+  await file.db.sql`delete from metronome.schedules where id = ${a}`;
   await bk.reconcile();
   await bk.refreshDirty(Date.now());
   assert.deepEqual(await stateCounts(metrics), { enabled: 1, paused: 0, disabled: 1, invalid: 0 });

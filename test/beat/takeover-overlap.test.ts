@@ -8,12 +8,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { eventually, sleep } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
 import { type InProcessBeat, startInProcessBeat, statusCounts } from '../support/in-process-beat.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { createMigratedDatabase } from '../support/migrated.ts';
+import type { TestDatabase } from '../support/pg.ts';
 
 const OLD_LEASE_MS = 4_000;
 let db: TestDatabase;
@@ -21,10 +20,7 @@ let running: InProcessBeat | undefined;
 const transport = new ControlledTransport();
 
 before(async () => {
-  db = await createTestDatabase();
-  const database = await openDatabase({ databaseUrl: db.url, dataDir: '' });
-  await migrateDatabase(database);
-  await database.close();
+  db = await createMigratedDatabase();
 });
 after(async () => {
   await running?.stop();

@@ -4,19 +4,12 @@
  * constraint), so the loader's own validation is what stands between them and the beat.
  */
 import type postgres from 'postgres';
-import { openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
-import { createTestDatabase, type TestDatabase } from './pg.ts';
+import { createMigratedDatabase } from './migrated.ts';
+import type { TestDatabase } from './pg.ts';
 
 /** A test database, migrated, with the schedules' CHECK constraints dropped (see below). */
 export async function createUncheckedDatabase(): Promise<TestDatabase> {
-  const db = await createTestDatabase();
-  const database = await openDatabase({ databaseUrl: db.url, dataDir: '' });
-  try {
-    await migrateDatabase(database);
-  } finally {
-    await database.close();
-  }
+  const db = await createMigratedDatabase();
   await dropScheduleChecks(db.sql);
   return db;
 }
