@@ -7,31 +7,20 @@
  * Env: METRONOME_BENCH_PG_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
  *      REDIS_URL (default redis://127.0.0.1:6379; "none" for the in-process lock).
  */
-import { randomBytes } from 'node:crypto';
-import postgres from 'postgres';
 import { BeatMetrics } from '../src/beat/metrics.ts';
 import { Beat } from '../src/beat/runtime.ts';
-import { openDatabase } from '../src/db/database.ts';
-import { migrateDatabase } from '../src/db/migrate.ts';
 import { createRunLocks } from '../src/locks/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { LogTransport } from '../src/transports/log.ts';
 import type { EnqueueItem } from '../src/transports/transport.ts';
+import { ADMIN_URL, BEAT_DEFAULTS, benchDatabase } from './support.ts';
 
 const SCHEDULES = Number(process.argv[2] ?? 1000);
 const SECONDS = Number(process.argv[3] ?? 60);
-const ADMIN = process.env.METRONOME_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const admin = postgres(ADMIN, { max: 1, onnotice: () => {} });
-const name = `metronome_bench_${randomBytes(4).toString('hex')}`;
-await admin.unsafe(`create database ${name}`);
-const url = new URL(ADMIN);
-url.pathname = `/${name}`;
-const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
-const leaseDb = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
-await migrateDatabase(database);
-const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+const bench = await benchDatabase('bench');
+const { id, database, leaseDb, sql } = bench;
 await sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by)
           select 'bench-' || i, 'tasks.bench', 'interval', 1000, 'db' from generate_series(1, ${SCHEDULES}) i`;
 
@@ -50,14 +39,11 @@ class MeasuringTransport extends LogTransport {
     return super.enqueue(batch);
   }
 }
-const [clock] = await sql<
-  { ms: number }[]
->`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`;
-offset = Number(clock?.ms) - Date.now();
+offset = (await bench.now()) - Date.now();
 
 const locks = createRunLocks({
   redisUrls: REDIS === 'none' ? [] : [REDIS],
-  prefix: `metronome:bench:${name}:`,
+  prefix: `metronome:bench:${id}:`,
 });
 const metrics = new BeatMetrics({ processMetrics: false });
 const beat = new Beat({
@@ -67,14 +53,7 @@ const beat = new Beat({
   locks,
   log: createLogger({ level: 'warn' }),
   metrics,
-  group: 'default',
-  leaseTtlMs: 10_000,
-  graceMs: 5_000,
-  batchSize: Number(process.env.METRONOME_BATCH_SIZE ?? 1000),
-  catchupRatePerSecond: 50,
-  reconcileMs: 30_000,
-  trackMs: 1_000,
-  maxSleepMs: 1_000,
+  ...BEAT_DEFAULTS,
 });
 await beat.start();
 // Let it take the lease and settle for two seconds, then measure.
@@ -90,12 +69,8 @@ const [counts] = await sql<{ missed: number; skipped: number; claimed: number }[
          count(*) filter (where status = 'skipped_overlap')::int as skipped,
          count(*) filter (where status = 'claimed')::int as claimed
   from metronome.occurrences`;
-await sql.end();
 await locks.close();
-await leaseDb.close();
-await database.close();
-await admin.unsafe(`drop database ${name} with (force)`);
-await admin.end();
+await bench.drop();
 
 measured.sort((a, b) => a - b);
 const pct = (p: number) =>
@@ -104,7 +79,7 @@ console.log(
   `dispatch lag: ${SCHEDULES} schedules every second for ${SECONDS} s (${((Date.now() - started) / 1000).toFixed(0)} s measured)`,
 );
 console.log(
-  `node ${process.version}; run locks: ${REDIS === 'none' ? 'in-process' : 'Redis'}; Postgres ${new URL(ADMIN).host}`,
+  `node ${process.version}; run locks: ${REDIS === 'none' ? 'in-process' : 'Redis'}; Postgres ${new URL(ADMIN_URL).host}`,
 );
 console.log(`enqueued ${measured.length} (expected about ${SCHEDULES * SECONDS}); duplicates ${duplicates}`);
 console.log(
