@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Metronome's image: `beat` on a slim Node.js 20, production dependencies only, as a non-root user.
+# Metronome's image: `beat` on a slim Node.js 26 (the active LTS line, supported until April 2029),
+# production dependencies only, as a non-root user.
 #
 #   docker build -t metronome:0.1.0 .
 #   docker run --rm -e DATABASE_URL=postgres://... -v "$PWD/schedules:/app/schedules:ro" metronome:0.1.0
@@ -8,16 +9,16 @@
 # (FROM metronome:0.1.0, then COPY schedules/ ./schedules/). docs/deploy.md has the rest.
 #
 # The runtime stage installs the packed package into an empty project exactly as a user's project
-# would (`npm init`, then `npm install --omit=dev` of the tarball), and the consumer test
-# (test/package/consumer.test.ts) runs that same RUN line and ENTRYPOINT on this machine, where no
-# container engine runs: what the image does is tested, though the image itself is not built here.
+# would (`npm init`, then `npm install --omit=dev` of the tarball). test/deploy/image.test.ts builds
+# this file with podman and runs `beat` from the built image as its user; test/production/install.test.ts
+# runs the same RUN line and ENTRYPOINT outside any image. docs/deploy.md, "The image".
 
 # --- build: compile TypeScript and pack the package (no tests, benches or fixtures in it) ---
-FROM node:20-bookworm-slim AS build
+FROM node:26-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # npm ci runs the package's postinstall, which patches the Postgres driver (docs/runtime.md).
-COPY scripts/ scripts/
+COPY scripts/patch-postgres-driver.mjs scripts/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
@@ -28,7 +29,7 @@ COPY README.md .env.example ./
 RUN npm run build && npm pack --ignore-scripts && mv metronome-*.tgz /tmp/metronome.tgz
 
 # --- runtime ---
-FROM node:20-bookworm-slim AS runtime
+FROM node:26-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # The tarball and npm's cache are mounted for this step only (BuildKit), so neither stays in the image.
