@@ -71,3 +71,21 @@ test('npm warns about no engine on a Node.js that package.json supports', () => 
       `engines of: ${packages.join(', ')}`,
   );
 });
+
+test('every dependency with an install script is reviewed in allowScripts (npm 11.16+ warns, npm 12 blocks)', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+    allowScripts?: Record<string, boolean>;
+  };
+  const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { hasInstallScript?: boolean }>;
+  };
+  const withScripts = Object.entries(lock.packages)
+    .filter(([where, entry]) => where !== '' && entry.hasInstallScript)
+    .map(([where]) => where.slice(where.lastIndexOf('node_modules/') + 'node_modules/'.length));
+  const unreviewed = [...new Set(withScripts)].filter((name) => pkg.allowScripts?.[name] === undefined);
+  assert.deepEqual(
+    unreviewed,
+    [],
+    `add to package.json's allowScripts (true or false): ${unreviewed.join(', ')}`,
+  );
+});
