@@ -55,7 +55,7 @@ def add(specs):
     for spec in specs:
         fields = {k: v for k, v in spec.items() if k not in ('interval', 'crontab', 'solar', 'clocked', 'last_run_at', 'start_time', 'expires')}
         for key in ('args', 'kwargs', 'headers'):
-            if key in fields:
+            if key in fields and not isinstance(fields[key], str):  # a string is the column's text
                 fields[key] = json.dumps(fields[key])
         task = PeriodicTask(start_time=instant(spec.get('start_time')), expires=instant(spec.get('expires')),
                             **schedule_of(spec), **fields)
@@ -146,9 +146,10 @@ export interface PeriodicTaskSpec {
   };
   solar?: { event: string; latitude: number; longitude: number };
   clocked?: string;
-  args?: unknown[];
-  kwargs?: Record<string, unknown>;
-  headers?: Record<string, unknown>;
+  /** A string is the column's JSON text as it is (numbers JavaScript cannot hold). */
+  args?: unknown[] | string;
+  kwargs?: Record<string, unknown> | string;
+  headers?: Record<string, unknown> | string;
   queue?: string;
   exchange?: string;
   routing_key?: string;
