@@ -7,7 +7,7 @@ APP is what `celery -A` takes (`proj.celery:app`, `proj`), found with Celery's o
 the working directory on the import path. `dump` prints one JSON document describing every entry the
 way celery beat would run it: the schedule as Celery expanded it (crontab value sets, interval
 seconds, solar event and place), the zone its `now()` answers in, `args`/`kwargs` exactly as the
-JSON serializer would send them, the options, and, from celery beat's schedule file when given, each
+JSON serializer would send them (as JSON text, so no number is rounded on the way), the options, and, from celery beat's schedule file when given, each
 entry's last run. `times` prints, per entry, the instants celery beat would send it in each segment
 (metronome_beatsim.py). A failure prints {"error": "..."} and exits with status 3.
 """
@@ -163,10 +163,13 @@ def describe_schedule(schedule, app):
     return {'kind': 'unsupported', 'type': f'{cls.__module__}.{cls.__qualname__}', 'repr': repr(schedule)}
 
 
-def json_value(value):
-    """A value as the JSON serializer sends it (kombu's encoder: dates as ISO strings, and so on)."""
+def json_text(value):
+    """A value as the JSON serializer sends it (kombu's encoder: dates as ISO strings, and so on).
+
+    Passed on as text, not as part of this document: JavaScript's JSON.parse would round 2**60 and
+    turn 1.0 into 1; the importer reads it with an exact parser (src/import/python-json.ts)."""
     from kombu.utils.json import dumps
-    return json.loads(dumps(value))
+    return dumps(value)
 
 
 def option_value(value):
@@ -175,13 +178,15 @@ def option_value(value):
         return {'$datetime': iso(value if value.tzinfo else value.replace(tzinfo=UTC))}
     if isinstance(value, timedelta):
         return {'$seconds': value.total_seconds()}
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return {'$json': json_text(value)}
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     name = getattr(value, 'name', None)  # kombu Queue / Exchange
     if isinstance(name, str) and type(value).__name__ in ('Queue', 'Exchange'):
         return {'$' + type(value).__name__.lower(): name}
     try:
-        return json_value(value)
+        return {'$json': json_text(value)}
     except Exception:  # noqa: BLE001
         return {'$repr': repr(value)}
 
@@ -264,8 +269,8 @@ def dump(app, schedule_file):
             continue
         extra = sorted(k for k in raw if k not in ('task', 'schedule', 'args', 'kwargs', 'options', 'relative'))
         try:
-            item['args'] = json_value(list(entry.args or ()))
-            item['kwargs'] = json_value(dict(entry.kwargs or {}))
+            item['argsJson'] = json_text(list(entry.args or ()))
+            item['kwargsJson'] = json_text(dict(entry.kwargs or {}))
         except Exception as exc:  # noqa: BLE001
             item['problem'] = f'args/kwargs cannot be sent as JSON: {one_line(exc)}'
             entries.append(item)

@@ -12,12 +12,13 @@
  *   `relative=True` (Celery rounds each run down to the interval's unit) is a grid on that unit.
  * - solar, and django-celery-beat's clocked.
  */
-import type { ScheduleDeclarationInput } from '../model/index.ts';
+import type { JsonObject, JsonValue, ScheduleDeclarationInput } from '../model/index.ts';
 import { DAY, HOUR, MINUTE, type ScheduleSpec, SECOND, ZoneRules } from '../time/index.ts';
 import type { CeleryEntry, CelerySchedule } from './celery-app.ts';
 import { toCronFields } from './cron-fields.ts';
 import { type Converted, type ImportedEntry, type ImportNote, noteValue } from './entry.ts';
 import { mapOptions } from './options.ts';
+import { negativeZeroNotes, pythonJson } from './python-json.ts';
 
 export interface ConvertOptions {
   /** The import's instant (epoch ms). */
@@ -37,8 +38,15 @@ export function fromCeleryEntry(entry: CeleryEntry, options: ConvertOptions): Co
   const lastRunAt = entry.lastRunAt ? Date.parse(entry.lastRunAt) : null;
   const spec = scheduleSpec(entry.schedule, lastRunAt, options.now);
   if ('reason' in spec) return problem(spec.reason);
+  const message = messageOf(entry);
+  if ('reason' in message) return problem(message.reason);
+  const { args, kwargs } = message;
   const mapped = mapOptions(entry.options ?? {});
-  const notes: ImportNote[] = [...spec.notes, ...mapped.notes];
+  const notes: ImportNote[] = [
+    ...spec.notes,
+    ...mapped.notes,
+    ...negativeZeroNotes({ args, kwargs, headers: mapped.options.headers }),
+  ];
   if (entry.default) {
     notes.push({
       option: 'entry',
@@ -60,8 +68,8 @@ export function fromCeleryEntry(entry: CeleryEntry, options: ConvertOptions): Co
     name: entry.name,
     task: entry.task,
     schedule: spec.spec,
-    ...(entry.args && entry.args.length > 0 ? { args: entry.args } : {}),
-    ...(entry.kwargs && Object.keys(entry.kwargs).length > 0 ? { kwargs: entry.kwargs } : {}),
+    ...(args.length > 0 ? { args } : {}),
+    ...(Object.keys(kwargs).length > 0 ? { kwargs } : {}),
     ...mapped.options,
     ...options.defaults,
   };
@@ -74,6 +82,18 @@ export function fromCeleryEntry(entry: CeleryEntry, options: ConvertOptions): Co
     totalRuns: entry.totalRunCount ?? 0,
   };
   return { entry: imported };
+}
+
+/** args and kwargs exactly as celery beat sends them (src/import/python-json.ts). */
+function messageOf(entry: CeleryEntry): { args: JsonValue[]; kwargs: JsonObject } | { reason: string } {
+  try {
+    return {
+      args: pythonJson(entry.argsJson ?? '[]') as JsonValue[],
+      kwargs: pythonJson(entry.kwargsJson ?? '{}') as JsonObject,
+    };
+  } catch (error) {
+    return { reason: `args/kwargs cannot be sent as JSON: ${(error as Error).message}` };
+  }
 }
 
 type SpecResult = { spec: ScheduleSpec; notes: ImportNote[] } | { reason: string };
