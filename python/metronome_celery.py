@@ -203,9 +203,9 @@ def last_runs(path, app):
         raise ImportFailure(f'cannot open celery beat schedule file {path!r}: {one_line(exc)}')
     warnings = []
     try:
-        stored_tz = store.get('tz')
-        if stored_tz is not None and stored_tz != app.conf.timezone:
-            warnings.append(f'the schedule file was written with timezone {stored_tz!r}, the app now has {app.conf.timezone!r}: celery beat would reset it, so its last runs are not used')
+        reset = reset_reason(store, app)
+        if reset is not None:
+            warnings.append(f'the schedule file {reset}: celery beat would reset it, so its last runs are not used')
             return {}, warnings
         runs = {}
         for name, entry in (store.get('entries') or {}).items():
@@ -216,6 +216,23 @@ def last_runs(path, app):
         return runs, warnings
     finally:
         store.close()
+
+
+def reset_reason(store, app):
+    """Why celery beat would clear this schedule file on start (PersistentScheduler.setup_schedule
+    and _create_schedule, celery/beat.py), or None when it keeps it."""
+    if 'entries' not in store:
+        return None  # a new file: nothing to carry over anyway
+    for field, since in (('__version__', '2.2.2'), ('tz', '3.0.8'), ('utc_enabled', '3.0.9')):
+        if field not in store:
+            return f'has no {field} field (written before Celery {since})'
+    stored_tz, tz = store.get('tz'), app.conf.timezone
+    if stored_tz is not None and stored_tz != tz:
+        return f'was written with timezone {stored_tz!r}, the app now has {tz!r}'
+    stored_utc, utc = store.get('utc_enabled'), app.conf.enable_utc
+    if stored_utc is not None and stored_utc != utc:
+        return f'was written with enable_utc {stored_utc!r}, the app now has {utc!r}'
+    return None
 
 
 def default_entries(app):
