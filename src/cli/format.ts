@@ -21,7 +21,8 @@ export function shown(text: string): string {
 /** A plain text table with left-aligned columns; every cell escaped (see {@link shown}). */
 export function table(headers: string[], cells: string[][]): string {
   const rows = cells.map((r) => r.map(shown));
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...rows): spreading a long table's rows overflows the call stack.
+  const widths = headers.map((h, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), h.length));
   const line = (cells: string[]) =>
     cells
       .map((c, i) => c.padEnd(widths[i] ?? 0))
