@@ -79,17 +79,28 @@ def update(changes):
     return {'updated': len(changes)}
 
 
-def celery_next(names):
-    """When celery beat's DatabaseScheduler would next send each task: ModelEntry.is_due() now."""
+def celery_next(request):
+    """When celery beat's DatabaseScheduler would next send each task: ModelEntry.is_due() at AT.
+
+    AT (an ISO instant) freezes every clock Celery and django-celery-beat read, so the answer does
+    not depend on how long the test took to get here; without it, now."""
     from celery import Celery
+    from django_celery_beat import models, tzcrontab
     from django_celery_beat.schedulers import ModelEntry
+    names, at = (request, None) if isinstance(request, list) else (request['names'], request.get('at'))
     app = Celery('metronome-test', set_as_current=True)
     app.conf.timezone = 'UTC'
+    frozen = instant(at)
+    if frozen is not None:
+        models.now = lambda: frozen
+        tzcrontab.TzAwareCrontab.nowfunc = lambda self: frozen.astimezone(self.tz)
+        ModelEntry._default_now = lambda self: frozen.astimezone(self.app.timezone)
+        app.now = lambda: frozen.astimezone(app.timezone)
     out = {}
     for name in names:
         model = PeriodicTask.objects.get(name=name)
         entry = ModelEntry(model, app=app)
-        now = datetime.now(timezone.utc)
+        now = frozen or datetime.now(timezone.utc)
         due, seconds = entry.is_due()
         out[name] = {'now': now.isoformat(), 'due': bool(due), 'seconds': seconds}
     return out
