@@ -7,7 +7,7 @@ APP is what `celery -A` takes (`proj.celery:app`, `proj`), found with Celery's o
 the working directory on the import path. `dump` prints one JSON document describing every entry the
 way celery beat would run it: the schedule as Celery expanded it (crontab value sets, interval
 seconds, solar event and place), the zone its `now()` answers in, `args`/`kwargs` exactly as the
-JSON serializer would send them, the options, and, from celery beat's schedule file when given, each
+JSON serializer would send them (as JSON text, so no number is rounded on the way), the options, and, from celery beat's schedule file when given, each
 entry's last run. `times` prints, per entry, the instants celery beat would send it in each segment
 (metronome_beatsim.py). A failure prints {"error": "..."} and exits with status 3.
 """
@@ -163,10 +163,13 @@ def describe_schedule(schedule, app):
     return {'kind': 'unsupported', 'type': f'{cls.__module__}.{cls.__qualname__}', 'repr': repr(schedule)}
 
 
-def json_value(value):
-    """A value as the JSON serializer sends it (kombu's encoder: dates as ISO strings, and so on)."""
+def json_text(value):
+    """A value as the JSON serializer sends it (kombu's encoder: dates as ISO strings, and so on).
+
+    Passed on as text, not as part of this document: JavaScript's JSON.parse would round 2**60 and
+    turn 1.0 into 1; the importer reads it with an exact parser (src/import/python-json.ts)."""
     from kombu.utils.json import dumps
-    return json.loads(dumps(value))
+    return dumps(value)
 
 
 def option_value(value):
@@ -175,13 +178,15 @@ def option_value(value):
         return {'$datetime': iso(value if value.tzinfo else value.replace(tzinfo=UTC))}
     if isinstance(value, timedelta):
         return {'$seconds': value.total_seconds()}
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return {'$json': json_text(value)}
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     name = getattr(value, 'name', None)  # kombu Queue / Exchange
     if isinstance(name, str) and type(value).__name__ in ('Queue', 'Exchange'):
         return {'$' + type(value).__name__.lower(): name}
     try:
-        return json_value(value)
+        return {'$json': json_text(value)}
     except Exception:  # noqa: BLE001
         return {'$repr': repr(value)}
 
@@ -198,9 +203,9 @@ def last_runs(path, app):
         raise ImportFailure(f'cannot open celery beat schedule file {path!r}: {one_line(exc)}')
     warnings = []
     try:
-        stored_tz = store.get('tz')
-        if stored_tz is not None and stored_tz != app.conf.timezone:
-            warnings.append(f'the schedule file was written with timezone {stored_tz!r}, the app now has {app.conf.timezone!r}: celery beat would reset it, so its last runs are not used')
+        reset = reset_reason(store, app)
+        if reset is not None:
+            warnings.append(f'the schedule file {reset}: celery beat would reset it, so its last runs are not used')
             return {}, warnings
         runs = {}
         for name, entry in (store.get('entries') or {}).items():
@@ -211,6 +216,23 @@ def last_runs(path, app):
         return runs, warnings
     finally:
         store.close()
+
+
+def reset_reason(store, app):
+    """Why celery beat would clear this schedule file on start (PersistentScheduler.setup_schedule
+    and _create_schedule, celery/beat.py), or None when it keeps it."""
+    if 'entries' not in store:
+        return None  # a new file: nothing to carry over anyway
+    for field, since in (('__version__', '2.2.2'), ('tz', '3.0.8'), ('utc_enabled', '3.0.9')):
+        if field not in store:
+            return f'has no {field} field (written before Celery {since})'
+    stored_tz, tz = store.get('tz'), app.conf.timezone
+    if stored_tz is not None and stored_tz != tz:
+        return f'was written with timezone {stored_tz!r}, the app now has {tz!r}'
+    stored_utc, utc = store.get('utc_enabled'), app.conf.enable_utc
+    if stored_utc is not None and stored_utc != utc:
+        return f'was written with enable_utc {stored_utc!r}, the app now has {utc!r}'
+    return None
 
 
 def default_entries(app):
@@ -264,8 +286,8 @@ def dump(app, schedule_file):
             continue
         extra = sorted(k for k in raw if k not in ('task', 'schedule', 'args', 'kwargs', 'options', 'relative'))
         try:
-            item['args'] = json_value(list(entry.args or ()))
-            item['kwargs'] = json_value(dict(entry.kwargs or {}))
+            item['argsJson'] = json_text(list(entry.args or ()))
+            item['kwargsJson'] = json_text(dict(entry.kwargs or {}))
         except Exception as exc:  # noqa: BLE001
             item['problem'] = f'args/kwargs cannot be sent as JSON: {one_line(exc)}'
             entries.append(item)

@@ -3,6 +3,7 @@
  * instant JavaScript cannot hold reads `invalid`, and control characters in names or messages are
  * escaped so they cannot forge table rows or drive the terminal.
  */
+import { stringifyJson } from '../model/json.ts';
 import { escapeNonPrintable } from '../model/limits.ts';
 import { isoOrInvalid } from '../model/schedule.ts';
 
@@ -21,7 +22,8 @@ export function shown(text: string): string {
 /** A plain text table with left-aligned columns; every cell escaped (see {@link shown}). */
 export function table(headers: string[], cells: string[][]): string {
   const rows = cells.map((r) => r.map(shown));
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...rows): spreading a long table's rows overflows the call stack.
+  const widths = headers.map((h, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? '').length), h.length));
   const line = (cells: string[]) =>
     cells
       .map((c, i) => c.padEnd(widths[i] ?? 0))
@@ -32,6 +34,7 @@ export function table(headers: string[], cells: string[][]): string {
 
 /** A value as short JSON for a change list (`kwargs: {...} -> {...}`). */
 export function shortJson(value: unknown): string {
-  const text = value === undefined ? 'undefined' : JSON.stringify(value);
+  // stringifyJson: a number kept exact (2**60, 1.0) is shown as it is, not as the nearest double.
+  const text = value === undefined ? 'undefined' : stringifyJson(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

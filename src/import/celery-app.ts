@@ -2,7 +2,6 @@
  * What python/metronome_celery.py reports about a Celery app (its `dump` and `times` answers), and
  * the two calls. The shapes here are the contract with that script.
  */
-import type { JsonObject, JsonValue } from '../model/index.ts';
 import type { CeleryField } from './cron-fields.ts';
 import { runPythonHelper } from './python.ts';
 
@@ -39,8 +38,9 @@ export interface CeleryEntry {
   task: unknown;
   /** Why the entry could not even be read (celery beat itself would refuse it). */
   problem?: string;
-  args?: JsonValue[];
-  kwargs?: JsonObject;
+  /** args and kwargs as Celery's JSON serializer writes them: text, so that no number is rounded. */
+  argsJson?: string;
+  kwargsJson?: string;
   schedule?: CelerySchedule;
   options?: Record<string, unknown>;
   /** An entry celery beat adds by itself (celery.backend_cleanup). */

@@ -9,15 +9,17 @@
  *   last send plus the interval; Metronome's is a grid `anchor + k × every`, so the anchor is the
  *   entry's last run (from celery beat's schedule file), which puts the first Metronome fire where
  *   celery beat's next one would be. With no known last run, the grid starts at the Unix epoch.
- *   `relative=True` (Celery rounds each run down to the interval's unit) is a grid on that unit.
+ *   `relative=True` (Celery rounds each run down to the interval's unit) is a grid on that unit's
+ *   boundaries when the interval is a whole number of units; any other is refused (see intervalSpec).
  * - solar, and django-celery-beat's clocked.
  */
-import type { ScheduleDeclarationInput } from '../model/index.ts';
-import { DAY, HOUR, MINUTE, type ScheduleSpec, SECOND, ZoneRules } from '../time/index.ts';
+import type { JsonObject, JsonValue, ScheduleDeclarationInput } from '../model/index.ts';
+import { DAY, formatDuration, HOUR, MINUTE, type ScheduleSpec, SECOND, ZoneRules } from '../time/index.ts';
 import type { CeleryEntry, CelerySchedule } from './celery-app.ts';
 import { toCronFields } from './cron-fields.ts';
 import { type Converted, type ImportedEntry, type ImportNote, noteValue } from './entry.ts';
 import { mapOptions } from './options.ts';
+import { negativeZeroNotes, pythonJson } from './python-json.ts';
 
 export interface ConvertOptions {
   /** The import's instant (epoch ms). */
@@ -37,8 +39,15 @@ export function fromCeleryEntry(entry: CeleryEntry, options: ConvertOptions): Co
   const lastRunAt = entry.lastRunAt ? Date.parse(entry.lastRunAt) : null;
   const spec = scheduleSpec(entry.schedule, lastRunAt, options.now);
   if ('reason' in spec) return problem(spec.reason);
+  const message = messageOf(entry);
+  if ('reason' in message) return problem(message.reason);
+  const { args, kwargs } = message;
   const mapped = mapOptions(entry.options ?? {});
-  const notes: ImportNote[] = [...spec.notes, ...mapped.notes];
+  const notes: ImportNote[] = [
+    ...spec.notes,
+    ...mapped.notes,
+    ...negativeZeroNotes({ args, kwargs, headers: mapped.options.headers }),
+  ];
   if (entry.default) {
     notes.push({
       option: 'entry',
@@ -60,8 +69,8 @@ export function fromCeleryEntry(entry: CeleryEntry, options: ConvertOptions): Co
     name: entry.name,
     task: entry.task,
     schedule: spec.spec,
-    ...(entry.args && entry.args.length > 0 ? { args: entry.args } : {}),
-    ...(entry.kwargs && Object.keys(entry.kwargs).length > 0 ? { kwargs: entry.kwargs } : {}),
+    ...(args.length > 0 ? { args } : {}),
+    ...(Object.keys(kwargs).length > 0 ? { kwargs } : {}),
     ...mapped.options,
     ...options.defaults,
   };
@@ -74,6 +83,18 @@ export function fromCeleryEntry(entry: CeleryEntry, options: ConvertOptions): Co
     totalRuns: entry.totalRunCount ?? 0,
   };
   return { entry: imported };
+}
+
+/** args and kwargs exactly as celery beat sends them (src/import/python-json.ts). */
+function messageOf(entry: CeleryEntry): { args: JsonValue[]; kwargs: JsonObject } | { reason: string } {
+  try {
+    return {
+      args: pythonJson(entry.argsJson ?? '[]') as JsonValue[],
+      kwargs: pythonJson(entry.kwargsJson ?? '{}') as JsonObject,
+    };
+  } catch (error) {
+    return { reason: `args/kwargs cannot be sent as JSON: ${(error as Error).message}` };
+  }
 }
 
 type SpecResult = { spec: ScheduleSpec; notes: ImportNote[] } | { reason: string };
@@ -152,27 +173,25 @@ export function intervalSpec(
     return { reason: `it runs every ${seconds} s; Metronome's shortest interval is 1 second` };
   }
   const anchor = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  const unit = everyMs >= DAY ? DAY : everyMs >= HOUR ? HOUR : everyMs >= MINUTE ? MINUTE : 0;
-  if (!relative || unit === 0) {
-    const notes: ImportNote[] = relative
-      ? [
-          {
-            option: 'relative',
-            value: 'True',
-            kind: 'mapped',
-            reason: 'Celery rounds nothing below a minute',
-          },
-        ]
-      : [];
-    return { spec: { kind: 'interval', every: everyMs, anchor: anchor(lastRunAt) }, notes };
+  if (!relative) return { spec: { kind: 'interval', every: everyMs, anchor: anchor(lastRunAt) }, notes: [] };
+  // celery.utils.time.remaining: next = delta_resolution(last + every), the wall clock rounded down
+  // to the interval's unit (day, hour, minute; below a minute only the microseconds are dropped).
+  const unit = everyMs >= DAY ? DAY : everyMs >= HOUR ? HOUR : everyMs >= MINUTE ? MINUTE : SECOND;
+  const unitName = unit === DAY ? 'day' : unit === HOUR ? 'hour' : unit === MINUTE ? 'minute' : 'second';
+  if (everyMs % unit !== 0) {
+    // Rounding down then makes the next run come due before the interval has passed; celery beat
+    // next asks the entry when it comes up in its heap, i.e. when its other entries let it: every
+    // whole unit when it is alone, about every interval among others. No schedule says that.
+    return {
+      reason: `relative=True with an interval of ${formatDuration(everyMs)}, not a whole number of ${unitName}s: celery beat rounds each run down to the whole ${unitName}, so when it sends it depends on the other entries of its schedule (every ${unitName} when it is alone); use an interval of whole ${unitName}s, crontab(...), or relative=False`,
+    };
   }
-  const effective = Math.floor(everyMs / unit) * unit;
-  const unitName = unit === DAY ? 'day' : unit === HOUR ? 'hour' : 'minute';
+  const effective = everyMs;
   const rounding: ImportNote = {
     option: 'relative',
     value: 'True',
     kind: 'mapped',
-    reason: `Celery rounds each run down to the whole ${unitName}${effective !== everyMs ? `, so it really runs every ${effective / unit} ${unitName}(s)` : ''}: a grid on whole ${unitName}s`,
+    reason: `Celery rounds each run down to the whole ${unitName}: a grid on whole ${unitName}s`,
   };
   const rules = ZoneRules.get(zone, 'timezone');
   if (unit === DAY && hasOffsetChanges(rules, lastRunAt ?? now)) {

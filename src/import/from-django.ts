@@ -8,7 +8,7 @@
  * epoch; solar and clocked carry over as they are. `one_off` is `maxRuns: 1`, `start_time` is
  * `startAt`, `expire_seconds` is `expires`, an `expires` instant is `endAt`.
  */
-import type { JsonObject, JsonValue } from '../model/index.ts';
+import { isJsonObject, type JsonObject, type JsonValue } from '../model/index.ts';
 import type { ScheduleSpec } from '../time/index.ts';
 import {
   CELERY_FIELDS,
@@ -20,6 +20,7 @@ import { type CeleryFieldSets, toCronFields } from './cron-fields.ts';
 import type { Converted, ImportNote } from './entry.ts';
 import { type ConvertOptions, intervalSpec, solarNotes } from './from-celery.ts';
 import { mapOptions } from './options.ts';
+import { negativeZeroNotes, pythonJson } from './python-json.ts';
 import type { PeriodicTaskRow } from './sql/read-periodic-tasks.ts';
 
 const PERIOD_SECONDS: Record<string, number> = {
@@ -52,7 +53,15 @@ export function fromPeriodicTask(row: PeriodicTaskRow, options: ConvertOptions):
     },
     '',
   );
-  const notes: ImportNote[] = [...spec.notes, ...mapped.notes];
+  const notes: ImportNote[] = [
+    ...spec.notes,
+    ...mapped.notes,
+    ...negativeZeroNotes({
+      args: args.value as JsonValue[],
+      kwargs: kwargs.value,
+      headers: headers.value,
+    }),
+  ];
   return {
     entry: {
       name: row.name,
@@ -153,16 +162,14 @@ function parseJsonColumn(
 ): { value: unknown } | { reason: string } {
   let value: unknown;
   try {
-    value = JSON.parse(text?.trim() ? text : empty);
+    // As django-celery-beat reads it (Python's json.loads) and celery beat then sends it.
+    value = pythonJson(text?.trim() ? text : empty);
   } catch (error) {
     return {
       reason: `${column} ${JSON.stringify(text)} is not valid JSON (${(error as Error).message}); django-celery-beat would disable the task`,
     };
   }
-  const ok =
-    shape === 'array'
-      ? Array.isArray(value)
-      : typeof value === 'object' && value !== null && !Array.isArray(value);
+  const ok = shape === 'array' ? Array.isArray(value) : isJsonObject(value);
   if (!ok) return { reason: `${column} ${JSON.stringify(text)} is not a JSON ${shape}` };
   return { value };
 }

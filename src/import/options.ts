@@ -5,6 +5,7 @@
  */
 import type { ScheduleDeclarationInput } from '../model/index.ts';
 import { type ImportNote, noteValue } from './entry.ts';
+import { pythonJson } from './python-json.ts';
 
 export type MessageOptions = Pick<
   ScheduleDeclarationInput,
@@ -50,8 +51,18 @@ export function mapOptions(
   const notes: ImportNote[] = [];
   const leftOut = (option: string, value: unknown, reason: string) =>
     notes.push({ option: `${prefix}${option}`, value: noteValue(value), kind: 'unsupported', reason });
-  for (const [option, value] of Object.entries(options)) {
-    if (value === null || value === undefined) continue;
+  for (const [option, raw] of Object.entries(options)) {
+    if (raw === null || raw === undefined) continue;
+    const json = tagged(raw, '$json');
+    let value: unknown = raw;
+    if (typeof json === 'string') {
+      try {
+        value = pythonJson(json);
+      } catch (error) {
+        leftOut(option, json, `not JSON celery beat could send: ${(error as Error).message}`);
+        continue;
+      }
+    }
     switch (option) {
       case 'queue': {
         const name = tagged(value, '$queue') ?? value;

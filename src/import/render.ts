@@ -4,9 +4,10 @@
  * output depends only on the entries, so re-running the import over an unchanged app rewrites the
  * same file. Pure.
  */
-import type { ScheduleDeclarationInput } from '../model/index.ts';
+import { ExactNumber, type ScheduleDeclarationInput } from '../model/index.ts';
 import { formatDuration, type ScheduleSpec } from '../time/index.ts';
 import type { ImportedEntry, ImportNote } from './entry.ts';
+import { declarationNumber, pythonRepr, undeclarable } from './python-json.ts';
 
 export interface RenderOptions {
   /** Where the entries came from, for the header: `the Celery app "proj.celery:app"`. */
@@ -14,6 +15,16 @@ export interface RenderOptions {
   /** The command that regenerates the file. */
   command: string;
   warnings: string[];
+  /** Entries imported as rows instead (numbers a declaration cannot hold): named in the header. */
+  asRows?: ImportedEntry[];
+}
+
+/** Why an entry cannot be declared in a file: the numbers JavaScript would change; null when it can. */
+export function whyNotDeclarable(entry: ImportedEntry): string | null {
+  const numbers = undeclarable(entry.declaration);
+  if (numbers.length === 0) return null;
+  const listed = numbers.map((n) => `${n.path} ${pythonRepr(n.number)}`);
+  return `a declaration cannot hold its numbers exactly (${listed.join(', ')}: JavaScript rounds an integer beyond 2^53 and sends a whole float as an int)`;
 }
 
 export function renderDeclarations(entries: ImportedEntry[], options: RenderOptions): string {
@@ -32,6 +43,9 @@ export function renderDeclarations(entries: ImportedEntry[], options: RenderOpti
     ` * Imported from ${options.from} by \`${options.command}\`.`,
     ' * Review it, commit it, and apply it with `beat sync` (docs/migrating.md).',
     ...options.warnings.map((w) => ` * Note: ${w}`),
+    ...(options.asRows ?? []).map(
+      (e) => ` * ${e.name}: imported as a row, not declared here: ${whyNotDeclarable(e)}`,
+    ),
     ' */',
     `import { ${[...builders].sort().join(', ')} } from 'metronome';`,
   ];
@@ -119,6 +133,7 @@ function identifier(name: string, used: Set<string>): string {
 
 /** A TypeScript literal for a JSON-like value (single-quoted strings, bare keys where possible). */
 function literal(value: unknown): string {
+  if (value instanceof ExactNumber) return declarationNumber(value);
   if (value instanceof Date) return literal(value.toISOString());
   if (typeof value === 'string') return quote(value);
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);

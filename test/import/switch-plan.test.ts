@@ -75,14 +75,17 @@ test('a re-run keeps the cursor unless the timing or the last run changed, and n
   assert.equal(newer?.nextFireAt, at('2027-05-10T17:00:00Z'));
 });
 
-test("Celery's relative intervals: a grid on the whole unit, or local midnight", () => {
-  const hourly = intervalSpec(5400, true, 'Asia/Kolkata', at('2027-05-10T10:47:00Z'), NOW);
-  // 90 minutes rounded down to the hour each time is hourly, on Kolkata's whole hours (:30 UTC).
-  assert.deepEqual('spec' in hourly && hourly.spec, {
+test("Celery's relative intervals: a grid on the whole unit, or local midnight, or refused", () => {
+  const twoHours = intervalSpec(7200, true, 'Asia/Kolkata', at('2027-05-10T10:47:00Z'), NOW);
+  // Two hours, each run rounded down to the hour: on Kolkata's whole hours (:30 UTC).
+  assert.deepEqual('spec' in twoHours && twoHours.spec, {
     kind: 'interval',
-    every: 3_600_000,
+    every: 7_200_000,
     anchor: '2027-05-10T10:30:00.000Z',
   });
+  // 90 minutes: when celery beat sends it depends on its other entries (test/import/relative.test.ts).
+  const uneven = intervalSpec(5400, true, 'Asia/Kolkata', null, NOW);
+  assert.match('reason' in uneven ? uneven.reason : '', /not a whole number of hours/);
   const daily = intervalSpec(86_400, true, 'Europe/Berlin', null, NOW);
   assert.deepEqual('spec' in daily && daily.spec, {
     kind: 'crontab',

@@ -55,7 +55,7 @@ def add(specs):
     for spec in specs:
         fields = {k: v for k, v in spec.items() if k not in ('interval', 'crontab', 'solar', 'clocked', 'last_run_at', 'start_time', 'expires')}
         for key in ('args', 'kwargs', 'headers'):
-            if key in fields:
+            if key in fields and not isinstance(fields[key], str):  # a string is the column's text
                 fields[key] = json.dumps(fields[key])
         task = PeriodicTask(start_time=instant(spec.get('start_time')), expires=instant(spec.get('expires')),
                             **schedule_of(spec), **fields)
@@ -79,17 +79,28 @@ def update(changes):
     return {'updated': len(changes)}
 
 
-def celery_next(names):
-    """When celery beat's DatabaseScheduler would next send each task: ModelEntry.is_due() now."""
+def celery_next(request):
+    """When celery beat's DatabaseScheduler would next send each task: ModelEntry.is_due() at AT.
+
+    AT (an ISO instant) freezes every clock Celery and django-celery-beat read, so the answer does
+    not depend on how long the test took to get here; without it, now."""
     from celery import Celery
+    from django_celery_beat import models, tzcrontab
     from django_celery_beat.schedulers import ModelEntry
+    names, at = (request, None) if isinstance(request, list) else (request['names'], request.get('at'))
     app = Celery('metronome-test', set_as_current=True)
     app.conf.timezone = 'UTC'
+    frozen = instant(at)
+    if frozen is not None:
+        models.now = lambda: frozen
+        tzcrontab.TzAwareCrontab.nowfunc = lambda self: frozen.astimezone(self.tz)
+        ModelEntry._default_now = lambda self: frozen.astimezone(self.app.timezone)
+        app.now = lambda: frozen.astimezone(app.timezone)
     out = {}
     for name in names:
         model = PeriodicTask.objects.get(name=name)
         entry = ModelEntry(model, app=app)
-        now = datetime.now(timezone.utc)
+        now = frozen or datetime.now(timezone.utc)
         due, seconds = entry.is_due()
         out[name] = {'now': now.isoformat(), 'due': bool(due), 'seconds': seconds}
     return out
@@ -146,9 +157,10 @@ export interface PeriodicTaskSpec {
   };
   solar?: { event: string; latitude: number; longitude: number };
   clocked?: string;
-  args?: unknown[];
-  kwargs?: Record<string, unknown>;
-  headers?: Record<string, unknown>;
+  /** A string is the column's JSON text as it is (numbers JavaScript cannot hold). */
+  args?: unknown[] | string;
+  kwargs?: Record<string, unknown> | string;
+  headers?: Record<string, unknown> | string;
   queue?: string;
   exchange?: string;
   routing_key?: string;

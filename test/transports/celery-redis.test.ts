@@ -217,9 +217,11 @@ describe('celery on redis, a real worker', () => {
       kwargs: { sleep: 30 },
       runLeaseMs: 5_000,
     });
+    // Generous bounds: a loaded machine is slow to dispatch and to start a worker, and nothing
+    // asserted below depends on how slow.
     const first = await eventually(
       'the first run to start',
-      5_000,
+      60_000,
       () => startsOf(worker?.records() ?? [], 'killed')[0],
     );
     worker.kill();
@@ -233,14 +235,19 @@ describe('celery on redis, a real worker', () => {
     });
     const second = await eventually(
       'a second run once the lease ended',
-      12_000,
+      90_000,
       () => startsOf(worker?.records() ?? [], 'killed')[1],
     );
     await disable(db.sql, ['killed']);
     const rows = await ledger(db.sql, 'killed');
     const firstRow = rows.find((r) => r.task_id === first.id);
     assert.ok(firstRow?.enqueued_at);
-    const leaseEnd = firstRow.enqueued_at.getTime() + 5_000;
+    // The lease runs from when the beat took the run lock: after the claim, before the send. Counted
+    // from enqueued_at (written after the send) it would end later than the real one by however long
+    // the send took, which on a loaded machine is more than the margin.
+    const [claim] = await db.sql<{ claimed_at: Date }[]>`
+      select claimed_at from metronome.occurrences where task_id = ${first.id}`;
+    const leaseEnd = claim!.claimed_at.getTime() + 5_000;
     assert.ok(
       second.t * 1000 >= leaseEnd - 50,
       `second run started ${Math.round(leaseEnd - second.t * 1000)} ms before the first run's lease ended`,
@@ -251,7 +258,9 @@ describe('celery on redis, a real worker', () => {
         r.scheduled_for.getTime() < leaseEnd - 1000,
     );
     assert.ok(between.length >= 2);
-    for (const r of between) assert.equal(r.status, 'skipped_overlap');
+    // Not run: skipped as overlapping, or (a beat running late on a loaded machine) missed.
+    for (const r of between)
+      assert.match(r.status, /^(skipped_overlap|missed)$/, `${r.task_id}: ${r.status}`);
     assert.deepEqual(duplicates(worker.records()), []);
   });
 });

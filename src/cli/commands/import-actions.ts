@@ -10,7 +10,7 @@ import { ImportProblemsError, type ReadyEntry } from '../../import/entry.ts';
 import { loadCeleryApp } from '../../import/load-celery.ts';
 import { loadPeriodicTasks } from '../../import/load-django.ts';
 import { PythonHelperError } from '../../import/python.ts';
-import { renderDeclarations } from '../../import/render.ts';
+import { renderDeclarations, whyNotDeclarable } from '../../import/render.ts';
 import { MissingTablesError } from '../../import/sql/read-periodic-tasks.ts';
 import { OVERLAP_POLICIES, type OverlapPolicy } from '../../model/index.ts';
 import { parseDuration, parseInstant, ZoneRules } from '../../time/index.ts';
@@ -123,25 +123,57 @@ export async function importCelery(options: CeleryOptions): Promise<void> {
     return;
   }
   const file = options.out ?? DEFAULT_OUT;
-  const text = renderDeclarations(loaded.entries, {
+  // An entry whose numbers a declaration would change is imported as a row instead, and said so.
+  const asRows = loaded.entries.filter((e) => whyNotDeclarable(e) !== null);
+  const declared = loaded.entries.filter((e) => whyNotDeclarable(e) === null);
+  const text = renderDeclarations(declared, {
     from: `the Celery app ${options.app} (its beat_schedule)`,
     command: `beat import celery --app ${options.app}${options.out ? ` --out ${options.out}` : ''}`,
     warnings,
+    asRows,
   });
-  const changes = writeDeclarationFile(file, text, options.dryRun ?? false);
+  const dryRun = options.dryRun ?? false;
+  const rows =
+    asRows.length === 0
+      ? null
+      : await withDatabase(async (database) => ({
+          target: database.target,
+          plan: await guarded('beat import', () =>
+            applyImport(database, asRows, { source: `celery ${options.app}`, dryRun }),
+          ),
+        }));
+  const changes = writeDeclarationFile(file, text, dryRun);
   if (options.json) {
     printJson({
       file,
-      dryRun: options.dryRun ?? false,
+      dryRun,
       changes,
-      entries: entriesJson(loaded.entries),
+      entries: entriesJson(declared),
+      ...(rows
+        ? {
+            rows: {
+              target: rows.target,
+              plan: rows.plan.actions.map(
+                ({ entry: _e, ...rest }: { entry?: unknown } & Record<string, unknown>) => rest,
+              ),
+              entries: entriesJson(asRows),
+            },
+          }
+        : {}),
       warnings,
     });
     return;
   }
-  if (options.dryRun) print(text);
+  if (dryRun) print(text);
+  const asRowsText = rows
+    ? [
+        ...asRows.map((e) => `  ${e.name}: imported as a row: ${whyNotDeclarable(e)}`),
+        formatImportPlan(rows.plan.actions, `celery ${options.app}`),
+        `${dryRun ? 'Would write' : 'Wrote'} ${asRows.length} row${asRows.length === 1 ? '' : 's'} in ${rows.target}.`,
+      ].join('\n')
+    : '';
   const notes = formatNotes(loaded.entries, warnings);
-  print([formatFileChanges(file, changes, options.dryRun ?? false), notes].filter(Boolean).join('\n'));
+  print([formatFileChanges(file, changes, dryRun), asRowsText, notes].filter(Boolean).join('\n'));
 }
 
 export async function importDjango(options: DjangoOptions): Promise<void> {

@@ -78,7 +78,10 @@ export async function checkTimes(
     if (!result || 'error' in result) {
       return { ...base, differences: [], error: result ? result.error : "Celery's answer is missing" };
     }
-    const celery = result.fires.map((f) => Date.parse(f));
+    // Past an `expires` instant (endAt) celery beat still sends, and its workers discard each message
+    // as expired: no run, as in Metronome, which stops there.
+    const endAt = entry.fields.endAt?.getTime() ?? Number.POSITIVE_INFINITY;
+    const celery = result.fires.map((f) => Date.parse(f)).filter((t) => t <= endAt);
     const failedAt = result.failure ? Date.parse(result.failure.at) : Number.POSITIVE_INFINITY;
     const zone = ZoneRules.get(p.zone ?? 'UTC');
     const local = (d: Difference) =>

@@ -9,10 +9,12 @@
  * on its grid.
  */
 import { nextFireWithin, type ScheduleFields } from '../../model/index.ts';
-import { DAY, HOUR, type Schedule, ZoneRules } from '../../time/index.ts';
+import { DAY, formatDuration, HOUR, type Schedule, ZoneRules } from '../../time/index.ts';
 
 export const CAP = 5_000;
 const FIRST = 1_000;
+/** The least reach either side of an offset change: the longest move (2 h) plus PAIR (3 h). */
+const CHANGE_REACH = 5 * HOUR;
 
 export interface Segment {
   start: number;
@@ -62,18 +64,31 @@ export function planSegments(
   const fires = metronomeFires(schedule, fields, whole, CAP + 1);
   if (fires.length <= CAP) return { segments: [whole], partial: null };
   const changes = zone ? offsetChanges(ZoneRules.get(zone), from, to) : [];
+  const reach = changeReach(fires, changes.length);
   const segments = merge([
     { start: whole.start, end: fires[FIRST - 1]! },
-    ...changes.map((c) => ({ start: segmentStart(fields, c - DAY), end: c + DAY })),
+    ...changes.map((c) => ({ start: segmentStart(fields, c - reach), end: c + reach })),
   ]);
   return {
     segments,
     partial: `it fires more than ${CAP.toLocaleString('en')} times in the window: compared its first ${FIRST.toLocaleString('en')} fires${
       changes.length > 0
-        ? ` and the two days around each of the ${changes.length} UTC offset changes of ${zone}`
+        ? ` and the ${reach === DAY ? 'two days' : `${formatDuration(2 * reach)}`} around each of the ${changes.length} UTC offset changes of ${zone}`
         : ''
     }`,
   };
+}
+
+/**
+ * How far either side of an offset change to compare: a day, or less where that holds more than the
+ * cap's share of fires — but never under CHANGE_REACH, which covers a fire a change moves (at most
+ * two hours) plus the pairing margin (PAIR) at the segment's ends.
+ */
+function changeReach(fires: number[], changes: number): number {
+  if (changes === 0) return DAY;
+  const spacing = (fires[fires.length - 1]! - fires[0]!) / Math.max(1, fires.length - 1);
+  const share = ((CAP - FIRST) / changes / 2) * spacing;
+  return Math.min(DAY, Math.max(CHANGE_REACH, share));
 }
 
 function merge(segments: Segment[]): Segment[] {
