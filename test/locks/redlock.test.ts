@@ -58,7 +58,7 @@ test('Redlock: the lock is the key prefix + schedule key, holding the token with
   }
 });
 
-test('Redlock: the database in the URL is the one used (Redlock would otherwise SELECT 0)', async () => {
+test('Redlock: the database in the URL is the one used', async () => {
   const url = new URL(REDIS_URL);
   url.pathname = '/3';
   const prefix = randomPrefix('runlock');
