@@ -83,9 +83,6 @@ interface Answers<T> {
   start: number;
 }
 
-/** One lock of an acquire: the handle, held by someone else, or taken too late to be valid. */
-type Acquired = RunLockHandle | 'held' | 'late';
-
 export class RedlockRunLocks implements RunLocks {
   readonly prefix: string;
   /** The servers' URLs, passwords redacted. */
@@ -158,23 +155,14 @@ export class RedlockRunLocks implements RunLocks {
     const retake = token !== undefined && options.retake !== false;
     const request = { scheduleKey, ttlMs, token: token ?? randomBytes(16).toString('hex'), retake };
     const [acquired] = await this.acquire([request], owner);
-    if (acquired === 'late') {
-      throw this.unavailable(
-        'acquire',
-        this.prefix + scheduleKey,
-        `took longer than the ${ttlMs} ms TTL`,
-        [],
-      );
-    }
-    return acquired === 'held' || acquired === undefined ? null : acquired;
+    return acquired ?? null;
   }
 
   async tryAcquireMany(
     requests: readonly LockRequest[],
     owner: string,
   ): Promise<Array<RunLockHandle | null>> {
-    const acquired = await this.acquire(requests, owner);
-    return acquired.map((lock) => (typeof lock === 'string' ? null : lock));
+    return this.acquire(requests, owner);
   }
 
   handleFor(scheduleKey: string, token: string, owner: string, expiresAt: number): RunLockHandle {
@@ -231,10 +219,15 @@ export class RedlockRunLocks implements RunLocks {
 
   /**
    * Redlock's acquire for a batch: every server runs acquire-many.lua once; a lock is taken when a
-   * quorum of servers took it and the round trip left it valid. Whatever was set on too few servers,
-   * or too late, is given back (best-effort: it expires anyway).
+   * quorum of servers took it, else it is held (null). Whatever was set on too few servers is given
+   * back (best-effort: it expires anyway). When the round trip outlasted a lock's validity, whether
+   * it is held is unknown: the whole batch is given back and rejects as unavailable (never "held",
+   * which would skip the run as an overlap).
    */
-  private async acquire(requests: readonly LockRequest[], owner: string): Promise<Acquired[]> {
+  private async acquire(
+    requests: readonly LockRequest[],
+    owner: string,
+  ): Promise<Array<RunLockHandle | null>> {
     if (requests.length === 0) return [];
     for (const r of requests) {
       checkScheduleKey(r.scheduleKey);
@@ -254,17 +247,21 @@ export class RedlockRunLocks implements RunLocks {
       await giveBack(requests);
       throw error;
     }
+    const quorate = requests.map((_, i) => this.votes(taken.answers, i) >= this.quorum);
     const now = Date.now();
-    const acquired = requests.map((r, i): Acquired => {
-      if (this.votes(taken.answers, i) < this.quorum) return 'held';
-      const expiresAt = this.validUntil(taken.start, r.ttlMs);
-      return expiresAt > now ? this.handleFor(r.scheduleKey, r.token, owner, expiresAt) : 'late';
-    });
-    const partial = requests.filter(
-      (_, i) => typeof acquired[i] === 'string' && this.votes(taken.answers, i) > 0,
-    );
+    const late = requests.find((r, i) => quorate[i] && this.validUntil(taken.start, r.ttlMs) <= now);
+    if (late) {
+      await giveBack(requests);
+      const key = this.prefix + late.scheduleKey;
+      throw this.unavailable('acquire', key, `took longer than the ${late.ttlMs} ms TTL`, []);
+    }
+    const partial = requests.filter((_, i) => !quorate[i] && this.votes(taken.answers, i) > 0);
     if (partial.length > 0) await giveBack(partial);
-    return acquired;
+    return requests.map((r, i) =>
+      quorate[i]
+        ? this.handleFor(r.scheduleKey, r.token, owner, this.validUntil(taken.start, r.ttlMs))
+        : null,
+    );
   }
 
   /**
