@@ -23,7 +23,7 @@ export interface AmqpBrokerOptions {
 }
 
 /** A queue that does not exist (passive mode), or that was declared differently (declare mode). */
-export class QueueCheckError extends Error {}
+class QueueCheckError extends Error {}
 
 interface Open {
   connection: ChannelModel;
