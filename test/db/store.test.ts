@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { loadSchedules, refreshSchedule } from '../../src/db/store.ts';
+import { loadSchedules, refreshSchedules, type StoreOptions } from '../../src/db/store.ts';
 import { createLogger } from '../../src/logger.ts';
 import { migratedDatabasePerFile } from '../support/migrated.ts';
 import { one } from '../support/pg.ts';
@@ -10,6 +10,11 @@ import { one } from '../support/pg.ts';
 const file = migratedDatabasePerFile(
   (db) => db.sql`alter table metronome.schedules drop constraint kwargs_is_object`,
 );
+
+/** Re-read one schedule as the runtime does (in a batch, here of one); null when the row is gone. */
+async function refreshSchedule(id: number, options: StoreOptions = {}) {
+  return (await refreshSchedules(file.database, [id], options)).get(id) ?? null;
+}
 
 function captureLog() {
   const lines: Record<string, unknown>[] = [];
@@ -62,7 +67,7 @@ test('invalid rows are quarantined with a message naming the column; everything 
 test('fixing a row clears invalid_reason and computes its next fire', async () => {
   const { id } = one(await file.db.sql`select id from metronome.schedules where name = 'bad.zone'`);
   await file.db.sql`update metronome.schedules set timezone = 'Europe/Berlin' where id = ${id}`;
-  const refreshed = await refreshSchedule(file.database, Number(id), {
+  const refreshed = await refreshSchedule(Number(id), {
     now: Date.parse('2026-11-21T00:00:00Z'),
   });
   assert.ok(refreshed && !('reason' in refreshed), JSON.stringify(refreshed));
@@ -74,14 +79,14 @@ test('fixing a row clears invalid_reason and computes its next fire', async () =
   assert.equal(row!.next_fire_at.toISOString(), '2026-11-21T02:00:00.000Z');
 });
 
-test('refreshSchedule: a row broken by an edit is quarantined; a deleted row gives null', async () => {
+test('refreshSchedules: a row broken by an edit is quarantined; a deleted row gives null', async () => {
   const { id } = one(await file.db.sql`select id from metronome.schedules where name = 'good.every'`);
   await file.db.sql`update metronome.schedules set kwargs = '"oops"' where id = ${id}`;
-  const broken = await refreshSchedule(file.database, Number(id));
+  const broken = await refreshSchedule(Number(id));
   assert.ok(broken && 'reason' in broken);
   assert.match(broken.reason, /column kwargs/);
   await file.db.sql`delete from metronome.schedules where id = ${id}`;
-  assert.equal(await refreshSchedule(file.database, Number(id)), null);
+  assert.equal(await refreshSchedule(Number(id)), null);
 });
 
 test('paused and disabled schedules load with their state; the runtime fires only enabled ones', async () => {
