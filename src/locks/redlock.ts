@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis, type Result } from 'ioredis';
 import { type Logger, redactSecrets } from '../logger.ts';
+import { settlesWithin } from '../settles-within.ts';
 import {
   checkScheduleKey,
   checkToken,
@@ -208,7 +209,7 @@ export class RedlockRunLocks implements RunLocks {
     await Promise.all(
       this.servers.map(async ({ client }) => {
         try {
-          if (client.status === 'ready') await withTimeout(client.quit(), 500);
+          if (client.status === 'ready') await settlesWithin(client.quit(), 500);
         } catch {
           // Disconnect below either way.
         }
@@ -360,14 +361,4 @@ function firstContact(client: Redis, timeoutMs: number): Promise<void> {
     client.once('error', done);
     client.once('end', done);
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
