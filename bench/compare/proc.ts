@@ -29,17 +29,6 @@ export function peakRssMiB(pid: number): number {
   }
 }
 
-/** Resident set size now, in MiB (VmRSS). */
-export function rssMiB(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return Math.round((kb / 1024) * 10) / 10;
-  } catch {
-    return 0;
-  }
-}
-
 /** Summed CPU seconds of several processes (Postgres backends of one database). */
 export function cpuSecondsOf(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);

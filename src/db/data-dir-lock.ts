@@ -20,8 +20,8 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export const HEARTBEAT_MS = 2_000;
-export const STALE_MS = 3 * HEARTBEAT_MS;
+const HEARTBEAT_MS = 2_000;
+const STALE_MS = 3 * HEARTBEAT_MS;
 
 export class DataDirLockedError extends Error {
   constructor(

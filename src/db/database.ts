@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import { type SQL, sql } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { redactSecrets } from '../logger.ts';
 import { lockDataDir } from './data-dir-lock.ts';
@@ -15,7 +15,7 @@ import * as schema from './schema.ts';
 /** Drizzle over either driver (a transaction is one too). */
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-export interface MigrationOptions {
+interface MigrationOptions {
   migrationsFolder: string;
   migrationsSchema: string;
   migrationsTable: string;
@@ -166,5 +166,3 @@ async function openPglite(dataDir: string): Promise<Database> {
     },
   };
 }
-
-export { sql };

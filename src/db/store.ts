@@ -147,15 +147,6 @@ function shareStrings(row: ScheduleRow): ScheduleRow {
   return row;
 }
 
-/** Re-read one schedule (after a change notification). Null when the row is gone. */
-export async function refreshSchedule(
-  database: Database,
-  id: number,
-  options: StoreOptions = {},
-): Promise<LoadedSchedule | InvalidSchedule | null> {
-  return (await refreshSchedules(database, [id], options)).get(id) ?? null;
-}
-
 /**
  * Re-read a set of schedules in one query, validate them and write their verdicts in one
  * statement: a burst of 10,000 inserted rows is a few such batches, not 10,000 round trips. The

@@ -23,7 +23,7 @@ import type {
 } from '../time/index.ts';
 
 /** Marks objects made by defineSchedule; a global symbol, so two copies of this module agree. */
-export const DECLARATION = Symbol.for('metronome.declaration');
+const DECLARATION = Symbol.for('metronome.declaration');
 
 export type ScheduleDeclaration = Readonly<ScheduleDeclarationInput> & { readonly [DECLARATION]: true };
 

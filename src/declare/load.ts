@@ -55,7 +55,7 @@ export interface LoadOptions {
 /** Longest the loader process may take to start (our code and tsx, not the user's): generous. */
 const STARTUP_TIMEOUT_MS = 60_000;
 
-export const DEFAULT_DECLARATION_TIMEOUT_MS = 10_000;
+const DEFAULT_DECLARATION_TIMEOUT_MS = 10_000;
 
 export async function loadDeclarations(
   dir: string,

@@ -24,7 +24,7 @@ function blocks(text: string): Map<string, string> {
   return out;
 }
 
-export function compareFiles(before: string | null, after: string): FileChanges {
+function compareFiles(before: string | null, after: string): FileChanges {
   const old = blocks(before ?? '');
   const next = blocks(after);
   const changes: FileChanges = {

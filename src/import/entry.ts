@@ -48,7 +48,7 @@ export interface ReadyEntry extends ImportedEntry {
 }
 
 /** Validate each entry's declaration exactly as `beat sync` would validate the generated file. */
-export function validateEntries(
+function validateEntries(
   entries: ImportedEntry[],
   now: number,
 ): { ready: ReadyEntry[]; problems: ImportProblem[] } {

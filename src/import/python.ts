@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 export class PythonHelperError extends Error {}
 
 /** The helpers' folder: `python/` at the package root, found upwards from this file (src/ or dist/). */
-export function helpersFolder(): string {
+function helpersFolder(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = path.join(dir, 'python', 'metronome_beatsim.py');

@@ -7,12 +7,10 @@ import { InProcessRunLocks } from './in-process.ts';
 import { RedlockRunLocks } from './redlock.ts';
 import type { RunLocks } from './run-lock.ts';
 
-export type { InProcessLockStore, InProcessRunLocksOptions } from './in-process.ts';
 export { createInProcessLockStore, InProcessRunLocks } from './in-process.ts';
-export type { RedlockRunLocksOptions } from './redlock.ts';
 export { RedlockRunLocks } from './redlock.ts';
-export type { RunLockHandle, RunLockOperation, RunLockServerFailure, RunLocks } from './run-lock.ts';
-export { DEFAULT_RUN_LOCK_PREFIX, parseRunLockHandle, RunLockUnavailableError } from './run-lock.ts';
+export type { RunLockHandle, RunLocks } from './run-lock.ts';
+export { parseRunLockHandle, RunLockUnavailableError } from './run-lock.ts';
 
 export interface CreateRunLocksOptions {
   /** `REDIS_URL`, or the servers of a Redlock quorum; none (or empty) → in-process locks. */

@@ -1,29 +1,25 @@
 /**
- * Run locks over Redis with Redlock (@sesamecare-oss/redlock over ioredis): one Redis server, or
- * several independent ones for a quorum (a lock is held when a majority of them hold it).
+ * Run locks over Redis with the Redlock algorithm (Redis's "Distributed locks with Redis"): one Redis
+ * server, or several independent ones for a quorum. Our own implementation, not a library's
+ * (docs/locks.md says why): every operation is a batch, and a single lock is a batch of one.
  *
- * Try-once semantics: Redlock's retryCount is 0 and the clients never queue or resend commands, so an
- * operation takes one round trip to every server (bounded by `commandTimeoutMs`) and an unreachable
- * server fails at once instead of blocking the tick.
+ * - A lock is held when a majority of servers took it (SET NX PX, or a re-take of our own token) and
+ *   it is still valid after the round trip: valid until start + TTL − drift, the drift being 1 % of
+ *   the TTL + 2 ms (Redis's expiry precision). Copies set on too few servers are given back at once.
+ * - Extend and release act only where the stored token is the handle's, and need a majority to answer.
+ * - Each operation is one atomic script per server (src/locks/lua/), sent to all servers at once.
  *
- * Redlock reports every failure as the same ExecutionError; this module reads the per-server votes
- * behind it to tell "held by someone else" / "not ours any more" (a quorum of servers answered) from
- * "unavailable" (too few servers answered), which becomes a RunLockUnavailableError.
- *
- * We use acquire/extend/release explicitly, never Redlock's `using()` (which retries a failed
- * extension in a tight loop while the lock is unexpired).
+ * Try-once: the clients never queue or resend commands, so an operation takes one round trip to every
+ * server (bounded by `commandTimeoutMs`) and an unreachable server fails at once instead of blocking
+ * the tick. When a majority of servers answered, the answer is definitive ("held", "not ours any
+ * more"); when too few did, the operation rejects with a RunLockUnavailableError naming them.
  */
 
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import {
-  ExecutionError,
-  type ExecutionStats,
-  Lock,
-  Redlock,
-  ResourceLockedError,
-} from '@sesamecare-oss/redlock';
-import { Redis } from 'ioredis';
+import { Redis, type Result } from 'ioredis';
 import { type Logger, redactSecrets } from '../logger.ts';
+import { settlesWithin } from '../settles-within.ts';
 import {
   checkScheduleKey,
   checkToken,
@@ -55,14 +51,25 @@ export interface RedlockRunLocksOptions {
   logger?: Logger;
 }
 
-/** The batch operations, one atomic script each (src/locks/lua/). */
-const ACQUIRE_MANY = readFileSync(new URL('./lua/acquire-many.lua', import.meta.url), 'utf8');
-const RELEASE_MANY = readFileSync(new URL('./lua/release-many.lua', import.meta.url), 'utf8');
+const script = (name: string) => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 
-type ScriptClient = Redis & {
-  metronomeAcquireMany(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
-  metronomeReleaseMany(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
+/** Redlock's three operations on one server, each for a batch of keys (src/locks/lua/). */
+const SCRIPTS = {
+  metronomeLockAcquire: script('acquire-many.lua'),
+  metronomeLockExtend: script('extend-many.lua'),
+  metronomeLockRelease: script('release-many.lua'),
 };
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** KEYS, then per key: ttl, token, retake (1/0). One 1 (taken) or 0 (held) per key. */
+    metronomeLockAcquire(numKeys: number, ...keysAndArgs: Array<string | number>): Result<number[], Context>;
+    /** KEYS, then per key: ttl, token. One 1 (extended) or 0 (not ours) per key. */
+    metronomeLockExtend(numKeys: number, ...keysAndArgs: Array<string | number>): Result<number[], Context>;
+    /** KEYS, then per key: token. How many were released. */
+    metronomeLockRelease(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+  }
+}
 
 interface Server {
   client: Redis;
@@ -71,20 +78,22 @@ interface Server {
   down: boolean;
 }
 
+/** What a quorum of servers answered to one operation, and when it was sent. */
+interface Answers<T> {
+  answers: T[];
+  start: number;
+}
+
 export class RedlockRunLocks implements RunLocks {
   readonly prefix: string;
   /** The servers' URLs, passwords redacted. */
   readonly urls: readonly string[];
   private readonly servers: Server[];
-  private readonly byClient = new Map<unknown, Server>();
-  private readonly redlock: Redlock;
   private readonly quorum: number;
   private readonly driftFactor: number;
   /** Resolves once every server has either connected or failed to, the first time (bounded). */
   private readonly firstContact: Promise<void>;
   private closed = false;
-  /** The value Redlock's next acquire() holds instead of a random one (see acquireWithToken). */
-  private nextToken: string | undefined;
 
   constructor(options: RedlockRunLocksOptions) {
     if (options.urls.length === 0) throw new Error('RedlockRunLocks needs at least one Redis URL');
@@ -107,8 +116,7 @@ export class RedlockRunLocks implements RunLocks {
         retryStrategy: (times) => Math.min(times * 100, reconnectMaxDelay),
         connectionName: 'metronome-runlocks',
       });
-      client.defineCommand('metronomeAcquireMany', { lua: ACQUIRE_MANY });
-      client.defineCommand('metronomeReleaseMany', { lua: RELEASE_MANY });
+      for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { lua });
       const server: Server = { client, url, down: false };
       // An 'error' listener is what keeps a dropped connection from crashing the process.
       client.on('error', (error: Error) => {
@@ -121,43 +129,16 @@ export class RedlockRunLocks implements RunLocks {
         server.down = false;
         logger?.info({ redis: url }, 'run lock Redis reachable again');
       });
-      this.byClient.set(client, server);
       return server;
     });
     this.urls = this.servers.map((server) => server.url);
 
-    // Redlock's Lua scripts start with `SELECT <settings.db>`, so the db in the URL would be ignored
-    // (keys would land in db 0) unless Redlock is told it; and it has one db for all servers.
+    // One lock table: servers that name different databases are most likely a typo in one URL.
     const dbs = new Set(this.servers.map((server) => server.client.options.db ?? 0));
     if (dbs.size > 1) {
       this.closeClientsNow();
       throw new Error(`the run lock Redis URLs select different databases (${[...dbs].join(', ')}); use one`);
     }
-    const db = [...dbs][0] ?? 0;
-    if (!Number.isInteger(db) || db < 0 || db > 15) {
-      this.closeClientsNow();
-      throw new Error(`run lock Redis database ${db} is not supported by Redlock (0 to 15)`);
-    }
-
-    this.redlock = new Redlock(
-      this.servers.map((server) => server.client),
-      {
-        driftFactor: options.driftFactor ?? 0.01,
-        retryCount: 0,
-        retryDelay: 0,
-        retryJitter: 0,
-        db,
-      },
-    );
-    const internals = this.redlock as unknown as { _random?: () => string };
-    const random = internals._random;
-    if (typeof random !== 'function') {
-      this.closeClientsNow();
-      throw new Error(
-        'run locks: this version of @sesamecare-oss/redlock has no _random(); see src/locks/redlock.ts',
-      );
-    }
-    internals._random = () => this.nextToken ?? random.call(this.redlock);
     this.quorum = Math.floor(this.servers.length / 2) + 1;
     this.driftFactor = options.driftFactor ?? 0.01;
     this.firstContact = Promise.all(
@@ -172,47 +153,79 @@ export class RedlockRunLocks implements RunLocks {
     token?: string,
     options: { retake?: boolean } = {},
   ): Promise<RunLockHandle | null> {
-    checkScheduleKey(scheduleKey);
-    checkTtl(ttlMs);
-    if (token !== undefined) checkToken(token);
-    await this.ready();
-    const key = this.prefix + scheduleKey;
-    if (token !== undefined && options.retake !== false) {
-      // A re-take: when a quorum already holds this token, restart its TTL. This has to come before
-      // the acquire, whose clean-up after a failure deletes every copy holding the token.
-      const retaken = await this.extendLock(
-        this.lockOf({ key, token, expiresAt: Number.MAX_SAFE_INTEGER }),
-        ttlMs,
-        'acquire',
-      );
-      if (retaken) return { key, scheduleKey, token, owner, expiresAt: retaken.expiration };
-    }
-    let lock: Lock;
-    try {
-      lock = await this.acquireWithToken(key, ttlMs, token);
-    } catch (error) {
-      // Redlock has already removed whatever it set on a minority of servers.
-      if (await this.isDefinitive(error, 'acquire', key)) return null;
-      throw error;
-    }
-    if (lock.expiration <= Date.now()) {
-      // The round trip took longer than the TTL: the lock may already be gone somewhere.
-      await this.redlock.release(lock).catch(() => {});
-      throw this.unavailable('acquire', key, `took longer than the ${ttlMs} ms TTL`, []);
-    }
-    return { key, scheduleKey, token: lock.value, owner, expiresAt: lock.expiration };
+    const retake = token !== undefined && options.retake !== false;
+    const request = { scheduleKey, ttlMs, token: token ?? randomBytes(16).toString('hex'), retake };
+    const [acquired] = await this.acquire([request], owner);
+    return acquired ?? null;
+  }
+
+  async tryAcquireMany(
+    requests: readonly LockRequest[],
+    owner: string,
+  ): Promise<Array<RunLockHandle | null>> {
+    return this.acquire(requests, owner);
   }
 
   handleFor(scheduleKey: string, token: string, owner: string, expiresAt: number): RunLockHandle {
     return handleWithToken(this.prefix, scheduleKey, token, owner, expiresAt);
   }
 
+  async extend(handle: RunLockHandle, ttlMs: number): Promise<RunLockHandle | null> {
+    checkTtl(ttlMs);
+    // Past its validity the lock may have been taken over (Redlock's rule): lost, without asking.
+    if (handle.expiresAt <= Date.now()) return null;
+    const { answers, start } = await this.onEveryServer('extend', handle.key, (client) =>
+      client.metronomeLockExtend(1, handle.key, ttlMs, handle.token),
+    );
+    if (this.votes(answers, 0) < this.quorum) return null;
+    return { ...handle, expiresAt: this.validUntil(start, ttlMs) };
+  }
+
+  async release(handle: RunLockHandle): Promise<void> {
+    await this.releaseMany([handle]);
+  }
+
+  /** Best-effort: a lock that is not ours (any more) is left alone; a lost one expires anyway. */
+  async releaseMany(handles: readonly RunLockHandle[]): Promise<void> {
+    if (handles.length === 0) return;
+    const keys = handles.map((h) => h.key);
+    const tokens = handles.map((h) => h.token);
+    await this.onEveryServer('release', labelOf(keys), (client) =>
+      client.metronomeLockRelease(keys.length, ...keys, ...tokens),
+    );
+  }
+
+  async isHeld(scheduleKey: string): Promise<boolean> {
+    checkScheduleKey(scheduleKey);
+    const key = this.prefix + scheduleKey;
+    const { answers } = await this.onEveryServer('isHeld', key, (client) => client.exists(key));
+    // Held when an acquire could not get a majority of servers.
+    return answers.filter((exists) => exists === 0).length < this.quorum;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.servers.map(async ({ client }) => {
+        try {
+          if (client.status === 'ready') await settlesWithin(client.quit(), 500);
+        } catch {
+          // Disconnect below either way.
+        }
+        client.disconnect();
+      }),
+    );
+  }
+
   /**
-   * Redlock for a batch: every server runs acquire-many.lua once; a lock is held when a quorum of
-   * servers took it and the round trip left it valid (the TTL minus the drift allowance, as Redlock
-   * counts it). Locks taken on too few servers are given back there.
+   * Redlock's acquire for a batch: every server runs acquire-many.lua once; a lock is taken when a
+   * quorum of servers took it, else it is held (null). Whatever was set on too few servers is given
+   * back (best-effort: it expires anyway). When the round trip outlasted a lock's validity, whether
+   * it is held is unknown: the whole batch is given back and rejects as unavailable (never "held",
+   * which would skip the run as an overlap).
    */
-  async tryAcquireMany(
+  private async acquire(
     requests: readonly LockRequest[],
     owner: string,
   ): Promise<Array<RunLockHandle | null>> {
@@ -222,190 +235,68 @@ export class RedlockRunLocks implements RunLocks {
       checkTtl(r.ttlMs);
       checkToken(r.token);
     }
-    await this.ready();
     const keys = requests.map((r) => this.prefix + r.scheduleKey);
     const args = requests.flatMap((r) => [r.ttlMs, r.token, r.retake ? 1 : 0]);
-    const start = Date.now();
-    const results = await Promise.allSettled(
-      this.servers.map((server) =>
-        (server.client as ScriptClient).metronomeAcquireMany(keys.length, ...keys, ...args),
-      ),
+    const giveBack = (rs: readonly LockRequest[]) =>
+      this.releaseMany(rs.map((r) => this.handleFor(r.scheduleKey, r.token, owner, 0))).catch(() => {});
+    let taken: Answers<number[]>;
+    try {
+      taken = await this.onEveryServer('acquire', labelOf(keys), (client) =>
+        client.metronomeLockAcquire(keys.length, ...keys, ...args),
+      );
+    } catch (error) {
+      await giveBack(requests);
+      throw error;
+    }
+    const quorate = requests.map((_, i) => this.votes(taken.answers, i) >= this.quorum);
+    const now = Date.now();
+    const late = requests.find((r, i) => quorate[i] && this.validUntil(taken.start, r.ttlMs) <= now);
+    if (late) {
+      await giveBack(requests);
+      const key = this.prefix + late.scheduleKey;
+      throw this.unavailable('acquire', key, `took longer than the ${late.ttlMs} ms TTL`, []);
+    }
+    const partial = requests.filter((_, i) => !quorate[i] && this.votes(taken.answers, i) > 0);
+    if (partial.length > 0) await giveBack(partial);
+    return requests.map((r, i) =>
+      quorate[i]
+        ? this.handleFor(r.scheduleKey, r.token, owner, this.validUntil(taken.start, r.ttlMs))
+        : null,
     );
-    const answers: number[][] = [];
+  }
+
+  /**
+   * Run one operation on every server at once and wait for all of them (each bounded by the command
+   * timeout). Resolves to the answers when a quorum answered; otherwise rejects with a
+   * RunLockUnavailableError naming the servers that failed and why.
+   */
+  private async onEveryServer<T>(
+    operation: RunLockOperation,
+    key: string,
+    run: (client: Redis) => Promise<T>,
+  ): Promise<Answers<T>> {
+    if (this.closed) throw new Error('run locks: used after close()');
+    await this.firstContact;
+    const start = Date.now();
+    const results = await Promise.allSettled(this.servers.map((server) => run(server.client)));
+    const answers: T[] = [];
     const failures: RunLockServerFailure[] = [];
     results.forEach((result, i) => {
       if (result.status === 'fulfilled') answers.push(result.value);
       else failures.push({ url: this.servers[i]!.url, error: messageOf(result.reason) });
     });
-    if (answers.length < this.quorum) {
-      // Give back what the servers that did answer took (best-effort: they expire anyway).
-      await this.releaseMany(requests.map((r) => this.handleFor(r.scheduleKey, r.token, owner, 0))).catch(
-        () => {},
-      );
-      throw this.noQuorum(
-        'acquire',
-        keys.length === 1 ? (keys[0] as string) : `${keys.length} keys`,
-        answers.length,
-        failures,
-      );
-    }
-    const now = Date.now();
-    const out: Array<RunLockHandle | null> = [];
-    const giveBack: RunLockHandle[] = [];
-    requests.forEach((r, i) => {
-      const votes = answers.filter((a) => a[i] === 1).length;
-      const expiresAt = start + r.ttlMs - Math.floor(r.ttlMs * this.driftFactor) - 2;
-      const handle = this.handleFor(r.scheduleKey, r.token, owner, expiresAt);
-      if (votes >= this.quorum && expiresAt > now) out.push(handle);
-      else {
-        out.push(null);
-        if (votes > 0) giveBack.push(handle);
-      }
-    });
-    if (giveBack.length > 0) await this.releaseMany(giveBack).catch(() => {});
-    return out;
+    if (answers.length < this.quorum) throw this.noQuorum(operation, key, answers.length, failures);
+    return { answers, start };
   }
 
-  async releaseMany(handles: readonly RunLockHandle[]): Promise<void> {
-    if (handles.length === 0) return;
-    await this.ready();
-    const keys = handles.map((h) => h.key);
-    const tokens = handles.map((h) => h.token);
-    const results = await Promise.allSettled(
-      this.servers.map((server) =>
-        (server.client as ScriptClient).metronomeReleaseMany(keys.length, ...keys, ...tokens),
-      ),
-    );
-    const failures: RunLockServerFailure[] = [];
-    results.forEach((result, i) => {
-      if (result.status === 'rejected')
-        failures.push({ url: this.servers[i]!.url, error: messageOf(result.reason) });
-    });
-    if (results.length - failures.length < this.quorum) {
-      throw this.noQuorum('release', `${keys.length} keys`, results.length - failures.length, failures);
-    }
+  /** How many servers said yes (1) for the key at `index` of a batch. */
+  private votes(answers: readonly number[][], index: number): number {
+    return answers.filter((perKey) => perKey[index] === 1).length;
   }
 
-  async extend(handle: RunLockHandle, ttlMs: number): Promise<RunLockHandle | null> {
-    checkTtl(ttlMs);
-    // Past its validity the lock may have been taken over; Redlock itself refuses to extend it.
-    if (handle.expiresAt <= Date.now()) return null;
-    await this.ready();
-    const lock = await this.extendLock(this.lockOf(handle), ttlMs, 'extend');
-    return lock ? { ...handle, expiresAt: lock.expiration } : null;
-  }
-
-  async release(handle: RunLockHandle): Promise<void> {
-    await this.ready();
-    try {
-      await this.redlock.release(this.lockOf(handle));
-    } catch (error) {
-      // A quorum answered but not all of them held our token: expired or taken — nothing to do.
-      if (await this.isDefinitive(error, 'release', handle.key)) return;
-      throw error;
-    }
-  }
-
-  async isHeld(scheduleKey: string): Promise<boolean> {
-    checkScheduleKey(scheduleKey);
-    await this.ready();
-    const key = this.prefix + scheduleKey;
-    const results = await Promise.allSettled(this.servers.map((server) => server.client.exists(key)));
-    let answered = 0;
-    let free = 0;
-    const failures: RunLockServerFailure[] = [];
-    results.forEach((result, index) => {
-      if (result.status === 'fulfilled') {
-        answered += 1;
-        if (result.value === 0) free += 1;
-      } else {
-        failures.push({ url: this.servers[index]!.url, error: messageOf(result.reason) });
-      }
-    });
-    if (answered < this.quorum) throw this.noQuorum('isHeld', key, answered, failures);
-    // Held when an acquire could not get a majority of servers.
-    return free < this.quorum;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all(
-      this.servers.map(async ({ client }) => {
-        try {
-          if (client.status === 'ready') await withTimeout(client.quit(), 500);
-        } catch {
-          // Disconnect below either way.
-        }
-        client.disconnect();
-      }),
-    );
-  }
-
-  private async ready(): Promise<void> {
-    if (this.closed) throw new Error('run locks: used after close()');
-    await this.firstContact;
-  }
-
-  /** Redlock's extend: the new Lock, or null when a quorum said the token is not (any more) there. */
-  private async extendLock(lock: Lock, ttlMs: number, operation: RunLockOperation): Promise<Lock | null> {
-    try {
-      return await this.redlock.extend(lock, ttlMs);
-    } catch (error) {
-      if (await this.isDefinitive(error, operation, lock.resources[0] ?? '')) return null;
-      throw error;
-    }
-  }
-
-  /**
-   * Redlock's acquire, holding `token` instead of a random value. Redlock has no parameter for the
-   * value: it calls its private `_random()` synchronously at the start of acquire(), which we
-   * replaced (in the constructor) to hand out `nextToken` when one is set. If a future version stops
-   * doing it that way, the lock comes back with another value: it is released and this throws.
-   */
-  private async acquireWithToken(key: string, ttlMs: number, token: string | undefined): Promise<Lock> {
-    if (token === undefined) return this.redlock.acquire([key], ttlMs);
-    this.nextToken = token;
-    let pending: Promise<Lock>;
-    try {
-      pending = this.redlock.acquire([key], ttlMs);
-    } finally {
-      this.nextToken = undefined;
-    }
-    const lock = await pending;
-    if (lock.value !== token) {
-      await this.redlock.release(lock).catch(() => {});
-      throw new Error(
-        'run locks: @sesamecare-oss/redlock did not take the given token (its acquire() changed); see src/locks/redlock.ts',
-      );
-    }
-    return lock;
-  }
-
-  /** A Redlock Lock rebuilt from a (possibly deserialized) handle; its token is what gets checked. */
-  private lockOf(handle: Pick<RunLockHandle, 'key' | 'token' | 'expiresAt'>): Lock {
-    return new Lock(this.redlock, [handle.key], handle.token, [], handle.expiresAt);
-  }
-
-  /**
-   * For a failed Redlock operation: true when a quorum of servers gave a real answer ("held by
-   * someone else" for acquire, "not ours" for extend/release); otherwise throws a
-   * RunLockUnavailableError naming the servers that failed. Rethrows anything unexpected.
-   */
-  private async isDefinitive(error: unknown, operation: RunLockOperation, key: string): Promise<boolean> {
-    if (!(error instanceof ExecutionError)) throw error;
-    const last = error.attempts[error.attempts.length - 1];
-    if (!last) throw this.unavailable(operation, key, redactSecrets(error.message), []);
-    // Resolves once every server has voted (bounded by the command timeout).
-    const stats: ExecutionStats = await last;
-    let answered = stats.votesFor.size;
-    const failures: RunLockServerFailure[] = [];
-    for (const [client, vote] of stats.votesAgainst) {
-      if (vote instanceof ResourceLockedError) answered += 1;
-      else failures.push({ url: this.byClient.get(client)?.url ?? '(unknown)', error: messageOf(vote) });
-    }
-    if (answered >= this.quorum) return true;
-    throw this.noQuorum(operation, key, answered, failures);
+  /** Redlock's validity: the TTL from when the operation was sent, less the allowance for drift. */
+  private validUntil(start: number, ttlMs: number): number {
+    return start + ttlMs - (Math.round(ttlMs * this.driftFactor) + 2);
   }
 
   private noQuorum(
@@ -444,6 +335,11 @@ export class RedlockRunLocks implements RunLocks {
   }
 }
 
+/** The key of a one-lock operation, or how many keys a batch has, for error messages. */
+function labelOf(keys: readonly string[]): string {
+  return keys.length === 1 ? (keys[0] as string) : `${keys.length} keys`;
+}
+
 function messageOf(error: unknown): string {
   return redactSecrets(error instanceof Error ? error.message : String(error));
 }
@@ -465,14 +361,4 @@ function firstContact(client: Redis, timeoutMs: number): Promise<void> {
     client.once('error', done);
     client.once('end', done);
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

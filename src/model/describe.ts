@@ -37,7 +37,7 @@ export function describeDst(note: DstNote | undefined): string {
 }
 
 /** `30 s`, `15 min`, `1 h 30 min`, `2 d`. */
-export function durationInWords(ms: number): string {
+function durationInWords(ms: number): string {
   const parts: string[] = [];
   let rest = ms;
   for (const [unit, size] of [
@@ -116,7 +116,7 @@ interface CronParts {
 }
 
 /** A cron string in words (standard cron: day-of-month OR day-of-week when both are restricted). */
-export function cronInWords(expression: string): string {
+function cronInWords(expression: string): string {
   const text = expression.trim();
   const fields = (CRON_MACROS[text.toLowerCase()] ?? text).split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) return text;

@@ -39,7 +39,7 @@ export type JsonValue =
 export type JsonObject = { [key: string]: JsonValue };
 
 /** Python refuses to read an integer literal longer than this (`sys.int_info.default_max_str_digits`). */
-export const PYTHON_MAX_INT_DIGITS = 4_300;
+const PYTHON_MAX_INT_DIGITS = 4_300;
 
 /** Where and why a value is not plain JSON, or null when it is. */
 export function jsonProblem(

@@ -17,7 +17,7 @@ export interface LagStats {
   maxMs: number | null;
 }
 
-export type ProblemStatus = (typeof PROBLEM_STATUSES)[number];
+type ProblemStatus = (typeof PROBLEM_STATUSES)[number];
 export type ProblemCounts = Record<ProblemStatus, number>;
 
 export interface InFlight {

@@ -12,7 +12,7 @@ import { databaseNow, schedulePages } from '../db/store.ts';
 import { countFires } from './fire-counts.ts';
 import { viewRecord } from './schedule-view.ts';
 
-export interface HeavySlot {
+interface HeavySlot {
   /** The minute, ISO 8601 (UTC). */
   at: string;
   fires: number;
@@ -35,7 +35,7 @@ export interface Forecast {
   computedAt: string;
 }
 
-export const SLOT_MS = 60_000;
+const SLOT_MS = 60_000;
 const SLOTS = 1_440;
 const NAMES_PER_SLOT = 5;
 const HEAVIEST = 10;
@@ -44,7 +44,7 @@ const PER_SCHEDULE_CAP = 86_400;
 const TOTAL_BUDGET = 2_000_000;
 const SLICE_MS = 8;
 
-export async function computeForecast(database: Database): Promise<Forecast> {
+async function computeForecast(database: Database): Promise<Forecast> {
   const now = await databaseNow(database);
   const from = Math.floor(now / SLOT_MS) * SLOT_MS;
   const slots = new Array<number>(SLOTS).fill(0);

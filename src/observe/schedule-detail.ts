@@ -13,7 +13,7 @@ import { type RunLockView, runLockOf } from './run-lock.ts';
 import { nextFires, type RecordView, recordJson, viewRecord } from './schedule-view.ts';
 import { latestOccurrences, type ScheduleSummary, summarize } from './schedules.ts';
 
-export interface NextFireView extends Instant {
+interface NextFireView extends Instant {
   /** The DST mark in words, null when DST did not touch this fire. */
   dst: string | null;
 }
@@ -29,7 +29,7 @@ export interface ScheduleDetail {
   actions: AuditEntry[];
 }
 
-export const NEXT_FIRES_SHOWN = 10;
+const NEXT_FIRES_SHOWN = 10;
 
 export async function scheduleDetail(
   database: Database,

@@ -7,7 +7,8 @@ import { and, asc, count, eq, ilike, isNotNull, or, type SQL, sql } from 'drizzl
 import type { Database } from '../db/database.ts';
 import { schedules } from '../db/schema.ts';
 import { databaseNow } from '../db/store.ts';
-import { describeSpec, type ScheduleRecord, specInWords } from '../model/index.ts';
+import { describeSpec, type ManagedBy, type ScheduleRecord, specInWords } from '../model/index.ts';
+import type { ScheduleKind } from '../time/index.ts';
 import { type Instant, iso, maybeInstant } from './instant.ts';
 import { type DisplayState, displayState, type RecordView, viewRecord } from './schedule-view.ts';
 
@@ -17,10 +18,10 @@ export interface ScheduleFilter {
   /** Words found in the name, task or description (case-insensitive). */
   q?: string;
   state?: DisplayState;
-  kind?: string;
+  kind?: ScheduleKind;
   queue?: string;
   task?: string;
-  managedBy?: 'code' | 'db';
+  managedBy?: ManagedBy;
 }
 
 export interface LatestOccurrence {

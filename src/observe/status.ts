@@ -20,7 +20,7 @@ import { currentLeader, type LeaderChange, type LeaderView, leaderChanges } from
 import { type ReplicaView, recentReplicas } from './replicas.ts';
 import { viewRecord } from './schedule-view.ts';
 
-export interface InvalidRow {
+interface InvalidRow {
   name: string;
   column: string | null;
   problem: string;

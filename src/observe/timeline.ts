@@ -8,7 +8,7 @@ import type { Database } from '../db/database.ts';
 import { countFires } from './fire-counts.ts';
 import type { RecordView } from './schedule-view.ts';
 
-export interface TimelineBucket {
+interface TimelineBucket {
   /** Bucket start, ISO 8601. */
   start: string;
   /** Runs enqueued or finished well (enqueued, running, succeeded). */

@@ -56,11 +56,6 @@ export function weekdayOfDays(days: number): number {
   return (((days + 4) % 7) + 7) % 7;
 }
 
-/** Floor division that is right for negative numbers too (instants before 1970). */
-export function floorDiv(a: number, b: number): number {
-  return Math.floor(a / b);
-}
-
 /** `YYYY-MM-DDTHH:MM:SS` of a wall-clock value held as "milliseconds since 1970 read as UTC". */
 export function formatWall(wall: number): string {
   return new Date(wall).toISOString().slice(0, 19);

@@ -8,17 +8,11 @@ import { loadCelerySettings } from './celery/settings.ts';
 import { LogTransport } from './log.ts';
 import { type Transport, TransportConfigError } from './transport.ts';
 
-export {
-  type EnqueueItem,
-  type EnqueueResult,
-  type RunState,
-  type Transport,
-  TransportConfigError,
-} from './transport.ts';
+export { type Transport, TransportConfigError } from './transport.ts';
 
-export type TransportName = 'log' | 'celery' | 'bullmq';
+type TransportName = 'log' | 'celery' | 'bullmq';
 
-export function transportName(env: NodeJS.ProcessEnv): TransportName {
+function transportName(env: NodeJS.ProcessEnv): TransportName {
   const chosen = env.METRONOME_TRANSPORT?.trim();
   if (chosen === 'log' || chosen === 'celery' || chosen === 'bullmq') return chosen;
   if (chosen)

@@ -14,8 +14,9 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { CeleryWorker } from '../support/celery-worker.ts';
-import { BEAT, beatChild, ROOT } from '../support/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { BEAT, ROOT } from '../support/cli.ts';
+import { createMigratedDatabase } from '../support/migrated.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { RedisServerProcess } from '../support/redis.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { CHAOS_WORKER_APP } from './worker-app.ts';
@@ -79,7 +80,7 @@ export class Cluster {
   }
 
   static async start(o: ClusterOptions): Promise<Cluster> {
-    const db = await createTestDatabase();
+    const db = await createMigratedDatabase();
     const url = new URL(db.url);
     url.searchParams.set('application_name', HARNESS_APP);
     const sql = postgres(url.toString(), { max: 4, onnotice: () => {} });
@@ -87,8 +88,6 @@ export class Cluster {
     const broker = await RedisServerProcess.start();
     const backend = await RedisServerProcess.start();
     const proxy = await TcpProxy.start({ host: '127.0.0.1', port: broker.port });
-    const migrate = await beatChild(['migrate'], { env: { DATABASE_URL: db.url } });
-    if (migrate.code !== 0) throw new Error(`beat migrate failed: ${migrate.stderr}`);
     const database = await openDatabase({ databaseUrl: url.toString(), dataDir: o.dir });
     return new Cluster(o, db, sql, database, locks, broker, backend, proxy);
   }

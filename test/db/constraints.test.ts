@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { type Database, openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
+import { test } from 'node:test';
 import { type ScheduleChange, watchSchedules } from '../../src/db/store.ts';
-import { createTestDatabase, one, type TestDatabase } from '../support/pg.ts';
+import { migratedDatabasePerFile } from '../support/migrated.ts';
+import { one } from '../support/pg.ts';
 
-let pg: TestDatabase;
-let database: Database;
-
-before(async () => {
-  pg = await createTestDatabase();
-  database = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
-  await migrateDatabase(database);
-});
-after(async () => {
-  await database?.close();
-  await pg?.drop();
-});
+const file = migratedDatabasePerFile();
 
 /** Insert a row with `columns` over a valid interval schedule; return the error's constraint. */
 async function refused(columns: Record<string, unknown>): Promise<string> {
   const row = { name: `s-${Math.random()}`, task: 't', kind: 'interval', every_ms: 60_000, ...columns };
   try {
-    await pg.sql`insert into metronome.schedules ${pg.sql(row as never)}`;
+    await file.db.sql`insert into metronome.schedules ${file.db.sql(row as never)}`;
   } catch (error) {
     return (error as { constraint_name?: string }).constraint_name ?? String(error);
   }
@@ -43,9 +31,9 @@ test('CHECK constraints refuse rows a person could write by hand, naming what is
       { kind: 'solar', every_ms: null, solar_event: 'moonrise', latitude: 1, longitude: 1 },
       'solar_event_is_known',
     ],
-    [{ args: pg.sql.json({ a: 1 }) }, 'args_is_array'],
-    [{ kwargs: pg.sql.json([1, 2]) }, 'kwargs_is_object'],
-    [{ headers: pg.sql.json('x') }, 'headers_is_object'],
+    [{ args: file.db.sql.json({ a: 1 }) }, 'args_is_array'],
+    [{ kwargs: file.db.sql.json([1, 2]) }, 'kwargs_is_object'],
+    [{ headers: file.db.sql.json('x') }, 'headers_is_object'],
     [
       { kind: 'crontab', every_ms: null, cron: '* * * * *' },
       'crontab_needs_timezone_and_cron_or_cron_fields',
@@ -55,13 +43,13 @@ test('CHECK constraints refuse rows a person could write by hand, naming what is
         kind: 'crontab',
         every_ms: null,
         cron: '* * * * *',
-        cron_fields: pg.sql.json({ minute: 1 }),
+        cron_fields: file.db.sql.json({ minute: 1 }),
         timezone: 'UTC',
       },
       'crontab_needs_timezone_and_cron_or_cron_fields',
     ],
     [
-      { kind: 'crontab', every_ms: null, cron_fields: pg.sql.json([1]), timezone: 'UTC' },
+      { kind: 'crontab', every_ms: null, cron_fields: file.db.sql.json([1]), timezone: 'UTC' },
       'cron_fields_is_object',
     ],
     [{ every_ms: 500 }, 'every_ms_at_least_1000'],
@@ -80,14 +68,14 @@ test('CHECK constraints refuse rows a person could write by hand, naming what is
   for (const [columns, constraint] of cases) {
     assert.equal(await refused(columns), constraint, JSON.stringify(columns));
   }
-  const status = await pg.sql`
+  const status = await file.db.sql`
     insert into metronome.occurrences (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status)
     values (1, 'x', now(), now(), 'id-1', 'done')`.catch((e) => e.constraint_name);
   assert.equal(status, 'status_is_known');
 });
 
 test('a valid row gets the documented defaults', async () => {
-  const [row] = await pg.sql`
+  const [row] = await file.db.sql`
     insert into metronome.schedules (name, task, kind, cron, timezone)
     values ('defaults', 'tasks.x', 'crontab', '0 * * * *', 'UTC') returning *`;
   assert.deepEqual(row!.args, []);
@@ -102,17 +90,17 @@ test('a valid row gets the documented defaults', async () => {
 
 test('every change NOTIFYs metronome_schedules with id, op and version; updates bump version', async () => {
   const payloads: string[] = [];
-  const stop = await database.listen('metronome_schedules', (p) => payloads.push(p));
+  const stop = await file.database.listen('metronome_schedules', (p) => payloads.push(p));
   const changes: ScheduleChange[] = [];
-  const stopWatch = await watchSchedules(database, (c) => changes.push(c));
+  const stopWatch = await watchSchedules(file.database, (c) => changes.push(c));
   try {
     const { id } = one(
-      await pg.sql`
+      await file.db.sql`
       insert into metronome.schedules (name, task, kind, every_ms) values ('notify', 't', 'interval', 5000) returning id`,
     );
-    await pg.sql`update metronome.schedules set task = 't2' where id = ${id}`;
-    await pg.sql`update metronome.schedules set task = 't3' where id = ${id}`;
-    await pg.sql`delete from metronome.schedules where id = ${id}`;
+    await file.db.sql`update metronome.schedules set task = 't2' where id = ${id}`;
+    await file.db.sql`update metronome.schedules set task = 't3' where id = ${id}`;
+    await file.db.sql`delete from metronome.schedules where id = ${id}`;
     const deadline = Date.now() + 5000;
     while (payloads.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(
@@ -137,34 +125,35 @@ test('every change NOTIFYs metronome_schedules with id, op and version; updates 
 
 test('changing a spec with SQL clears next_fire_at (it belonged to the old spec); other edits keep it', async () => {
   const { id } = one(
-    await pg.sql`
+    await file.db.sql`
     insert into metronome.schedules (name, task, kind, every_ms, next_fire_at)
     values ('spec-edit', 't', 'interval', 60000, '2030-01-01T00:00:00Z') returning id`,
   );
-  await pg.sql`update metronome.schedules set kwargs = '{"a": 1}' where id = ${id}`;
-  let [row] =
-    await pg.sql`select next_fire_at, updated_at > created_at as touched from metronome.schedules where id = ${id}`;
+  await file.db.sql`update metronome.schedules set kwargs = '{"a": 1}' where id = ${id}`;
+  let [row] = await file.db
+    .sql`select next_fire_at, updated_at > created_at as touched from metronome.schedules where id = ${id}`;
   assert.equal(row!.next_fire_at.toISOString(), '2030-01-01T00:00:00.000Z');
-  await pg.sql`update metronome.schedules set every_ms = 120000 where id = ${id}`;
-  [row] = await pg.sql`select next_fire_at from metronome.schedules where id = ${id}`;
+  await file.db.sql`update metronome.schedules set every_ms = 120000 where id = ${id}`;
+  [row] = await file.db.sql`select next_fire_at from metronome.schedules where id = ${id}`;
   assert.equal(row!.next_fire_at, null);
   // Setting next_fire_at in the same statement (what Metronome's own writes do) keeps it.
-  await pg.sql`update metronome.schedules set every_ms = 60000, next_fire_at = '2031-01-01T00:00:00Z' where id = ${id}`;
-  [row] = await pg.sql`select next_fire_at from metronome.schedules where id = ${id}`;
+  await file.db
+    .sql`update metronome.schedules set every_ms = 60000, next_fire_at = '2031-01-01T00:00:00Z' where id = ${id}`;
+  [row] = await file.db.sql`select next_fire_at from metronome.schedules where id = ${id}`;
   assert.equal(row!.next_fire_at.toISOString(), '2031-01-01T00:00:00.000Z');
 });
 
 test('occurrences have no foreign key: history outlives its schedule', async () => {
   const { id } = one(
-    await pg.sql`
+    await file.db.sql`
     insert into metronome.schedules (name, task, kind, every_ms) values ('gone', 't', 'interval', 5000) returning id`,
   );
-  await pg.sql`
+  await file.db.sql`
     insert into metronome.occurrences (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status)
     values (${id}, 'gone', now(), now(), 'gone-1', 'succeeded')`;
-  await pg.sql`delete from metronome.schedules where id = ${id}`;
+  await file.db.sql`delete from metronome.schedules where id = ${id}`;
   const { n } = one(
-    await pg.sql`select count(*)::int as n from metronome.occurrences where schedule_name = 'gone'`,
+    await file.db.sql`select count(*)::int as n from metronome.occurrences where schedule_name = 'gone'`,
   );
   assert.equal(n, 1);
 });

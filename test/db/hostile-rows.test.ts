@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { migrateDatabase } from '../../src/db/migrate.ts';
@@ -17,21 +17,9 @@ import { findSchedule, loadSchedules } from '../../src/db/store.ts';
 import { parseTimestamptz } from '../../src/db/timestamps.ts';
 import { beat } from '../support/cli.ts';
 import { dropScheduleChecks, insertLiteralRows, intervalRow, raw } from '../support/hostile.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { migratedDatabasePerFile } from '../support/migrated.ts';
 
-let pg: TestDatabase;
-let database: Database;
-
-before(async () => {
-  pg = await createTestDatabase();
-  database = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
-  await migrateDatabase(database);
-  await dropScheduleChecks(pg.sql);
-});
-after(async () => {
-  await database?.close();
-  await pg?.drop();
-});
+const file = migratedDatabasePerFile((db) => dropScheduleChecks(db.sql));
 
 /** Each bad row, and the column its reason must name. */
 const BAD: Array<[Record<string, unknown>, string]> = [
@@ -75,8 +63,8 @@ const BAD: Array<[Record<string, unknown>, string]> = [
 ];
 
 test('every bad row is quarantined with a reason naming its column; good rows load', async () => {
-  await insertLiteralRows(pg.sql, [intervalRow('good.every'), ...BAD.map(([row]) => row)]);
-  const result = await loadSchedules(database);
+  await insertLiteralRows(file.db.sql, [intervalRow('good.every'), ...BAD.map(([row]) => row)]);
+  const result = await loadSchedules(file.database);
   assert.deepEqual(
     result.schedules.map((s) => s.record.name),
     ['good.every'],
@@ -87,13 +75,13 @@ test('every bad row is quarantined with a reason naming its column; good rows lo
     assert.ok(reason, `${JSON.stringify(row.name)} is quarantined`);
     assert.match(reason, new RegExp(`^column ${column}[.:]`), `${JSON.stringify(row.name)}: ${reason}`);
   }
-  const stored = await pg.sql<{ name: string; invalid_reason: string | null }[]>`
+  const stored = await file.db.sql<{ name: string; invalid_reason: string | null }[]>`
     select name, invalid_reason from metronome.schedules where name <> 'good.every'`;
   for (const r of stored) assert.ok(r.invalid_reason, `${JSON.stringify(r.name)}: invalid_reason stored`);
 });
 
 test('a one-off in the past that already ran (or was recorded missed) is done, not invalid', async () => {
-  await insertLiteralRows(pg.sql, [
+  await insertLiteralRows(file.db.sql, [
     intervalRow('done.ran', {
       kind: 'clocked',
       every_ms: null,
@@ -103,15 +91,16 @@ test('a one-off in the past that already ran (or was recorded missed) is done, n
     }),
     intervalRow('done.missed', { kind: 'clocked', every_ms: null, run_at: '2021-01-01T00:00:00Z' }),
   ]);
-  await pg.sql`insert into metronome.occurrences (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status)
+  await file.db
+    .sql`insert into metronome.occurrences (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status)
     select id, name, run_at, run_at, 'done-missed-task', 'missed' from metronome.schedules where name = 'done.missed'`;
-  const result = await loadSchedules(database);
+  const result = await loadSchedules(file.database);
   const names = result.schedules.map((s) => s.record.name);
   assert.ok(names.includes('done.ran') && names.includes('done.missed'), JSON.stringify(result.invalid));
 });
 
 test('beat list and beat show never die on a bad row, and show the reason', async () => {
-  const env = { DATABASE_URL: pg.url };
+  const env = { DATABASE_URL: file.db.url };
   const list = await beat(['list'], env);
   assert.equal(list.code, 0, list.stderr);
   for (const [row] of BAD) {
@@ -181,9 +170,9 @@ test("timestamps are read strictly: years before 100, offsets with seconds, BC d
   for (const text of ['infinity', '-infinity', '0044-03-15 00:00:00+00 BC', 'garbage'])
     assert.ok(Number.isNaN(parseTimestamptz(text).getTime()), text);
   // JavaScript's own parser read year 0050 as 2050: a window that ended long ago looked open.
-  await insertLiteralRows(pg.sql, [
+  await insertLiteralRows(file.db.sql, [
     intervalRow('ancient.end', { start_at: '0040-01-01T00:00:00Z', end_at: '0050-01-01T00:00:00Z' }),
   ]);
-  const record = await findSchedule(database.db, 'ancient.end');
+  const record = await findSchedule(file.database.db, 'ancient.end');
   assert.equal(record?.endAt?.toISOString(), '0050-01-01T00:00:00.000Z');
 });

@@ -1,30 +1,20 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, test } from 'node:test';
-import { type Database, openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
+import { after, beforeEach, test } from 'node:test';
+import { openDatabase } from '../../src/db/database.ts';
 import { loadDeclarations } from '../../src/declare/load.ts';
 import { type PlanEntry, syncDeclarations, validateDeclarations } from '../../src/declare/sync.ts';
 import { beat } from '../support/cli.ts';
 import { type DeclarationDir, declarationDir } from '../support/declarations.ts';
-import { createTestDatabase, one, type TestDatabase } from '../support/pg.ts';
+import { migratedDatabasePerFile } from '../support/migrated.ts';
+import { one } from '../support/pg.ts';
 
-let pg: TestDatabase;
-let database: Database;
+const file = migratedDatabasePerFile();
 let decl: DeclarationDir;
 
-before(async () => {
-  pg = await createTestDatabase();
-  database = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
-  await migrateDatabase(database);
-});
-after(async () => {
-  await database?.close();
-  await pg?.drop();
-});
 beforeEach(async () => {
   decl?.cleanup();
   decl = declarationDir();
-  await pg.sql`truncate metronome.schedules, metronome.occurrences`;
+  await file.db.sql`truncate metronome.schedules, metronome.occurrences`;
 });
 after(() => decl?.cleanup());
 
@@ -46,7 +36,7 @@ async function sync(options: { prune?: boolean; dryRun?: boolean } = {}) {
   const { found, problems } = await loadDeclarations(decl.rel);
   const { valid, problems: invalid } = validateDeclarations(found, Date.now());
   assert.deepEqual([...problems, ...invalid], []);
-  return syncDeclarations(database, valid, options);
+  return syncDeclarations(file.database, valid, options);
 }
 
 const actions = (plan: PlanEntry[]) => Object.fromEntries(plan.map((e) => [e.name, e.action]));
@@ -56,8 +46,8 @@ test('create, then unchanged; rows are code-owned with their source file and a n
   decl.write('add.ts', ADD);
   const first = await sync();
   assert.deepEqual(actions(first.plan), { 'reports.nightly': 'create', 'tasks.add': 'create' });
-  const rows =
-    await pg.sql`select name, managed_by, source, next_fire_at, args from metronome.schedules order by name`;
+  const rows = await file.db
+    .sql`select name, managed_by, source, next_fire_at, args from metronome.schedules order by name`;
   assert.deepEqual(
     rows.map((r) => [r.name, r.managed_by, r.source]),
     [
@@ -82,8 +72,8 @@ test('update lists exactly the changed fields; a timing change recomputes next_f
     { field: 'cron', from: '30 2 * * *', to: '45 3 * * *' },
     { field: 'kwargs', from: { format: 'pdf' }, to: { format: 'csv' } },
   ]);
-  const [row] =
-    await pg.sql`select next_fire_at, kwargs from metronome.schedules where name = 'reports.nightly'`;
+  const [row] = await file.db
+    .sql`select next_fire_at, kwargs from metronome.schedules where name = 'reports.nightly'`;
   assert.deepEqual(row!.kwargs, { format: 'csv' });
   const local = new Intl.DateTimeFormat('en-GB', {
     timeZone: 'Europe/Berlin',
@@ -96,7 +86,8 @@ test('update lists exactly the changed fields; a timing change recomputes next_f
 test('drift: a code-owned row edited with SQL shows as an update in --dry-run, and the next sync restores it', async () => {
   decl.write('reports.ts', REPORTS);
   await sync();
-  await pg.sql`update metronome.schedules set task = 'reports.hotfix', priority = 9 where name = 'reports.nightly'`;
+  await file.db
+    .sql`update metronome.schedules set task = 'reports.hotfix', priority = 9 where name = 'reports.nightly'`;
   const dry = await sync({ dryRun: true });
   const entry = dry.plan[0];
   assert.ok(entry && entry.action === 'update');
@@ -104,21 +95,22 @@ test('drift: a code-owned row edited with SQL shows as an update in --dry-run, a
     { field: 'task', from: 'reports.hotfix', to: 'reports.nightly' },
     { field: 'priority', from: 9, to: null },
   ]);
-  let [row] = await pg.sql`select task from metronome.schedules where name = 'reports.nightly'`;
+  let [row] = await file.db.sql`select task from metronome.schedules where name = 'reports.nightly'`;
   assert.equal(row!.task, 'reports.hotfix', 'dry run wrote nothing');
   await sync();
-  [row] = await pg.sql`select task, priority from metronome.schedules where name = 'reports.nightly'`;
+  [row] = await file.db.sql`select task, priority from metronome.schedules where name = 'reports.nightly'`;
   assert.deepEqual({ ...row }, { task: 'reports.nightly', priority: null });
 });
 
 test('sync never touches a pause (an operator action), even when it updates the row', async () => {
   decl.write('reports.ts', REPORTS);
   await sync();
-  await pg.sql`update metronome.schedules set paused_at = now(), paused_reason = 'incident 42' where name = 'reports.nightly'`;
+  await file.db
+    .sql`update metronome.schedules set paused_at = now(), paused_reason = 'incident 42' where name = 'reports.nightly'`;
   decl.write('reports.ts', REPORTS.replace("'pdf'", "'html'"));
   await sync();
-  const [row] =
-    await pg.sql`select paused_at, paused_reason from metronome.schedules where name = 'reports.nightly'`;
+  const [row] = await file.db
+    .sql`select paused_at, paused_reason from metronome.schedules where name = 'reports.nightly'`;
   assert.ok(row!.paused_at instanceof Date);
   assert.equal(row!.paused_reason, 'incident 42');
 });
@@ -127,9 +119,9 @@ test('a removed declaration is kept (orphan) without --prune, deleted with it; i
   decl.write('reports.ts', REPORTS);
   decl.write('add.ts', ADD);
   await sync();
-  await pg.sql`
+  await file.db.sql`
     insert into metronome.schedules (name, task, kind, every_ms) values ('ops.vacuum', 'ops.vacuum', 'interval', 3600000)`;
-  await pg.sql`
+  await file.db.sql`
     insert into metronome.occurrences (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status)
     select id, name, now(), now(), 'add-1', 'succeeded' from metronome.schedules where name = 'tasks.add'`;
   decl.remove('add.ts');
@@ -137,17 +129,17 @@ test('a removed declaration is kept (orphan) without --prune, deleted with it; i
   assert.equal(actions(kept.plan)['tasks.add'], 'orphan');
   const dry = await sync({ prune: true, dryRun: true });
   assert.equal(actions(dry.plan)['tasks.add'], 'prune');
-  assert.equal((await pg.sql`select 1 from metronome.schedules where name = 'tasks.add'`).length, 1);
+  assert.equal((await file.db.sql`select 1 from metronome.schedules where name = 'tasks.add'`).length, 1);
   const pruned = await sync({ prune: true });
   assert.deepEqual(actions(pruned.plan), { 'reports.nightly': 'unchanged', 'tasks.add': 'prune' });
-  const names = await pg.sql`select name from metronome.schedules order by name`;
+  const names = await file.db.sql`select name from metronome.schedules order by name`;
   // The database-owned row is never pruned.
   assert.deepEqual(
     names.map((r) => r.name),
     ['ops.vacuum', 'reports.nightly'],
   );
   const { n } = one(
-    await pg.sql`select count(*)::int as n from metronome.occurrences where schedule_name = 'tasks.add'`,
+    await file.db.sql`select count(*)::int as n from metronome.occurrences where schedule_name = 'tasks.add'`,
   );
   assert.equal(n, 1);
 });
@@ -156,7 +148,7 @@ test('--dry-run on an empty database plans creates and writes nothing', async ()
   decl.write('reports.ts', REPORTS);
   const dry = await sync({ dryRun: true });
   assert.deepEqual(actions(dry.plan), { 'reports.nightly': 'create' });
-  const { n } = one(await pg.sql`select count(*)::int as n from metronome.schedules`);
+  const { n } = one(await file.db.sql`select count(*)::int as n from metronome.schedules`);
   assert.equal(n, 0);
 });
 
@@ -181,7 +173,7 @@ export const c = [defineSchedule({ name: 'bad.every', task: 't', schedule: every
   );
   decl.write('broken.ts', `import { nothing } from 'metronome';\nexport const x = nothing();\n`);
   decl.write('dup.ts', ADD);
-  const run = await beat(['sync', '--dir', decl.rel], { DATABASE_URL: pg.url });
+  const run = await beat(['sync', '--dir', decl.rel], { DATABASE_URL: file.db.url });
   assert.equal(run.code, 2, run.stderr);
   const text = run.stderr;
   for (const expected of [
@@ -196,19 +188,19 @@ export const c = [defineSchedule({ name: 'bad.every', task: 't', schedule: every
   ]) {
     assert.ok(text.includes(expected), `missing ${JSON.stringify(expected)} in:\n${text}`);
   }
-  const { n } = one(await pg.sql`select count(*)::int as n from metronome.schedules`);
+  const { n } = one(await file.db.sql`select count(*)::int as n from metronome.schedules`);
   assert.equal(n, 0);
 });
 
 test('declaring the name of a database-owned row is an error, and nothing else is written either', async () => {
-  await pg.sql`
+  await file.db.sql`
     insert into metronome.schedules (name, task, kind, every_ms) values ('tasks.add', 'ops', 'interval', 60000)`;
   decl.write('reports.ts', REPORTS);
   decl.write('add.ts', ADD);
-  const run = await beat(['sync', '--dir', decl.rel], { DATABASE_URL: pg.url });
+  const run = await beat(['sync', '--dir', decl.rel], { DATABASE_URL: file.db.url });
   assert.equal(run.code, 2);
   assert.match(run.stderr, /schedule "tasks\.add": name: .*managed there \(managed_by = 'db'/);
-  const names = await pg.sql`select name, task from metronome.schedules`;
+  const names = await file.db.sql`select name, task from metronome.schedules`;
   assert.deepEqual(
     names.map((r) => [r.name, r.task]),
     [['tasks.add', 'ops']],
@@ -218,18 +210,18 @@ test('declaring the name of a database-owned row is an error, and nothing else i
 test('two syncs at once: serialized by the advisory lock, no duplicate-key failure', async () => {
   decl.write('reports.ts', REPORTS);
   decl.write('add.ts', ADD);
-  const other = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
+  const other = await openDatabase({ databaseUrl: file.db.url, dataDir: '' });
   try {
     const { found } = await loadDeclarations(decl.rel);
     const { valid } = validateDeclarations(found, Date.now());
     const results = await Promise.all([
-      syncDeclarations(database, valid),
+      syncDeclarations(file.database, valid),
       syncDeclarations(other, valid),
-      syncDeclarations(database, valid),
+      syncDeclarations(file.database, valid),
     ]);
     const creates = results.flatMap((r) => r.plan.filter((e) => e.action === 'create'));
     assert.equal(creates.length, 2, 'each schedule created exactly once');
-    const { n } = one(await pg.sql`select count(*)::int as n from metronome.schedules`);
+    const { n } = one(await file.db.sql`select count(*)::int as n from metronome.schedules`);
     assert.equal(n, 2);
   } finally {
     await other.close();
@@ -238,12 +230,12 @@ test('two syncs at once: serialized by the advisory lock, no duplicate-key failu
 
 test('beat sync --dry-run --json prints the plan; beat sync then applies it', async () => {
   decl.write('reports.ts', REPORTS);
-  const dry = await beat(['sync', '--dir', decl.rel, '--dry-run', '--json'], { DATABASE_URL: pg.url });
+  const dry = await beat(['sync', '--dir', decl.rel, '--dry-run', '--json'], { DATABASE_URL: file.db.url });
   assert.equal(dry.code, 0, dry.stderr);
   const parsed = JSON.parse(dry.stdout);
   assert.equal(parsed.dryRun, true);
   assert.deepEqual(parsed.summary, { create: 1, update: 0, unchanged: 0, prune: 0, orphan: 0 });
-  const run = await beat(['sync', '--dir', decl.rel], { DATABASE_URL: pg.url });
+  const run = await beat(['sync', '--dir', decl.rel], { DATABASE_URL: file.db.url });
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /create\s+reports\.nightly/);
   assert.match(run.stdout, /1 created/);
@@ -272,12 +264,13 @@ test('the example schedules in schedules/ load and validate, one of each kind', 
 test('re-enabling a schedule recomputes its next fire (time spent disabled is not a backlog)', async () => {
   decl.write('add.ts', ADD.replace('args: [2, 3]', 'args: [2, 3], enabled: false'));
   await sync();
-  await pg.sql`update metronome.schedules set next_fire_at = '2020-01-01T00:00:00Z' where name = 'tasks.add'`;
+  await file.db
+    .sql`update metronome.schedules set next_fire_at = '2020-01-01T00:00:00Z' where name = 'tasks.add'`;
   decl.write('add.ts', ADD);
   const { plan } = await sync();
   assert.equal(actions(plan)['tasks.add'], 'update');
   const { next_fire_at } = one(
-    await pg.sql`select next_fire_at from metronome.schedules where name = 'tasks.add'`,
+    await file.db.sql`select next_fire_at from metronome.schedules where name = 'tasks.add'`,
   );
   assert.ok(next_fire_at.getTime() > Date.now() - 1000);
 });
@@ -286,9 +279,9 @@ test('--prune with no declarations found refuses to delete everything', async ()
   decl.write('reports.ts', REPORTS);
   await sync();
   decl.remove('reports.ts');
-  const run = await beat(['sync', '--dir', decl.rel, '--prune'], { DATABASE_URL: pg.url });
+  const run = await beat(['sync', '--dir', decl.rel, '--prune'], { DATABASE_URL: file.db.url });
   assert.equal(run.code, 2);
   assert.match(run.stderr, /no declarations found .*refusing to --prune/);
-  const { n } = one(await pg.sql`select count(*)::int as n from metronome.schedules`);
+  const { n } = one(await file.db.sql`select count(*)::int as n from metronome.schedules`);
   assert.equal(n, 1);
 });

@@ -14,6 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { celeryBeatEnv } from '../support/beat-env.ts';
 import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
 import { settled } from '../support/celery-schedules.ts';
 import {
@@ -66,17 +67,7 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 
 function beatEnv(): Record<string, string> {
-  return {
-    DATABASE_URL: db.url,
-    METRONOME_LEASE_TTL: '2s',
-    METRONOME_HTTP: 'off',
-    METRONOME_SYNC_ON_START: 'false',
-    METRONOME_TRACK_INTERVAL: '250ms',
-    REDIS_URL: '',
-    METRONOME_TRANSPORT: 'celery',
-    BROKER_URL: `${redis.url}/0`,
-    RESULT_BACKEND: `${redis.url}/1`,
-  };
+  return celeryBeatEnv(db.url, { broker: `${redis.url}/0`, backend: `${redis.url}/1` });
 }
 
 const runsOf = (records: WorkerRecord[], name: string) =>

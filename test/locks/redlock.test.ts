@@ -58,7 +58,7 @@ test('Redlock: the lock is the key prefix + schedule key, holding the token with
   }
 });
 
-test('Redlock: the database in the URL is the one used (Redlock would otherwise SELECT 0)', async () => {
+test('Redlock: the database in the URL is the one used', async () => {
   const url = new URL(REDIS_URL);
   url.pathname = '/3';
   const prefix = randomPrefix('runlock');
@@ -108,5 +108,31 @@ test('Redlock: a hung Redis (SIGSTOP) makes operations fail within the command t
     server.resume();
     await locks.close();
     await server.stop();
+  }
+});
+
+test('Redlock: a lock whose round trip outlasts its validity is unavailable, alone or in a batch, never "held"', async () => {
+  const prefix = randomPrefix('runlock');
+  const locks = new RedlockRunLocks({ urls: [REDIS_URL], prefix });
+  try {
+    // A 1 ms TTL is valid until start + 1 ms - (2 ms drift): over before any answer can come back.
+    await assert.rejects(locks.tryAcquire('late-1', 1, 'beat-a', 'task-late-1'), {
+      name: 'RunLockUnavailableError',
+      message: /took longer than the 1 ms TTL/,
+    });
+    await assert.rejects(
+      locks.tryAcquireMany(
+        [
+          { scheduleKey: 'late-2', ttlMs: 5_000, token: 'task-late-2', retake: false },
+          { scheduleKey: 'late-3', ttlMs: 1, token: 'task-late-3', retake: false },
+        ],
+        'beat-a',
+      ),
+      { name: 'RunLockUnavailableError', message: /took longer than the 1 ms TTL/ },
+    );
+    assert.equal(await admin.exists(`${prefix}late-2`), 0, 'what the batch took is given back');
+  } finally {
+    await locks.close();
+    await deletePrefix(admin, prefix);
   }
 });

@@ -4,32 +4,18 @@
  * the database ends `expired` and the next term is a failover; renewals write no history.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { Leadership, type LeaseConnection } from '../../src/beat/leadership.ts';
 import { Presence } from '../../src/beat/presence.ts';
-import { type Database, openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/logger.ts';
 import { currentLeader, leaderChanges } from '../../src/observe/leader.ts';
 import { recentReplicas } from '../../src/observe/replicas.ts';
 import { eventually, sleep } from '../support/beat-process.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { migratedDatabasePerFile } from '../support/migrated.ts';
 
 const log = createLogger({ level: 'silent' });
-let pg: TestDatabase;
-let database: Database;
-
-before(async () => {
-  pg = await createTestDatabase();
-  database = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
-  await migrateDatabase(database);
-});
-
-after(async () => {
-  await database?.close();
-  await pg?.drop();
-});
+const file = migratedDatabasePerFile();
 
 /** A lease connection that can be cut, as a network partition would (the process lives on). */
 function cuttable(inner: LeaseConnection): LeaseConnection & { cut: boolean } {
@@ -55,26 +41,26 @@ function leadership(holderId: string, connection: LeaseConnection): Leadership {
 }
 
 test('leader terms: first, hand-over (released), failover (expired); renewals add nothing', async () => {
-  const a = leadership('a', database);
+  const a = leadership('a', file.database);
   await a.start();
   await eventually('a leads', 5_000, () => a.leading);
   await sleep(1_200); // a few renewals (every TTL/3)
-  let changes = await leaderChanges(database, 'history', 10);
+  let changes = await leaderChanges(file.database, 'history', 10);
   assert.equal(changes.length, 1, 'renewals write no history');
   assert.deepEqual(
     { epoch: changes[0]!.epoch, holder: changes[0]!.holder, cause: changes[0]!.cause },
     { epoch: 1, holder: 'a', cause: 'first' },
   );
-  const leader = await currentLeader(database, 'history');
+  const leader = await currentLeader(file.database, 'history');
   assert.equal(leader.live, true);
   assert.equal(leader.since, changes[0]!.startedAt);
 
   await a.stop();
-  const connection = cuttable(database);
+  const connection = cuttable(file.database);
   const b = leadership('b', connection);
   await b.start();
   await eventually('b leads', 5_000, () => b.leading);
-  changes = await leaderChanges(database, 'history', 10);
+  changes = await leaderChanges(file.database, 'history', 10);
   assert.equal(changes[0]!.cause, 'hand-over');
   assert.equal(changes[0]!.previousHolder, 'a');
   assert.equal(changes[1]!.endReason, 'released');
@@ -83,10 +69,10 @@ test('leader terms: first, hand-over (released), failover (expired); renewals ad
   // b loses the database: it steps down but cannot release; its lease runs out; c takes over.
   connection.cut = true;
   await eventually('b steps down', 5_000, () => !b.leading);
-  const c = leadership('c', database);
+  const c = leadership('c', file.database);
   await c.start();
   await eventually('c leads', 5_000, () => c.leading);
-  changes = await leaderChanges(database, 'history', 10);
+  changes = await leaderChanges(file.database, 'history', 10);
   assert.deepEqual(
     changes.map((t) => [t.epoch, t.holder, t.cause, t.endReason]),
     [
@@ -103,7 +89,7 @@ test('leader terms: first, hand-over (released), failover (expired); renewals ad
 test('presence: a row per process, its role written at once when it changes, stopped at the end', async () => {
   let role = 'starting';
   const presence = new Presence({
-    database,
+    database: file.database,
     id: 'p1',
     group: 'g',
     http: '127.0.0.1:9464',
@@ -111,23 +97,23 @@ test('presence: a row per process, its role written at once when it changes, sto
     log,
   });
   await presence.start();
-  let [replica] = await recentReplicas(database, 'g', 15_000);
+  let [replica] = await recentReplicas(file.database, 'g', 15_000);
   assert.equal(replica?.role, 'starting');
   assert.equal(replica?.alive, true);
   role = 'leader';
   replica = await eventually('the new role', 3_000, async () => {
-    const [r] = await recentReplicas(database, 'g', 15_000);
+    const [r] = await recentReplicas(file.database, 'g', 15_000);
     return r?.role === 'leader' ? r : undefined;
   });
   assert.equal(replica.http, '127.0.0.1:9464');
   assert.equal(replica.pid, process.pid);
   await presence.stop();
-  [replica] = await recentReplicas(database, 'g', 15_000);
+  [replica] = await recentReplicas(file.database, 'g', 15_000);
   assert.equal(replica?.role, 'stopped');
   // Not seen within the alive window: shown as gone, not as what it last said.
-  await database.rows(
+  await file.database.rows(
     sql`update metronome.replicas set seen_at = now() - interval '1 minute', role = 'standby'`,
   );
-  [replica] = await recentReplicas(database, 'g', 15_000);
+  [replica] = await recentReplicas(file.database, 'g', 15_000);
   assert.deepEqual([replica?.role, replica?.alive], ['gone', false]);
 });

@@ -18,14 +18,19 @@ export async function createMigratedDatabase(): Promise<TestDatabase> {
 
 /**
  * A test file's migrated database and an open `Database` on it, made before the file's tests and
- * dropped after them.
+ * dropped after them. `prepare` runs on it once migrated, before the first test (a second top-level
+ * `before` would not wait for this one).
  */
-export function migratedDatabasePerFile(): { readonly db: TestDatabase; readonly database: Database } {
+export function migratedDatabasePerFile(prepare?: (db: TestDatabase) => Promise<unknown>): {
+  readonly db: TestDatabase;
+  readonly database: Database;
+} {
   let db: TestDatabase | undefined;
   let database: Database | undefined;
   before(async () => {
     db = await createMigratedDatabase();
     database = await openDatabase({ databaseUrl: db.url, dataDir: '' });
+    await prepare?.(db);
   });
   after(async () => {
     await database?.close();

@@ -11,9 +11,11 @@ import { after, before, describe, test } from 'node:test';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type MetronomeJobData, metronomeWorker, type TaskHandler } from '../../examples/bullmq-worker.ts';
+import { beatEnv } from '../support/beat-env.ts';
 import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
 import { beatChild } from '../support/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { createMigratedDatabase } from '../support/migrated.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import {
   connectTestRedis,
   deletePrefix,
@@ -43,21 +45,15 @@ const servers: RedisServerProcess[] = [];
 before(async () => {
   admin = await connectTestRedis();
   prefix = randomPrefix('bullmq-beat').slice(0, -1);
-  db = await createTestDatabase();
-  env = {
-    DATABASE_URL: db.url,
+  db = await createMigratedDatabase();
+  env = beatEnv(db.url, {
     METRONOME_TRANSPORT: 'bullmq',
     REDIS_URL,
     METRONOME_BULLMQ_URL: '',
     METRONOME_BULLMQ_PREFIX: prefix,
     METRONOME_LOCK_PREFIX: `${prefix}:runlock:`,
-    METRONOME_LEASE_TTL: '2s',
-    METRONOME_HTTP: 'off',
-    METRONOME_SYNC_ON_START: 'false',
     METRONOME_RECONCILE_INTERVAL: '2s',
-  };
-  const migrate = await beatChild(['migrate'], { env });
-  assert.equal(migrate.code, 0, migrate.stderr);
+  });
 });
 
 after(async () => {

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
+import { celeryBeatEnv, startLeadingBeat } from '../support/beat-env.ts';
+import { type BeatProcess, eventually, sleep } from '../support/beat-process.ts';
 import { addSchedule, disable, ledger, settled } from '../support/celery-schedules.ts';
 import {
   CeleryWorker,
@@ -13,8 +14,8 @@ import {
   requireCelery,
   type WorkerRecord,
 } from '../support/celery-worker.ts';
-import { beatChild } from '../support/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { createMigratedDatabase } from '../support/migrated.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { createVhost, type TestVhost } from '../support/rabbitmq.ts';
 import { RedisServerProcess } from '../support/redis.ts';
 
@@ -26,23 +27,14 @@ let worker: CeleryWorker;
 
 before(async () => {
   requireCelery();
-  db = await createTestDatabase();
+  db = await createMigratedDatabase();
   vhost = await createVhost();
   backend = await RedisServerProcess.start();
-  const env = {
-    DATABASE_URL: db.url,
-    METRONOME_LEASE_TTL: '2s',
-    METRONOME_HTTP: 'off',
-    METRONOME_SYNC_ON_START: 'false',
-    METRONOME_TRACK_INTERVAL: '250ms',
-    REDIS_URL: '',
-    METRONOME_TRANSPORT: 'celery',
-    BROKER_URL: vhost.url,
-    RESULT_BACKEND: `${backend.url}/0`,
-    METRONOME_TASK_ROUTES: JSON.stringify({ 'reports.*': 'reports' }),
-  };
-  const migrate = await beatChild(['migrate'], { env });
-  assert.equal(migrate.code, 0, migrate.stderr);
+  const env = celeryBeatEnv(
+    db.url,
+    { broker: vhost.url, backend: `${backend.url}/0` },
+    { METRONOME_TASK_ROUTES: JSON.stringify({ 'reports.*': 'reports' }) },
+  );
   // The workers declare their queues with x-max-priority 10 (task_queue_max_priority); the beat checks
   // them passively (the default).
   worker = await CeleryWorker.start({
@@ -52,8 +44,7 @@ before(async () => {
     concurrency: 4,
     maxPriority: 10,
   });
-  beat = new BeatProcess('beat', env);
-  await beat.waitForLog('leading', 15_000);
+  beat = await startLeadingBeat(env);
 });
 
 after(async () => {

@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
+import { celeryBeatEnv, startLeadingBeat } from '../support/beat-env.ts';
+import { type BeatProcess, eventually, sleep } from '../support/beat-process.ts';
 import { addSchedule, disable, ledger, settled } from '../support/celery-schedules.ts';
 import { CeleryWorker, cleanupCeleryDirs, duplicates, requireCelery } from '../support/celery-worker.ts';
-import { beatChild } from '../support/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { createMigratedDatabase } from '../support/migrated.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { RedisServerProcess } from '../support/redis.ts';
 
 let db: TestDatabase;
@@ -20,7 +21,7 @@ let worker: CeleryWorker | undefined;
 
 before(async () => {
   requireCelery();
-  db = await createTestDatabase();
+  db = await createMigratedDatabase();
   broker = await RedisServerProcess.start();
   backend = await RedisServerProcess.start();
 });
@@ -35,26 +36,13 @@ after(async () => {
 });
 
 test('redis broker down and back: claimed occurrences are retried with backoff and enqueued once', async () => {
-  const env = {
-    DATABASE_URL: db.url,
-    METRONOME_LEASE_TTL: '2s',
-    METRONOME_HTTP: 'off',
-    METRONOME_SYNC_ON_START: 'false',
-    METRONOME_TRACK_INTERVAL: '250ms',
-    REDIS_URL: '',
-    METRONOME_TRANSPORT: 'celery',
-    BROKER_URL: `${broker.url}/0`,
-    RESULT_BACKEND: `${backend.url}/0`,
-  };
-  const migrate = await beatChild(['migrate'], { env });
-  assert.equal(migrate.code, 0, migrate.stderr);
+  const env = celeryBeatEnv(db.url, { broker: `${broker.url}/0`, backend: `${backend.url}/0` });
   worker = await CeleryWorker.start({
     broker: `${broker.url}/0`,
     backend: `${backend.url}/0`,
     concurrency: 4,
   });
-  beat = new BeatProcess('beat', env);
-  await beat.waitForLog('leading', 15_000);
+  beat = await startLeadingBeat(env);
   await addSchedule(db.sql, { name: 'steady', task: 'tasks.record', everyMs: 1000, overlap: 'allow' });
   await eventually('two runs', 5_000, () => (worker?.starts().length ?? 0) >= 2);
 

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
+import { celeryBeatEnv, startLeadingBeat } from '../support/beat-env.ts';
+import { type BeatProcess, eventually, sleep } from '../support/beat-process.ts';
 import { addSchedule, disable, ledger, settled } from '../support/celery-schedules.ts';
 import {
   CeleryWorker,
@@ -16,8 +17,8 @@ import {
   requireCelery,
   type WorkerRecord,
 } from '../support/celery-worker.ts';
-import { beatChild } from '../support/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { createMigratedDatabase } from '../support/migrated.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { RedisServerProcess } from '../support/redis.ts';
 
 let db: TestDatabase;
@@ -30,24 +31,15 @@ let records: string;
 
 before(async () => {
   requireCelery();
-  db = await createTestDatabase();
+  db = await createMigratedDatabase();
   redis = await RedisServerProcess.start();
   brokerUrl = `${redis.url}/0`;
   backendUrl = `${redis.url}/1`;
-  const env = {
-    DATABASE_URL: db.url,
-    METRONOME_LEASE_TTL: '2s',
-    METRONOME_HTTP: 'off',
-    METRONOME_SYNC_ON_START: 'false',
-    METRONOME_TRACK_INTERVAL: '250ms',
-    REDIS_URL: '',
-    METRONOME_TRANSPORT: 'celery',
-    BROKER_URL: brokerUrl,
-    RESULT_BACKEND: backendUrl,
-    METRONOME_TASK_ROUTES: JSON.stringify({ 'reports.*': 'reports', 'billing.*': { queue: 'billing' } }),
-  };
-  const migrate = await beatChild(['migrate'], { env });
-  assert.equal(migrate.code, 0, migrate.stderr);
+  const env = celeryBeatEnv(
+    db.url,
+    { broker: brokerUrl, backend: backendUrl },
+    { METRONOME_TASK_ROUTES: JSON.stringify({ 'reports.*': 'reports', 'billing.*': { queue: 'billing' } }) },
+  );
   worker = await CeleryWorker.start({
     broker: brokerUrl,
     backend: backendUrl,
@@ -55,8 +47,7 @@ before(async () => {
     concurrency: 4,
   });
   records = worker.recordFile;
-  beat = new BeatProcess('beat', env);
-  await beat.waitForLog('leading', 15_000);
+  beat = await startLeadingBeat(env);
 });
 
 after(async () => {

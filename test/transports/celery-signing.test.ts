@@ -8,11 +8,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { BeatProcess, eventually } from '../support/beat-process.ts';
+import { celeryBeatEnv, startLeadingBeat } from '../support/beat-env.ts';
+import { type BeatProcess, eventually } from '../support/beat-process.ts';
 import { addSchedule, disable, ledger, settled } from '../support/celery-schedules.ts';
 import { CeleryWorker, cleanupCeleryDirs, duplicates, requireCelery } from '../support/celery-worker.ts';
 import { beatChild } from '../support/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { createMigratedDatabase } from '../support/migrated.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { RedisServerProcess } from '../support/redis.ts';
 
 let db: TestDatabase;
@@ -23,7 +25,7 @@ let dir = '';
 
 before(async () => {
   requireCelery();
-  db = await createTestDatabase();
+  db = await createMigratedDatabase();
   redis = await RedisServerProcess.start();
   dir = mkdtempSync(join(tmpdir(), 'metronome-celery-signing-'));
   mkdirSync(join(dir, 'store'));
@@ -56,29 +58,22 @@ after(async () => {
 
 test('signed bodies and a global key prefix: a worker accepting only signed messages runs each occurrence once', async () => {
   const prefix = 'mt-prefix:';
-  const env = {
-    DATABASE_URL: db.url,
-    METRONOME_LEASE_TTL: '2s',
-    METRONOME_HTTP: 'off',
-    METRONOME_SYNC_ON_START: 'false',
-    METRONOME_TRACK_INTERVAL: '250ms',
-    REDIS_URL: '',
-    BROKER_URL: `${redis.url}/2`,
-    RESULT_BACKEND: `${redis.url}/3`,
-    CELERY_GLOBAL_KEYPREFIX: prefix,
-    METRONOME_CELERY_SIGNING_KEY: join(dir, 'key.pem'),
-    METRONOME_CELERY_SIGNING_CERT: join(dir, 'cert.pem'),
-  };
-  const migrate = await beatChild(['migrate'], { env });
-  assert.equal(migrate.code, 0, migrate.stderr);
+  const env = celeryBeatEnv(
+    db.url,
+    { broker: `${redis.url}/2`, backend: `${redis.url}/3` },
+    {
+      CELERY_GLOBAL_KEYPREFIX: prefix,
+      METRONOME_CELERY_SIGNING_KEY: join(dir, 'key.pem'),
+      METRONOME_CELERY_SIGNING_CERT: join(dir, 'cert.pem'),
+    },
+  );
   worker = await CeleryWorker.start({
     broker: `${redis.url}/2`,
     backend: `${redis.url}/3`,
     globalKeyprefix: prefix,
     security: { key: join(dir, 'key.pem'), cert: join(dir, 'cert.pem'), store: join(dir, 'store', '*') },
   });
-  beat = new BeatProcess('beat', env);
-  await beat.waitForLog('leading', 15_000);
+  beat = await startLeadingBeat(env);
   await addSchedule(db.sql, { name: 'signed', task: 'tasks.record', everyMs: 1000, args: [7] });
   await eventually('three signed runs', 8_000, () => (worker?.starts().length ?? 0) >= 3);
   await disable(db.sql, ['signed']);

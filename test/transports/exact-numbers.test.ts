@@ -22,10 +22,11 @@ import {
   stringifyJson,
 } from '../../src/model/json.ts';
 import { argsRepr, kwargsRepr } from '../../src/transports/celery/python-repr.ts';
+import { beatEnv } from '../support/beat-env.ts';
 import { BeatProcess, eventually } from '../support/beat-process.ts';
 import { CeleryWorker, cleanupCeleryDirs, requireCelery } from '../support/celery-worker.ts';
-import { beatChild } from '../support/cli.ts';
-import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
+import { createMigratedDatabase } from '../support/migrated.ts';
+import type { TestDatabase } from '../support/pg.ts';
 import { createVhost } from '../support/rabbitmq.ts';
 import {
   connectTestRedis,
@@ -121,14 +122,15 @@ print(saferepr(tuple(args), 1024)); print(saferepr(kwargs, 1024))`,
 });
 
 test('both drivers read jsonb numbers exactly', async () => {
-  const pg = await createTestDatabase();
+  const pg = await createMigratedDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'metronome-exact-'));
   const databases: Database[] = [];
   try {
     databases.push(await openDatabase({ databaseUrl: pg.url, dataDir: '' }));
-    databases.push(await openDatabase({ dataDir }));
+    const lite = await openDatabase({ dataDir });
+    databases.push(lite);
+    await migrateDatabase(lite);
     for (const database of databases) {
-      await migrateDatabase(database);
       await database.rows(
         sql.raw(`insert into metronome.schedules (name, task, kind, every_ms, args, kwargs)
                  values ('exact', 't', 'interval', 60000, '${ARGS}', '${KWARGS}')`),
@@ -150,16 +152,8 @@ describe('through a running beat', () => {
   let beat: BeatProcess | undefined;
 
   before(async () => {
-    db = await createTestDatabase();
-    Object.assign(env, {
-      DATABASE_URL: db.url,
-      METRONOME_LEASE_TTL: '2s',
-      METRONOME_HTTP: 'off',
-      METRONOME_SYNC_ON_START: 'false',
-      REDIS_URL: '',
-    });
-    const migrate = await beatChild(['migrate'], { env });
-    assert.equal(migrate.code, 0, migrate.stderr);
+    db = await createMigratedDatabase();
+    Object.assign(env, beatEnv(db.url));
   });
   after(async () => {
     await beat?.stop();

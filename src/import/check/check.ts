@@ -18,7 +18,7 @@ export interface CheckSubject {
   clockZone: string | null;
 }
 
-export interface CheckRow {
+interface CheckRow {
   celery: string | null;
   metronome: string | null;
   /** The instant(s) in the schedule's zone. */
@@ -26,7 +26,7 @@ export interface CheckRow {
   reason: string;
 }
 
-export interface ScheduleCheck {
+interface ScheduleCheck {
   name: string;
   /** Metronome fires compared. */
   fires: number;

@@ -10,7 +10,7 @@
 import { HOUR, MINUTE, SECOND } from '../../time/index.ts';
 import type { Segment } from './segments.ts';
 
-export const PAIR = 3 * HOUR;
+const PAIR = 3 * HOUR;
 
 export interface Difference {
   /** Celery's fire (epoch ms), null when only Metronome fires. */

@@ -11,7 +11,7 @@
 import { nextFireWithin, type ScheduleFields } from '../../model/index.ts';
 import { DAY, formatDuration, HOUR, type Schedule, ZoneRules } from '../../time/index.ts';
 
-export const CAP = 5_000;
+const CAP = 5_000;
 const FIRST = 1_000;
 /** The least reach either side of an offset change: the longest move (2 h) plus PAIR (3 h). */
 const CHANGE_REACH = 5 * HOUR;
@@ -30,7 +30,7 @@ export interface Segments {
 type Window = Pick<ScheduleFields, 'startAt' | 'endAt' | 'maxRuns' | 'kind' | 'everyMs' | 'anchorAt'>;
 
 /** The instant a segment starting at `at` really starts from: for an interval, its grid point at or before. */
-export function segmentStart(fields: Window, at: number): number {
+function segmentStart(fields: Window, at: number): number {
   if (fields.kind !== 'interval' || fields.everyMs === null) return at;
   const anchor = fields.anchorAt?.getTime() ?? 0;
   return anchor + Math.floor((at - anchor) / fields.everyMs) * fields.everyMs;

@@ -1,4 +1,4 @@
--- Take many run locks in one round trip (src/locks/redlock.ts, tryAcquireMany).
+-- Redlock's acquire on one server, for a batch of locks in one round trip (src/locks/redlock.ts).
 -- KEYS: the lock keys. ARGV: for each key, three values: ttl in ms, token, retake (1 or 0).
 -- For each key: free → SET token PX ttl → 1; already holding this token and retake → PEXPIRE → 1;
 -- held by another token → 0. Returns one 0/1 per key, in order.

@@ -1,6 +1,6 @@
--- Give back many run locks in one round trip, each only if it still holds our token
--- (src/locks/redlock.ts, releaseMany). KEYS: the lock keys. ARGV: the tokens, one per key.
--- Returns how many were released.
+-- Redlock's release on one server, for a batch of locks in one round trip (src/locks/redlock.ts).
+-- KEYS: the lock keys. ARGV: the tokens, one per key. Each key is deleted only if it still holds
+-- its token (another token's lock is left alone). Returns how many were released.
 local released = 0
 for i, key in ipairs(KEYS) do
   if redis.call('GET', key) == ARGV[i] then

@@ -8,7 +8,7 @@
 import { Job, Queue } from 'bullmq';
 import { stringifyJson } from '../../model/json.ts';
 
-export class ExactJob extends Job {
+class ExactJob extends Job {
   override asJSON(): ReturnType<Job['asJSON']> {
     return { ...super.asJSON(), data: stringifyJson(this.data ?? {}) };
   }

@@ -54,7 +54,7 @@ export const RETENTION = {
  * (the first of the prioritized jobs) and 9 → 10. Null sets no BullMQ priority — and BullMQ serves
  * jobs without a priority BEFORE any prioritized job of the same queue.
  */
-export function bullmqPriority(priority: number | null): number | undefined {
+function bullmqPriority(priority: number | null): number | undefined {
   if (priority === null) return undefined;
   return Math.min(2_097_151, Math.max(1, Math.trunc(priority) + 1));
 }

@@ -20,13 +20,7 @@ import { ExactQueue } from './exact-queue.ts';
 import { jobFor, runStateOf } from './job.ts';
 
 export { type BullmqConfig, bullmqConfigFromEnv } from './config.ts';
-export {
-  bullmqPriority,
-  EXPIRED_REASON_PREFIX,
-  type MetronomeJobData,
-  RETENTION,
-  runStateOf,
-} from './job.ts';
+export { EXPIRED_REASON_PREFIX, type MetronomeJobData, RETENTION } from './job.ts';
 
 /** Task ids whose queue is remembered for status reads (the oldest are forgotten beyond this). */
 const MAX_REMEMBERED = 100_000;

@@ -11,6 +11,7 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Logger } from 'pino';
 import { redactSecrets } from '../../logger.ts';
+import { settlesWithin } from '../../settles-within.ts';
 import type { Broker } from './broker.ts';
 import { amqpPublishArgs, type CeleryTaskMessage, type SigningKeys } from './message.ts';
 
@@ -23,7 +24,7 @@ export interface AmqpBrokerOptions {
 }
 
 /** A queue that does not exist (passive mode), or that was declared differently (declare mode). */
-export class QueueCheckError extends Error {}
+class QueueCheckError extends Error {}
 
 interface Open {
   connection: ChannelModel;
@@ -190,15 +191,7 @@ export class AmqpBroker implements Broker {
     });
     if (confirms.length > 0) {
       const timeoutMs = this.options.confirmTimeoutMs ?? 10_000;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([
-        Promise.all(confirms).then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
+      if (!(await settlesWithin(Promise.all(confirms), timeoutMs))) {
         // Unknown whether the broker has them: close, so the next batch starts on a fresh channel.
         open.connection.close().catch(() => {});
         for (const { i } of sent) errors[i] ??= `no confirm from RabbitMQ within ${timeoutMs} ms`;

@@ -17,7 +17,7 @@ import { ExactNumber, type JsonValue, pythonExactNumber, pythonNumber } from './
 import { PyTuple, saferepr } from './saferepr.ts';
 
 /** Celery's `argsrepr_maxsize` and `kwargsrepr_maxsize` defaults. */
-export const REPR_MAXSIZE = 1024;
+const REPR_MAXSIZE = 1024;
 
 // Python's str.isprintable(): false for categories Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs, except the space.
 // JavaScript's Unicode tables may be newer than the worker's Python (Node 20: Unicode 15+, Python 3.11:

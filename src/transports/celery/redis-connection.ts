@@ -9,7 +9,7 @@
  * (and will retry itself): a duplicate. A command whose reply was lost may still have run; that
  * case is counted and documented (docs/guarantees.md), never doubled by the client.
  */
-export const COMMAND_TIMEOUT_MS = 3_000;
+const COMMAND_TIMEOUT_MS = 3_000;
 
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { RunState } from '../transport.ts';
 import { failFastRedis, ready } from './redis-connection.ts';
 
-export const TASK_META_PREFIX = 'celery-task-meta-';
+const TASK_META_PREFIX = 'celery-task-meta-';
 
 export interface RunOutcome {
   state: RunState;
@@ -18,7 +18,7 @@ export interface RunOutcome {
 }
 
 /** Celery's stored state → the runtime's. REVOKED on a periodic run is nearly always `expires`. */
-export function mapCeleryStatus(status: string): RunState {
+function mapCeleryStatus(status: string): RunState {
   switch (status) {
     case 'SUCCESS':
       return 'succeeded';
@@ -35,7 +35,7 @@ export function mapCeleryStatus(status: string): RunState {
   }
 }
 
-export function parseTaskMeta(raw: string | null): RunOutcome {
+function parseTaskMeta(raw: string | null): RunOutcome {
   // No key: queued, held by a worker, lost with a killed worker, or expired — Celery cannot tell
   // which, so neither can we (a lost run must not hold its schedule's lock as if it were queued).
   if (raw === null) return { state: 'unknown' };

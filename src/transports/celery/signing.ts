@@ -18,8 +18,8 @@
  */
 import { constants, createPrivateKey, sign, X509Certificate } from 'node:crypto';
 
-export const SIGNED_CONTENT_TYPE = 'application/data';
-export const SIGNED_CONTENT_ENCODING = 'utf-8';
+const SIGNED_CONTENT_TYPE = 'application/data';
+const SIGNED_CONTENT_ENCODING = 'utf-8';
 const SEP = Buffer.from([0x00, 0x01]);
 
 export interface SigningKeys {
