@@ -100,7 +100,7 @@ export async function upsertSchedule(
   database: Database,
   input: ScheduleDeclarationInput,
   actor: Actor,
-  options: EditOptions = {},
+  options: EditOptions & { source?: CreatedVia } = {},
 ): Promise<EditResult> {
   const checked = checkDeclaration(input, Date.now());
   return inTransaction(database, async (tx) => {
@@ -115,7 +115,7 @@ export async function upsertSchedule(
           'not_found',
           `no schedule named ${JSON.stringify(checked.name)} (a version was given, so it was expected to exist)`,
         );
-      const record = await insertChecked(database, tx, checked, actor, 'client');
+      const record = await insertChecked(database, tx, checked, actor, options.source ?? 'client');
       return { record, action: 'created', changed: [] };
     }
     await refuseCodeOwned(existing);
