@@ -7,21 +7,15 @@
  * that has moved is reported by its index and name, and its batch is not written (the others are).
  * Sending the same call again is safe: what was written is found unchanged and left alone.
  *
- * A batch is three statements: the existing rows locked (`FOR UPDATE`), one multi-row
- * `INSERT ... ON CONFLICT (name) DO UPDATE` of the new and changed ones, and their audit records.
+ * A batch is three statements (src/operate/bulk-sql.ts): the existing rows locked (`FOR UPDATE`),
+ * one `INSERT ... ON CONFLICT (name) DO UPDATE` of the new and changed ones, and their audit records.
  * The next batch is validated while the previous one is in the database.
  */
-import { inArray, sql } from 'drizzle-orm';
-import type { Database, Db } from '../db/database.ts';
-import { auditLog, schedules } from '../db/schema.ts';
+import type { Database } from '../db/database.ts';
 import { databaseNow } from '../db/store.ts';
-import {
-  FIELD_NAMES,
-  nextFireWithin,
-  type ScheduleDeclarationInput,
-  type ScheduleRecord,
-} from '../model/index.ts';
+import { nextFireWithin, type ScheduleDeclarationInput, type ScheduleRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
+import { auditRows, type BulkAuditEntry, type BulkRow, lockByNames, upsertRows } from './bulk-sql.ts';
 import { type CheckedDeclaration, checkDeclarationInput } from './declaration.ts';
 import { type CreatedVia, changedFields, needsNewNextFire } from './edit.ts';
 
@@ -152,17 +146,16 @@ async function writeBatch(
 ): Promise<{ created: number; updated: number; unchanged: number } | { errors: BulkItemError[] }> {
   try {
     return await database.db.transaction(async (tx) => {
-      const names = items.map((i) => i.checked.name);
-      const existing = new Map<string, ScheduleRecord>();
-      if (names.length > 0) {
-        const rows = await tx.select().from(schedules).where(inArray(schedules.name, names)).for('update');
-        for (const row of rows) existing.set(row.name, row);
-      }
+      const locked = await lockByNames(
+        tx,
+        items.map((i) => i.checked.name),
+      );
+      const existing = new Map(locked.map((row) => [row.name, row]));
       const refused = refusals(items, existing);
       if (refused.length > 0) throw new BatchRefused(refused);
       const now = await databaseNow(database, tx);
-      const rows: Array<typeof schedules.$inferInsert> = [];
-      const audit: Array<{ name: string; action: 'create' | 'update'; changed: string[] | null }> = [];
+      const rows: BulkRow[] = [];
+      const audit: BulkAuditEntry[] = [];
       let unchanged = 0;
       for (const { checked } of items) {
         const row = existing.get(checked.name);
@@ -182,10 +175,15 @@ async function writeBatch(
           source: 'client',
           nextFireAt: next,
         });
-        audit.push({ name: checked.name, action: row ? 'update' : 'create', changed });
+        audit.push({
+          name: checked.name,
+          action: row ? 'update' : 'create',
+          detail: row ? { bulk: true, changed: changed ?? [] } : { bulk: true, source },
+        });
       }
-      const versions = await upsertRows(tx, rows);
-      await auditRows(tx, actor, audit, versions, source);
+      const versions = await upsertRows(database, tx, rows);
+      for (const entry of audit) entry.detail.version = versions.get(entry.name) ?? null;
+      await auditRows(database, tx, actor, audit);
       const created = audit.filter((a) => a.action === 'create').length;
       return { created, updated: audit.length - created, unchanged };
     });
@@ -222,48 +220,4 @@ function refusals(items: ValidItem[], existing: Map<string, ScheduleRecord>): Bu
 function nextDate(checked: CheckedDeclaration, totalRuns: number, now: number): Date | null {
   const next = nextFireWithin(checked.schedule, { ...checked.fields, totalRuns }, now);
   return next === null ? null : new Date(next);
-}
-
-/** The declared columns, `next_fire_at` and a cleared `invalid_reason` take the new values. */
-const UPSERT_SET = Object.fromEntries(
-  [...FIELD_NAMES, 'nextFireAt' as const].map((f) => [f, sql.raw(`excluded."${schedules[f].name}"`)]),
-);
-
-async function upsertRows(tx: Db, rows: Array<typeof schedules.$inferInsert>): Promise<Map<string, number>> {
-  if (rows.length === 0) return new Map();
-  const written = await tx
-    .insert(schedules)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: schedules.name,
-      set: { ...UPSERT_SET, invalidReason: sql`null` },
-      // Refused above already; kept here so no statement can overwrite a code-owned row.
-      setWhere: sql`${schedules.managedBy} = 'db'`,
-    })
-    .returning({ name: schedules.name, version: schedules.version });
-  return new Map(written.map((w) => [w.name, w.version]));
-}
-
-async function auditRows(
-  tx: Db,
-  actor: Actor,
-  entries: Array<{ name: string; action: 'create' | 'update'; changed: string[] | null }>,
-  versions: Map<string, number>,
-  source: CreatedVia,
-): Promise<void> {
-  if (entries.length === 0) return;
-  await tx.insert(auditLog).values(
-    entries.map((e) => ({
-      actor: actor.name,
-      via: actor.via,
-      address: actor.address,
-      action: e.action,
-      scheduleName: e.name,
-      detail: {
-        version: versions.get(e.name) ?? null,
-        bulk: true,
-        ...(e.action === 'update' ? { changed: e.changed ?? [] } : { source }),
-      },
-    })),
-  );
 }
