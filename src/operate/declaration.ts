@@ -14,7 +14,7 @@ import {
   type ScheduleFields,
   type ScheduleRecord,
   specOf,
-  validateFields,
+  validateSpec,
 } from '../model/index.ts';
 import type { Schedule } from '../time/index.ts';
 import { InvalidScheduleError } from './errors.ts';
@@ -35,7 +35,8 @@ export function checkDeclarationInput(
   const parsed = parseDeclaration(input, now);
   if (!parsed.ok) return { ok: false, name: parsed.name, problems: parsed.problems };
   const { name, fields } = parsed;
-  const checked = validateFields({ ...fields, name }, now);
+  // parseDeclaration ran every check; this only fetches the compiled schedule (shared, cached).
+  const checked = validateSpec({ ...fields, name }, now);
   if (!checked.ok) throw new Error(`a parsed declaration failed validation: ${checked.reason}`);
   // As `beat sync` refuses to create one: a schedule that can never fire is a mistake at the call.
   const never = neverFiresProblem(checked.schedule, fields, now);
