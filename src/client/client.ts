@@ -11,7 +11,7 @@
  * carry the schedule's `version`; a write given a version that has moved fails with a
  * VersionConflictError naming what moved it.
  */
-import { and, asc, eq, ilike, type SQL } from 'drizzle-orm';
+import { and, asc, eq, ilike, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { type OccurrenceStatus, schedules } from '../db/schema.ts';
@@ -211,13 +211,20 @@ export class MetronomeClient {
 
 export async function openClient(options: ConnectOptions = {}): Promise<MetronomeClient> {
   const database = await openConnection(options);
-  if (options.migrate) {
-    try {
-      await migrateDatabase(database);
-    } catch (error) {
-      await database.close();
-      throw error;
+  try {
+    if (options.migrate) await migrateDatabase(database);
+    // A database without Metronome's tables is a setup step missed, not a failed query later.
+    const [found] = await database.rows<{ table: string | null }>(
+      sql`select to_regclass('metronome.audit_log')::text as table`,
+    );
+    if (!found?.table) {
+      throw new Error(
+        `${database.target} has no Metronome tables: run 'beat migrate' against it (or connect({ migrate: true }))`,
+      );
     }
+  } catch (error) {
+    await database.close();
+    throw error;
   }
   return new MetronomeClient(database, clientActor(options.actor));
 }

@@ -21,7 +21,7 @@ import {
 } from '../../src/index.ts';
 import { beat } from '../support/cli.ts';
 import { createMigratedDatabase } from '../support/migrated.ts';
-import type { TestDatabase } from '../support/pg.ts';
+import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
 let pg: TestDatabase;
 let client: MetronomeClient;
@@ -342,6 +342,21 @@ describe('connections', () => {
       );
     } finally {
       await sql.end();
+    }
+  });
+
+  test('a database without the tables says to migrate it; migrate: true does', async () => {
+    const empty = await createTestDatabase();
+    try {
+      await assert.rejects(
+        connect({ databaseUrl: empty.url }),
+        /has no Metronome tables: run 'beat migrate'/,
+      );
+      const migrated = await connect({ databaseUrl: empty.url, migrate: true });
+      assert.deepEqual(await migrated.list(), []);
+      await migrated.close();
+    } finally {
+      await empty.drop();
     }
   });
 
