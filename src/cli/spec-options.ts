@@ -1,7 +1,9 @@
 /**
  * The schedule spec options shared by `beat next` and `beat add`: a cron expression with --tz (a
  * string, or Celery's object form as JSON), --every [--anchor], --solar --lat --lon, or --at.
+ * Declared once here ({@link specOptions}) and read once ({@link specFromOptions}).
  */
+import type { Command } from 'commander';
 import { parseJsonExact } from '../model/json.ts';
 import type { ScheduleSpec } from '../time/index.ts';
 import { CliError } from './errors.ts';
@@ -15,6 +17,28 @@ export interface SpecOptions {
   lat?: string;
   lon?: string;
   at?: string;
+}
+
+/**
+ * Declare the spec options on a command. `cron` says how the cron expression is given: as the
+ * `--cron` option (`beat add`) or as the command's argument (`beat next`, which declares it);
+ * `tz` describes --tz for that command.
+ */
+export function specOptions(command: Command, cron: 'option' | 'argument', tz: string): Command {
+  if (cron === 'option') {
+    command.option(
+      '--cron <expr>',
+      "cron expression ('30 2 * * *'), or Celery's object form as JSON ('{\"hour\": 2}')",
+    );
+  }
+  return command
+    .option('--tz <zone>', tz)
+    .option('--every <duration>', "interval: '30s', '15m', '1h30m' or milliseconds")
+    .option('--anchor <instant>', 'grid anchor of --every (ISO 8601 with offset); default the Unix epoch')
+    .option('--solar <event>', 'solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')
+    .option('--lat <degrees>', 'latitude of --solar')
+    .option('--lon <degrees>', 'longitude of --solar')
+    .option('--at <instant>', 'one run at this instant (ISO 8601 with offset)');
 }
 
 /** `cronLabel` names the cron option in messages: "a cron expression" (an argument) or "--cron". */

@@ -323,7 +323,7 @@ export const auditLog = metronome.table(
     detail: jsonb('detail').$type<Record<string, Json>>().notNull().default(sql`'{}'::jsonb`),
   },
   (t) => [
-    check('via_is_known', sql`${t.via} in ('cli', 'api')`),
+    check('via_is_known', sql`${t.via} in ('cli', 'api', 'client')`),
     index('audit_log_schedule_idx').on(t.scheduleName, t.id.desc()),
   ],
 );

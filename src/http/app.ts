@@ -9,7 +9,6 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { ForecastCache } from '../observe/forecast.ts';
-import { OperationError } from '../operate/errors.ts';
 import { postDisable, postEnable, postPause, postResume, postTrigger } from './api/actions.ts';
 import { checkHost, isLoopbackHost } from './api/guard.ts';
 import {
@@ -19,11 +18,20 @@ import {
   getIndex,
   getNow,
   getOccurrences,
+  getOpenApi,
   getSchedule,
   getSchedules,
   getTimeline,
 } from './api/reads.ts';
 import { ApiError, sendError } from './api/respond.ts';
+import {
+  deleteSchedule,
+  operationRefusal,
+  patchScheduleRoute,
+  postBulk,
+  postSchedule,
+  putSchedule,
+} from './api/writes.ts';
 import type { AppContext, Handler } from './context.ts';
 import { serveAsset } from './dashboard/assets.ts';
 import { sendPage } from './dashboard/layout.ts';
@@ -56,20 +64,29 @@ export interface Dashboard {
 }
 
 type Kind = 'api' | 'page' | 'asset';
-interface Route {
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+type Method = (typeof METHODS)[number];
+export interface Route extends Partial<Record<Method, Handler>> {
   kind: Kind;
   path: RegExp;
-  GET?: Handler;
-  POST?: Handler;
 }
 
 const NAME = '([^/]+)';
 const api = (path: string) => new RegExp(`^/api/v1${path}$`);
 
-const ROUTES: Route[] = [
+export const ROUTES: Route[] = [
   { kind: 'api', path: /^\/api\/v1\/?$/, GET: getIndex },
-  { kind: 'api', path: api('/schedules'), GET: getSchedules },
-  { kind: 'api', path: api(`/schedules/${NAME}`), GET: getSchedule },
+  { kind: 'api', path: api('/openapi.json'), GET: getOpenApi },
+  { kind: 'api', path: api('/schedules'), GET: getSchedules, POST: postSchedule },
+  {
+    kind: 'api',
+    path: api(`/schedules/${NAME}`),
+    GET: getSchedule,
+    PUT: putSchedule,
+    PATCH: patchScheduleRoute,
+    DELETE: deleteSchedule,
+  },
+  { kind: 'api', path: api('/bulk/schedules'), POST: postBulk },
   { kind: 'api', path: api(`/schedules/${NAME}/occurrences`), GET: getOccurrences },
   { kind: 'api', path: api(`/schedules/${NAME}/timeline`), GET: getTimeline },
   { kind: 'api', path: api(`/schedules/${NAME}/pause`), POST: postPause },
@@ -139,9 +156,11 @@ async function dispatch(
   try {
     checkHost(req, loopbackOnly);
     const method = req.method === 'HEAD' ? 'GET' : req.method;
-    const handler = method === 'GET' ? r.GET : method === 'POST' ? r.POST : undefined;
+    const handler = METHODS.includes(method as Method) ? r[method as Method] : undefined;
     if (!handler) {
-      const allow = [r.GET ? 'GET, HEAD' : '', r.POST ? 'POST' : ''].filter(Boolean).join(', ');
+      const allow = METHODS.filter((m) => r[m])
+        .map((m) => (m === 'GET' ? 'GET, HEAD' : m))
+        .join(', ');
       throw new ApiError(405, 'method_not_allowed', `${req.method} is not allowed here; use ${allow}`, {
         allow,
       });
@@ -166,11 +185,8 @@ function decodeParam(text: string): string {
 /** Every failure as an HTTP refusal: the caller's mistakes are 4xx with the fix; ours are 500. */
 function asApiError(error: unknown, log: Logger): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof OperationError) {
-    return error.code === 'not_found'
-      ? new ApiError(404, 'not_found', error.message)
-      : new ApiError(409, error.code, error.message);
-  }
+  const refusal = operationRefusal(error);
+  if (refusal) return refusal;
   const code = ((error as { cause?: unknown })?.cause as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('23')) {
     return new ApiError(409, 'refused_by_database', 'the database refused the change (a concurrent edit?)');

@@ -1,15 +1,21 @@
-/** Who did something, for the audit log: a person at the CLI, or a caller of the API. */
+/** Who did something, for the audit log: a person at the CLI, a caller of the API or of the client. */
 import { hostname, userInfo } from 'node:os';
 
+export type ActorVia = 'cli' | 'api' | 'client';
+
 export interface Actor {
-  /** `alice@build-7` at the CLI; at the API, the name the caller gave (X-Metronome-Actor) or `api`. */
+  /**
+   * `alice@build-7` at the CLI; at the API, the name the caller gave (X-Metronome-Actor) or `api`;
+   * in the client, the name given to connect() or `user@host` of the process.
+   */
   name: string;
-  via: 'cli' | 'api';
+  via: ActorVia;
   /** The API caller's address. */
   address: string | null;
 }
 
-export function cliActor(): Actor {
+/** `user@host` of this process. */
+function processUser(): string {
   let user: string;
   try {
     user = userInfo().username;
@@ -17,5 +23,15 @@ export function cliActor(): Actor {
     // A container user with no passwd entry.
     user = process.env.USER ?? `uid ${process.getuid?.() ?? '?'}`;
   }
-  return { name: `${user}@${hostname()}`, via: 'cli', address: null };
+  return `${user}@${hostname()}`;
+}
+
+export function cliActor(): Actor {
+  return { name: processUser(), via: 'cli', address: null };
+}
+
+/** The client's caller: the name the application gives (`connect({ actor })`), else user@host. */
+export function clientActor(name?: string): Actor {
+  const given = name?.trim().slice(0, 200);
+  return { name: given || processUser(), via: 'client', address: null };
 }

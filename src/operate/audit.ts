@@ -2,12 +2,17 @@
  * The audit log (`metronome.audit_log`): every operator action, written in the transaction of the
  * action itself, so an action is never done without its record nor recorded without being done.
  */
-import { desc, eq } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../db/database.ts';
 import { auditLog, type Json } from '../db/schema.ts';
 import type { Actor } from './actor.ts';
 
-export type Action = 'pause' | 'resume' | 'trigger' | 'enable' | 'disable';
+/**
+ * What was done. `create`, `update` and `remove` (the client, the API, `beat add|remove`) record the
+ * schedule's `version` after the action and, for `update`, the fields it `changed`: a version
+ * conflict names the actions that moved the version (see {@link actionsSinceVersion}).
+ */
+export type Action = 'pause' | 'resume' | 'trigger' | 'enable' | 'disable' | 'create' | 'update' | 'remove';
 
 export interface AuditEntry {
   id: number;
@@ -45,7 +50,39 @@ export async function recentActions(db: Db, limit: number, scheduleName?: string
     .where(scheduleName === undefined ? undefined : eq(auditLog.scheduleName, scheduleName))
     .orderBy(desc(auditLog.id))
     .limit(limit);
-  return rows.map((r) => ({
+  return rows.map(entryOf);
+}
+
+/**
+ * The recorded actions that moved a schedule past `version`, oldest first: those since its latest
+ * `create` (a name can be reused after a remove) whose recorded version is above it.
+ */
+export async function actionsSinceVersion(
+  db: Db,
+  scheduleName: string,
+  version: number,
+): Promise<AuditEntry[]> {
+  const created = db
+    .select({ id: sql`max(${auditLog.id})` })
+    .from(auditLog)
+    .where(and(eq(auditLog.scheduleName, scheduleName), eq(auditLog.action, 'create')));
+  const rows = await db
+    .select()
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.scheduleName, scheduleName),
+        gte(auditLog.id, sql`coalesce((${created}), 0)`),
+        sql`(${auditLog.detail}->>'version')::bigint > ${version}`,
+      ),
+    )
+    .orderBy(asc(auditLog.id))
+    .limit(20);
+  return rows.map(entryOf);
+}
+
+function entryOf(r: typeof auditLog.$inferSelect): AuditEntry {
+  return {
     id: r.id,
     at: r.at.toISOString(),
     actor: r.actor,
@@ -54,5 +91,5 @@ export async function recentActions(db: Db, limit: number, scheduleName?: string
     action: r.action,
     schedule: r.scheduleName,
     detail: r.detail,
-  }));
+  };
 }

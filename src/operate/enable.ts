@@ -52,7 +52,7 @@ export async function setEnabled(
       .set({ enabled, nextFireAt: next === null || next === undefined ? null : new Date(next) })
       .where(eq(schedules.id, record.id))
       .returning();
-    await recordAction(tx, actor, enabled ? 'enable' : 'disable', name, {});
+    await recordAction(tx, actor, enabled ? 'enable' : 'disable', name, { version: row!.version });
     return { record: row!, changed: true };
   });
 }

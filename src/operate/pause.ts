@@ -27,7 +27,11 @@ export async function pause(
     const record = await lockSchedule(tx, name);
     const alreadyPaused = record.pausedAt !== null;
     const paused = await pauseSchedule(tx, record.id, reason ?? record.pausedReason ?? null);
-    await recordAction(tx, actor, 'pause', name, { reason: paused.pausedReason, alreadyPaused });
+    await recordAction(tx, actor, 'pause', name, {
+      reason: paused.pausedReason,
+      alreadyPaused,
+      version: paused.version,
+    });
     return { record: paused, alreadyPaused };
   });
 }
@@ -50,6 +54,7 @@ export async function resume(database: Database, name: string, actor: Actor): Pr
     await recordAction(tx, actor, 'resume', name, {
       pausedAt: record.pausedAt.toISOString(),
       reason: record.pausedReason,
+      version: resumed.version,
     });
     return { record: resumed, resumed: true };
   });

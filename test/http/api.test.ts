@@ -412,10 +412,15 @@ describe('bad requests get a clear 4xx, never a 500', () => {
       await refused(reply, 405, 'method_not_allowed');
       assert.equal(reply.headers.allow, 'POST');
     }
+    // The collection and a schedule take writes too (test/http/writes.test.ts), but not every verb.
+    const collection = await call(api.url, 'DELETE', '/api/v1/schedules', { headers: auth, body: '{}' });
+    await refused(collection, 405);
+    assert.equal(collection.headers.allow, 'GET, HEAD, POST');
+    const one = await call(api.url, 'POST', '/api/v1/schedules/herd.6', { headers: auth, body: '{}' });
+    await refused(one, 405);
+    assert.equal(one.headers.allow, 'GET, HEAD, PUT, PATCH, DELETE');
     for (const path of [
       '/api/v1',
-      '/api/v1/schedules',
-      '/api/v1/schedules/herd.6',
       '/api/v1/now',
       '/api/v1/next-24h',
       '/api/v1/events',

@@ -1,24 +1,24 @@
 /**
  * `beat add NAME --task T (--cron EXPR --tz Z | --every D [--anchor I] | --solar E --lat N --lon N
  * | --at I) [options]`: create a database-owned schedule (`managed_by = 'db'`), validated exactly
- * like a declaration. `beat sync` never touches it; `beat remove` deletes it.
+ * like a declaration, through src/operate/ (the same operation as the client's create, recorded in
+ * the audit log). `beat sync` never touches it; `beat remove` deletes it.
  */
 import type { Command } from 'commander';
 import type { DeclarationProblem } from '../../model/index.ts';
 import { CliError } from '../errors.ts';
 import { print, printJson } from '../output.ts';
-import { durationOption, parseJsonOption, parseNumberOption, specFromOptions } from '../spec-options.ts';
+import {
+  durationOption,
+  parseJsonOption,
+  parseNumberOption,
+  type SpecOptions,
+  specFromOptions,
+  specOptions,
+} from '../spec-options.ts';
 
-interface AddOptions {
+interface AddOptions extends SpecOptions {
   task?: string;
-  cron?: string;
-  tz?: string;
-  every?: string;
-  anchor?: string;
-  solar?: string;
-  lat?: string;
-  lon?: string;
-  at?: string;
   args?: string;
   kwargs?: string;
   headers?: string;
@@ -66,22 +66,12 @@ function refuse(name: string, problems: DeclarationProblem[]): never {
 }
 
 export function registerAdd(program: Command): void {
-  program
+  const command = program
     .command('add')
     .description('create a database-owned schedule (sync never touches it)')
     .argument('<name>', 'unique schedule name')
-    .requiredOption('--task <task>', "task name, e.g. 'reports.nightly'")
-    .option(
-      '--cron <expr>',
-      "cron expression ('30 2 * * *'), or Celery's object form as JSON ('{\"hour\": 2}')",
-    )
-    .option('--tz <zone>', 'IANA time zone of --cron (required with it)')
-    .option('--every <duration>', "interval: '30s', '15m', '1h30m' or milliseconds")
-    .option('--anchor <instant>', 'grid anchor of --every (ISO 8601 with offset)')
-    .option('--solar <event>', 'solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')
-    .option('--lat <degrees>', 'latitude of --solar')
-    .option('--lon <degrees>', 'longitude of --solar')
-    .option('--at <instant>', 'one run at this instant (ISO 8601 with offset)')
+    .requiredOption('--task <task>', "task name, e.g. 'reports.nightly'");
+  specOptions(command, 'option', 'IANA time zone of --cron (required with it)')
     .option('--args <json>', 'positional arguments, a JSON array', '[]')
     .option('--kwargs <json>', 'keyword arguments, a JSON object', '{}')
     .option('--headers <json>', 'extra message headers, a JSON object', '{}')
@@ -103,63 +93,58 @@ export function registerAdd(program: Command): void {
     .option('--description <text>', 'free text')
     .option('--json', 'print the created schedule as JSON')
     .action(async (name: string, o: AddOptions) => {
-      const { databaseNow, findSchedule, insertSchedule } = await import('../../db/store.ts');
-      const { declarationField, neverFiresProblem, nextFireWithin, parseDeclaration, validateFields } =
-        await import('../../model/index.ts');
+      const { databaseNow } = await import('../../db/store.ts');
+      const { cliActor } = await import('../../operate/actor.ts');
+      const { checkDeclarationInput } = await import('../../operate/declaration.ts');
+      const { createSchedule } = await import('../../operate/edit.ts');
+      const { InvalidScheduleError } = await import('../../operate/errors.ts');
       const { withDatabase } = await import('../database.ts');
       const { recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
       const { when } = await import('../schedules.ts');
-      const input = {
-        name,
-        task: o.task,
-        schedule: specFromOptions(o, '--cron'),
-        // Exact: `--args '[12345678901234567890]'` is stored (and sent) as written.
-        args: parseJsonOption(o.args, '--args', true),
-        kwargs: parseJsonOption(o.kwargs, '--kwargs', true),
-        headers: parseJsonOption(o.headers, '--headers', true),
-        queue: o.queue,
-        routingKey: o.routingKey,
-        priority: o.priority === undefined ? undefined : parseNumberOption(o.priority, '--priority'),
-        expires: durationOption(o.expires),
-        timeLimit: durationOption(o.timeLimit),
-        softTimeLimit: durationOption(o.softTimeLimit),
-        enabled: !o.disabled,
-        startAt: o.startAt,
-        endAt: o.endAt,
-        maxRuns: o.maxRuns === undefined ? undefined : parseNumberOption(o.maxRuns, '--max-runs'),
-        overlap: o.overlap,
-        catchup: o.catchup,
-        catchupWindow: durationOption(o.catchupWindow),
-        jitter: durationOption(o.jitter),
-        runLease: durationOption(o.runLease),
-        description: o.description,
-      };
-      const parsed = parseDeclaration(input, Date.now());
-      if (!parsed.ok) refuse(name, parsed.problems);
-      const fields = parsed.fields;
-      const checked = validateFields({ ...fields, name }, Date.now());
-      if (!checked.ok) throw new Error(`a parsed declaration failed validation: ${checked.reason}`);
-      const never = neverFiresProblem(checked.schedule, fields, Date.now());
-      if (never) refuse(name, [{ field: declarationField(never.column), reason: never.message }]);
+      const input = declarationFromOptions(name, o);
+      // Checked before the database is opened: a mistake is reported without a connection.
+      const checked = checkDeclarationInput(input, Date.now());
+      if (!checked.ok) refuse(name, checked.problems);
       await withDatabase(async (database) => {
-        const existing = await findSchedule(database.db, name);
-        if (existing) {
-          throw new CliError(
-            `a schedule named ${JSON.stringify(name)} already exists (managed by ${existing.managedBy}${existing.source ? `, ${existing.source}` : ''}); pick another name or 'beat remove' it first`,
-          );
+        let record: Awaited<ReturnType<typeof createSchedule>>;
+        try {
+          record = await createSchedule(database, input as never, cliActor(), 'beat add');
+        } catch (error) {
+          if (error instanceof InvalidScheduleError) refuse(name, error.problems);
+          throw error;
         }
-        const now = await databaseNow(database);
-        const next = nextFireWithin(checked.schedule, { ...fields, totalRuns: 0 }, now);
-        const record = await insertSchedule(
-          database.db,
-          name,
-          fields,
-          { managedBy: 'db', source: 'beat add' },
-          next,
-        );
-        const view = viewRecord(record, now);
+        const view = viewRecord(record, await databaseNow(database));
         if (o.json) printJson(recordJson(view));
         else print(`added ${name} (managed by db): next fire ${when(view.nextFireAt, view.zone)}`);
       });
     });
+}
+
+/** The declaration the options describe, as `defineSchedule` would take it (checked later). */
+function declarationFromOptions(name: string, o: AddOptions): Record<string, unknown> {
+  return {
+    name,
+    task: o.task,
+    schedule: specFromOptions(o, '--cron'),
+    // Exact: `--args '[12345678901234567890]'` is stored (and sent) as written.
+    args: parseJsonOption(o.args, '--args', true),
+    kwargs: parseJsonOption(o.kwargs, '--kwargs', true),
+    headers: parseJsonOption(o.headers, '--headers', true),
+    queue: o.queue,
+    routingKey: o.routingKey,
+    priority: o.priority === undefined ? undefined : parseNumberOption(o.priority, '--priority'),
+    expires: durationOption(o.expires),
+    timeLimit: durationOption(o.timeLimit),
+    softTimeLimit: durationOption(o.softTimeLimit),
+    enabled: !o.disabled,
+    startAt: o.startAt,
+    endAt: o.endAt,
+    maxRuns: o.maxRuns === undefined ? undefined : parseNumberOption(o.maxRuns, '--max-runs'),
+    overlap: o.overlap,
+    catchup: o.catchup,
+    catchupWindow: durationOption(o.catchupWindow),
+    jitter: durationOption(o.jitter),
+    runLease: durationOption(o.runLease),
+    description: o.description,
+  };
 }

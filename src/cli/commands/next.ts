@@ -9,16 +9,9 @@ import type { Command } from 'commander';
 import { compileSchedule, parseInstant, ZoneRules } from '../../time/index.ts';
 import { asCliError, CliError } from '../errors.ts';
 import { describeDst, formatLocal, table } from '../format.ts';
-import { specFromOptions } from '../spec-options.ts';
+import { type SpecOptions, specFromOptions, specOptions } from '../spec-options.ts';
 
-interface NextOptions {
-  tz?: string;
-  every?: string;
-  anchor?: string;
-  solar?: string;
-  lat?: string;
-  lon?: string;
-  at?: string;
+interface NextOptions extends Omit<SpecOptions, 'cron'> {
   after?: string;
   count: string;
   name?: string;
@@ -26,17 +19,15 @@ interface NextOptions {
 }
 
 export function registerNext(program: Command): void {
-  program
+  const command = program
     .command('next')
     .description('show the next fire times of a crontab, interval, solar or one-off spec')
-    .argument('[cron]', "a cron expression such as '30 2 * * *' (needs --tz)")
-    .option('--tz <zone>', 'IANA time zone: required for a cron expression; the display zone otherwise')
-    .option('--every <duration>', "an interval such as '15m', '1h30m' or 60000 (ms)")
-    .option('--anchor <instant>', 'grid anchor of --every (ISO 8601 with offset); default the Unix epoch')
-    .option('--solar <event>', 'a solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')
-    .option('--lat <degrees>', 'latitude of --solar')
-    .option('--lon <degrees>', 'longitude of --solar')
-    .option('--at <instant>', 'a one-off (clocked) run at this instant (ISO 8601 with offset)')
+    .argument('[cron]', "a cron expression such as '30 2 * * *' (needs --tz)");
+  specOptions(
+    command,
+    'argument',
+    'IANA time zone: required for a cron expression; the display zone otherwise',
+  )
     .option('--after <instant>', 'list fires strictly after this instant (default: now)')
     .option('--count <n>', 'how many fires to list', '10')
     .option('--name <name>', 'schedule name, which seeds H in cron fields')

@@ -1,7 +1,8 @@
 /**
  * `beat remove NAME [--force]`: delete a database-owned schedule. A code-owned one would come back
  * at the next `beat sync`, so it needs --force (the right fix is deleting the declaration and
- * `beat sync --prune`). Its occurrences stay, for `beat history`.
+ * `beat sync --prune`). Its occurrences stay, for `beat history`. Through src/operate/, as the
+ * client's remove, recorded in the audit log.
  */
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
@@ -18,17 +19,22 @@ export function registerRemove(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action(async (name: string, options: { force?: boolean; json?: boolean }) => {
-      const { deleteSchedule } = await import('../../db/store.ts');
+      const { cliActor } = await import('../../operate/actor.ts');
+      const { removeSchedule } = await import('../../operate/edit.ts');
+      const { OperationError } = await import('../../operate/errors.ts');
       const { withDatabase } = await import('../database.ts');
-      const { requireSchedule } = await import('../schedules.ts');
       await withDatabase(async (database) => {
-        const record = await requireSchedule(database.db, name);
-        if (record.managedBy === 'code' && !options.force) {
-          throw new CliError(
-            `${name} is declared in code (${record.source ?? 'schedules/'}): delete the declaration and run 'beat sync --prune', or pass --force (the next 'beat sync' re-creates it while it is still declared)`,
-          );
+        let record: Awaited<ReturnType<typeof removeSchedule>>;
+        try {
+          record = await removeSchedule(database, name, cliActor(), { force: options.force ?? false });
+        } catch (error) {
+          if (error instanceof OperationError && error.code === 'managed_by_code') {
+            throw new CliError(
+              `${error.message}, or pass --force (the next 'beat sync' re-creates it while it is still declared)`,
+            );
+          }
+          throw error;
         }
-        await deleteSchedule(database.db, record.id);
         if (options.json) printJson({ name, removed: true, managedBy: record.managedBy });
         else
           print(

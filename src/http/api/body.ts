@@ -5,14 +5,28 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
+import { parseJsonExact } from '../../model/json.ts';
 import { ApiError } from './respond.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
-/** Past this the connection is dropped instead of read to the end. */
+/** A bulk upsert's body: 100,000 schedules of a few hundred bytes each. */
+export const MAX_BULK_BODY_BYTES = 64 * 1024 * 1024;
+/** Past this (or 1 MiB past a larger limit) the connection is dropped instead of read to the end. */
 const DRAIN_LIMIT = 1024 * 1024;
 
-export async function readJsonBody<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<T> {
-  const text = await readText(req);
+export interface BodyOptions {
+  /** Default {@link MAX_BODY_BYTES}. */
+  maxBytes?: number;
+  /** Keep numbers a double would change (a schedule's args, kwargs, headers: src/model/json.ts). */
+  exact?: boolean;
+}
+
+export async function readJsonBody<T>(
+  req: IncomingMessage,
+  schema: z.ZodType<T>,
+  options: BodyOptions = {},
+): Promise<T> {
+  const text = await readText(req, options.maxBytes ?? MAX_BODY_BYTES);
   if (text.trim() === '') return parse(schema, {});
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
@@ -24,7 +38,7 @@ export async function readJsonBody<T>(req: IncomingMessage, schema: z.ZodType<T>
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = options.exact ? parseJsonExact(text) : JSON.parse(text);
   } catch (error) {
     throw new ApiError(400, 'bad_json', `the body is not valid JSON: ${(error as Error).message}`);
   }
@@ -46,27 +60,28 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   throw new ApiError(400, 'bad_body', problems.join('; '));
 }
 
-function readText(req: IncomingMessage): Promise<string> {
+function readText(req: IncomingMessage, maxBytes: number): Promise<string> {
   const declared = Number(req.headers['content-length'] ?? 0);
+  const drainLimit = Math.max(DRAIN_LIMIT, maxBytes + DRAIN_LIMIT);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let tooLarge = declared > MAX_BODY_BYTES;
+    let tooLarge = declared > maxBytes;
     const refuse = () =>
       reject(
-        new ApiError(413, 'body_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`, {
+        new ApiError(413, 'body_too_large', `the body is larger than ${maxBytes} bytes`, {
           connection: 'close',
         }),
       );
-    if (declared > DRAIN_LIMIT) {
+    if (declared > drainLimit) {
       refuse();
       req.resume();
       return;
     }
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      if (size > DRAIN_LIMIT) {
+      if (size > maxBytes) tooLarge = true;
+      if (size > drainLimit) {
         req.destroy();
         return;
       }

@@ -7,7 +7,9 @@ import { listSchedules } from '../../observe/schedules.ts';
 import { nowView } from '../../observe/status.ts';
 import { scheduleTimeline } from '../../observe/timeline.ts';
 import { recentActions } from '../../operate/audit.ts';
+import { VERSION } from '../../version.ts';
 import type { Exchange } from '../context.ts';
+import { openApiDocument } from './openapi.ts';
 import { instantParam, intParam, scheduleFilter, statusesParam } from './params.ts';
 import { ApiError, sendJson } from './respond.ts';
 
@@ -23,8 +25,14 @@ export async function getIndex({ res, app }: Exchange): Promise<void> {
     group: app.group,
     mutations: app.token ? 'token' : 'disabled',
     endpoints: [
+      'GET /api/v1/openapi.json',
       'GET /api/v1/schedules',
+      'POST /api/v1/schedules',
       'GET /api/v1/schedules/{name}',
+      'PUT /api/v1/schedules/{name}',
+      'PATCH /api/v1/schedules/{name}',
+      'DELETE /api/v1/schedules/{name}',
+      'POST /api/v1/bulk/schedules',
       'GET /api/v1/schedules/{name}/occurrences',
       'GET /api/v1/schedules/{name}/timeline',
       'POST /api/v1/schedules/{name}/pause',
@@ -40,6 +48,10 @@ export async function getIndex({ res, app }: Exchange): Promise<void> {
   });
 }
 
+export async function getOpenApi({ res }: Exchange): Promise<void> {
+  sendJson(res, 200, openApiDocument(VERSION));
+}
+
 export async function getSchedules({ res, url, app }: Exchange): Promise<void> {
   const filter = scheduleFilter(url);
   const limit = intParam(url, 'limit', 200, 1, 1000);
@@ -50,7 +62,8 @@ export async function getSchedules({ res, url, app }: Exchange): Promise<void> {
 export async function getSchedule({ res, params, app }: Exchange): Promise<void> {
   const found = await scheduleDetail(app.database, app.locks, params[0]!);
   if (!found) throw noSchedule(params[0]!);
-  sendJson(res, 200, found.detail);
+  // The version as the ETag: `If-Match` with it makes a PUT, PATCH or DELETE conditional.
+  sendJson(res, 200, found.detail, { etag: `"${found.view.record.version}"` });
 }
 
 export async function getOccurrences({ res, url, params, app }: Exchange): Promise<void> {

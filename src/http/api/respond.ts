@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** More of the refusal, structured (a 422's `fields`, a 409's `current` version): in `error`. */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -58,7 +60,7 @@ export function sendError(res: ServerResponse, error: ApiError): void {
   sendJson(
     res,
     error.status,
-    { error: { status: error.status, code: error.code, message: error.message } },
+    { error: { status: error.status, code: error.code, message: error.message, ...error.details } },
     error.headers,
   );
 }

@@ -1,0 +1,436 @@
+/**
+ * The API described as OpenAPI 3.1, served at GET /api/v1/openapi.json. test/http/openapi.test.ts
+ * validates it with an OpenAPI validator and checks that every route the server answers is here
+ * and every operation here is answered, so the document cannot drift from the routes.
+ */
+import { CATCHUP_POLICIES, OVERLAP_POLICIES } from '../../model/index.ts';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ 'application/json': { schema } });
+const error = (description: string) => ({ description, content: json(ref('Error')) });
+const nameParam = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  description: 'The schedule name (percent-encoded).',
+  schema: { type: 'string' },
+};
+const ifMatch = {
+  name: 'If-Match',
+  in: 'header',
+  required: false,
+  description:
+    'The ETag a read gave (`"7"`): the write is refused with 409 if the schedule changed since. `*`: it must exist.',
+  schema: { type: 'string' },
+};
+const actor = {
+  name: 'X-Metronome-Actor',
+  in: 'header',
+  required: false,
+  description: 'Who is asking, as the audit log records it (default `api`).',
+  schema: { type: 'string' },
+};
+const etag = { ETag: { description: 'The schedule version, quoted.', schema: { type: 'string' } } };
+const object = { type: 'object', additionalProperties: true };
+const refusals = {
+  '400': error('A malformed request (bad JSON, unknown field, bad If-Match).'),
+  '401': error('No token, or the wrong one.'),
+  '403': error('Read-only (no token configured), another site, or another Host.'),
+};
+
+function read(summary: string, schema: unknown = object, params: unknown[] = []) {
+  return {
+    get: {
+      summary,
+      parameters: params,
+      responses: {
+        '200': { description: 'OK', content: json(schema) },
+        '400': error('A bad parameter.'),
+        '404': error('No such schedule.'),
+      },
+    },
+  };
+}
+
+function action(summary: string, body: unknown) {
+  return {
+    post: {
+      summary,
+      security: [{ bearer: [] }],
+      parameters: [nameParam, actor],
+      requestBody: { required: false, content: json(body) },
+      responses: {
+        '200': { description: 'Done (or already so: `changed` is false).', content: json(object) },
+        ...(summary.startsWith('Run')
+          ? { '202': { description: 'Recorded; no leader has sent it yet.', content: json(object) } }
+          : {}),
+        ...refusals,
+        '404': error('No such schedule.'),
+        '409': error('Refused: declared in code (enable and disable).'),
+        '413': error('The body is too large.'),
+        '415': error('The body is not JSON.'),
+      },
+    },
+  };
+}
+
+const writeResponses = {
+  ...refusals,
+  '404': error('No such schedule.'),
+  '409': error('Declared in code, already exists, or the version moved (`current`, `changes`).'),
+  '413': error('The body is too large.'),
+  '415': error('The body is not JSON.'),
+  '422': { description: 'Invalid: every field at fault.', content: json(ref('InvalidSchedule')) },
+};
+const written = (status: string, description: string) => ({
+  [status]: { description, headers: etag, content: json(ref('ScheduleWrite')) },
+});
+
+const instant = {
+  type: ['string', 'number'],
+  description: 'ISO 8601 with an offset, or epoch milliseconds.',
+};
+const duration = {
+  type: ['string', 'number'],
+  description: "`'30s'`, `'15m'`, `'1h30m'`, `'2d'`, or milliseconds.",
+};
+const nullable = (schema: object) => ({ anyOf: [schema, { type: 'null' }] });
+
+const schemas = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['status', 'code', 'message'],
+        properties: { status: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' } },
+        additionalProperties: true,
+      },
+    },
+  },
+  InvalidSchedule: {
+    allOf: [
+      ref('Error'),
+      {
+        type: 'object',
+        properties: {
+          error: {
+            type: 'object',
+            required: ['fields'],
+            properties: {
+              fields: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['field', 'reason'],
+                  properties: { field: { type: 'string' }, reason: { type: 'string' } },
+                },
+              },
+            },
+          },
+        },
+      },
+    ],
+  },
+  Spec: {
+    description: 'When it fires: what crontab(), every(), solar() and at() build.',
+    oneOf: [
+      {
+        type: 'object',
+        required: ['kind', 'cron', 'timezone'],
+        properties: {
+          kind: { const: 'crontab' },
+          cron: {
+            type: ['string', 'object'],
+            description:
+              "'30 2 * * *', or Celery's object form { minute, hour, dayOfWeek, dayOfMonth, monthOfYear }.",
+          },
+          timezone: { type: 'string', description: 'IANA zone.' },
+        },
+      },
+      {
+        type: 'object',
+        required: ['kind', 'every'],
+        properties: { kind: { const: 'interval' }, every: duration, anchor: nullable(instant) },
+      },
+      {
+        type: 'object',
+        required: ['kind', 'event', 'latitude', 'longitude'],
+        properties: {
+          kind: { const: 'solar' },
+          event: { type: 'string' },
+          latitude: { type: 'number' },
+          longitude: { type: 'number' },
+        },
+      },
+      {
+        type: 'object',
+        required: ['kind', 'runAt'],
+        properties: { kind: { const: 'clocked' }, runAt: instant },
+      },
+    ],
+  },
+  Definition: {
+    description:
+      'A schedule as a declaration states it (docs/schedules.md); only task and schedule are required.',
+    type: 'object',
+    required: ['task', 'schedule'],
+    properties: {
+      name: {
+        type: 'string',
+        description: 'Required to create with POST; on PUT and PATCH it is the path’s.',
+      },
+      task: { type: 'string' },
+      schedule: ref('Spec'),
+      args: { type: 'array' },
+      kwargs: { type: 'object' },
+      queue: nullable({ type: 'string' }),
+      routingKey: nullable({ type: 'string' }),
+      priority: nullable({ type: 'integer', minimum: 0, maximum: 9 }),
+      expires: nullable(duration),
+      timeLimit: nullable(duration),
+      softTimeLimit: nullable(duration),
+      headers: { type: 'object' },
+      enabled: { type: 'boolean' },
+      startAt: nullable(instant),
+      endAt: nullable(instant),
+      maxRuns: nullable({ type: 'integer', minimum: 1 }),
+      overlap: { enum: [...OVERLAP_POLICIES] },
+      catchup: { enum: [...CATCHUP_POLICIES] },
+      catchupWindow: duration,
+      jitter: duration,
+      runLease: nullable(duration),
+      description: nullable({ type: 'string' }),
+    },
+    additionalProperties: false,
+  },
+  Schedule: {
+    description: 'A schedule: its definition (durations in ms, instants ISO 8601) and its state.',
+    type: 'object',
+    required: ['name', 'task', 'schedule', 'version', 'managedBy', 'state'],
+    properties: {
+      name: { type: 'string' },
+      task: { type: 'string' },
+      schedule: object,
+      version: { type: 'integer' },
+      managedBy: { enum: ['code', 'db'] },
+      source: nullable({ type: 'string' }),
+      state: { enum: ['enabled', 'paused', 'disabled', 'invalid', 'done'] },
+      nextFireAt: nullable({ type: 'string' }),
+      pausedAt: nullable({ type: 'string' }),
+    },
+    additionalProperties: true,
+  },
+  ScheduleWrite: {
+    type: 'object',
+    required: ['action', 'changed', 'schedule'],
+    properties: {
+      action: { enum: ['created', 'updated', 'unchanged'] },
+      changed: { type: 'array', items: { type: 'string' } },
+      schedule: ref('Schedule'),
+    },
+  },
+  BulkResult: {
+    type: 'object',
+    required: ['created', 'updated', 'unchanged', 'notWritten', 'errors', 'batches'],
+    properties: {
+      created: { type: 'integer' },
+      updated: { type: 'integer' },
+      unchanged: { type: 'integer' },
+      notWritten: { type: 'integer' },
+      errors: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['index', 'code', 'reason'],
+          properties: {
+            index: { type: 'integer' },
+            name: nullable({ type: 'string' }),
+            code: { enum: ['invalid', 'managed_by_code', 'conflict', 'duplicate'] },
+            field: nullable({ type: 'string' }),
+            reason: { type: 'string' },
+          },
+        },
+      },
+      batches: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['first', 'count', 'written'],
+          properties: {
+            first: { type: 'integer' },
+            count: { type: 'integer' },
+            written: { type: 'boolean' },
+          },
+        },
+      },
+    },
+  },
+};
+
+const query = (name: string, type: string, description: string) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema: { type },
+});
+
+export function openApiDocument(version: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Metronome API',
+      version,
+      description:
+        'Schedules, their runs and the beat (docs/api.md). Reads are open; changes need `Authorization: Bearer <METRONOME_API_TOKEN>`.',
+    },
+    servers: [{ url: '/api/v1' }],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas },
+    paths: {
+      '/': read('This index: the version, whether changes are allowed, the endpoints.'),
+      '/openapi.json': read('This document.'),
+      '/schedules': {
+        ...read('Schedules, filtered and paged.', object, [
+          query('q', 'string', 'Name contains.'),
+          query('state', 'string', 'enabled, paused, disabled, invalid or done.'),
+          query('kind', 'string', 'crontab, interval, solar or clocked.'),
+          query('managedBy', 'string', 'code or db.'),
+          query('task', 'string', 'Task name.'),
+          query('queue', 'string', 'Queue.'),
+          query('limit', 'integer', '1 to 1000, default 200.'),
+          query('offset', 'integer', 'Default 0.'),
+        ]),
+        post: {
+          summary: 'Create a database-owned schedule.',
+          security: [{ bearer: [] }],
+          parameters: [actor],
+          requestBody: { required: true, content: json(ref('Definition')) },
+          responses: { ...written('201', 'Created.'), ...writeResponses },
+        },
+      },
+      '/schedules/{name}': {
+        get: {
+          summary: 'One schedule in detail: fields, state, next fires, latest runs.',
+          parameters: [nameParam],
+          responses: {
+            '200': { description: 'OK', headers: etag, content: json(object) },
+            '404': error('No such schedule.'),
+          },
+        },
+        put: {
+          summary: 'Replace its definition (If-Match for the version), or create it when absent.',
+          security: [{ bearer: [] }],
+          parameters: [nameParam, ifMatch, actor],
+          requestBody: { required: true, content: json(ref('Definition')) },
+          responses: {
+            ...written('200', 'Replaced (or unchanged).'),
+            ...written('201', 'Created.'),
+            ...writeResponses,
+          },
+        },
+        patch: {
+          summary: 'Change only the fields given.',
+          security: [{ bearer: [] }],
+          parameters: [nameParam, ifMatch, actor],
+          requestBody: {
+            required: true,
+            content: json({ ...ref('Definition'), description: 'Any of the fields.' }),
+          },
+          responses: { ...written('200', 'Changed (or unchanged).'), ...writeResponses },
+        },
+        delete: {
+          summary: 'Delete a database-owned schedule (its history stays).',
+          security: [{ bearer: [] }],
+          parameters: [nameParam, ifMatch, actor],
+          responses: { '204': { description: 'Deleted.' }, ...writeResponses },
+        },
+      },
+      '/schedules/{name}/occurrences': read('Its occurrences, newest first.', object, [
+        nameParam,
+        query('limit', 'integer', '1 to 1000, default 50.'),
+        query('before', 'string', 'Only those scheduled before this instant.'),
+        query('status', 'string', 'Comma-separated statuses.'),
+      ]),
+      '/schedules/{name}/timeline': read('Its fires and runs over the last hours.', object, [
+        nameParam,
+        query('hours', 'integer', '1 to 168, default 24.'),
+      ]),
+      '/schedules/{name}/pause': action('Pause it (any schedule).', {
+        type: 'object',
+        properties: { reason: nullable({ type: 'string' }) },
+        additionalProperties: false,
+      }),
+      '/schedules/{name}/resume': action('Resume it.', { type: 'object', additionalProperties: false }),
+      '/schedules/{name}/trigger': action('Run it now.', {
+        type: 'object',
+        properties: { force: { type: 'boolean' }, wait: { type: 'number', minimum: 0, maximum: 10 } },
+        additionalProperties: false,
+      }),
+      '/schedules/{name}/enable': action('Enable it (database-owned only).', {
+        type: 'object',
+        additionalProperties: false,
+      }),
+      '/schedules/{name}/disable': action('Disable it (database-owned only).', {
+        type: 'object',
+        additionalProperties: false,
+      }),
+      '/bulk/schedules': {
+        post: {
+          summary: 'Create or replace many database-owned schedules, in all-or-nothing batches.',
+          security: [{ bearer: [] }],
+          parameters: [actor],
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              required: ['schedules'],
+              properties: {
+                schedules: {
+                  type: 'array',
+                  maxItems: 200000,
+                  items: {
+                    type: 'object',
+                    required: ['name', 'task', 'schedule'],
+                    description:
+                      'A Definition with its name; `version` (integer) makes the item conditional.',
+                    properties: { name: { type: 'string' }, version: { type: 'integer' } },
+                    additionalProperties: true,
+                  },
+                },
+                batchSize: { type: 'integer', minimum: 1, maximum: 1500 },
+              },
+              additionalProperties: false,
+            }),
+          },
+          responses: {
+            '200': {
+              description: 'What was written; refused items by index and name.',
+              content: json(ref('BulkResult')),
+            },
+            ...writeResponses,
+          },
+        },
+      },
+      '/now': read('The beat now: leader, replicas, recent activity.'),
+      '/next-24h': read('Fires forecast for the next 24 hours.'),
+      '/actions': read('The audit log, newest first.', object, [
+        query('limit', 'integer', '1 to 1000, default 50.'),
+        query('schedule', 'string', 'Of one schedule.'),
+      ]),
+      '/events': {
+        get: {
+          summary: 'Server-sent events: a message whenever what the pages show changes.',
+          responses: {
+            '200': {
+              description: 'An event stream.',
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '503': error('Too many listeners.'),
+          },
+        },
+      },
+    },
+  };
+}

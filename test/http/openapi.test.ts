@@ -1,0 +1,148 @@
+/**
+ * The OpenAPI 3.1 document served at /api/v1/openapi.json: valid by an OpenAPI validator
+ * (@readme/openapi-parser), naming exactly the routes the server answers (no more, no fewer), and
+ * every operation's answer — one real request each, against real Postgres — has a documented
+ * status and a body its documented schema accepts (Ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses).
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { compileErrors, dereference, validate } from '@readme/openapi-parser';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { BeatMetrics } from '../../src/beat/metrics.ts';
+import { type Database, openDatabase } from '../../src/db/database.ts';
+import { ROUTES } from '../../src/http/app.ts';
+import { createLogger } from '../../src/logger.ts';
+import { call, type MountedDashboard, mountDashboard } from '../support/http.ts';
+import { createMigratedDatabase } from '../support/migrated.ts';
+import type { TestDatabase } from '../support/pg.ts';
+
+const TOKEN = 'openapi-token-0123456789abcdef';
+let pg: TestDatabase;
+let database: Database;
+let api: MountedDashboard;
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document, read by shape
+let doc: any;
+
+before(async () => {
+  pg = await createMigratedDatabase();
+  database = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
+  const log = createLogger({ level: 'silent' });
+  api = await mountDashboard(
+    { database, locks: null, group: 'default', log, token: TOKEN },
+    new BeatMetrics(),
+    () => ({ ready: true, role: 'leader', reasons: [] }),
+  );
+  await pg.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by)
+               values ('doc.one', 't', 'interval', 60000, 'db'), ('doc.two', 't', 'interval', 60000, 'db')`;
+  const reply = await call(api.url, 'GET', '/api/v1/openapi.json');
+  assert.equal(reply.status, 200);
+  doc = reply.json();
+});
+after(async () => {
+  await api?.close();
+  await database?.close();
+  await pg?.drop();
+});
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** `^/api/v1/schedules/([^/]+)/pause$` → `/schedules/{name}/pause` (relative to the server URL). */
+function template(path: RegExp): string {
+  const source = path.source
+    .replace(/^\^/, '')
+    .replace(/\$$/, '')
+    .replace(/\\\//g, '/')
+    .replace(/\/\?$/, '/')
+    .replace('([^/]+)', '{name}')
+    .replace(/\\\./g, '.');
+  const relative = source.replace(/^\/api\/v1/, '');
+  return relative === '' ? '/' : relative;
+}
+
+test('the document is valid OpenAPI 3.1', async () => {
+  assert.equal(doc.openapi, '3.1.0');
+  const result = await validate(structuredClone(doc));
+  assert.ok(result.valid, compileErrors(result));
+});
+
+test('every route the server answers is documented, and every documented operation is routed', () => {
+  const routed = new Set<string>();
+  for (const route of ROUTES.filter((r) => r.kind === 'api')) {
+    for (const method of METHODS) if (route[method]) routed.add(`${method} ${template(route.path)}`);
+  }
+  const documented = new Set<string>();
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, unknown>>)) {
+    for (const method of Object.keys(item)) documented.add(`${method.toUpperCase()} ${path}`);
+  }
+  assert.deepEqual([...routed].sort(), [...documented].sort());
+  assert.ok(routed.size >= 20, `${routed.size} routes`);
+});
+
+test('each operation answers with a documented status and a body its schema accepts', async () => {
+  const resolved = await dereference(structuredClone(doc));
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const definition = { task: 't', schedule: { kind: 'interval', every: '5m' } };
+  const requests: Array<[string, string, string, unknown?, Record<string, string>?]> = [
+    ['GET', '/', '/api/v1'],
+    ['GET', '/openapi.json', '/api/v1/openapi.json'],
+    ['GET', '/schedules', '/api/v1/schedules?limit=5'],
+    ['POST', '/schedules', '/api/v1/schedules', { name: 'doc.made', ...definition }],
+    [
+      'POST',
+      '/schedules',
+      '/api/v1/schedules',
+      { name: 'doc.bad', task: 't', schedule: { kind: 'interval', every: '0s' } },
+    ],
+    ['GET', '/schedules/{name}', '/api/v1/schedules/doc.made'],
+    ['PUT', '/schedules/{name}', '/api/v1/schedules/doc.made', definition, { 'if-match': '"1"' }],
+    ['PUT', '/schedules/{name}', '/api/v1/schedules/doc.new', definition],
+    ['PATCH', '/schedules/{name}', '/api/v1/schedules/doc.made', { queue: 'q' }, { 'if-match': '"1"' }],
+    ['PATCH', '/schedules/{name}', '/api/v1/schedules/doc.made', { queue: 'r' }],
+    ['DELETE', '/schedules/{name}', '/api/v1/schedules/doc.new'],
+    ['DELETE', '/schedules/{name}', '/api/v1/schedules/nope'],
+    ['GET', '/schedules/{name}/occurrences', '/api/v1/schedules/doc.made/occurrences'],
+    ['GET', '/schedules/{name}/timeline', '/api/v1/schedules/doc.made/timeline'],
+    ['POST', '/schedules/{name}/pause', '/api/v1/schedules/doc.one/pause', { reason: 'docs' }],
+    ['POST', '/schedules/{name}/resume', '/api/v1/schedules/doc.one/resume', {}],
+    ['POST', '/schedules/{name}/disable', '/api/v1/schedules/doc.two/disable', {}],
+    ['POST', '/schedules/{name}/enable', '/api/v1/schedules/doc.two/enable', {}],
+    ['POST', '/schedules/{name}/trigger', '/api/v1/schedules/doc.two/trigger', { wait: 0 }],
+    [
+      'POST',
+      '/bulk/schedules',
+      '/api/v1/bulk/schedules',
+      { schedules: [{ name: 'doc.bulk', ...definition }] },
+    ],
+    ['GET', '/now', '/api/v1/now'],
+    ['GET', '/next-24h', '/api/v1/next-24h'],
+    ['GET', '/actions', '/api/v1/actions'],
+  ];
+  const answered = new Set<string>();
+  for (const [method, path, url, body, extra] of requests) {
+    const reply = await call(api.url, method, url, {
+      headers: { ...auth, ...extra },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const operation = resolved.paths[path][method.toLowerCase()];
+    const documented = operation.responses[String(reply.status)];
+    assert.ok(
+      documented,
+      `${method} ${url} answered ${reply.status}, which ${method} ${path} does not document: ${reply.text}`,
+    );
+    answered.add(`${method} ${path}`);
+    const schema = documented.content?.['application/json']?.schema;
+    if (schema) {
+      const check = ajv.compile(schema);
+      assert.ok(check(reply.json()), `${method} ${url} (${reply.status}): ${ajv.errorsText(check.errors)}`);
+    }
+  }
+  const operations = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
+    ([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`),
+  );
+  // The event stream never ends, so it is checked by its route, not by a request here.
+  assert.deepEqual(
+    operations.filter((o) => !answered.has(o)),
+    ['GET /events'],
+  );
+});
