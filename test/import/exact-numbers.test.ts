@@ -132,4 +132,13 @@ test('beat import django-celery-beat: the JSON columns as celery beat sends them
   assert.equal(row?.kwargs, '{"e": 100.0, "n": 18446744073709551616, "small": 0.0000001}');
   assert.equal(row?.headers, '{"tenant": 1152921504606846977}');
   assert.match(imported.stdout, /numbers: args\.1 -0\.0: .*no negative zero/);
+
+  // A re-import lists the change with the numbers as they are, not the nearest doubles.
+  django(db.url, 'update', { numbers: { kwargs: '{"n": 18446744073709551617, "e": 1E+2, "small": 1e-7}' } });
+  const again = await beat(['import', 'django-celery-beat'], { DATABASE_URL: db.url });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(
+    again.stdout,
+    /kwargs: \{"e":100\.0,"n":18446744073709551616,"small":0\.0000001\} -> \{"n":18446744073709551617,"e":100\.0,"small":0\.0000001\}/,
+  );
 });

@@ -70,7 +70,7 @@ def update(changes):
     for name, fields in changes.items():
         task = PeriodicTask.objects.get(name=name)
         for key, value in fields.items():
-            if key in ('args', 'kwargs', 'headers'):
+            if key in ('args', 'kwargs', 'headers') and not isinstance(value, str):
                 value = json.dumps(value)
             if key in ('last_run_at', 'start_time', 'expires'):
                 value = instant(value)
