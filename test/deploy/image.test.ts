@@ -83,6 +83,7 @@ before(async () => {
       'chroot',
       '--pull=never',
       '--layers',
+      '--force-rm',
       '--quiet',
       ...npmSettingsMounts(),
       '-t',

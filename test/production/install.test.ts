@@ -208,7 +208,13 @@ export const tick = defineSchedule({ name: '${schedule}', task: 'tasks.tick', sc
   try {
     for (const r of replicas) {
       await untilProbeSucceeds(container, container.startupProbe!, r.podIp, `${r.process.label} startup`);
-      await untilProbeSucceeds(container, container.readinessProbe!, r.podIp, `${r.process.label} readiness`);
+      // A failing readiness probe restarts nothing (the kubelet keeps probing; the pod is just not
+      // ready yet): wait for it, with a bound a loaded machine's start-up fits in.
+      await eventually(
+        `${r.process.label} ready on ${container.readinessProbe!.httpGet?.path}`,
+        120_000,
+        async () => ((await probe(container, container.readinessProbe!, r.podIp)).ok ? true : undefined),
+      );
       assert.ok((await probe(container, container.livenessProbe!, r.podIp)).ok, 'live');
     }
     const roles = async () =>
