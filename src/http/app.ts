@@ -167,9 +167,9 @@ function decodeParam(text: string): string {
 function asApiError(error: unknown, log: Logger): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof OperationError) {
-    return error.code === 'not_found'
-      ? new ApiError(404, 'not_found', error.message)
-      : new ApiError(409, error.code, error.message);
+    if (error.code === 'not_found') return new ApiError(404, 'not_found', error.message);
+    if (error.code === 'bad_reason') return new ApiError(400, 'bad_reason', error.message);
+    return new ApiError(409, error.code, error.message);
   }
   const code = ((error as { cause?: unknown })?.cause as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('23')) {

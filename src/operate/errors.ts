@@ -2,7 +2,8 @@
  * Why an operator's action was refused, as a code the CLI turns into an exit status and the API
  * into an HTTP status, and a one-line message that names the schedule and the fix.
  */
-export type OperationErrorCode = 'not_found' | 'managed_by_code';
+/** `bad_reason`: a pause reason with invisible or control characters, or too long. */
+export type OperationErrorCode = 'not_found' | 'managed_by_code' | 'bad_reason';
 
 export class OperationError extends Error {
   constructor(

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseDeclaration } from '../../src/model/declaration.ts';
+import { RESERVED_HEADER_NAMES as MODEL_RESERVED } from '../../src/model/headers.ts';
 import { validateRecord } from '../../src/model/validate.ts';
 import { PROTOCOL_HEADER_KEYS, SCHEDULER_HEADER_KEYS } from '../../src/transports/celery/message.ts';
 import { scheduleRow } from '../support/rows.ts';
@@ -95,4 +96,8 @@ test('the row loader refuses a reserved header (a row written with SQL)', () => 
       assert.match(check.reason, /sets itself/);
     }
   }
+});
+
+test('the model reserves exactly the headers the Celery message writes itself', () => {
+  assert.deepEqual([...MODEL_RESERVED].sort(), [...RESERVED_HEADER_NAMES].sort());
 });
