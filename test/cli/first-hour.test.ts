@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { BeatProcess } from '../support/beat-process.ts';
 import { beat } from '../support/cli.ts';
 import { type DeclarationDir, declarationDir } from '../support/declarations.ts';
 import { createTestDatabase, one, type TestDatabase } from '../support/pg.ts';
@@ -79,4 +80,24 @@ test('beat trigger exits non-zero when no leader enqueued the run', async () => 
   const triggered = await beat(['trigger', 'ops.ping', '--wait', '0.2'], env);
   assert.match(triggered.stdout, /no leader enqueued it/);
   assert.notEqual(triggered.code, 0, 'a trigger no leader took must not exit 0');
+});
+
+test('a normal stop (SIGTERM) logs the step-down at info, and nothing at warn or above', async () => {
+  const beatProcess = new BeatProcess('stop', {
+    DATABASE_URL: migrated.url,
+    METRONOME_HTTP: 'off',
+    REDIS_URL: '',
+    BROKER_URL: '',
+    METRONOME_TRANSPORT: 'log',
+  });
+  try {
+    await beatProcess.waitForLog('leading', 30_000);
+  } finally {
+    assert.equal(await beatProcess.stop(), 0, 'the beat exits 0 on SIGTERM');
+  }
+  const stepped = beatProcess.logs.find((l) => l.msg === 'stepped down');
+  assert.ok(stepped, 'the step-down is logged');
+  assert.equal(stepped.level, 30, `a normal stop's step-down is info: ${JSON.stringify(stepped)}`);
+  const loud = beatProcess.logs.filter((l) => l.level >= 40);
+  assert.deepEqual(loud, [], 'a normal stop logs nothing at warn or above');
 });
