@@ -210,7 +210,8 @@ test('an actor name outside Latin-1, sent as UTF-8 or percent-encoded (as the da
   const raw = Buffer.from(name, 'utf8').toString('latin1');
   const asUtf8 = await call(base, 'POST', '/api/v1/schedules/surface.tick/pause', {
     headers: { ...auth, 'x-metronome-actor': raw },
-    body: '{"reason": "utf-8"}',
+    // A Buffer: Node sends a string body's first chunk with the headers, encoding both as UTF-8.
+    body: Buffer.from('{"reason": "utf-8"}'),
   });
   assert.equal(asUtf8.status, 200, asUtf8.text);
   const encoded = await call(base, 'POST', '/api/v1/schedules/surface.tick/resume', {
