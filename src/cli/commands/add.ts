@@ -81,7 +81,7 @@ export function registerAdd(program: Command): void {
     .option('--solar <event>', 'solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')
     .option('--lat <degrees>', 'latitude of --solar')
     .option('--lon <degrees>', 'longitude of --solar')
-    .option('--at <instant>', 'one run at this instant (ISO 8601 with offset)')
+    .option('--at <instant>', 'a clocked (one-off) run at this instant (ISO 8601 with offset)')
     .option('--args <json>', 'positional arguments, a JSON array', '[]')
     .option('--kwargs <json>', 'keyword arguments, a JSON object', '{}')
     .option('--headers <json>', 'extra message headers, a JSON object', '{}')
