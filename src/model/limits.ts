@@ -75,8 +75,7 @@ export function secondsProblem(value: unknown): string | null {
  * one in `beat list`, forge lines of a table or colour a terminal. Every Unicode control (Cc) and
  * format character (Cf: zero-width spaces and joiners, bidirectional controls, the byte order mark,
  * soft hyphens, tags), the line and paragraph separators, and lone surrogates. The SQL CHECK
- * constraints of migration 0007 refuse the controls and bidirectional characters; the row loader
- * (src/model/validate.ts) refuses the whole set.
+ * constraints of migration 0013 refuse the same set (lone surrogates cannot reach Postgres at all).
  */
 const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 const NOT_PRINTABLE_ALL = new RegExp(NOT_PRINTABLE.source, 'gu');
