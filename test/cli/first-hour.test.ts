@@ -93,7 +93,8 @@ test('a normal stop (SIGTERM) logs the step-down at info, and nothing at warn or
   try {
     await beatProcess.waitForLog('leading', 30_000);
   } finally {
-    assert.equal(await beatProcess.stop(), 0, 'the beat exits 0 on SIGTERM');
+    // A generous bound: a loaded machine stops slowly, and a SIGKILL would prove nothing.
+    assert.equal(await beatProcess.stop(60_000), 0, 'the beat exits 0 on SIGTERM');
   }
   const stepped = beatProcess.logs.find((l) => l.msg === 'stepped down');
   assert.ok(stepped, 'the step-down is logged');
