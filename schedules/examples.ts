@@ -2,7 +2,7 @@
  * Example declarations (interval, solar, one-off). `tasks.add` is the task of Celery's tutorial:
  * with a worker running it, each fire prints 5.
  */
-import { at, defineSchedule, every, solar } from 'metronome';
+import { clocked, defineSchedule, every, solar } from 'metronome';
 
 /** Every 30 seconds on a fixed grid (:00 and :30), so a newcomer sees it fire within a minute. */
 export const add = defineSchedule({
@@ -25,6 +25,6 @@ export const lights = defineSchedule({
 export const launch = defineSchedule({
   name: 'marketing.launch_email',
   task: 'marketing.tasks.send_launch_email',
-  schedule: at('2030-01-01T09:00:00Z'),
+  schedule: clocked('2030-01-01T09:00:00Z'),
   priority: 9,
 });

@@ -31,6 +31,74 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const blankToUndefined = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
 
+/**
+ * Environment keys that hold a connection URL, and so maybe a password: DATABASE_URL, REDIS_URL,
+ * BROKER_URL, RESULT_BACKEND, METRONOME_LOCK_REDIS_URLS and any other `*_URL`/`*_URLS`. Their
+ * values are never shown with the user name and password, whatever their form.
+ */
+const URL_KEY = /(?:_URLS?|^RESULT_BACKEND)$/;
+
+/**
+ * A URL with everything before its last `@` hidden (after the scheme), also when it is malformed
+ * (`postgres//user:secret@host`, a space in the host), where a parser would not find the password.
+ * A comma-separated list is hidden part by part.
+ */
+export function hideCredentials(text: string): string {
+  return text
+    .split(',')
+    .map((part) => {
+      const at = part.lastIndexOf('@');
+      if (at < 0) return redactSecrets(part);
+      const scheme = /^\s*[a-z][a-z0-9+.-]*:?\/{0,2}/i.exec(part)?.[0] ?? '';
+      return `${scheme}***${part.slice(at)}`;
+    })
+    .join(',');
+}
+
+/** An environment value as an error message may show it (quoted; a URL key's credentials hidden). */
+export function shownEnvValue(key: string, value: string | undefined): string {
+  const text = value ?? '';
+  return JSON.stringify(URL_KEY.test(key) ? hideCredentials(text) : redactSecrets(text));
+}
+
+/**
+ * Why a connection URL cannot be read the way its driver reads it: a form the URL parser refuses, or
+ * a `%` in the user name, password or path that starts no valid escape (drivers decode them, and
+ * would throw). Several hosts (`postgres://h1,h2/db`, which postgres.js accepts) are judged by the
+ * first. Never names the value: the caller shows it with {@link shownEnvValue}.
+ */
+export function urlFormProblem(url: string): string | null {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^/?#@]*)(.*)$/i.exec(url);
+  let parsed: URL;
+  try {
+    parsed = new URL(match ? `${match[1]}${match[2] ?? ''}${match[3]?.split(',')[0]}${match[4]}` : url);
+  } catch {
+    return 'is not a valid URL: check its form (scheme://user:password@host:port/path) and percent-encode @ : / ? # and spaces in the user name and password';
+  }
+  try {
+    for (const part of [parsed.username, parsed.password, parsed.pathname]) decodeURIComponent(part);
+  } catch {
+    return 'has a % that starts no valid escape in its user name, password or path: write a literal % as %25';
+  }
+  return null;
+}
+
+/** A zod check for a connection URL's form (after its scheme was checked). */
+const checkUrlForm = (url: string, ctx: z.RefinementCtx) => {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return;
+  const problem = urlFormProblem(url);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
+
+/** A connection URL setting: one of `schemes`, in a form its driver can read. */
+export const connectionUrl = (schemes: RegExp, message: string) =>
+  z.string().regex(schemes, message).superRefine(checkUrlForm);
+
+/** A comma-separated list of connection URLs, each checked like {@link connectionUrl}. */
+export const checkUrlListForm = (urls: string, ctx: z.RefinementCtx) => {
+  for (const url of urls.split(',')) checkUrlForm(url.trim(), ctx);
+};
+
 const envSchema = z.object({
   DATABASE_URL: z.preprocess(
     blankToUndefined,
@@ -59,8 +127,8 @@ export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? '');
-    // Never echo a URL with its password in an error message.
-    return `${key}=${redactSecrets(JSON.stringify(env[key] ?? ''))}: ${issue.message}`;
+    // Never echo a URL with its password in an error message, whatever its form.
+    return `${key}=${shownEnvValue(key, env[key])}: ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration: ${problems.join('; ')} (see .env.example)`);
 }
@@ -101,13 +169,14 @@ export function declarationTimeoutMs(env: NodeJS.ProcessEnv = process.env): numb
  * (`postgres://h1,h2/db`, which postgres.js accepts) are judged by the first.
  */
 export function databaseUrlProblem(url: string): string | null {
+  const form = urlFormProblem(url);
+  if (form)
+    return form.replace(
+      'scheme://user:password@host:port/path',
+      'postgres://user:password@host:5432/database',
+    );
   const match = /^([a-z]+:\/\/)([^/?#]*@)?([^/?#@]*)(.*)$/i.exec(url);
-  let parsed: URL;
-  try {
-    parsed = new URL(match ? `${match[1]}${match[2] ?? ''}${match[3]?.split(',')[0]}${match[4]}` : url);
-  } catch {
-    return 'is not a valid URL: check its form (postgres://user:password@host:5432/database) and percent-encode @ : / ? # and spaces in the user name and password';
-  }
+  const parsed = new URL(match ? `${match[1]}${match[2] ?? ''}${match[3]?.split(',')[0]}${match[4]}` : url);
   if (decodeURIComponent(parsed.pathname.replace(/^\//, '')) === '') {
     return "has no database name: add one after the host, e.g. postgres://user:password@host:5432/metronome (otherwise the server's default database would be used)";
   }

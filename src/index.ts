@@ -16,7 +16,7 @@ export type {
 export { connect } from './client/connect.ts';
 export type { ScheduleInfo } from './client/schedule.ts';
 export type { CrontabOptions, EveryOptions, ScheduleDeclaration } from './declare/api.ts';
-export { at, crontab, defineSchedule, every, isScheduleDeclaration, solar } from './declare/api.ts';
+export { at, clocked, crontab, defineSchedule, every, isScheduleDeclaration, solar } from './declare/api.ts';
 export type { Duration, JsonObject, JsonValue, ScheduleDeclarationInput } from './model/index.ts';
 export type { OccurrenceView } from './observe/history.ts';
 export type { AuditEntry } from './operate/audit.ts';

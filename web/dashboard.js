@@ -160,7 +160,8 @@ document.addEventListener('submit', async (event) => {
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token) headers.authorization = `Bearer ${token}`;
   const actor = localStorage.getItem(ACTOR_KEY);
-  if (actor) headers['x-metronome-actor'] = actor;
+  // RFC 8187's form: a browser sends only Latin-1 in a header, and a name may be any script.
+  if (actor) headers['x-metronome-actor'] = `UTF-8''${encodeURIComponent(actor)}`;
   if (button) button.disabled = true;
   try {
     const response = await fetch(form.action, {

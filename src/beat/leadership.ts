@@ -262,7 +262,8 @@ export class Leadership {
     if (!this.#leading) return;
     this.#leading = false;
     this.#validUntil = 0;
-    this.#o.log.warn({ epoch: this.#epoch, reason }, 'stepped down');
+    // A normal stop is no cause for alarm; losing the lease (stall, renewal failed, fenced) is.
+    this.#o.log[reason === 'shutting down' ? 'info' : 'warn']({ epoch: this.#epoch, reason }, 'stepped down');
     await this.#o.onDemoted(reason);
   }
 

@@ -3,7 +3,14 @@
  * database settings in config.ts so commands that never run the beat do not validate them.
  */
 import { z } from 'zod';
-import { blank, duration, listenAddressProblem, parseEnv } from '../config.ts';
+import {
+  blank,
+  checkUrlListForm,
+  connectionUrl,
+  duration,
+  listenAddressProblem,
+  parseEnv,
+} from '../config.ts';
 
 const count = (fallback: number, min: number, max: number) =>
   z.preprocess(blank, z.coerce.number().int().min(min).max(max).default(fallback));
@@ -11,10 +18,7 @@ const count = (fallback: number, min: number, max: number) =>
 const schema = z.object({
   REDIS_URL: z.preprocess(
     blank,
-    z
-      .string()
-      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
-      .optional(),
+    connectionUrl(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   ),
   METRONOME_LOCK_REDIS_URLS: z.preprocess(
     blank,
@@ -29,6 +33,7 @@ const schema = z.object({
             .every((u) => /^rediss?:\/\//.test(u)),
         'every URL must start with redis:// or rediss:// (comma-separated, one per independent Redis server)',
       )
+      .superRefine(checkUrlListForm)
       .optional(),
   ),
   METRONOME_LOCK_PREFIX: z.preprocess(blank, z.string().default('metronome:runlock:')),

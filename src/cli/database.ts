@@ -3,27 +3,81 @@
  * migrations applied first (every command that touches the database does this, so a fresh database
  * just works), closed afterwards whatever happens. Failures become one-line CLI errors.
  */
+
+import fs from 'node:fs';
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { type Database, DatabaseConnectError, openDatabase } from '../db/database.ts';
 import { databaseErrorText, sqlState } from '../db/errors.ts';
-import { type MigrationResult, migrateDatabase } from '../db/migrate.ts';
+import { type MigrationResult, migrateDatabase, migrationStatus, shippedMigrations } from '../db/migrate.ts';
 import { CliError } from './errors.ts';
+
+async function open(): Promise<Database> {
+  try {
+    const config = loadConfig();
+    return await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  } catch (error) {
+    throw openError(error);
+  }
+}
+
+function openError(error: unknown): unknown {
+  if (error instanceof ConfigError) return new CliError(error.message, 2);
+  if (error instanceof DatabaseConnectError || error instanceof DataDirLockedError) {
+    return new CliError(error.message, 1);
+  }
+  return error;
+}
+
+/** What a dry run sees: the database as it is (null: the embedded one does not exist yet). */
+export interface Inspection {
+  database: Database | null;
+  /** A name for the database, also when there is none yet. */
+  target: string;
+  /** Migrations a real run would apply first (every one when the database does not exist). */
+  pending: number;
+  total: number;
+}
+
+/**
+ * Open the database for a dry run: nothing is written, not even a migration, and the embedded
+ * database's folder is not created when it does not exist (`database` is then null).
+ */
+export async function inspectDatabase<T>(fn: (inspection: Inspection) => Promise<T>): Promise<T> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    throw openError(error);
+  }
+  if (!config.databaseUrl && !fs.existsSync(path.join(config.dataDir, 'pgdata'))) {
+    const total = shippedMigrations();
+    return fn({ database: null, target: `embedded PGlite in ${config.dataDir}`, pending: total, total });
+  }
+  const database = await open();
+  try {
+    let status: Awaited<ReturnType<typeof migrationStatus>>;
+    try {
+      status = await migrationStatus(database);
+    } catch (error) {
+      throw new CliError(
+        `reading the migrations of ${database.target} failed: ${databaseErrorText(error)}`,
+        1,
+      );
+    }
+    return await fn({ database, target: database.target, pending: status.pending, total: status.total });
+  } catch (error) {
+    throw constraintError(error) ?? error;
+  } finally {
+    await database.close();
+  }
+}
 
 export async function withDatabase<T>(
   fn: (database: Database, migrations: MigrationResult) => Promise<T>,
 ): Promise<T> {
-  let database: Database;
-  try {
-    const config = loadConfig();
-    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, 2);
-    if (error instanceof DatabaseConnectError || error instanceof DataDirLockedError) {
-      throw new CliError(error.message, 1);
-    }
-    throw error;
-  }
+  const database = await open();
   try {
     let migrations: MigrationResult;
     try {

@@ -16,7 +16,7 @@ import { unpatchedDriverWarning } from '../db/driver-patch.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { formatProblem, loadDeclarations } from '../declare/load.ts';
 import { SyncProblemsError, syncDeclarations, validateDeclarations } from '../declare/sync.ts';
-import { apiTokenFrom } from '../http/api/guard.ts';
+import { apiReadsFrom, apiTokenFrom, type ReadAccess } from '../http/api/guard.ts';
 import type { Dashboard } from '../http/app.ts';
 import { HttpBindError, type HttpOptions, parseBind, startHttpServer } from '../http/server.ts';
 import { createRunLocks, type RunLocks } from '../locks/index.ts';
@@ -31,6 +31,7 @@ export async function runBeat(): Promise<void> {
   const settings = configValue(() => loadRuntimeSettings());
   const declarationTimeout = configValue(() => declarationTimeoutMs());
   const apiToken = configValue(() => apiTokenFrom(process.env));
+  const apiReads = configValue(() => apiReadsFrom(process.env, settings.http));
   try {
     checkTransportConfig(process.env);
   } catch (error) {
@@ -51,7 +52,7 @@ export async function runBeat(): Promise<void> {
     const httpAddress =
       settings.http === 'off'
         ? null
-        : await listen(settings, apiToken, log, closers, {
+        : await listen(settings, { token: apiToken, reads: apiReads }, log, closers, {
             metrics,
             readiness: () => beat?.readiness() ?? { ready: false, role: 'starting', reasons: ['starting'] },
             liveness: () => beat?.liveness() ?? { live: true, reasons: [] },
@@ -107,7 +108,7 @@ export async function runBeat(): Promise<void> {
     });
     beat = running;
     if (httpAddress !== null) {
-      const started = await startDashboard(database, config, { settings, locks, apiToken, log });
+      const started = await startDashboard(database, config, { settings, locks, apiToken, apiReads, log });
       closers.push(() => started.close());
       dashboard = started;
     }
@@ -150,12 +151,13 @@ export async function runBeat(): Promise<void> {
 
 /**
  * The HTTP server: the dashboard and API (once the database is open), /healthz, /readyz, /metrics.
- * Returns the address it listens on. Bound to anything but loopback, it warns: nothing there asks
- * who is calling (the API's changes need the token; reading does not).
+ * Returns the address it listens on. Bound to anything but loopback, it says who may read (the
+ * API's changes always need the token; reads need it unless METRONOME_API_READS=open), and warns
+ * when reads are open to anyone who reaches the port.
  */
 async function listen(
   settings: RuntimeSettings,
-  apiToken: string | undefined,
+  access: { token: string | undefined; reads: ReadAccess },
   log: Logger,
   closers: Array<() => Promise<unknown>>,
   handlers: Pick<HttpOptions, 'metrics' | 'readiness' | 'liveness' | 'routes'>,
@@ -167,7 +169,11 @@ async function listen(
   });
   closers.push(() => new Promise((resolve) => server.close(resolve)));
   log.info(
-    { dashboard: `${url}/`, changes: apiToken ? 'with METRONOME_API_TOKEN' : 'read-only' },
+    {
+      dashboard: `${url}/`,
+      changes: access.token ? 'with METRONOME_API_TOKEN' : 'read-only',
+      reads: access.reads === 'open' ? 'open' : 'with METRONOME_API_TOKEN',
+    },
     'serving the dashboard (/) and the API (/api/v1), /healthz, /readyz and /metrics',
   );
   const { host } = parseBind(settings.http);
@@ -176,6 +182,19 @@ async function listen(
       { bind: settings.http },
       'the HTTP endpoints (/healthz, /readyz, /metrics) listen on a non-loopback address and answer anyone who can reach it; bind them to 127.0.0.1 unless that is intended',
     );
+    if (access.reads === 'open') {
+      log.warn(
+        { bind: settings.http },
+        "METRONOME_API_READS=open: the dashboard and the API serve every schedule's arguments and the audit log to anyone who can reach this address; unset it to ask for METRONOME_API_TOKEN",
+      );
+    } else {
+      log.info(
+        { bind: settings.http },
+        access.token
+          ? 'the dashboard and API reads need METRONOME_API_TOKEN (a browser asks: any user name, the token as the password)'
+          : 'the dashboard and API reads need METRONOME_API_TOKEN, and none is set: every read is refused; set one, or METRONOME_API_READS=open',
+      );
+    }
   }
   return new URL(url).host;
 }
@@ -187,7 +206,13 @@ async function listen(
 async function startDashboard(
   database: Database,
   config: ReturnType<typeof loadConfig>,
-  o: { settings: RuntimeSettings; locks: RunLocks; apiToken: string | undefined; log: Logger },
+  o: {
+    settings: RuntimeSettings;
+    locks: RunLocks;
+    apiToken: string | undefined;
+    apiReads: ReadAccess;
+    log: Logger;
+  },
 ): Promise<Dashboard> {
   // Loaded here, not at the top: the other commands (sync, pause, list...) never pay for it.
   const { createDashboard } = await import('../http/app.ts');
@@ -200,6 +225,7 @@ async function startDashboard(
     locks: o.locks,
     group: o.settings.group,
     token: o.apiToken,
+    reads: o.apiReads,
     bind: o.settings.http,
     log: o.log,
   });

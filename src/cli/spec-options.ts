@@ -38,7 +38,7 @@ export function specOptions(command: Command, cron: 'option' | 'argument', tz: s
     .option('--solar <event>', 'solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')
     .option('--lat <degrees>', 'latitude of --solar')
     .option('--lon <degrees>', 'longitude of --solar')
-    .option('--at <instant>', 'one run at this instant (ISO 8601 with offset)');
+    .option('--at <instant>', 'a clocked (one-off) run at this instant (ISO 8601 with offset)');
 }
 
 /** `cronLabel` names the cron option in messages: "a cron expression" (an argument) or "--cron". */

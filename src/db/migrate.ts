@@ -4,6 +4,8 @@
  * worse). It is therefore run under a Postgres advisory lock: the second process waits, then finds
  * nothing left to do. Every command that touches the database calls this first.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { Database } from './database.ts';
@@ -34,6 +36,19 @@ async function appliedCount(database: Database): Promise<number> {
     sql.raw(`select count(*) as n from "${MIGRATIONS_SCHEMA}"."${MIGRATIONS_TABLE}"`),
   );
   return Number(row?.n ?? 0);
+}
+
+/** How many migrations this version ships (the journal's entries). */
+export function shippedMigrations(): number {
+  const journal = JSON.parse(fs.readFileSync(path.join(MIGRATIONS_FOLDER, 'meta/_journal.json'), 'utf8'));
+  return (journal as { entries: unknown[] }).entries.length;
+}
+
+/** What is applied and what this version ships, without applying anything (a dry run's view). */
+export async function migrationStatus(database: Database): Promise<MigrationResult & { pending: number }> {
+  const applied = await appliedCount(database);
+  const total = shippedMigrations();
+  return { applied, total, pending: Math.max(0, total - applied) };
 }
 
 export async function migrateDatabase(database: Database): Promise<MigrationResult> {

@@ -55,8 +55,11 @@ const exactJsonb = <T extends JsonValue>(name: string) =>
     fromDriver: (value) => (typeof value === 'string' ? (parseJsonExact(value) as T) : value),
   })(name);
 
-/** Characters a name may not hold (docs/schedules.md, "Limits"; the same set as src/model/limits.ts). */
-const NOT_PRINTABLE_CLASS = String.raw`[\x01-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]`;
+/**
+ * Characters a name may not hold (docs/schedules.md, "Limits"): every Unicode control (Cc) and format
+ * (Cf) character and U+2028/U+2029, the set src/model/limits.ts refuses (migration 0013).
+ */
+const NOT_PRINTABLE_CLASS = String.raw`[\x01-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]`;
 const printable = (column: SQL | unknown) =>
   sql`${column} is null or ${column} !~ ${sql.raw(`'${NOT_PRINTABLE_CLASS}'`)}`;
 

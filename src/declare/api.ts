@@ -72,7 +72,14 @@ export function solar(event: SolarEvent, latitude: number, longitude: number): S
   return { kind: 'solar', event, latitude, longitude };
 }
 
-/** One run at an instant: a Date, epoch ms, or an ISO 8601 string with an offset. */
-export function at(instant: InstantInput): ClockedSpec {
+/**
+ * A clocked (one-off) schedule: one run at an instant, a Date, epoch ms, or an ISO 8601 string with
+ * an offset. `clocked` is the kind's one name (the stored kind, `beat list`, the API,
+ * django-celery-beat's `ClockedSchedule`).
+ */
+export function clocked(instant: InstantInput): ClockedSpec {
   return { kind: 'clocked', runAt: instant };
 }
+
+/** The older name of {@link clocked}, kept so existing declaration files keep working. */
+export const at = clocked;

@@ -113,7 +113,7 @@ export function diffRow(row: ScheduleRecord, wanted: ValidDeclaration): FieldCha
  * a schedule created or re-timed so that it can never fire (a one-off in the past, a window that
  * has ended), judged at `now`. A declared one-off that already ran is unchanged, not a problem.
  */
-function planSync(
+export function planSync(
   rows: ScheduleRecord[],
   declarations: ValidDeclaration[],
   prune: boolean,

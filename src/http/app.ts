@@ -10,7 +10,7 @@ import type { Database } from '../db/database.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { ForecastCache } from '../observe/forecast.ts';
 import { postDisable, postEnable, postPause, postResume, postTrigger } from './api/actions.ts';
-import { checkHost, isLoopbackHost } from './api/guard.ts';
+import { checkHost, isLoopbackHost, type ReadAccess, requireReadToken } from './api/guard.ts';
 import {
   getActions,
   getEvents,
@@ -50,6 +50,8 @@ export interface DashboardOptions {
   token: string | undefined;
   /** The server's METRONOME_HTTP bind: on loopback, only loopback Host names are answered. */
   bind: string;
+  /** Who may read (METRONOME_API_READS, src/http/api/guard.ts); default open. */
+  reads?: ReadAccess;
   log: Logger;
   /** How often live pages' data is checked for changes; default 1 s. */
   livePollMs?: number;
@@ -115,6 +117,7 @@ export function createDashboard(options: DashboardOptions): Dashboard {
     forecast: new ForecastCache(options.database, 60_000),
     log: options.log,
     replicaAliveMs: options.replicaAliveMs ?? 15_000,
+    reads: options.reads ?? 'open',
   };
   const loopbackOnly = isLoopbackHost(parseBind(options.bind).host);
   return {
@@ -155,6 +158,8 @@ async function dispatch(
 ): Promise<void> {
   try {
     checkHost(req, loopbackOnly);
+    // One decision for every page and API route (assets, probes and metrics stay open).
+    if (app.reads === 'token' && r.kind !== 'asset') requireReadToken(req, app.token);
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const handler = METHODS.includes(method as Method) ? r[method as Method] : undefined;
     if (!handler) {
@@ -190,6 +195,11 @@ function asApiError(error: unknown, log: Logger): ApiError {
   const code = ((error as { cause?: unknown })?.cause as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('23')) {
     return new ApiError(409, 'refused_by_database', 'the database refused the change (a concurrent edit?)');
+  }
+  if (typeof code === 'string' && code.startsWith('22')) {
+    // A value the database cannot take (class 22, data exception): the caller's input, not our fault.
+    log.debug({ err: error }, 'dashboard request refused by the database');
+    return new ApiError(400, 'bad_value', 'the database cannot take a value in this request; check it');
   }
   log.error({ err: error }, 'dashboard request failed');
   return new ApiError(500, 'internal', 'the beat could not answer (see its log); it keeps running');

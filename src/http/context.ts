@@ -18,6 +18,8 @@ export interface AppContext {
   log: Logger;
   /** A replica seen within this is alive. */
   replicaAliveMs: number;
+  /** Whether reads need the token (METRONOME_API_READS); mutations always do. */
+  reads: 'open' | 'token';
 }
 
 export interface Exchange {

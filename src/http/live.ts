@@ -8,13 +8,24 @@ import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { changedParts, type Fingerprint, fingerprint } from '../observe/activity.ts';
-import { SECURITY_HEADERS } from './api/respond.ts';
+import { ApiError, SECURITY_HEADERS } from './api/respond.ts';
 
 export const MAX_LISTENERS = 100;
+/** Streams one client address may hold: a few tabs, never every slot. */
+export const MAX_LISTENERS_PER_CLIENT = 8;
 const HEARTBEAT_MS = 15_000;
+
+const STREAM_HEADERS = {
+  ...SECURITY_HEADERS,
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-store',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+};
 
 export class LiveHub {
   readonly #listeners = new Set<ServerResponse>();
+  readonly #perClient = new Map<string, number>();
   #last: Fingerprint | undefined;
   #timer: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -32,20 +43,35 @@ export class LiveHub {
     return this.#listeners.size;
   }
 
-  /** Take over a response as an event stream. False when too many are open already. */
+  /**
+   * Take over a response as an event stream. False when too many are open already; a 429 when this
+   * client holds its share. A HEAD is answered with the stream's headers and takes no slot.
+   */
   add(res: ServerResponse): boolean {
+    if (res.req.method === 'HEAD') {
+      res.writeHead(200, STREAM_HEADERS).end();
+      return true;
+    }
     if (this.#closed || this.#listeners.size >= MAX_LISTENERS) return false;
-    res.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    const client = res.req.socket.remoteAddress ?? '?';
+    const held = this.#perClient.get(client) ?? 0;
+    if (held >= MAX_LISTENERS_PER_CLIENT) {
+      throw new ApiError(
+        429,
+        'too_many_streams',
+        `this client has ${held} live pages open on this beat, the most one client may; close one`,
+        { 'retry-after': '30' },
+      );
+    }
+    res.writeHead(200, STREAM_HEADERS);
     res.write('retry: 3000\n\nevent: hello\ndata: {}\n\n');
     this.#listeners.add(res);
+    this.#perClient.set(client, held + 1);
     res.on('close', () => {
       this.#listeners.delete(res);
+      const left = (this.#perClient.get(client) ?? 1) - 1;
+      if (left > 0) this.#perClient.set(client, left);
+      else this.#perClient.delete(client);
       if (this.#listeners.size === 0) this.#stop();
     });
     this.#start();
@@ -62,6 +88,7 @@ export class LiveHub {
     this.#stop();
     for (const res of this.#listeners) res.end();
     this.#listeners.clear();
+    this.#perClient.clear();
   }
 
   #start(): void {

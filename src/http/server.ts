@@ -7,7 +7,27 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Liveness, Readiness } from '../beat/health.ts';
 import type { BeatMetrics } from '../beat/metrics.ts';
 import { parseListenAddress } from '../config.ts';
+import { checkHost, checkRequestTarget, isLoopbackHost } from './api/guard.ts';
+import { ApiError, sendError } from './api/respond.ts';
 import { EventLoopWatch } from './event-loop.ts';
+
+/**
+ * The server's own limits, whatever a client does: a client that trickles its headers or body is
+ * cut off, an idle keep-alive connection closed, and the number of connections bounded (the live
+ * streams have their own, lower caps: src/http/live.ts). docs/api.md, "Limits".
+ */
+export const SERVER_LIMITS = {
+  /** The whole header block must arrive within this. */
+  headersTimeoutMs: 10_000,
+  /** The whole request (headers and body) must arrive within this; a live stream's response is not bounded. */
+  requestTimeoutMs: 30_000,
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: 5_000,
+  maxHeaderBytes: 16 * 1024,
+  maxHeadersCount: 64,
+  maxConnections: 256,
+  maxRequestsPerSocket: 1_000,
+} as const;
 
 export interface HttpOptions {
   bind: string;
@@ -34,7 +54,18 @@ export async function startHttpServer(options: HttpOptions): Promise<{ server: S
     const reasons = [...watch.check().reasons, ...(options.liveness?.().reasons ?? [])];
     return { live: reasons.length === 0, reasons };
   };
-  const server = createServer((req, res) => {
+  const { host, port } = parseBind(options.bind);
+  const loopbackOnly = isLoopbackHost(host);
+  const server = createServer({ maxHeaderSize: SERVER_LIMITS.maxHeaderBytes }, (req, res) => {
+    // Every route, the probes included: the Host check and a request target without control characters.
+    try {
+      checkHost(req, loopbackOnly);
+      checkRequestTarget(req.url ?? '/');
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      sendError(res, error);
+      return;
+    }
     if (options.routes?.(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -60,7 +91,12 @@ export async function startHttpServer(options: HttpOptions): Promise<{ server: S
         .end('not found: try /healthz, /readyz or /metrics\n');
     }
   });
-  const { host, port } = parseBind(options.bind);
+  server.headersTimeout = SERVER_LIMITS.headersTimeoutMs;
+  server.requestTimeout = SERVER_LIMITS.requestTimeoutMs;
+  server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeoutMs;
+  server.maxHeadersCount = SERVER_LIMITS.maxHeadersCount;
+  server.maxConnections = SERVER_LIMITS.maxConnections;
+  server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
   await new Promise<void>((resolve, reject) => {
     const fail = (error: NodeJS.ErrnoException) =>
       reject(new HttpBindError(bindFailure(options.bind, error)));

@@ -40,7 +40,7 @@ export interface ScheduleDeclarationInput {
   name: string;
   /** The task to enqueue, e.g. `'reports.nightly'` (the Celery task name or BullMQ job name). */
   task: string;
-  /** When: `crontab(...)`, `every(...)`, `solar(...)` or `at(...)`. */
+  /** When: `crontab(...)`, `every(...)`, `solar(...)` or `clocked(...)`. */
   schedule: ScheduleSpec;
   /** Positional arguments (JSON). Default `[]`. */
   args?: JsonValue[];
@@ -229,7 +229,7 @@ const declarationSchema = z.strictObject(
       .min(1, { error: "must be the task's name, e.g. 'reports.nightly'" })
       .superRefine(printable),
     schedule: z.custom<ScheduleSpec>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
-      error: 'must be crontab(...), every(...), solar(...) or at(...)',
+      error: 'must be crontab(...), every(...), solar(...) or clocked(...)',
     }),
     args: json<JsonValue[]>('array', '[2, 3]'),
     kwargs: json<JsonObject>('object', '{"user_id": 42}'),
@@ -329,7 +329,7 @@ function kindColumns(spec: ScheduleSpec): Pick<ScheduleFields, KindColumn> {
         'kind',
         (spec as { kind?: unknown }).kind,
         'not a schedule kind',
-        'build the schedule with crontab(...), every(...), solar(...) or at(...)',
+        'build the schedule with crontab(...), every(...), solar(...) or clocked(...)',
       );
   }
 }
@@ -438,7 +438,7 @@ function checkSpec(
   } catch (error) {
     if (error instanceof ScheduleSpecError) {
       const hint =
-        error.field === 'kind' ? ' Build it with crontab(...), every(...), solar(...) or at(...).' : '';
+        error.field === 'kind' ? ' Build it with crontab(...), every(...), solar(...) or clocked(...).' : '';
       return { problem: { field: builderField(spec, error.field), reason: error.message + hint } };
     }
     throw error;

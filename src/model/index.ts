@@ -1,6 +1,7 @@
 /** The schedule model: stored fields and records, declaration and row validation. */
 export * from './declaration.ts';
 export * from './describe.ts';
+export * from './headers.ts';
 export * from './json.ts';
 export * from './limits.ts';
 export * from './schedule.ts';

@@ -70,24 +70,30 @@ export function secondsProblem(value: unknown): string | null {
 }
 
 /**
- * Characters that may not appear in names, task names, queues and routing keys: they move the
- * cursor or reorder text, so a name holding them can forge lines of a table or colour a terminal.
- * C0 and C1 controls and DEL, the line and paragraph separators, and the bidirectional controls.
- * The SQL CHECK constraints of migration 0003 refuse the same set (lone surrogates cannot reach
- * Postgres at all).
+ * Characters that may not appear in names, task names, queues, routing keys and pause reasons: they
+ * are invisible or move the cursor or reorder text, so a name holding them can look like another
+ * one in `beat list`, forge lines of a table or colour a terminal. Every Unicode control (Cc) and
+ * format character (Cf: zero-width spaces and joiners, bidirectional controls, the byte order mark,
+ * soft hyphens, tags), the line and paragraph separators, and lone surrogates. The SQL CHECK
+ * constraints of migration 0013 refuse the same set (lone surrogates cannot reach Postgres at all).
  */
-const NOT_PRINTABLE = new RegExp(
-  String.raw`[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]` +
-    String.raw`|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]`,
-);
-const NOT_PRINTABLE_ALL = new RegExp(NOT_PRINTABLE.source, 'g');
+const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+const NOT_PRINTABLE_ALL = new RegExp(NOT_PRINTABLE.source, 'gu');
 
-/** Why `text` may not be a name: it holds a control character. */
+/** Why `text` may not be a name: it holds an invisible or control character. */
 export function printableProblem(text: string): string | null {
   const found = NOT_PRINTABLE.exec(text);
   if (!found) return null;
-  return `${escapeNonPrintable(JSON.stringify(text))} contains the control character ${escapeChar(found[0])}; use printable characters only`;
+  return `${escapeNonPrintable(JSON.stringify(text))} contains the invisible or control character ${codePoint(found[0])}; use printable characters only`;
 }
+
+/** Why a pause reason cannot be stored: one line of printable text, at most 500 characters. */
+export function reasonProblem(text: string): string | null {
+  if (text.length > 500) return `is ${text.length} characters long; use at most 500`;
+  return printableProblem(text);
+}
+
+const codePoint = (ch: string) => `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
 
 /** Why free text cannot be stored: Postgres text cannot hold the NUL character. */
 export function storableTextProblem(text: string): string | null {
@@ -104,16 +110,21 @@ export function escapeNonPrintable(text: string, style: 'text' | 'json' = 'text'
 
 // In JSON text a raw newline is layout (JSON.stringify escapes the ones inside strings).
 const jsonEscape = (ch: string) =>
-  ch === '\n' ? ch : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  ch === '\n'
+    ? ch
+    : // An astral character (a tag) is two UTF-16 units, each escaped: JSON's form for it.
+      ch
+        .split('')
+        .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`)
+        .join('');
 
 function escapeChar(ch: string): string {
   if (ch === '\n') return '\\n';
   if (ch === '\r') return '\\r';
   if (ch === '\t') return '\\t';
-  const code = ch.charCodeAt(0);
-  return code <= 0xff
-    ? `\\x${code.toString(16).padStart(2, '0')}`
-    : `\\u${code.toString(16).padStart(4, '0')}`;
+  const code = ch.codePointAt(0) ?? 0;
+  if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+  return code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
 }
 
 /**

@@ -8,6 +8,7 @@
  * them. A row that fails is quarantined by the store (invalid_reason), never thrown.
  */
 import { compileSchedule, type Schedule, ScheduleSpecError } from '../time/index.ts';
+import { reservedHeaderProblem } from './headers.ts';
 import { isJsonObject, jsonProblem } from './json.ts';
 import {
   durationProblem,
@@ -242,6 +243,8 @@ function jsonShapeProblem(record: Pick<CheckedFields, 'args' | 'kwargs' | 'heade
       );
     }
   }
+  const reserved = reservedHeaderProblem(record.headers as object);
+  if (reserved) return problem(`headers.${reserved.header}`, reserved.message);
   for (const [column, value] of [
     ['args', record.args],
     ['kwargs', record.kwargs],

@@ -7,7 +7,14 @@
 import type { DeclarationProblem } from '../model/index.ts';
 import type { AuditEntry } from './audit.ts';
 
-export type OperationErrorCode = 'not_found' | 'managed_by_code' | 'exists' | 'invalid' | 'conflict';
+/** `bad_reason`: a pause reason with invisible or control characters, or too long. */
+export type OperationErrorCode =
+  | 'not_found'
+  | 'managed_by_code'
+  | 'exists'
+  | 'invalid'
+  | 'conflict'
+  | 'bad_reason';
 
 export class OperationError extends Error {
   constructor(

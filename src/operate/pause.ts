@@ -5,9 +5,10 @@
  */
 import type { Database } from '../db/database.ts';
 import { databaseNow, pauseSchedule, resumeSchedule } from '../db/store.ts';
-import type { ScheduleRecord } from '../model/index.ts';
+import { reasonProblem, type ScheduleRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
 import { recordAction } from './audit.ts';
+import { OperationError } from './errors.ts';
 import { lockSchedule } from './find.ts';
 
 export interface PauseResult {
@@ -23,6 +24,10 @@ export async function pause(
   reason: string | null,
   actor: Actor,
 ): Promise<PauseResult> {
+  const problem = reason === null ? null : reasonProblem(reason);
+  if (problem) {
+    throw new OperationError('bad_reason', `the pause reason for ${JSON.stringify(name)} ${problem}`);
+  }
   return database.db.transaction(async (tx) => {
     const record = await lockSchedule(tx, name);
     const alreadyPaused = record.pausedAt !== null;

@@ -25,7 +25,7 @@ export function registerSync(program: Command): void {
     .option('--dir <folder>', 'the folder of declaration files', 'schedules')
     .option('--json', 'print the plan as JSON')
     .action(async (options: SyncOptions) => {
-      const { SyncProblemsError, syncDeclarations, validateDeclarations } = await import(
+      const { SyncProblemsError, planSync, syncDeclarations, validateDeclarations } = await import(
         '../../declare/sync.ts'
       );
       const { configValue, withDatabase } = await import('../database.ts');
@@ -41,37 +41,65 @@ export function registerSync(program: Command): void {
           `no declarations found in ${options.dir}/: refusing to --prune every code-owned schedule. Check --dir, or remove schedules one by one with 'beat remove NAME --force'`,
         );
       }
-      await withDatabase(async (database) => {
-        let result: Awaited<ReturnType<typeof syncDeclarations>>;
+      const opts = { prune: options.prune ?? false, dryRun: options.dryRun ?? false };
+      const planned = async (run: () => Promise<{ dryRun: boolean; plan: PlanEntry[] }>) => {
         try {
-          result = await syncDeclarations(database, valid, {
-            prune: options.prune ?? false,
-            dryRun: options.dryRun ?? false,
-          });
+          return await run();
         } catch (error) {
           if (error instanceof SyncProblemsError) fail(error.problems, options);
           throw error;
         }
-        if (options.json) {
-          printJson({
-            target: database.target,
-            dryRun: result.dryRun,
-            plan: result.plan,
-            summary: summarize(result.plan),
+      };
+      if (opts.dryRun) {
+        // A dry run writes nothing: no migration, no embedded database folder.
+        const { inspectDatabase } = await import('../database.ts');
+        await inspectDatabase(async ({ database, target, pending, total }) => {
+          const result = await planned(async () => {
+            if (database && pending < total) return syncDeclarations(database, valid, opts);
+            // Not migrated at all: there are no schedules yet, so everything is created.
+            const { plan, problems } = planSync([], valid, opts.prune, Date.now());
+            if (problems.length > 0) throw new SyncProblemsError(problems);
+            return { dryRun: true, plan };
           });
-          return;
-        }
-        print(formatPlan(result.plan));
-        const s = summarize(result.plan);
-        const counts = `${s.create} to create, ${s.update} to update, ${s.unchanged} unchanged, ${s.prune} to prune`;
-        const orphans = s.orphan > 0 ? `; ${s.orphan} no longer declared (kept; --prune deletes them)` : '';
-        print(
-          result.dryRun
-            ? `Plan for ${database.target}: ${counts}${orphans}. Dry run: nothing written.`
-            : `Synced ${database.target}: ${counts.replaceAll('to ', '').replace('create', 'created').replace('update', 'updated').replace('prune', 'pruned')}${orphans}.`,
-        );
+          report(result, target, options, pending);
+        });
+        return;
+      }
+      await withDatabase(async (database) => {
+        report(await planned(() => syncDeclarations(database, valid, opts)), database.target, options, 0);
       });
     });
+}
+
+function report(
+  result: { dryRun: boolean; plan: PlanEntry[] },
+  target: string,
+  options: SyncOptions,
+  migrationsPending: number,
+): void {
+  const s = summarize(result.plan);
+  if (options.json) {
+    printJson({
+      target,
+      dryRun: result.dryRun,
+      ...(result.dryRun ? { migrationsPending } : {}),
+      plan: result.plan,
+      summary: s,
+    });
+    return;
+  }
+  print(formatPlan(result.plan));
+  const counts = `${s.create} to create, ${s.update} to update, ${s.unchanged} unchanged, ${s.prune} to prune`;
+  const orphans = s.orphan > 0 ? `; ${s.orphan} no longer declared (kept; --prune deletes them)` : '';
+  const unmigrated =
+    migrationsPending > 0
+      ? ` The database is not migrated (${migrationsPending} migration${migrationsPending === 1 ? '' : 's'} to apply): 'beat sync' or 'beat migrate' applies them first.`
+      : '';
+  print(
+    result.dryRun
+      ? `Plan for ${target}: ${counts}${orphans}. Dry run: nothing written.${unmigrated}`
+      : `Synced ${target}: ${counts.replaceAll('to ', '').replace('create', 'created').replace('update', 'updated').replace('prune', 'pruned')}${orphans}.`,
+  );
 }
 
 function fail(problems: SyncProblem[], options: SyncOptions): never {

@@ -1,6 +1,7 @@
 /**
  * `beat trigger NAME [--force] [--wait SECONDS]`: run a schedule now, through the leader's normal
- * path (run lock and overlap policy, unless --force), recorded as a manual occurrence.
+ * path (run lock and overlap policy, unless --force), recorded as a manual occurrence. Exits 1
+ * when the run was skipped, failed, or no leader enqueued it within --wait (0: do not wait, exit 0).
  */
 import type { Command } from 'commander';
 import { CliError } from '../errors.ts';
@@ -48,7 +49,9 @@ export function registerTrigger(program: Command): void {
         } else {
           print(`manual run ${taskId} of ${name}: ${status}${state.error ? ` (${state.error})` : ''}`);
         }
-        if (status === 'skipped_overlap' || status === 'failed') process.exitCode = 1;
+        // Waited and no leader took it (none running?): the caller asked for a run now and has none.
+        const untaken = status === 'claimed' && waitS > 0;
+        if (untaken || status === 'skipped_overlap' || status === 'failed') process.exitCode = 1;
       });
     });
 }

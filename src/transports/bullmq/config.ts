@@ -1,5 +1,5 @@
 /** The BullMQ transport's settings from the environment (documented in .env.example). */
-import { redactSecrets } from '../../logger.ts';
+import { shownEnvValue, urlFormProblem } from '../../config.ts';
 import { parseDuration, ScheduleSpecError } from '../../time/index.ts';
 import { parseRoutes, type Route } from '../routes.ts';
 import { TransportConfigError } from '../transport.ts';
@@ -34,11 +34,8 @@ export function bullmqConfigFromEnv(env: NodeJS.ProcessEnv): BullmqConfig {
     );
   }
   const urlKey = value(env, 'METRONOME_BULLMQ_URL') ? 'METRONOME_BULLMQ_URL' : 'REDIS_URL';
-  if (!/^rediss?:\/\//.test(url)) {
-    throw new TransportConfigError(
-      `${urlKey}=${redactSecrets(JSON.stringify(url))}: must start with redis:// or rediss://`,
-    );
-  }
+  const problem = /^rediss?:\/\//.test(url) ? urlFormProblem(url) : 'must start with redis:// or rediss://';
+  if (problem) throw new TransportConfigError(`${urlKey}=${shownEnvValue(urlKey, url)}: ${problem}`);
   const prefix = value(env, 'METRONOME_BULLMQ_PREFIX') ?? DEFAULT_PREFIX;
   const defaultQueue = value(env, 'METRONOME_DEFAULT_QUEUE') ?? DEFAULT_QUEUE;
   checkQueueName(defaultQueue, 'METRONOME_DEFAULT_QUEUE');

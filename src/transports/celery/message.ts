@@ -96,6 +96,7 @@ export const PROTOCOL_HEADER_KEYS = [
 /** Header names the scheduler itself sets after the custom headers. */
 export const SCHEDULER_HEADER_KEYS = ['periodic_task_name', 'scheduled_for'] as const;
 
+// The same names the model refuses (src/model/headers.ts): a row that passed it never fails here.
 const RESERVED_HEADERS: ReadonlySet<string> = new Set([...PROTOCOL_HEADER_KEYS, ...SCHEDULER_HEADER_KEYS]);
 
 /** The fourth body element: always these four keys, all null. */

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
-import { redactSecrets } from '../../logger.ts';
+import { connectionUrl, shownEnvValue } from '../../config.ts';
 import { parseRoutes, type Route } from '../routes.ts';
 import { TransportConfigError } from '../transport.ts';
 import { type SigningKeys, signBody } from './signing.ts';
@@ -35,17 +35,16 @@ const schema = z.object({
     blank,
     z
       .string({ error: 'is required for the celery transport (e.g. redis://127.0.0.1:6379/0)' })
-      .regex(/^(rediss?|amqps?):\/\//, 'must start with redis://, rediss://, amqp:// or amqps://'),
+      .pipe(
+        connectionUrl(/^(rediss?|amqps?):\/\//, 'must start with redis://, rediss://, amqp:// or amqps://'),
+      ),
   ),
   RESULT_BACKEND: z.preprocess(
     blank,
-    z
-      .string()
-      .regex(
-        /^rediss?:\/\//,
-        'must be a Redis URL (redis:// or rediss://), the only result backend Metronome reads; leave it unset to track runs by their run lease alone',
-      )
-      .optional(),
+    connectionUrl(
+      /^rediss?:\/\//,
+      'must be a Redis URL (redis:// or rediss://), the only result backend Metronome reads; leave it unset to track runs by their run lease alone',
+    ).optional(),
   ),
   METRONOME_TASK_ROUTES: z.preprocess(blank, z.string().optional()),
   METRONOME_DEFAULT_QUEUE: z.preprocess(blank, z.string().default('celery')),
@@ -70,7 +69,7 @@ const schema = z.object({
 
 function fail(key: string, value: string | undefined, message: string): never {
   throw new TransportConfigError(
-    `invalid configuration: ${key}=${redactSecrets(JSON.stringify(value ?? ''))}: ${message} (see .env.example and docs/transports.md)`,
+    `invalid configuration: ${key}=${shownEnvValue(key, value)}: ${message} (see .env.example and docs/transports.md)`,
   );
 }
 
@@ -79,7 +78,7 @@ export function loadCelerySettings(env: NodeJS.ProcessEnv): CelerySettings {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '');
-      return `${key}=${redactSecrets(JSON.stringify(env[key] ?? ''))}: ${issue.message}`;
+      return `${key}=${shownEnvValue(key, env[key])}: ${issue.message}`;
     });
     throw new TransportConfigError(
       `invalid configuration: ${problems.join('; ')} (see .env.example and docs/transports.md)`,

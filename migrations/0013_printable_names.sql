@@ -1,0 +1,14 @@
+-- Written by hand (issue 17): names, task names, queues and routing keys refuse every Unicode
+-- control (Cc) and format (Cf) character and the line and paragraph separators, the set the row
+-- loader refuses (src/model/limits.ts), instead of 0007's controls and bidi characters alone.
+-- Format characters are invisible (zero-width spaces and joiners, BOM, soft hyphen, tags), so two
+-- names could look alike. NOT VALID, like 0007: rows written before stay readable and the loader
+-- quarantines them naming the column. Expand-only: the previous release runs against it.
+ALTER TABLE "metronome"."schedules" DROP CONSTRAINT IF EXISTS "name_is_printable";--> statement-breakpoint
+ALTER TABLE "metronome"."schedules" DROP CONSTRAINT IF EXISTS "task_is_printable";--> statement-breakpoint
+ALTER TABLE "metronome"."schedules" DROP CONSTRAINT IF EXISTS "queue_is_printable";--> statement-breakpoint
+ALTER TABLE "metronome"."schedules" DROP CONSTRAINT IF EXISTS "routing_key_is_printable";--> statement-breakpoint
+ALTER TABLE "metronome"."schedules" ADD CONSTRAINT "name_is_printable" CHECK ("metronome"."schedules"."name" is null or "metronome"."schedules"."name" !~ '[\x01-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]') NOT VALID;--> statement-breakpoint
+ALTER TABLE "metronome"."schedules" ADD CONSTRAINT "task_is_printable" CHECK ("metronome"."schedules"."task" is null or "metronome"."schedules"."task" !~ '[\x01-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]') NOT VALID;--> statement-breakpoint
+ALTER TABLE "metronome"."schedules" ADD CONSTRAINT "queue_is_printable" CHECK ("metronome"."schedules"."queue" is null or "metronome"."schedules"."queue" !~ '[\x01-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]') NOT VALID;--> statement-breakpoint
+ALTER TABLE "metronome"."schedules" ADD CONSTRAINT "routing_key_is_printable" CHECK ("metronome"."schedules"."routing_key" is null or "metronome"."schedules"."routing_key" !~ '[\x01-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]') NOT VALID;
