@@ -91,8 +91,9 @@ export interface NumberAt {
 
 function numbersIn(value: JsonValue, path: string, out: NumberAt[]): NumberAt[] {
   if (value instanceof ExactNumber) out.push({ path, number: value });
-  else if (Array.isArray(value)) value.forEach((item, i) => numbersIn(item, `${path}.${i}`, out));
-  else if (isJsonObject(value)) {
+  else if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) numbersIn(item, `${path}.${i}`, out);
+  } else if (isJsonObject(value)) {
     for (const [key, item] of Object.entries(value)) numbersIn(item, `${path}.${key}`, out);
   }
   return out;
