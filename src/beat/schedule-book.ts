@@ -60,8 +60,11 @@ export interface BookOptions {
 export const DEFAULT_HORIZON_MS = 5 * 60_000;
 const DEFAULT_PAGE = 2_000;
 const DEFAULT_FILL_PAGE = 5_000;
-/** A fill page aims at this long, so due work waits at most about that for one. */
-const FILL_PAGE_TARGET_MS = 50;
+/**
+ * A fill page aims to end before the next due instant (less a margin), and to take between these
+ * two: short pages while something is due soon, long ones (fewer round trips) while nothing is.
+ */
+const FILL_PAGE_MS = { least: 50, most: 1_000, margin: 100 };
 
 interface Entry {
   loaded: LoadedSchedule;
@@ -99,7 +102,8 @@ export class ScheduleBook {
   #fillQuarantined = true;
   /** The highest id the fill has looked at: the reconcile looks past it for new rows. */
   #fillSeen = 0;
-  #fillPage: number;
+  /** Rows the fill got through per ms, last page (sizes the next page to its time budget). */
+  #fillRate = 1;
   readonly #horizonMs: number;
   readonly #step: number;
   readonly #pageSize: number;
@@ -118,7 +122,6 @@ export class ScheduleBook {
     this.#step = Math.min(30_000, Math.max(1_000, Math.floor(this.#horizonMs / 10)));
     this.#pageSize = options.pageSize ?? DEFAULT_PAGE;
     this.#maxFillPage = options.fillPageSize ?? DEFAULT_FILL_PAGE;
-    this.#fillPage = Math.min(500, this.#maxFillPage);
   }
 
   get hasDropped(): boolean {
@@ -284,10 +287,13 @@ export class ScheduleBook {
     return { schedules: page.schedules.length, invalid: page.invalid.length };
   }
 
-  /** One page of the background fill, sized to take about FILL_PAGE_TARGET_MS. */
+  /** One page of the background fill, sized to end before the next due instant (FILL_PAGE_MS). */
   async #fill(now: number): Promise<void> {
     const started = performance.now();
-    const page = await unfilledPage(this.database, this.#fillAfter ?? 0, this.#fillPage, {
+    const untilDue = (this.#index.peekTime() ?? Number.POSITIVE_INFINITY) - now - FILL_PAGE_MS.margin;
+    const target = Math.min(FILL_PAGE_MS.most, Math.max(FILL_PAGE_MS.least, untilDue));
+    const size = Math.max(20, Math.min(this.#maxFillPage, Math.floor(this.#fillRate * target)));
+    const page = await unfilledPage(this.database, this.#fillAfter ?? 0, size, {
       log: this.log,
       now,
       quarantined: this.#fillQuarantined,
@@ -296,9 +302,8 @@ export class ScheduleBook {
     this.#fillAfter = page.done ? undefined : page.lastId;
     if (page.done) this.#fillQuarantined = false;
     this.#takeAll(page);
-    const took = performance.now() - started;
-    if (took < FILL_PAGE_TARGET_MS / 2) this.#fillPage = Math.min(this.#maxFillPage, this.#fillPage * 2);
-    else if (took > FILL_PAGE_TARGET_MS * 2) this.#fillPage = Math.max(50, Math.floor(this.#fillPage / 2));
+    const read = page.schedules.length + page.invalid.length;
+    if (read >= size / 2) this.#fillRate = read / Math.max(1, performance.now() - started);
   }
 
   #takeAll(result: LoadResult): void {
