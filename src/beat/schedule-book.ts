@@ -47,6 +47,8 @@ import { fireAtOf } from './plan.ts';
 
 /** Changed schedules re-read per turn of the loop: a burst of inserted rows never holds up due fires. */
 const REFRESH_BATCH = 100;
+/** Schedules read per query for occurrences taken over (see entries). */
+const ENTRIES_BATCH = 1_000;
 
 export interface BookOptions {
   /** How far ahead of the database's clock schedules are held, ms. */
@@ -176,9 +178,12 @@ export class ScheduleBook {
       if (loaded) out.set(id, loaded);
       else missing.push(id);
     }
-    if (missing.length === 0) return out;
-    const read = await refreshSchedules(this.database, missing, { log: this.log, now: this.now() });
-    for (const [id, result] of read) if (!('reason' in result)) out.set(id, result);
+    // A batch at a time: a taken-over herd may name 100,000 schedules (a query's parameters are not).
+    for (let i = 0; i < missing.length; i += ENTRIES_BATCH) {
+      const ids = missing.slice(i, i + ENTRIES_BATCH);
+      const read = await refreshSchedules(this.database, ids, { log: this.log, now: this.now() });
+      for (const [id, result] of read) if (!('reason' in result)) out.set(id, result);
+    }
     return out;
   }
 
