@@ -81,9 +81,9 @@ test('rows inserted without next_fire_at get it in the background; near ones are
   const now = Date.now();
   const b = book({ horizonMs: 60_000, fillPageSize: 40 }, { now });
   await b.loadAll(now);
-  assert.equal(b.size, 0, 'nothing stored yet to read');
+  assert.ok(b.size <= 20, `the start fills one page at most (${b.size} held)`);
   const turns = await drain(b, now);
-  assert.ok(turns >= 300 / 40, `the fill went a page at a time (${turns} turns)`);
+  assert.ok(turns >= 260 / 40, `the fill went on a page at a time (${turns} turns)`);
   const [left] = await file.db.sql<{ n: string }[]>`
     select count(*) as n from metronome.schedules where next_fire_at is null`;
   assert.equal(Number(left!.n), 0, 'every row has its next_fire_at');
@@ -110,4 +110,30 @@ test('an edit moves a schedule into the book, and one out of it', async () => {
   await drain(b, Date.now());
   assert.equal(b.entry(id), undefined, 'moved out of the horizon: dropped');
   assert.equal(b.due(Date.now() + 60_000, 10).length, 0);
+});
+
+test('rows without next_fire_at are filled even while something is always due', async () => {
+  await file.db.sql`delete from metronome.schedules`;
+  // Overdue and never claimed here: the book always has something due, as a leader that is behind.
+  const overdue = await addAt('always-due', '-1 minute');
+  const [cold] = await file.db.sql<{ id: string }[]>`
+    insert into metronome.schedules (name, task, kind, every_ms, managed_by)
+    values ('cold-at-start', 'tasks.h', 'interval', 5000, 'db') returning id`;
+  const b = book({ horizonMs: 60_000 });
+  await b.loadAll(Date.now());
+  assert.ok(b.due(Date.now(), 10).includes(overdue));
+  assert.ok(b.entry(Number(cold!.id)), 'filled by the start’s page, before the first tick');
+
+  // One inserted later, its notification lost: the reconcile finds it, and the fill gets its turn.
+  const [late] = await file.db.sql<{ id: string }[]>`
+    insert into metronome.schedules (name, task, kind, every_ms, managed_by)
+    values ('cold-later', 'tasks.h', 'interval', 5000, 'db') returning id`;
+  await b.reconcile();
+  const deadline = Date.now() + 10_000;
+  while (!b.entry(Number(late!.id))) {
+    assert.ok(Date.now() < deadline, 'the fill never ran while something was due');
+    if (b.hasDirty) await b.refreshDirty(Date.now());
+    else await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.ok(b.due(Date.now(), 10).includes(overdue), 'the overdue row is still there to tick');
 });
