@@ -66,7 +66,13 @@ const DEFAULT_FILL_PAGE = 5_000;
  * A fill page aims to end before the next due instant (less a margin), and to take between these
  * two: short pages while something is due soon, long ones (fewer round trips) while nothing is.
  */
-const FILL_PAGE_MS = { least: 50, most: 1_000, margin: 100 };
+const FILL_PAGE_MS = { least: 50, most: 250, margin: 100 };
+/**
+ * While something is always due (a leader that is behind), the fill still gets one short page
+ * this often: a row an SQL edit left without next_fire_at, whose notification went to an earlier
+ * term, must not wait for the leader to catch up.
+ */
+const FILL_AT_LEAST_EVERY_MS = 1_000;
 
 interface Entry {
   loaded: LoadedSchedule;
@@ -105,7 +111,9 @@ export class ScheduleBook {
   /** The highest id the fill has looked at: the reconcile looks past it for new rows. */
   #fillSeen = 0;
   /** Rows the fill got through per ms, last page (sizes the next page to its time budget). */
-  #fillRate = 1;
+  #fillRate = 5;
+  /** When the last fill page ran (monotonic ms). */
+  #lastFill = Number.NEGATIVE_INFINITY;
   readonly #horizonMs: number;
   readonly #step: number;
   readonly #pageSize: number;
@@ -152,9 +160,11 @@ export class ScheduleBook {
     return this.#dirty.size > 0 || this.#horizonBehind() || this.#mayFill(this.now());
   }
 
-  /** The fill has rows to look at, and nothing is due that it would delay. */
+  /** The fill has rows to look at, and nothing is due that it would delay (or its turn is overdue). */
   #mayFill(now: number): boolean {
-    return this.#fillAfter !== undefined && !((this.#index.peekTime() ?? Number.POSITIVE_INFINITY) <= now);
+    if (this.#fillAfter === undefined) return false;
+    const nothingDue = !((this.#index.peekTime() ?? Number.POSITIVE_INFINITY) <= now);
+    return nothingDue || performance.now() - this.#lastFill >= FILL_AT_LEAST_EVERY_MS;
   }
 
   /** The schedule as last loaded, or undefined when it is gone, invalid, or not near. */
@@ -209,6 +219,9 @@ export class ScheduleBook {
     // Taken before the read: whatever changes while it reads is looked at again by the reconcile.
     this.#cursor = await changeCursor(this.database);
     const read = await this.#readHorizon(now);
+    // One short page of the fill too: a small table's rows without next_fire_at (an SQL edit whose
+    // notification went to an earlier term) are read before the first tick, a large one's go on.
+    await this.#fill(now);
     return { ...read, complete: !this.#horizonBehind() };
   }
 
@@ -295,6 +308,7 @@ export class ScheduleBook {
   /** One page of the background fill, sized to end before the next due instant (FILL_PAGE_MS). */
   async #fill(now: number): Promise<void> {
     const started = performance.now();
+    this.#lastFill = started;
     const untilDue = (this.#index.peekTime() ?? Number.POSITIVE_INFINITY) - now - FILL_PAGE_MS.margin;
     const target = Math.min(FILL_PAGE_MS.most, Math.max(FILL_PAGE_MS.least, untilDue));
     const size = Math.max(20, Math.min(this.#maxFillPage, Math.floor(this.#fillRate * target)));
