@@ -1,9 +1,11 @@
 /**
  * The schedule store: how the rest of Metronome reads and writes `metronome.schedules`.
  *
- * For the runtime: `loadSchedules()` at start (validating every row: a bad one is quarantined with
- * `invalid_reason`, logged and left out; a fixed one is cleared) and `refreshSchedules(ids)` for the
- * rows change-feed notifications named, a batch at a time. `next_fire_at` is computed on every write made through here, so a start
+ * For the runtime: `horizonPage()` (the firing rows due up to an instant, a page at a time by
+ * (next_fire_at, id)), `unfilledPage()` (rows without next_fire_at, or quarantined, by id), and
+ * `refreshSchedules(ids)` for the rows change-feed notifications named, a batch at a time — each
+ * validating what it reads (a bad row is quarantined with `invalid_reason`, logged and left out; a
+ * fixed one is cleared). `loadSchedules()` reads every row (commands and tests). `next_fire_at` is computed on every write made through here, so a start
  * reads it instead of recomputing 100k crontabs; only rows whose spec was changed by SQL (the update
  * trigger clears next_fire_at) are recomputed on load.
  */
@@ -129,8 +131,8 @@ const TEXTS = new Map<string, string>();
 const TEXTS_CAP = 100_000;
 
 /**
- * One string per distinct value of those columns instead of one per row: the book holds every row,
- * and a million copies of "interval" or "Europe/Berlin" are a good part of its memory.
+ * One string per distinct value of those columns instead of one per row: a herd within the horizon
+ * is held whole, and 100,000 copies of "interval" or "Europe/Berlin" are a good part of its memory.
  */
 function shareStrings(row: ScheduleRow): ScheduleRow {
   const r = row as unknown as Record<string, unknown>;
