@@ -144,6 +144,7 @@ export class Beat {
       maxSleepMs: o.maxSleepMs,
       maxRunHoldMs: o.maxRunHoldMs ?? 86_400_000,
       sweepMs: o.sweepMs ?? 5_000,
+      book: o.book,
       earlierTermsAfter: previousExpiresAt,
       inherited: this.#leftover.splice(0),
       prune: o.prune,

@@ -1,32 +1,78 @@
 /**
- * The leader's book of schedules: every row it has seen, the valid ones compiled, and the due index
- * of those that fire. Kept current by the change feed (one row re-read per notification) and a
- * periodic reconcile on `version` (notifications are lost while disconnected): it reads only the
- * rows changed since its last look (the change cursor, migration 0008) and the row count, and
- * compares every row's version only when the count says a removal was missed. Never reloaded
- * wholesale on an edit.
+ * The leader's book of schedules: the firing schedules due within a horizon (minutes ahead of the
+ * database's clock), compiled, and the due index of them — not the whole table, so memory follows
+ * what is near, not how many rows there are.
+ *
+ * The invariant that keeps "no gap": every firing row whose next_fire_at is at or before the
+ * horizon cursor (how far the paged read by (next_fire_at, id) has got) is in the book, or waiting
+ * to be re-read (dirty), or about to be reported by the change feed or the reconcile. Rows are read
+ * a page at a time, overdue ones first, so the first tick never waits for the rest of the table and
+ * a backlog after downtime is read before anything later. The cursor follows the clock: it is kept
+ * at least the horizon minus one step ahead, a page per turn of the loop. A row that an edit, a claim
+ * or a fill puts at or before the cursor is taken in at once; one put beyond it leaves the book (the
+ * paged read reaches it in time). Rows without next_fire_at (inserted by SQL) get it computed in
+ * the background, a page at a time, only while nothing is due.
+ *
+ * Kept current by the change feed (rows re-read in batches) and a periodic reconcile: the rows
+ * changed since its last look (the change cursor, migration 0008), new rows without next_fire_at,
+ * and whether the rows the book holds still exist. The per-state counts (metrics) are counted in
+ * the database, since the book no longer holds every row.
  *
  * Everything a batch needs from a schedule is read from here once, when the batch is planned; later
  * steps carry that snapshot, so a schedule deleted or edited while its batch is in flight cannot turn
  * into a missing record halfway through.
  */
-import { sql } from 'drizzle-orm';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import {
   changeCursor,
   changesSince,
+  HORIZON_START,
+  type HorizonCursor,
+  hasUnfilledAfter,
+  horizonPage,
+  type InvalidSchedule,
   type LoadedSchedule,
-  loadSchedules,
+  type LoadResult,
   refreshSchedules,
+  scheduleStateCounts,
+  scheduleVersions,
+  unfilledPage,
 } from '../db/store.ts';
-import { type ScheduleRecord, scheduleState } from '../model/index.ts';
+import type { ScheduleRecord } from '../model/index.ts';
 import { DueIndex } from './due-index.ts';
 import type { BeatMetrics } from './metrics.ts';
 import { fireAtOf } from './plan.ts';
 
 /** Changed schedules re-read per turn of the loop: a burst of inserted rows never holds up due fires. */
 const REFRESH_BATCH = 100;
+/** Schedules read per query for occurrences taken over (see entries). */
+const ENTRIES_BATCH = 1_000;
+
+export interface BookOptions {
+  /** How far ahead of the database's clock schedules are held, ms. */
+  horizonMs?: number;
+  /** Rows per page of the horizon read. */
+  pageSize?: number;
+  /** Rows per page of the background fill at most (pages shrink to keep each one short). */
+  fillPageSize?: number;
+}
+
+export const DEFAULT_HORIZON_MS = 5 * 60_000;
+const DEFAULT_PAGE = 2_000;
+const DEFAULT_FILL_PAGE = 5_000;
+/**
+ * A fill page aims to end before the next due instant (less a margin), and to take between these
+ * two: short pages while something is due soon, long ones (fewer round trips) while nothing is.
+ */
+const FILL_PAGE_MS = { least: 50, most: 250, margin: 100 };
+/**
+ * While something is always due (a leader that is behind), the fill still gets one short page
+ * this often: a row an SQL edit left without next_fire_at, whose notification went to an earlier
+ * term, must not wait for the leader to catch up.
+ */
+const FILL_AT_LEAST_EVERY_MS = 1_000;
 
 interface Entry {
   loaded: LoadedSchedule;
@@ -47,17 +93,31 @@ export interface DroppedBacklog {
 
 export class ScheduleBook {
   readonly #entries = new Map<number, Entry>();
-  /** Every row seen (valid or not) and its version, for the reconcile. */
+  /** The version of every row the book holds, and of invalid rows it has read (own writes are news to nobody). */
   readonly #known = new Map<number, number>();
   readonly #index = new DueIndex();
   readonly #dirty = new Set<number>();
   readonly #dropped: DroppedBacklog[] = [];
   /** Schedules the tick could not plan, by the version it gave up on (see leaveOut). */
   readonly #leftOut = new Map<number, number>();
-  /** How many entries are in each state (see #count). */
-  readonly #stateCounts = { enabled: 0, paused: 0, disabled: 0 };
   /** The change cursor of the last look (see changeCursor); undefined before the load. */
   #cursor: string | undefined;
+  /** How far the horizon read has got (see the invariant above). */
+  #horizon: HorizonCursor = HORIZON_START;
+  /** Where the background fill has got (by id), or undefined when it has caught up. */
+  #fillAfter: number | undefined = 0;
+  /** The first pass of a term also looks at quarantined rows again (fixed by a newer version?). */
+  #fillQuarantined = true;
+  /** The highest id the fill has looked at: the reconcile looks past it for new rows. */
+  #fillSeen = 0;
+  /** Rows the fill got through per ms, last page (sizes the next page to its time budget). */
+  #fillRate = 5;
+  /** When the last fill page ran (monotonic ms). */
+  #lastFill = Number.NEGATIVE_INFINITY;
+  readonly #horizonMs: number;
+  readonly #step: number;
+  readonly #pageSize: number;
+  readonly #maxFillPage: number;
 
   constructor(
     private readonly database: Database,
@@ -65,7 +125,14 @@ export class ScheduleBook {
     private readonly log: Logger,
     /** Database time, ms. */
     private readonly now: () => number,
-  ) {}
+    options: BookOptions = {},
+  ) {
+    this.#horizonMs = options.horizonMs ?? DEFAULT_HORIZON_MS;
+    // The cursor is moved when it is this far behind: a read per step, not per turn of the loop.
+    this.#step = Math.min(30_000, Math.max(1_000, Math.floor(this.#horizonMs / 10)));
+    this.#pageSize = options.pageSize ?? DEFAULT_PAGE;
+    this.#maxFillPage = options.fillPageSize ?? DEFAULT_FILL_PAGE;
+  }
 
   get hasDropped(): boolean {
     return this.#dropped.length > 0;
@@ -80,17 +147,54 @@ export class ScheduleBook {
     return this.#index.size;
   }
 
-  get hasDirty(): boolean {
-    return this.#dirty.size > 0;
+  /** How many schedules the book holds (memory follows this, not the table). */
+  get size(): number {
+    return this.#entries.size;
   }
 
-  /** The schedule as last loaded, or undefined when it is gone (or invalid). */
+  /**
+   * Whether there is reading to do before the loop may sleep: changed rows to re-read, the horizon
+   * read behind the clock, or — while nothing is due — rows waiting for their next_fire_at.
+   */
+  get hasDirty(): boolean {
+    return this.#dirty.size > 0 || this.#horizonBehind() || this.#mayFill(this.now());
+  }
+
+  /** The fill has rows to look at, and nothing is due that it would delay (or its turn is overdue). */
+  #mayFill(now: number): boolean {
+    if (this.#fillAfter === undefined) return false;
+    const nothingDue = !((this.#index.peekTime() ?? Number.POSITIVE_INFINITY) <= now);
+    return nothingDue || performance.now() - this.#lastFill >= FILL_AT_LEAST_EVERY_MS;
+  }
+
+  /** The schedule as last loaded, or undefined when it is gone, invalid, or not near. */
   entry(id: number): LoadedSchedule | undefined {
     return this.#entries.get(id)?.loaded;
   }
 
   record(id: number): ScheduleRecord | undefined {
     return this.#entries.get(id)?.loaded.record;
+  }
+
+  /**
+   * Schedules by id, from the book or — not near, so not held — read from the database (for
+   * occurrences claimed by hand or left by an earlier term). No entry for a row gone or invalid.
+   */
+  async entries(ids: readonly number[]): Promise<Map<number, LoadedSchedule>> {
+    const out = new Map<number, LoadedSchedule>();
+    const missing: number[] = [];
+    for (const id of new Set(ids)) {
+      const loaded = this.entry(id);
+      if (loaded) out.set(id, loaded);
+      else missing.push(id);
+    }
+    // A batch at a time: a taken-over herd may name 100,000 schedules (a query's parameters are not).
+    for (let i = 0; i < missing.length; i += ENTRIES_BATCH) {
+      const ids = missing.slice(i, i + ENTRIES_BATCH);
+      const read = await refreshSchedules(this.database, ids, { log: this.log, now: this.now() });
+      for (const [id, result] of read) if (!('reason' in result)) out.set(id, result);
+    }
+    return out;
   }
 
   /** The earliest fire instant in the index. */
@@ -107,15 +211,18 @@ export class ScheduleBook {
     this.#index.set(id, at);
   }
 
-  async loadAll(now: number): Promise<{ schedules: number; invalid: number }> {
-    // Taken before the load: whatever changes while it reads is looked at again by the reconcile.
+  /**
+   * Start a term: take the change cursor, then read the first page of the horizon (the most
+   * overdue rows first). The rest of the horizon and the fill follow in the loop (refreshDirty).
+   */
+  async loadAll(now: number): Promise<{ schedules: number; invalid: number; complete: boolean }> {
+    // Taken before the read: whatever changes while it reads is looked at again by the reconcile.
     this.#cursor = await changeCursor(this.database);
-    const { schedules, invalid } = await loadSchedules(this.database, { log: this.log, now });
-    this.metrics.invalidSchedules.inc(invalid.length);
-    for (const item of invalid) this.#known.set(item.record.id, item.record.version);
-    for (const loaded of schedules) this.#apply(loaded);
-    this.#updateStateMetrics();
-    return { schedules: schedules.length, invalid: invalid.length };
+    const read = await this.#readHorizon(now);
+    // One short page of the fill too: a small table's rows without next_fire_at (an SQL edit whose
+    // notification went to an earlier term) are read before the first tick, a large one's go on.
+    await this.#fill(now);
+    return { ...read, complete: !this.#horizonBehind() };
   }
 
   /** A change notification (channel metronome_schedules); true when the row must be re-read. */
@@ -143,10 +250,20 @@ export class ScheduleBook {
   }
 
   /**
-   * Re-read changed schedules, a batch at a time (one query, one verdict write): the loop ticks
-   * between batches, so a burst of inserted rows never holds up schedules that are due.
+   * One step of reading, a batch at a time so the loop ticks between them: changed rows first (one
+   * query, one verdict write), then the horizon read when it is behind the clock, then — only
+   * while nothing is due — a page of the background fill.
    */
   async refreshDirty(now: number): Promise<void> {
+    if (this.#dirty.size > 0) return this.#refreshChanged(now);
+    if (this.#horizonBehind()) {
+      await this.#readHorizon(now);
+      return;
+    }
+    if (this.#mayFill(now)) await this.#fill(now);
+  }
+
+  async #refreshChanged(now: number): Promise<void> {
     const ids = [...this.#dirty].slice(0, REFRESH_BATCH);
     for (const id of ids) this.#dirty.delete(id);
     const results = await refreshSchedules(this.database, ids, { log: this.log, now });
@@ -158,10 +275,7 @@ export class ScheduleBook {
         this.#forget(id);
       } else if ('reason' in result) {
         this.#noteDropped(old, now, 'invalid');
-        this.#removeEntry(id);
-        this.#index.delete(id);
-        this.#known.set(id, result.record.version);
-        this.metrics.invalidSchedules.inc();
+        this.#invalid(result);
       } else {
         if (old && result.record.version > old.record.version && result.nextFireAt !== old.nextFireAt) {
           this.#noteDropped(
@@ -170,46 +284,88 @@ export class ScheduleBook {
             'edited',
           );
         }
-        this.#apply(result);
+        this.#take(result);
       }
     }
-    this.#updateStateMetrics();
+  }
+
+  /** The horizon read is behind when the clock has moved a step past where it ends. */
+  #horizonBehind(): boolean {
+    return this.#horizon.ms < this.now() + this.#horizonMs - this.#step;
+  }
+
+  /** One page of the horizon read: up to `now + horizon`, from where the last page stopped. */
+  async #readHorizon(now: number): Promise<{ schedules: number; invalid: number }> {
+    const page = await horizonPage(this.database, this.#horizon, now + this.#horizonMs, this.#pageSize, {
+      log: this.log,
+      now,
+    });
+    this.#horizon = page.cursor;
+    this.#takeAll(page);
+    return { schedules: page.schedules.length, invalid: page.invalid.length };
+  }
+
+  /** One page of the background fill, sized to end before the next due instant (FILL_PAGE_MS). */
+  async #fill(now: number): Promise<void> {
+    const started = performance.now();
+    this.#lastFill = started;
+    const untilDue = (this.#index.peekTime() ?? Number.POSITIVE_INFINITY) - now - FILL_PAGE_MS.margin;
+    const target = Math.min(FILL_PAGE_MS.most, Math.max(FILL_PAGE_MS.least, untilDue));
+    const size = Math.max(20, Math.min(this.#maxFillPage, Math.floor(this.#fillRate * target)));
+    const page = await unfilledPage(this.database, this.#fillAfter ?? 0, size, {
+      log: this.log,
+      now,
+      quarantined: this.#fillQuarantined,
+    });
+    this.#fillSeen = Math.max(this.#fillSeen, page.lastId);
+    this.#fillAfter = page.done ? undefined : page.lastId;
+    if (page.done) this.#fillQuarantined = false;
+    this.#takeAll(page);
+    const read = page.schedules.length + page.invalid.length;
+    if (read >= size / 2) this.#fillRate = read / Math.max(1, performance.now() - started);
+  }
+
+  #takeAll(result: LoadResult): void {
+    this.metrics.invalidSchedules.inc(result.invalid.length);
+    for (const item of result.invalid) this.#known.set(item.record.id, item.record.version);
+    for (const loaded of result.schedules) this.#take(loaded);
   }
 
   /**
-   * Mark dirty the rows changed since the last look whose version the book does not hold. Every
-   * row is either known, dirty or changed since the cursor, so when the count of rows matches the
-   * ids the book has, nothing was removed behind its back; otherwise compare every row.
+   * Find what the change feed may have missed (notifications are lost while disconnected): rows
+   * changed since the last look whose version the book does not hold, rows inserted since the fill
+   * last looked, and rows the book holds that are gone. Then count the states in the database.
    */
   async reconcile(): Promise<void> {
-    if (this.#cursor === undefined) return this.#reconcileAll();
-    const { cursor, count, changed } = await changesSince(this.database, this.#cursor);
-    this.#cursor = cursor;
-    for (const { id, version } of changed) {
-      if (this.#known.get(id) !== version) this.#dirty.add(id);
+    if (this.#cursor === undefined) this.#cursor = await changeCursor(this.database);
+    else {
+      const { cursor, changed } = await changesSince(this.database, this.#cursor);
+      this.#cursor = cursor;
+      for (const { id, version } of changed) {
+        if (this.#known.get(id) !== version) this.#dirty.add(id);
+      }
     }
-    let ids = this.#known.size;
-    for (const id of this.#dirty) if (!this.#known.has(id)) ids++;
-    if (ids !== count) await this.#reconcileAll();
-    this.#updateStateMetrics();
+    // A row inserted with a hand-written change_xid is not "changed"; without next_fire_at, the
+    // fill finds it (ids only grow, so looking past the highest id seen is enough).
+    if (this.#fillAfter === undefined && (await hasUnfilledAfter(this.database, this.#fillSeen))) {
+      this.#fillAfter = this.#fillSeen;
+    }
+    const held = [...this.#known.keys()];
+    const versions = await scheduleVersions(this.database, held);
+    for (const id of held) {
+      const version = versions.get(id);
+      if (version === undefined) {
+        this.#noteDropped(this.#entries.get(id)?.loaded, this.now(), 'removed');
+        this.#forget(id);
+      } else if (version !== this.#known.get(id)) this.#dirty.add(id);
+    }
+    await this.countStates();
   }
 
-  /** Compare every row's version with what the book holds; mark the differences dirty. */
-  async #reconcileAll(): Promise<void> {
-    const rows = await this.database.rows<{ id: string | number; version: string | number }>(
-      sql`select id, version from metronome.schedules`,
-    );
-    const seen = new Set<number>();
-    for (const row of rows) {
-      const id = Number(row.id);
-      seen.add(id);
-      if (this.#known.get(id) !== Number(row.version)) this.#dirty.add(id);
-    }
-    for (const id of [...this.#known.keys()]) {
-      if (seen.has(id)) continue;
-      this.#noteDropped(this.#entries.get(id)?.loaded, this.now(), 'removed');
-      this.#forget(id);
-    }
+  /** The per-state gauge, counted in the database (the book holds only what is near). */
+  async countStates(): Promise<void> {
+    const counts = await scheduleStateCounts(this.database);
+    for (const [state, n] of Object.entries(counts)) this.metrics.schedules.set({ state }, n);
   }
 
   /** A firing schedule whose unhandled slots up to `until` a change took away. */
@@ -232,7 +388,8 @@ export class ScheduleBook {
     entry.version = change.version;
     this.#known.set(id, change.version);
     entry.loaded.nextFireAt = change.nextFireAt;
-    if (change.nextFireAt === null) this.#index.delete(id);
+    // Beyond the horizon read (or done): out of the book; the paged read brings it back in time.
+    if (change.nextFireAt === null || !this.#near(change.nextFireAt)) this.#forget(id);
     else this.#index.set(id, fireAtOf(record.name, change.nextFireAt, record.jitterMs));
   }
 
@@ -254,50 +411,51 @@ export class ScheduleBook {
       'could not plan this schedule; it is left out until its row changes',
     );
     this.#leftOut.set(id, entry.version);
-    this.#removeEntry(id);
+    this.#entries.delete(id);
     this.#index.delete(id);
     this.metrics.invalidSchedules.inc();
   }
 
-  /** Put a loaded schedule in place: in the index when it fires, out of it otherwise. */
-  #apply(loaded: LoadedSchedule): void {
+  /**
+   * At or before where the horizon read has got. Compared in whole ms rounded down on both sides,
+   * so a row at the cursor's millisecond is taken in (perhaps read twice, never skipped).
+   */
+  #near(nextFireAt: number): boolean {
+    return nextFireAt <= this.#horizon.ms;
+  }
+
+  /**
+   * Put a read schedule in place: held and indexed when it fires at or before the horizon read;
+   * otherwise not held at all (paused, disabled, done, or beyond: the paged read or an edit brings
+   * it back).
+   */
+  #take(loaded: LoadedSchedule): void {
     const id = loaded.record.id;
     const current = this.#entries.get(id);
     if (current && current.version > loaded.record.version) return; // a stale read
     if (this.#leftOut.get(id) === loaded.record.version) return; // unchanged since the tick gave up on it
     this.#leftOut.delete(id);
-    if (current) this.#count(current.loaded, -1);
-    this.#entries.set(id, { loaded, version: loaded.record.version });
-    this.#count(loaded, 1);
-    this.#known.set(id, loaded.record.version);
-    if (loaded.state === 'enabled' && loaded.nextFireAt !== null) {
-      this.#index.set(id, fireAtOf(loaded.record.name, loaded.nextFireAt, loaded.record.jitterMs));
-    } else {
-      this.#index.delete(id);
+    const next = loaded.nextFireAt;
+    if (loaded.state !== 'enabled' || next === null || !this.#near(next)) {
+      this.#forget(id);
+      return;
     }
+    this.#entries.set(id, { loaded, version: loaded.record.version });
+    this.#known.set(id, loaded.record.version);
+    this.#index.set(id, fireAtOf(loaded.record.name, next, loaded.record.jitterMs));
+  }
+
+  #invalid(result: InvalidSchedule): void {
+    const id = result.record.id;
+    this.#entries.delete(id);
+    this.#index.delete(id);
+    this.#known.set(id, result.record.version);
+    this.metrics.invalidSchedules.inc();
   }
 
   #forget(id: number): void {
-    this.#removeEntry(id);
+    this.#entries.delete(id);
     this.#index.delete(id);
     this.#known.delete(id);
-  }
-
-  #removeEntry(id: number): void {
-    const entry = this.#entries.get(id);
-    if (!entry) return;
-    this.#entries.delete(id);
-    this.#count(entry.loaded, -1);
-  }
-
-  /** Keep the per-state counts as entries come and go: no pass over a million entries per edit. */
-  #count(loaded: LoadedSchedule, delta: 1 | -1): void {
-    const state = scheduleState(loaded.record);
-    if (state !== 'invalid') this.#stateCounts[state] += delta;
-  }
-
-  #updateStateMetrics(): void {
-    for (const [state, n] of Object.entries(this.#stateCounts)) this.metrics.schedules.set({ state }, n);
-    this.metrics.schedules.set({ state: 'invalid' }, this.#known.size - this.#entries.size);
   }
 }

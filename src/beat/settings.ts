@@ -43,6 +43,7 @@ const schema = z.object({
   METRONOME_CATCHUP_RATE: count(50, 1, 100_000),
   METRONOME_BATCH_SIZE: count(1000, 1, 10_000),
   METRONOME_RECONCILE_INTERVAL: duration('30s', 1_000),
+  METRONOME_HORIZON: duration('5m', 10_000),
   METRONOME_TRACK_INTERVAL: duration('1s', 100),
   METRONOME_MAX_RUN_HOLD: duration('24h', 1_000),
   METRONOME_HISTORY_RETENTION: duration('30d', 60_000),
@@ -71,6 +72,8 @@ export interface RuntimeSettings {
   catchupRatePerSecond: number;
   batchSize: number;
   reconcileMs: number;
+  /** How far ahead the leader holds schedules in memory. */
+  horizonMs: number;
   trackMs: number;
   /** Longest a run with no hard time limit keeps its schedule's run lock by looking active. */
   maxRunHoldMs: number;
@@ -106,6 +109,7 @@ export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): Runti
     catchupRatePerSecond: e.METRONOME_CATCHUP_RATE,
     batchSize: e.METRONOME_BATCH_SIZE,
     reconcileMs: e.METRONOME_RECONCILE_INTERVAL,
+    horizonMs: e.METRONOME_HORIZON,
     trackMs: e.METRONOME_TRACK_INTERVAL,
     maxRunHoldMs: e.METRONOME_MAX_RUN_HOLD,
     historyRetentionMs: e.METRONOME_HISTORY_RETENTION,

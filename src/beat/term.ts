@@ -26,7 +26,7 @@ import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
 import { pruneOccurrences } from './prune.ts';
 import { RunsInFlight } from './runs-in-flight.ts';
-import { ScheduleBook } from './schedule-book.ts';
+import { type BookOptions, ScheduleBook } from './schedule-book.ts';
 
 export const SCHEDULES_CHANNEL = 'metronome_schedules';
 export const TRIGGER_CHANNEL = 'metronome_trigger';
@@ -45,6 +45,8 @@ export interface TermSettings {
   maxRunHoldMs: number;
   /** How often claimed occurrences nobody is sending are looked for. */
   sweepMs: number;
+  /** How far ahead schedules are held in memory, and the page sizes of reading them (schedule-book.ts). */
+  book?: BookOptions;
   /** Ledger retention (see prune.ts); no pruning when absent. */
   prune?: { maxAgeMs: number; perSchedule: number; intervalMs: number };
 }
@@ -102,7 +104,13 @@ export class LeaderTerm {
     this.epoch = options.fence.epoch;
     this.log = options.log.child({ epoch: this.epoch });
     this.#clock = new DatabaseClock(options.database);
-    this.#book = new ScheduleBook(options.database, options.metrics, this.log, () => this.#clock.now());
+    this.#book = new ScheduleBook(
+      options.database,
+      options.metrics,
+      this.log,
+      () => this.#clock.now(),
+      options.book,
+    );
     this.#ledger = new Ledger(options.database, options.fence);
     this.#writer = new LedgerWriter(this.#ledger, () => this.log, options.inherited);
     this.#runs = new RunsInFlight({
@@ -162,6 +170,10 @@ export class LeaderTerm {
       if (!this.#active) return this.#abandon();
       this.log.info({ ...loaded, due: this.#book.dueCount }, 'schedules loaded');
       this.#lastReconcile = performance.now();
+      // The per-state gauge is a count over the whole table: not something the first tick waits for.
+      void this.#book
+        .countStates()
+        .catch((error) => this.log.warn({ err: error }, 'could not count schedules'));
       await this.#adoptEarlierTerms(this.#earlierTermsReady());
     } catch (error) {
       if (!this.#active) return this.#abandon();
@@ -444,8 +456,9 @@ export class LeaderTerm {
   async #resend(claimed: UnfinishedOccurrence[]): Promise<void> {
     const requests: DispatchRequest[] = [];
     const gone: string[] = [];
+    const entries = await this.#book.entries(claimed.map((o) => o.scheduleId));
     for (const o of claimed) {
-      const request = this.#requestFor(o);
+      const request = this.#requestFor(o, entries.get(o.scheduleId));
       if (request) requests.push(request);
       else gone.push(o.taskId);
     }
@@ -459,8 +472,8 @@ export class LeaderTerm {
     if (requests.length > 0) await this.#dispatcher.dispatch(requests);
   }
 
-  #requestFor(o: UnfinishedOccurrence): DispatchRequest | undefined {
-    const loaded = this.#book.entry(o.scheduleId);
+  /** `loaded`: the schedule, from the book or read for this (book.entries: it may not be near). */
+  #requestFor(o: UnfinishedOccurrence, loaded: LoadedSchedule | undefined): DispatchRequest | undefined {
     if (!loaded) return undefined;
     return {
       taskId: o.taskId,
@@ -481,15 +494,17 @@ export class LeaderTerm {
   async #adopt(unfinished: UnfinishedOccurrence[]): Promise<void> {
     const claimed: UnfinishedOccurrence[] = [];
     const sentHere = this.#writer.sentTaskIds();
+    const entries = await this.#book.entries(unfinished.map((o) => o.scheduleId));
     for (const o of unfinished) {
+      const loaded = entries.get(o.scheduleId);
       if (o.status === 'claimed' && sentHere.has(o.taskId)) {
-        if (!this.#o.transport.finishedOnEnqueue) this.#followAdopted(o, this.#book.entry(o.scheduleId));
+        if (!this.#o.transport.finishedOnEnqueue) this.#followAdopted(o, loaded);
       } else if (o.status === 'claimed') claimed.push(o);
       else if (o.status === 'buffered') {
-        const request = this.#requestFor(o);
+        const request = this.#requestFor(o, loaded);
         if (request) this.#dispatcher.adoptBuffered(request);
       } else {
-        this.#followAdopted(o, this.#book.entry(o.scheduleId));
+        this.#followAdopted(o, loaded);
       }
     }
     if (claimed.length > 0) {

@@ -95,6 +95,7 @@ export async function runBeat(): Promise<void> {
       batchSize: settings.batchSize,
       catchupRatePerSecond: settings.catchupRatePerSecond,
       reconcileMs: settings.reconcileMs,
+      book: { horizonMs: settings.horizonMs },
       trackMs: settings.trackMs,
       maxSleepMs: 1_000,
       maxRunHoldMs: settings.maxRunHoldMs,

@@ -4,12 +4,16 @@
  * `rows()` for raw SQL, `withSessionLock()` and `listen()`, and never asks which one it has. Each
  * driver is loaded only when opened: a Postgres user never loads PGlite, and the reverse.
  */
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { redactSecrets } from '../logger.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { PGLITE_SETTINGS } from './pglite-settings.ts';
 import * as schema from './schema.ts';
 
 /** Drizzle over either driver (a transaction is one too). */
@@ -127,8 +131,11 @@ async function openPglite(dataDir: string): Promise<Database> {
   const lock = await lockDataDir(dataDir);
   let client: PGlite;
   try {
-    client = await PGlite.create(path.join(dataDir, 'pgdata'), {
+    const pgdata = path.join(dataDir, 'pgdata');
+    if (!existsSync(path.join(pgdata, 'PG_VERSION'))) await initializeInChild(pgdata);
+    client = await PGlite.create(pgdata, {
       parsers: { [JSONB_OID]: (text: string) => text },
+      postgresqlconf: PGLITE_SETTINGS,
     });
   } catch (error) {
     lock.release();
@@ -165,4 +172,26 @@ async function openPglite(dataDir: string): Promise<Database> {
       }
     },
   };
+}
+
+/**
+ * Create a new embedded database folder in a child process (pglite-init.ts): initdb's memory peak
+ * (about 750 MB) is gone with the child instead of staying resident in the beat.
+ */
+async function initializeInChild(pgdata: string): Promise<void> {
+  const typescript = import.meta.url.endsWith('.ts');
+  const script = fileURLToPath(new URL(`./pglite-init.${typescript ? 'ts' : 'js'}`, import.meta.url));
+  const child = fork(script, [pgdata], {
+    execArgv: typescript ? ['--import', 'tsx'] : [],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-2_000);
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`initdb failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
 }

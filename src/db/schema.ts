@@ -187,7 +187,12 @@ export const schedules = metronome.table(
       check(`${c.name}_at_most_100_years`, sql`${c} is null or ${c} <= ${sql.raw(String(MAX_DURATION_MS))}`),
     ),
     check('version_is_safe', sql`${t.version} between 1 and ${sql.raw(String(Number.MAX_SAFE_INTEGER))}`),
-    index('schedules_next_fire_at_idx').on(t.nextFireAt),
+    // The leader's horizon read pages by (next_fire_at, id); its background fill finds rows with no
+    // next_fire_at, or quarantined, by id (migration 0010).
+    index('schedules_next_fire_at_id_idx').on(t.nextFireAt, t.id),
+    index('schedules_unsettled_idx')
+      .on(t.id)
+      .where(sql`${t.nextFireAt} is null or ${t.invalidReason} is not null`),
   ],
 );
 

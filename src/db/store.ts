@@ -1,9 +1,11 @@
 /**
  * The schedule store: how the rest of Metronome reads and writes `metronome.schedules`.
  *
- * For the runtime: `loadSchedules()` at start (validating every row: a bad one is quarantined with
- * `invalid_reason`, logged and left out; a fixed one is cleared) and `refreshSchedules(ids)` for the
- * rows change-feed notifications named, a batch at a time. `next_fire_at` is computed on every write made through here, so a start
+ * For the runtime: `horizonPage()` (the firing rows due up to an instant, a page at a time by
+ * (next_fire_at, id)), `unfilledPage()` (rows without next_fire_at, or quarantined, by id), and
+ * `refreshSchedules(ids)` for the rows change-feed notifications named, a batch at a time — each
+ * validating what it reads (a bad row is quarantined with `invalid_reason`, logged and left out; a
+ * fixed one is cleared). `loadSchedules()` reads every row (commands and tests). `next_fire_at` is computed on every write made through here, so a start
  * reads it instead of recomputing 100k crontabs; only rows whose spec was changed by SQL (the update
  * trigger clears next_fire_at) are recomputed on load.
  */
@@ -129,8 +131,8 @@ const TEXTS = new Map<string, string>();
 const TEXTS_CAP = 100_000;
 
 /**
- * One string per distinct value of those columns instead of one per row: the book holds every row,
- * and a million copies of "interval" or "Europe/Berlin" are a good part of its memory.
+ * One string per distinct value of those columns instead of one per row: a herd within the horizon
+ * is held whole, and 100,000 copies of "interval" or "Europe/Berlin" are a good part of its memory.
  */
 function shareStrings(row: ScheduleRow): ScheduleRow {
   const r = row as unknown as Record<string, unknown>;
@@ -145,6 +147,147 @@ function shareStrings(row: ScheduleRow): ScheduleRow {
     }
   }
   return row;
+}
+
+/**
+ * Where the horizon read stands: every row ordered at or before (`at`, `id`) by (next_fire_at, id)
+ * has been read. `at` is the last row's next_fire_at as Postgres prints it (sub-millisecond digits
+ * kept, so a page boundary never skips a row); `ms` is that instant rounded down.
+ */
+export interface HorizonCursor {
+  at: string;
+  ms: number;
+  id: number;
+}
+
+/** A cursor before every row: the first page starts with the oldest (most overdue) next_fire_at. */
+export const HORIZON_START: HorizonCursor = { at: '-infinity', ms: Number.NEGATIVE_INFINITY, id: 0 };
+
+export interface HorizonPage extends LoadResult {
+  /** Where the next page starts; `done` when the page reached `until` (fewer rows than asked). */
+  cursor: HorizonCursor;
+  done: boolean;
+}
+
+/**
+ * The next page of firing rows (enabled, not paused, not quarantined) whose next_fire_at is after
+ * `from` and at most `until` (epoch ms), in (next_fire_at, id) order — overdue rows first — validated
+ * like a load (a bad row is quarantined, with its reason, as it is read).
+ */
+export async function horizonPage(
+  database: Database,
+  from: HorizonCursor,
+  until: number,
+  limit: number,
+  options: StoreOptions = {},
+): Promise<HorizonPage> {
+  const untilText = new Date(until).toISOString();
+  const page = await database.db
+    .select({ row: schedules, at: sql<string>`${schedules.nextFireAt}::text` })
+    .from(schedules)
+    .where(
+      sql`${schedules.nextFireAt} >= ${from.at}::timestamptz
+          and (${schedules.nextFireAt} > ${from.at}::timestamptz or ${schedules.id} > ${from.id})
+          and ${schedules.nextFireAt} <= ${untilText}::timestamptz
+          and ${schedules.enabled} and ${schedules.pausedAt} is null and ${schedules.invalidReason} is null`,
+    )
+    .orderBy(asc(schedules.nextFireAt), asc(schedules.id))
+    .limit(limit);
+  const done = page.length < limit;
+  const last = page[page.length - 1];
+  const lastMs = last?.row.nextFireAt?.getTime() ?? Number.NaN;
+  const cursor = done
+    ? { at: untilText, ms: until, id: Number.MAX_SAFE_INTEGER }
+    : {
+        at: String(last!.at),
+        ms: Number.isFinite(lastMs) ? lastMs : Number.NEGATIVE_INFINITY,
+        id: last!.row.id,
+      };
+  const result = await settleAll(
+    database,
+    page.map((p) => shareStrings(p.row)),
+    options,
+  );
+  return { ...result, cursor, done };
+}
+
+/**
+ * The next page, by id after `afterId`, of rows with no next_fire_at (inserted or re-specified by
+ * SQL) and, with `quarantined`, of quarantined rows: each gets its next_fire_at computed and written
+ * (a bookkeeping write), is quarantined, or — valid again — is cleared. An index holds just these
+ * rows (migration 0010), so this never scans the table.
+ */
+export async function unfilledPage(
+  database: Database,
+  afterId: number,
+  limit: number,
+  options: StoreOptions & { quarantined?: boolean } = {},
+): Promise<LoadResult & { lastId: number; done: boolean }> {
+  const which = options.quarantined
+    ? sql`(${schedules.nextFireAt} is null or ${schedules.invalidReason} is not null)`
+    : sql`(${schedules.nextFireAt} is null and ${schedules.invalidReason} is null)`;
+  const page = await database.db
+    .select()
+    .from(schedules)
+    .where(sql`${which} and ${schedules.id} > ${afterId}`)
+    .orderBy(asc(schedules.id))
+    .limit(limit);
+  const result = await settleAll(database, page.map(shareStrings), options);
+  return { ...result, lastId: page[page.length - 1]?.id ?? afterId, done: page.length < limit };
+}
+
+/** Whether a row with no next_fire_at, not quarantined, has an id after `afterId`. */
+export async function hasUnfilledAfter(database: Database, afterId: number): Promise<boolean> {
+  const rows = await database.rows(sql`
+    select 1 from metronome.schedules
+     where next_fire_at is null and invalid_reason is null and id > ${afterId} limit 1`);
+  return rows.length > 0;
+}
+
+async function settleAll(
+  database: Database,
+  rows: ScheduleRow[],
+  options: StoreOptions,
+): Promise<LoadResult> {
+  const result: LoadResult = { schedules: [], invalid: [] };
+  if (rows.length === 0) return result;
+  const now = options.now ?? (await databaseNow(database));
+  for (const checked of await settle(database, rows, now, options.log ?? silentLogger)) {
+    if ('reason' in checked) result.invalid.push(checked);
+    else result.schedules.push(checked);
+  }
+  return result;
+}
+
+/** How many rows are in each state (a count in the database, not of what a leader holds). */
+export async function scheduleStateCounts(database: Database): Promise<Record<ScheduleState, number>> {
+  const [row] = await database.rows<Record<ScheduleState, string | number>>(sql`
+    select count(*) filter (where invalid_reason is not null) as invalid,
+           count(*) filter (where invalid_reason is null and paused_at is not null) as paused,
+           count(*) filter (where invalid_reason is null and paused_at is null and not enabled) as disabled,
+           count(*) filter (where invalid_reason is null and paused_at is null and enabled) as enabled
+      from metronome.schedules`);
+  return {
+    enabled: Number(row?.enabled ?? 0),
+    paused: Number(row?.paused ?? 0),
+    disabled: Number(row?.disabled ?? 0),
+    invalid: Number(row?.invalid ?? 0),
+  };
+}
+
+/** The version of each of these schedules that still exists. */
+export async function scheduleVersions(
+  database: Database,
+  ids: readonly number[],
+): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (ids.length === 0) return out;
+  const rows = await database.rows<{ id: string | number; version: string | number }>(
+    sql`select id, version from metronome.schedules
+         where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::bigint)`,
+  );
+  for (const r of rows) out.set(Number(r.id), Number(r.version));
+  return out;
 }
 
 /**
@@ -471,26 +614,22 @@ export async function changeCursor(database: Database): Promise<string> {
 export interface ChangesSince {
   /** The cursor for the next call. */
   cursor: string;
-  /** How many schedule rows there are (a delete is seen by the count, not by a row). */
-  count: number;
   /** The rows changed (inserted, or edited so their version moved) since the given cursor. */
   changed: Array<{ id: number; version: number }>;
 }
 
 /**
- * The rows changed since `cursor` (see changeCursor), the row count and the next cursor, in one
- * statement, so all three come from one snapshot: an index range on change_xid, not every row.
+ * The rows changed since `cursor` (see changeCursor) and the next cursor, in one statement, so both
+ * come from one snapshot: an index range on change_xid, not every row.
  */
 export async function changesSince(database: Database, cursor: string): Promise<ChangesSince> {
-  const [row] = await database.rows<{ cursor: string; count: string | number; changed: string }>(sql`
+  const [row] = await database.rows<{ cursor: string; changed: string }>(sql`
     select pg_snapshot_xmin(pg_current_snapshot())::text as cursor,
-           (select count(*) from metronome.schedules) as count,
            coalesce((select json_agg(json_build_array(id, version))
                        from metronome.schedules where change_xid >= ${cursor}::bigint), '[]')::text as changed`);
   const changed = JSON.parse(String(row?.changed ?? '[]')) as Array<[number | string, number | string]>;
   return {
     cursor: String(row?.cursor),
-    count: Number(row?.count),
     changed: changed.map(([id, version]) => ({ id: Number(id), version: Number(version) })),
   };
 }
