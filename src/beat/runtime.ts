@@ -138,6 +138,7 @@ export class Beat {
       },
       graceMs: o.graceMs,
       batchSize: o.batchSize,
+      claimAheadMs: o.claimAheadMs,
       catchupRatePerSecond: o.catchupRatePerSecond,
       reconcileMs: o.reconcileMs,
       trackMs: o.trackMs,

@@ -37,6 +37,7 @@ const schema = z.object({
   METRONOME_MISFIRE_GRACE: duration('5s', 0),
   METRONOME_CATCHUP_RATE: count(50, 1, 100_000),
   METRONOME_BATCH_SIZE: count(1000, 1, 10_000),
+  METRONOME_CLAIM_AHEAD: duration('2s', 0),
   METRONOME_RECONCILE_INTERVAL: duration('30s', 1_000),
   METRONOME_TRACK_INTERVAL: duration('1s', 100),
   METRONOME_MAX_RUN_HOLD: duration('24h', 1_000),
@@ -65,6 +66,8 @@ export interface RuntimeSettings {
   graceMs: number;
   catchupRatePerSecond: number;
   batchSize: number;
+  /** How long before its instant an occurrence is claimed (term.ts, claimed-ahead.ts). */
+  claimAheadMs: number;
   reconcileMs: number;
   trackMs: number;
   /** Longest a run with no hard time limit keeps its schedule's run lock by looking active. */
@@ -100,6 +103,7 @@ export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): Runti
     graceMs: e.METRONOME_MISFIRE_GRACE,
     catchupRatePerSecond: e.METRONOME_CATCHUP_RATE,
     batchSize: e.METRONOME_BATCH_SIZE,
+    claimAheadMs: e.METRONOME_CLAIM_AHEAD,
     reconcileMs: e.METRONOME_RECONCILE_INTERVAL,
     trackMs: e.METRONOME_TRACK_INTERVAL,
     maxRunHoldMs: e.METRONOME_MAX_RUN_HOLD,

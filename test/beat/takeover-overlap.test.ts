@@ -64,6 +64,8 @@ test('schedules the earlier holder may still be sending stay busy until its leas
   await eventually('the old claim sent', 5_000, () => transport.enqueued.some((i) => i.taskId === oldClaim));
   const sent = transport.enqueued.find((i) => i.taskId === oldClaim);
   assert.ok(sent && sent.at >= until.getTime(), 'the earlier claim is taken over once the old lease is over');
-  const counts = await statusCounts(db, 'held');
-  assert.equal(counts.claimed ?? 0, 0, JSON.stringify(counts));
+  const stuck = await db.sql`
+    select task_id, scheduled_for, fire_at, claimed_at, leader_epoch, now() as now from metronome.occurrences
+    where schedule_name = 'held' and status = 'claimed' and fire_at < now() - interval '1 second'`;
+  assert.equal(stuck.length, 0, JSON.stringify([await statusCounts(db, 'held'), stuck, oldClaim]));
 });
