@@ -13,21 +13,12 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
 import { checkLease, type Fence } from './claim.ts';
+import { FINISHED_STATUSES, mayFollow, transition } from './lifecycle.ts';
 
 /** `(select ...)` of a list passed as one JSON parameter (a fixed parameter count for any batch size). */
 function list(values: readonly string[]) {
   return sql`(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 }
-
-export const FINISHED_STATUSES: ReadonlySet<OccurrenceStatus> = new Set([
-  'succeeded',
-  'failed',
-  'expired',
-  'skipped_overlap',
-  'missed',
-  'revoked',
-  'lease_ended',
-]);
 
 /** The lease is ours right now (database time): the condition for taking rows over. */
 function leaseIsOurs(fence: Fence): SQL {
@@ -88,6 +79,7 @@ export class Ledger {
     error: string | null = null,
   ): Promise<string[]> {
     if (taskIds.length === 0) return [];
+    transition(status, from);
     const finished = FINISHED_STATUSES.has(status) ? sql`clock_timestamp()` : sql`finished_at`;
     // A run that finished on enqueue (the log transport) goes from claimed to succeeded in one write.
     const enqueued =
@@ -127,7 +119,7 @@ export class Ledger {
       update metronome.occurrences
       set status = 'lease_ended', finished_at = clock_timestamp(), leader_epoch = ${this.fence.epoch},
           error = 'no finish seen: enqueued by an earlier leader longer ago than it can be followed'
-      where status in ('enqueued', 'running')
+      where status in ${list(mayFollow('lease_ended'))}
         and enqueued_at <= clock_timestamp() - ${followMs} * interval '1 millisecond'
         and (leader_epoch is null or leader_epoch < ${this.fence.epoch}) and ${leaseIsOurs(this.fence)}`);
     const rows = await this.database.rows<UnfinishedRow>(sql`
