@@ -75,6 +75,8 @@ export interface TermOptions extends TermSettings {
   earlierTermsAfter: number | null;
   /** Status writes an earlier term of this process could not land (its runs were sent). */
   inherited: readonly StatusWrite[];
+  /** The term's one clock (database time); default measured on `database` (clock.ts). */
+  clock?: DatabaseClock;
 }
 
 /** The default lookahead of the claim (METRONOME_CLAIM_AHEAD). */
@@ -123,7 +125,7 @@ export class LeaderTerm {
     this.#o = options;
     this.epoch = options.fence.epoch;
     this.log = options.log.child({ epoch: this.epoch });
-    this.#clock = new DatabaseClock(options.database);
+    this.#clock = options.clock ?? new DatabaseClock(options.database);
     this.#book = new ScheduleBook(options.database, options.metrics, this.log, () => this.#clock.now());
     this.#ledger = new Ledger(options.database, options.fence);
     this.#writer = new LedgerWriter(this.#ledger, () => this.log, options.inherited);
