@@ -220,7 +220,12 @@ export class LeaderTerm {
       clearTimeout(timer);
       if (stuck)
         this.log.warn({ waitedMs: boundMs }, 'the tick loop did not stop in time; leaving it fenced');
-      else await this.#releaseAhead();
+      else {
+        // The last turn's sends are recorded now (their writes follow the sends): rows left
+        // `claimed` though sent would make the next leader look for them before sending.
+        await this.#writer.flush();
+        await this.#releaseAhead();
+      }
     }
     await this.#unlistenAll();
     return this.#writer.drain();
