@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { BeatOptions } from '../src/beat/runtime.ts';
+import { loadRuntimeSettings } from '../src/beat/settings.ts';
 import { type Database, openDatabase } from '../src/db/database.ts';
 import { migrateDatabase } from '../src/db/migrate.ts';
 
@@ -63,6 +64,8 @@ export const BEAT_DEFAULTS = {
   leaseTtlMs: 10_000,
   graceMs: 5_000,
   batchSize: Number(process.env.METRONOME_BATCH_SIZE ?? 1000),
+  // The claim lookahead as `beat run` reads it (METRONOME_CLAIM_AHEAD, default 2 s).
+  claimAheadMs: loadRuntimeSettings().claimAheadMs,
   catchupRatePerSecond: 50,
   reconcileMs: 30_000,
   trackMs: 1_000,

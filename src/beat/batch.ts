@@ -15,6 +15,12 @@ export interface BatchInput {
   due: Array<{ id: number; loaded: LoadedSchedule | undefined }>;
   now: number;
   graceMs: number;
+  /**
+   * How far ahead of their fire instant slots are claimed (claimed-ahead.ts). A schedule with
+   * `maxRuns` is claimed at its instant: its count of runs moves with the claim, and a claim taken
+   * back by a change would have to give a run back.
+   */
+  claimAheadMs: number;
   /** Catch-up runs a schedule may take now (policy `all`); `spend` takes them from the budget. */
   catchup: { available(record: ScheduleRecord): number; spend(runs: number): void };
 }
@@ -24,8 +30,11 @@ export interface BatchPlan {
   occurrences: NewOccurrence[];
   /** Schedules to drop from the due index (gone, or no cursor). */
   dropped: number[];
-  /** Schedules out of catch-up budget: look again shortly, cursor unchanged. */
-  recheck: number[];
+  /**
+   * Schedules to look at again at `at` (the due index's time, database ms), cursor unchanged: out of
+   * catch-up budget (shortly), or not to be claimed ahead (then at its fire instant).
+   */
+  recheck: Array<{ id: number; at: number }>;
   /** Schedules that could not be planned (a value validation should have stopped), and why. */
   failed: Array<{ id: number; error: Error }>;
 }
@@ -39,11 +48,13 @@ export function planBatch(input: BatchInput): BatchPlan {
       continue;
     }
     const record = loaded.record;
+    const ahead = record.maxRuns === null ? input.claimAheadMs : 0;
     const due = planGuarded({
       name: record.name,
       schedule: loaded.schedule,
       cursor,
       now: input.now,
+      claimUntil: input.now + ahead,
       catchup: record.catchup as CatchupPolicy,
       catchupWindowMs: record.catchupWindowMs,
       jitterMs: record.jitterMs,
@@ -59,7 +70,11 @@ export function planBatch(input: BatchInput): BatchPlan {
     }
     input.catchup.spend(due.catchupRuns);
     if (due.run.length === 0 && due.missed.length === 0 && due.cursor === cursor) {
-      plan.recheck.push(id);
+      // Out of budget: look again shortly; not due yet (a schedule claimed at its instant): at its
+      // instant. The index is read the lookahead ahead (term.ts), so its time is that much later.
+      const fireAt = fireAtOf(record.name, cursor, record.jitterMs);
+      const at = (fireAt > input.now ? fireAt : input.now + 250) + input.claimAheadMs;
+      plan.recheck.push({ id, at });
       continue;
     }
     const lastRun = due.run[due.run.length - 1];

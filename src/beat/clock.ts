@@ -1,19 +1,48 @@
 /**
- * Database time for due decisions. The offset between the database's clock and ours is measured
- * (half a round trip either side) and re-measured periodically; `now()` is then our clock plus the
- * offset, with no query on the hot path. Sleeps use timers on the monotonic clock.
+ * The leader's one clock: database time for due decisions, without a query on the hot path.
+ *
+ * The offset between the database's clock and this process's monotonic clock is measured (half a
+ * round trip either side) and re-measured periodically; `now()` is the monotonic clock plus that
+ * offset. So a step of this machine's wall clock (an NTP jump, a VM resumed, an operator's `date`)
+ * moves nothing: an occurrence claimed ahead is never sent early because the local clock jumped
+ * forward, nor late because it jumped back. A change of the database's clock is seen at the next
+ * measurement. Sleeps use timers, which run on the monotonic clock too.
+ *
+ * The sources are injectable so the timing cases are tested without waiting (test/beat/clock.test.ts).
  */
+import { performance } from 'node:perf_hooks';
 import type { Database } from '../db/database.ts';
 import { databaseNow } from '../db/store.ts';
 
-export class DatabaseClock {
-  #offsetMs = 0;
+export interface Clock {
+  /** Database time, epoch ms. */
+  now(): number;
+}
+
+export interface ClockSources {
+  /** The database's clock, epoch ms (one round trip). */
+  databaseNow: () => Promise<number>;
+  /** A monotonic clock, ms from an arbitrary origin. */
+  monotonic: () => number;
+}
+
+export class DatabaseClock implements Clock {
+  readonly #sources: ClockSources;
+  #offsetMs: number;
   #roundTripMs = 0;
 
-  constructor(private readonly database: Database) {}
+  constructor(source: Database | ClockSources) {
+    this.#sources =
+      'databaseNow' in source
+        ? source
+        : { databaseNow: () => databaseNow(source), monotonic: () => performance.now() };
+    // Until the first measurement: this machine's wall clock.
+    this.#offsetMs = Date.now() - this.#sources.monotonic();
+  }
 
+  /** Database time minus this machine's wall clock, as last measured (ms). */
   get offsetMs(): number {
-    return this.#offsetMs;
+    return this.now() - Date.now();
   }
 
   get roundTripMs(): number {
@@ -21,14 +50,14 @@ export class DatabaseClock {
   }
 
   async measure(): Promise<void> {
-    const before = Date.now();
-    const db = await databaseNow(this.database);
-    const after = Date.now();
+    const before = this.#sources.monotonic();
+    const db = await this.#sources.databaseNow();
+    const after = this.#sources.monotonic();
     this.#roundTripMs = after - before;
     this.#offsetMs = db - (before + after) / 2;
   }
 
   now(): number {
-    return Date.now() + this.#offsetMs;
+    return this.#sources.monotonic() + this.#offsetMs;
   }
 }

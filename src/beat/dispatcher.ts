@@ -146,8 +146,12 @@ export class Dispatcher {
     return this.#o.runs.holds(scheduleId) || this.#earlierTermsBusy.has(scheduleId);
   }
 
-  /** Dispatch now (new claims, re-sends, manual triggers). */
-  async dispatch(requests: DispatchRequest[]): Promise<void> {
+  /**
+   * Dispatch now (new claims, re-sends, manual triggers, claims whose instant came). With
+   * `flush: false` the status writes are left queued for the caller to flush after more sends (the
+   * write follows the send; a herd's sends are not held up by its writes).
+   */
+  async dispatch(requests: DispatchRequest[], options: { flush?: boolean } = {}): Promise<void> {
     const now = performance.now();
     const batch: Pending[] = [];
     for (const request of requests) {
@@ -157,7 +161,7 @@ export class Dispatcher {
       this.#pending.set(request.taskId, p);
       batch.push(p);
     }
-    await this.#attempt(batch);
+    await this.#attempt(batch, options.flush ?? true);
   }
 
   /** Retry what is due for another attempt; what waited past its catch-up window is missed. */
@@ -235,7 +239,7 @@ export class Dispatcher {
       this.#unsentBySchedule.delete(p.request.scheduleId);
   }
 
-  async #attempt(batch: Pending[]): Promise<void> {
+  async #attempt(batch: Pending[], flush = true): Promise<void> {
     const pending = batch.filter((p) => this.#pending.get(p.request.taskId) === p);
     if (pending.length === 0) return;
     const live = await this.#skipAlreadySent(pending);
@@ -252,7 +256,7 @@ export class Dispatcher {
         for (const p of ready) this.#backoff(p, 'not sent: the leader lease is not certainly ours');
       }
     }
-    await this.#o.writer.flush();
+    if (flush) await this.#o.writer.flush();
   }
 
   /**

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { databaseErrorText } from '../db/errors.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
 import type { Ledger } from './ledger.ts';
+import { transition } from './lifecycle.ts';
 
 export interface StatusWrite {
   taskIds: string[];
@@ -62,7 +63,9 @@ export class LedgerWriter {
     return ids;
   }
 
+  /** Queue a write; its step must be one the lifecycle has (lifecycle.ts). */
   add(write: StatusWrite): void {
+    transition(write.status, write.from);
     if (write.taskIds.length > 0) this.#queue.push(write);
   }
 

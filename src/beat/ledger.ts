@@ -12,22 +12,13 @@ import { randomUUID } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
-import type { Fence } from './claim.ts';
+import { checkLease, type Fence } from './claim.ts';
+import { FINISHED_STATUSES, mayFollow, transition } from './lifecycle.ts';
 
 /** `(select ...)` of a list passed as one JSON parameter (a fixed parameter count for any batch size). */
 function list(values: readonly string[]) {
   return sql`(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
 }
-
-export const FINISHED_STATUSES: ReadonlySet<OccurrenceStatus> = new Set([
-  'succeeded',
-  'failed',
-  'expired',
-  'skipped_overlap',
-  'missed',
-  'revoked',
-  'lease_ended',
-]);
 
 /** The lease is ours right now (database time): the condition for taking rows over. */
 function leaseIsOurs(fence: Fence): SQL {
@@ -88,6 +79,7 @@ export class Ledger {
     error: string | null = null,
   ): Promise<string[]> {
     if (taskIds.length === 0) return [];
+    transition(status, from);
     const finished = FINISHED_STATUSES.has(status) ? sql`clock_timestamp()` : sql`finished_at`;
     // A run that finished on enqueue (the log transport) goes from claimed to succeeded in one write.
     const enqueued =
@@ -127,7 +119,7 @@ export class Ledger {
       update metronome.occurrences
       set status = 'lease_ended', finished_at = clock_timestamp(), leader_epoch = ${this.fence.epoch},
           error = 'no finish seen: enqueued by an earlier leader longer ago than it can be followed'
-      where status in ('enqueued', 'running')
+      where status in ${list(mayFollow('lease_ended'))}
         and enqueued_at <= clock_timestamp() - ${followMs} * interval '1 millisecond'
         and (leader_epoch is null or leader_epoch < ${this.fence.epoch}) and ${leaseIsOurs(this.fence)}`);
     const rows = await this.database.rows<UnfinishedRow>(sql`
@@ -179,6 +171,50 @@ export class Ledger {
       .filter((o) => !known.has(o.taskId))
       .sort((a, b) => a.fireAt - b.fireAt);
   }
+}
+
+/**
+ * Give back claims made ahead of their instant and never sent (a term that ends cleanly, still
+ * holding its lease): their rows are deleted and each schedule's cursor goes back to the first slot
+ * given back (and its run count down), in one transaction fenced like the claim, so the next leader
+ * claims those slots afresh — as if they had never been claimed. Only rows of schedules still at
+ * the version the claim saw are given back; the rest stay claimed for the next leader to take over
+ * (it sends them at their instant, or records why not). Returns how many were given back.
+ */
+export async function releaseClaims(
+  database: Database,
+  fence: Fence,
+  claims: ReadonlyArray<{ taskId: string; scheduleId: number; version: number }>,
+): Promise<number> {
+  if (claims.length === 0) return 0;
+  const batch = JSON.stringify(
+    claims.map((c) => ({ task_id: c.taskId, schedule_id: c.scheduleId, version: c.version })),
+  );
+  return database.db.transaction(async (tx) => {
+    await database.rows(sql`select set_config('metronome.bookkeeping', 'on', true)`, tx);
+    const rows = await database.rows<{ n: number }>(
+      sql`with v as (
+            select * from jsonb_to_recordset(${batch}::jsonb) as v(task_id text, schedule_id bigint, version bigint)),
+          released as (
+            delete from metronome.occurrences o using v, metronome.schedules s
+            where o.task_id = v.task_id and o.status = 'claimed' and not o.manual
+              and o.leader_epoch = ${fence.epoch} and s.id = v.schedule_id and s.version = v.version
+            returning o.schedule_id, o.scheduled_for),
+          per as (
+            select schedule_id, min(scheduled_for) as first, count(*)::int as n from released group by schedule_id),
+          rewound as (
+            update metronome.schedules s
+            set next_fire_at = case when s.next_fire_at is null or s.next_fire_at > per.first
+                                    then per.first else s.next_fire_at end,
+                total_runs = greatest(0, s.total_runs - per.n)
+            from per where s.id = per.schedule_id
+            returning per.n)
+          select coalesce(sum(n), 0)::int as n from rewound`,
+      tx,
+    );
+    await checkLease(database, tx, fence);
+    return Number(rows[0]?.n ?? 0);
+  });
 }
 
 /**

@@ -28,6 +28,11 @@ export interface PlanInput {
   schedule: Schedule;
   cursor: number;
   now: number;
+  /**
+   * Slots whose fire instant is at most this are handled now (claimed ahead of their instant when it
+   * is later than `now`: see claimed-ahead.ts); default `now`. Lateness is judged by `now` alone.
+   */
+  claimUntil?: number;
   catchup: CatchupPolicy;
   catchupWindowMs: number;
   jitterMs: number;
@@ -94,11 +99,12 @@ export function planDue(input: PlanInput): Plan {
     }
   }
 
-  // The due slots inside the window, in order.
+  // The due slots inside the window, in order (and those claimed ahead, up to claimUntil).
+  const claimUntil = Math.max(now, input.claimUntil ?? now);
   const due: PlannedSlot[] = [];
   while (cursor !== null && !ended(cursor) && due.length < SCAN_CAP) {
     const s = slot(cursor);
-    if (s.fireAt > now) break;
+    if (s.fireAt > claimUntil) break;
     due.push(s);
     cursor = schedule.next(cursor);
   }
@@ -123,7 +129,9 @@ export function planDue(input: PlanInput): Plan {
     }
     if (catchupRuns === late.filter((s) => allowed.has(s)).length) run.push(...onTime);
   } else {
-    const chosen = catchup === 'latest' && onTime.length === 0 ? late[late.length - 1] : undefined;
+    // A slot claimed ahead (not due yet) does not count as one that "runs anyway".
+    const runsNow = onTime.some((s) => s.fireAt <= now);
+    const chosen = catchup === 'latest' && !runsNow ? late[late.length - 1] : undefined;
     for (const s of late) {
       if (s === chosen) run.push(s);
       else

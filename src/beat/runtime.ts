@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import type { RunLocks } from '../locks/index.ts';
 import type { Transport } from '../transports/transport.ts';
+import type { DatabaseClock } from './clock.ts';
 import type { Liveness, Readiness } from './health.ts';
 import { Leadership, type LeaseConnection } from './leadership.ts';
 import type { StatusWrite } from './ledger-writer.ts';
@@ -40,6 +41,8 @@ export interface BeatOptions extends Omit<TermSettings, 'maxRunHoldMs' | 'sweepM
    */
   stopTimeoutMs?: number;
   holderId?: string;
+  /** The clock of each term (clock.ts); default measured on `database`. For tests of timing. */
+  clock?: () => DatabaseClock;
 }
 
 export class Beat {
@@ -138,6 +141,8 @@ export class Beat {
       },
       graceMs: o.graceMs,
       batchSize: o.batchSize,
+      claimAheadMs: o.claimAheadMs,
+      clock: o.clock?.(),
       catchupRatePerSecond: o.catchupRatePerSecond,
       reconcileMs: o.reconcileMs,
       trackMs: o.trackMs,

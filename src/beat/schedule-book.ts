@@ -100,6 +100,14 @@ export class ScheduleBook {
   readonly #dropped: DroppedBacklog[] = [];
   /** Schedules the tick could not plan, by the version it gave up on (see leaveOut). */
   readonly #leftOut = new Map<number, number>();
+  /**
+   * Schedules no longer near that the term may still hold claims of (a claim made ahead moved the
+   * cursor beyond the horizon): their state as last read, null once removed or invalid. A claim held
+   * for its instant is judged against this (`current`), never against "not in the book" — a daily
+   * schedule leaves the book the moment its slot is claimed. Kept current by the change feed and the
+   * reconcile like any held row; pruned to the schedules with held claims (`keepFar`).
+   */
+  readonly #far = new Map<number, LoadedSchedule | null>();
   /** The change cursor of the last look (see changeCursor); undefined before the load. */
   #cursor: string | undefined;
   /** How far the horizon read has got (see the invariant above). */
@@ -172,6 +180,24 @@ export class ScheduleBook {
     return this.#entries.get(id)?.loaded;
   }
 
+  /**
+   * The schedule as last read, near or not, for a schedule that was in the book (its claims may be
+   * held): undefined only when it is gone or invalid (or was never held).
+   */
+  current(id: number): LoadedSchedule | undefined {
+    return this.#entries.get(id)?.loaded ?? this.#far.get(id) ?? undefined;
+  }
+
+  /** Forget the far schedules that no held claim names any more. */
+  keepFar(held: ReadonlySet<number>): void {
+    for (const id of this.#far.keys()) if (!held.has(id)) this.#far.delete(id);
+  }
+
+  /** A schedule leaves the book: remember its last state (or its end) while a claim may name it. */
+  #toFar(id: number, loaded: LoadedSchedule | null): void {
+    if (this.#entries.has(id) || this.#far.has(id)) this.#far.set(id, loaded);
+  }
+
   record(id: number): ScheduleRecord | undefined {
     return this.#entries.get(id)?.loaded.record;
   }
@@ -231,6 +257,7 @@ export class ScheduleBook {
       const change = JSON.parse(payload) as { id: number; op: string; version: number };
       if (change.op === 'DELETE') {
         this.#noteDropped(this.#entries.get(change.id)?.loaded, this.now(), 'removed');
+        this.#toFar(change.id, null);
         this.#forget(change.id);
         return true;
       }
@@ -272,6 +299,7 @@ export class ScheduleBook {
       const old = this.#entries.get(id)?.loaded;
       if (result === null) {
         this.#noteDropped(old, now, 'removed');
+        this.#toFar(id, null);
         this.#forget(id);
       } else if ('reason' in result) {
         this.#noteDropped(old, now, 'invalid');
@@ -351,13 +379,20 @@ export class ScheduleBook {
       this.#fillAfter = this.#fillSeen;
     }
     const held = [...this.#known.keys()];
-    const versions = await scheduleVersions(this.database, held);
+    const far = [...this.#far].filter(([, loaded]) => loaded !== null).map(([id]) => id);
+    const versions = await scheduleVersions(this.database, [...held, ...far]);
     for (const id of held) {
       const version = versions.get(id);
       if (version === undefined) {
         this.#noteDropped(this.#entries.get(id)?.loaded, this.now(), 'removed');
+        this.#toFar(id, null);
         this.#forget(id);
       } else if (version !== this.#known.get(id)) this.#dirty.add(id);
+    }
+    for (const id of far) {
+      const version = versions.get(id);
+      if (version === undefined) this.#far.set(id, null);
+      else if (version !== this.#far.get(id)?.record.version) this.#dirty.add(id);
     }
     await this.countStates();
   }
@@ -389,8 +424,10 @@ export class ScheduleBook {
     this.#known.set(id, change.version);
     entry.loaded.nextFireAt = change.nextFireAt;
     // Beyond the horizon read (or done): out of the book; the paged read brings it back in time.
-    if (change.nextFireAt === null || !this.#near(change.nextFireAt)) this.#forget(id);
-    else this.#index.set(id, fireAtOf(record.name, change.nextFireAt, record.jitterMs));
+    if (change.nextFireAt === null || !this.#near(change.nextFireAt)) {
+      this.#toFar(id, entry.loaded);
+      this.#forget(id);
+    } else this.#index.set(id, fireAtOf(record.name, change.nextFireAt, record.jitterMs));
   }
 
   /** Drop a due id whose entry is gone or has no cursor. */
@@ -437,9 +474,11 @@ export class ScheduleBook {
     this.#leftOut.delete(id);
     const next = loaded.nextFireAt;
     if (loaded.state !== 'enabled' || next === null || !this.#near(next)) {
+      this.#toFar(id, loaded);
       this.#forget(id);
       return;
     }
+    this.#far.delete(id);
     this.#entries.set(id, { loaded, version: loaded.record.version });
     this.#known.set(id, loaded.record.version);
     this.#index.set(id, fireAtOf(loaded.record.name, next, loaded.record.jitterMs));
@@ -447,6 +486,7 @@ export class ScheduleBook {
 
   #invalid(result: InvalidSchedule): void {
     const id = result.record.id;
+    this.#toFar(id, null);
     this.#entries.delete(id);
     this.#index.delete(id);
     this.#known.set(id, result.record.version);

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import {
   blank,
+  ConfigError,
   checkUrlListForm,
   connectionUrl,
   duration,
@@ -42,6 +43,7 @@ const schema = z.object({
   METRONOME_MISFIRE_GRACE: duration('5s', 0),
   METRONOME_CATCHUP_RATE: count(50, 1, 100_000),
   METRONOME_BATCH_SIZE: count(1000, 1, 10_000),
+  METRONOME_CLAIM_AHEAD: duration('2s', 0),
   METRONOME_RECONCILE_INTERVAL: duration('30s', 1_000),
   METRONOME_HORIZON: duration('5m', 10_000),
   METRONOME_TRACK_INTERVAL: duration('1s', 100),
@@ -71,6 +73,8 @@ export interface RuntimeSettings {
   graceMs: number;
   catchupRatePerSecond: number;
   batchSize: number;
+  /** How long before its instant an occurrence is claimed (term.ts, claimed-ahead.ts). */
+  claimAheadMs: number;
   reconcileMs: number;
   /** How far ahead the leader holds schedules in memory. */
   horizonMs: number;
@@ -93,6 +97,12 @@ export interface RuntimeSettings {
 
 export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
   const e = parseEnv(schema, env);
+  if (e.METRONOME_CLAIM_AHEAD * 2 > e.METRONOME_HORIZON) {
+    // A claim held for its instant must name a schedule the book still reads (docs/runtime.md).
+    throw new ConfigError(
+      'invalid configuration: METRONOME_CLAIM_AHEAD must be at most half of METRONOME_HORIZON (see .env.example)',
+    );
+  }
   const lockRedisUrls = e.METRONOME_LOCK_REDIS_URLS
     ? e.METRONOME_LOCK_REDIS_URLS.split(',')
         .map((u) => u.trim())
@@ -108,6 +118,7 @@ export function loadRuntimeSettings(env: NodeJS.ProcessEnv = process.env): Runti
     graceMs: e.METRONOME_MISFIRE_GRACE,
     catchupRatePerSecond: e.METRONOME_CATCHUP_RATE,
     batchSize: e.METRONOME_BATCH_SIZE,
+    claimAheadMs: e.METRONOME_CLAIM_AHEAD,
     reconcileMs: e.METRONOME_RECONCILE_INTERVAL,
     horizonMs: e.METRONOME_HORIZON,
     trackMs: e.METRONOME_TRACK_INTERVAL,

@@ -18,10 +18,11 @@ import type { ScheduleRecord } from '../model/index.ts';
 import type { Transport } from '../transports/transport.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
 import { claim, type Fence, FencedError } from './claim.ts';
+import { ClaimedAhead, takenAwayBecause } from './claimed-ahead.ts';
 import { DatabaseClock } from './clock.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
 import { enqueueItem, extensionMs, holdMs, lockKey, lockLeaseMs } from './enqueue-item.ts';
-import { Ledger, type UnfinishedOccurrence } from './ledger.ts';
+import { Ledger, releaseClaims, type UnfinishedOccurrence } from './ledger.ts';
 import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
 import { pruneOccurrences } from './prune.ts';
@@ -35,6 +36,12 @@ export interface TermSettings {
   /** A due slot at most this late is on time and always runs; older ones follow catch-up. */
   graceMs: number;
   batchSize: number;
+  /**
+   * How long before its fire instant an occurrence is claimed (the claim transaction, its ledger
+   * row, the cursor advance): at the instant only the run lock and the send remain
+   * (claimed-ahead.ts). Default CLAIM_AHEAD_MS.
+   */
+  claimAheadMs?: number;
   /** Global budget of catch-up runs per second (policy `all`). */
   catchupRatePerSecond: number;
   reconcileMs: number;
@@ -70,10 +77,22 @@ export interface TermOptions extends TermSettings {
   earlierTermsAfter: number | null;
   /** Status writes an earlier term of this process could not land (its runs were sent). */
   inherited: readonly StatusWrite[];
+  /** The term's one clock (database time); default measured on `database` (clock.ts). */
+  clock?: DatabaseClock;
 }
+
+/** The default lookahead of the claim (METRONOME_CLAIM_AHEAD). */
+export const CLAIM_AHEAD_MS = 2_000;
 
 /** Claims younger than this are left to the tick that is inserting them. */
 const STRANDED_AFTER_MS = 2_000;
+
+/** A claim taken over past its schedule's catch-up window is recorded, not sent (as a retry would be). */
+function tooLate(request: DispatchRequest, now: number): string | null {
+  return now - request.fireAt > request.schedule.record.catchupWindowMs
+    ? 'missed: not sent within its catch-up window (taken over from an earlier leader)'
+    : null;
+}
 
 export class LeaderTerm {
   readonly epoch: number;
@@ -85,6 +104,11 @@ export class LeaderTerm {
   readonly #writer: LedgerWriter;
   readonly #runs: RunsInFlight;
   readonly #dispatcher: Dispatcher;
+  /** Claimed, waiting for their instant (claimed-ahead.ts). */
+  readonly #ahead = new ClaimedAhead();
+  readonly #claimAheadMs: number;
+  /** The book changed since the held claims were last revised against it. */
+  #bookChanged = false;
   #active = true;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
@@ -103,7 +127,7 @@ export class LeaderTerm {
     this.#o = options;
     this.epoch = options.fence.epoch;
     this.log = options.log.child({ epoch: this.epoch });
-    this.#clock = new DatabaseClock(options.database);
+    this.#clock = options.clock ?? new DatabaseClock(options.database);
     this.#book = new ScheduleBook(
       options.database,
       options.metrics,
@@ -133,6 +157,7 @@ export class LeaderTerm {
       maxRunHoldMs: options.maxRunHoldMs,
     });
     this.#catchupTokens = options.catchupRatePerSecond;
+    this.#claimAheadMs = Math.max(0, options.claimAheadMs ?? CLAIM_AHEAD_MS);
   }
 
   get active(): boolean {
@@ -207,9 +232,38 @@ export class LeaderTerm {
       clearTimeout(timer);
       if (stuck)
         this.log.warn({ waitedMs: boundMs }, 'the tick loop did not stop in time; leaving it fenced');
+      else {
+        // The last turn's sends are recorded now (their writes follow the sends): rows left
+        // `claimed` though sent would make the next leader look for them before sending.
+        await this.#writer.flush();
+        await this.#releaseAhead();
+      }
     }
     await this.#unlistenAll();
     return this.#writer.drain();
+  }
+
+  /**
+   * Claims held for a later instant are given back (ledger.ts, releaseClaims) while the lease is
+   * still ours, so a clean hand-over leaves nothing claimed ahead; when that cannot be done (the
+   * lease is gone, the database does not answer) they stay claimed for the next leader.
+   */
+  async #releaseAhead(): Promise<void> {
+    const held = this.#ahead.drain().filter((r) => !r.manual);
+    if (held.length === 0) return;
+    try {
+      const released = await releaseClaims(
+        this.#o.database,
+        this.#o.fence,
+        held.map((r) => ({ taskId: r.taskId, scheduleId: r.scheduleId, version: r.schedule.record.version })),
+      );
+      this.log.info({ released, held: held.length }, 'claims made ahead of their instant given back');
+    } catch (error) {
+      this.log.warn(
+        { err: error, held: held.length },
+        'could not give back the claims made ahead; the next leader takes them over',
+      );
+    }
   }
 
   async #abandon(): Promise<false> {
@@ -249,7 +303,10 @@ export class LeaderTerm {
   }
 
   #onScheduleChange(payload: string): void {
-    if (this.#book.onChange(payload)) this.#wake?.();
+    if (this.#book.onChange(payload)) {
+      this.#bookChanged = true;
+      this.#wake?.();
+    }
   }
 
   #onTrigger(): void {
@@ -264,8 +321,11 @@ export class LeaderTerm {
   async #run(): Promise<void> {
     while (this.#active) {
       try {
+        // What was claimed ahead goes at its instant, before anything else is looked at.
+        if (await this.#fireDue()) continue;
         const now = await this.#housekeeping();
-        const due = this.#book.due(now, this.#o.batchSize);
+        if (await this.#fireDue()) continue;
+        const due = this.#book.due(now + this.#claimAheadMs, this.#o.batchSize);
         if (due.length > 0 && this.#active) {
           const started = performance.now();
           await this.#tick(due, now);
@@ -297,7 +357,8 @@ export class LeaderTerm {
     const steps: Array<[due: boolean, step: () => Promise<unknown>]> = [
       [true, () => this.#writer.flush()],
       [!this.#adopted && this.#earlierTermsReady(), () => this.#adoptEarlierTerms(true)],
-      [this.#book.hasDirty, () => this.#book.refreshDirty(this.#clock.now())],
+      [this.#book.hasDirty, () => this.#refreshDirty()],
+      [this.#bookChanged, () => this.#takeBack()],
       [this.#book.hasDropped, () => this.#recordDropped()],
       [this.#pickUpClaims || mono - this.#lastSweep >= o.sweepMs, () => this.#sweep()],
       [true, () => this.#dispatcher.retryDue()],
@@ -312,6 +373,57 @@ export class LeaderTerm {
     }
     this.#progress();
     return this.#clock.now();
+  }
+
+  async #refreshDirty(): Promise<void> {
+    await this.#book.refreshDirty(this.#clock.now());
+    this.#bookChanged = true;
+  }
+
+  /**
+   * Claims held for their instant that a change to their schedule took away are never sent: they
+   * are recorded `missed` with the reason (claimed-ahead.ts). The slots the change keeps go as the
+   * schedule is now.
+   */
+  async #takeBack(): Promise<void> {
+    this.#bookChanged = false;
+    // `current`, not `entry`: a schedule whose claim moved its cursor beyond the horizon is not in
+    // the book, yet it still wants the slot it holds.
+    const taken = this.#ahead.revise((id) => this.#book.current(id));
+    this.#book.keepFar(this.#ahead.scheduleIds());
+    if (taken.length === 0) return;
+    const byReason = new Map<string, string[]>();
+    for (const { request, reason } of taken)
+      byReason.set(reason, [...(byReason.get(reason) ?? []), request.taskId]);
+    for (const [error, taskIds] of byReason)
+      this.#writer.add({ taskIds, status: 'missed', from: ['claimed'], error });
+    this.#o.metrics.missed.inc(taken.length);
+    this.#o.metrics.fires.inc({ outcome: 'missed' }, taken.length);
+    this.log.info(
+      { occurrences: taken.length },
+      'claims taken back: their schedule changed before their instant',
+    );
+    await this.#writer.flush();
+  }
+
+  /**
+   * Send what was claimed ahead and is due now, a batch at a time, the status writes after all the
+   * sends (the next turn's housekeeping flushes them). True when something was due.
+   */
+  async #fireDue(): Promise<boolean> {
+    const now = this.#clock.now();
+    const next = this.#ahead.nextFireAt();
+    if (next === undefined || next > now || !this.#active) return false;
+    if (this.#bookChanged) await this.#takeBack();
+    for (;;) {
+      const due = this.#ahead.takeDue(this.#clock.now(), this.#o.batchSize);
+      if (due.length === 0 || !this.#active) {
+        this.#book.keepFar(this.#ahead.scheduleIds());
+        return true;
+      }
+      this.#progress();
+      await this.#dispatcher.dispatch(due, { flush: false });
+    }
   }
 
   /** Slots an edit or a removal took away before they were handled are recorded `missed`. */
@@ -334,6 +446,7 @@ export class LeaderTerm {
   async #reconcile(): Promise<void> {
     await this.#clock.measure();
     await this.#book.reconcile();
+    this.#bookChanged = true;
     this.#lastReconcile = performance.now();
   }
 
@@ -351,8 +464,12 @@ export class LeaderTerm {
     // Rows waiting to be re-read (a burst, read a batch per turn): no sleep until they are.
     let delay = this.#book.hasDirty ? 0 : this.#o.maxSleepMs;
     let towardFire = false;
-    if (nextDue !== undefined && nextDue - now < delay) {
-      delay = Math.max(0, nextDue - now);
+    // The next claim is due the lookahead before its instant; the next send at its instant.
+    const nextClaim = nextDue === undefined ? undefined : nextDue - this.#claimAheadMs;
+    if (nextClaim !== undefined && nextClaim - now < delay) delay = Math.max(0, nextClaim - now);
+    const nextSend = this.#ahead.nextFireAt();
+    if (nextSend !== undefined && nextSend - now <= delay) {
+      delay = Math.max(0, nextSend - now);
       towardFire = true;
     }
     const retry = this.#dispatcher.nextRetryAt();
@@ -375,14 +492,23 @@ export class LeaderTerm {
     });
   }
 
-  /** One batch: plan each due schedule, claim in one transaction, then dispatch what was claimed. */
+  /**
+   * One batch: plan each due schedule, claim in one transaction (up to the lookahead before the
+   * instant), then dispatch what is due now and hold the rest for its instant.
+   */
   async #tick(ids: number[], now: number): Promise<void> {
     this.#refillCatchup();
     const due = ids.map((id) => ({ id, loaded: this.#book.entry(id) }));
-    const plan = planBatch({ due, now, graceMs: this.#o.graceMs, catchup: this.#catchupBudget() });
+    const plan = planBatch({
+      due,
+      now,
+      graceMs: this.#o.graceMs,
+      claimAheadMs: this.#claimAheadMs,
+      catchup: this.#catchupBudget(),
+    });
     for (const id of plan.dropped) this.#book.drop(id);
     for (const { id, error } of plan.failed) this.#book.leaveOut(id, error);
-    for (const id of plan.recheck) this.#book.recheckAt(id, now + 250);
+    for (const { id, at } of plan.recheck) this.#book.recheckAt(id, at);
     if (plan.advances.length === 0) return;
     const result = await claim(this.#o.database, this.#o.fence, plan.advances, plan.occurrences);
     this.#progress();
@@ -405,7 +531,16 @@ export class LeaderTerm {
       if (o.status !== 'claimed' || !loaded) continue;
       requests.push({ ...o, schedule: loaded, force: false, fresh: true });
     }
-    if (requests.length > 0) await this.#dispatcher.dispatch(requests);
+    await this.#sendOrHold(requests);
+  }
+
+  /** What is due now is dispatched; what is not is held for its instant (never sent early). */
+  async #sendOrHold(requests: DispatchRequest[]): Promise<void> {
+    const now = this.#clock.now();
+    const ahead = requests.filter((r) => r.fireAt > now);
+    this.#ahead.add(ahead);
+    const due = ahead.length === 0 ? requests : requests.filter((r) => r.fireAt <= now);
+    if (due.length > 0) await this.#dispatcher.dispatch(due);
   }
 
   /**
@@ -442,7 +577,9 @@ export class LeaderTerm {
   async #sweep(): Promise<void> {
     this.#pickUpClaims = false;
     this.#lastSweep = performance.now();
-    const stranded = await this.#ledger.strandedClaims(this.#dispatcher.known(), STRANDED_AFTER_MS, {
+    const known = this.#dispatcher.known();
+    for (const id of this.#ahead.taskIds()) known.add(id);
+    const stranded = await this.#ledger.strandedClaims(known, STRANDED_AFTER_MS, {
       earlierTerms: this.#adopted,
     });
     if (stranded.length === 0) return;
@@ -454,13 +591,23 @@ export class LeaderTerm {
   }
 
   async #resend(claimed: UnfinishedOccurrence[]): Promise<void> {
+    const now = this.#clock.now();
     const requests: DispatchRequest[] = [];
     const gone: string[] = [];
     const entries = await this.#book.entries(claimed.map((o) => o.scheduleId));
     for (const o of claimed) {
       const request = this.#requestFor(o, entries.get(o.scheduleId));
-      if (request) requests.push(request);
-      else gone.push(o.taskId);
+      if (!request) {
+        gone.push(o.taskId);
+        continue;
+      }
+      // A scheduled claim the schedule no longer wants (paused, disabled, re-timed since it was
+      // claimed, perhaps ahead of its instant by an earlier term) is recorded, not sent.
+      const reason = request.manual
+        ? null
+        : (takenAwayBecause(request, request.schedule) ?? tooLate(request, now));
+      if (reason === null) requests.push(request);
+      else this.#writer.add({ taskIds: [o.taskId], status: 'missed', from: ['claimed'], error: reason });
     }
     this.#writer.add({
       taskIds: gone,
@@ -469,7 +616,7 @@ export class LeaderTerm {
       error: 'the schedule was removed (or is invalid) before this run was enqueued',
     });
     await this.#writer.flush();
-    if (requests.length > 0) await this.#dispatcher.dispatch(requests);
+    await this.#sendOrHold(requests);
   }
 
   /** `loaded`: the schedule, from the book or read for this (book.entries: it may not be near). */

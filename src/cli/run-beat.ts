@@ -93,6 +93,7 @@ export async function runBeat(): Promise<void> {
       leaseTtlMs: settings.leaseTtlMs,
       graceMs: settings.graceMs,
       batchSize: settings.batchSize,
+      claimAheadMs: settings.claimAheadMs,
       catchupRatePerSecond: settings.catchupRatePerSecond,
       reconcileMs: settings.reconcileMs,
       book: { horizonMs: settings.horizonMs },

@@ -171,7 +171,11 @@ export function faultPlan(rng: Random, durationMs: number, ttlMs: number): Fault
   kinds.forEach((kind, i) => {
     const durationMs = faultDuration(rng, kind, ttlMs);
     const room = Math.max(0, span - durationMs - 1_000);
-    const atMs = Math.round(warmup + i * span + rng.between(0, room));
+    let atMs = Math.round(warmup + i * span + rng.between(0, room));
+    // A leader killed or frozen inside the lookahead before a whole second holds that second's
+    // slots claimed and not yet sent: the next leader must send each once, at its instant.
+    if (kind === 'kill-leader' || kind === 'stop-leader')
+      atMs = Math.ceil(atMs / 1000) * 1000 - rng.int(100, CLAIM_AHEAD_MS - 200);
     let target = '';
     if (kind === 'restart-redis') {
       if (atMs - lastLockRestart >= LOCK_RESTART_SPACING_MS && rng.chance(0.6)) {
@@ -207,6 +211,12 @@ function faultDuration(rng: Random, kind: FaultKind, ttlMs: number): number {
 
 // --- Schedule edits ---------------------------------------------------------------------------------
 
+/**
+ * The beats' claim lookahead (METRONOME_CLAIM_AHEAD) in a chaos run: every leader holds this much of
+ * every schedule claimed ahead, so each kill or stop of a leader leaves claims for the next one.
+ */
+export const CLAIM_AHEAD_MS = 2_000;
+
 export const EDIT_KINDS = ['insert', 'edit-timing', 'edit-other', 'pause', 'delete', 'trigger'] as const;
 export type EditKind = (typeof EDIT_KINDS)[number];
 
@@ -237,7 +247,12 @@ const EDIT_WEIGHTS: Record<EditKind, number> = {
   trigger: 25,
 };
 
-/** At least 5 of each kind, about one edit every 2 s, each a few ms after a whole second (a slot). */
+/**
+ * At least 5 of each kind, about one edit every 2 s. Half land a few ms after a whole second (a
+ * slot: the race with the claim of a slot just due); the other half inside the claim lookahead
+ * (CLAIM_AHEAD_MS): before a whole second, when the slots of that second are already claimed and
+ * wait for their instant — the edit, pause or delete must take back what it takes away.
+ */
 export function editPlan(rng: Random, durationMs: number): EditStep[] {
   const total = Math.max(30, Math.floor(durationMs / 2_000));
   const sum = Object.values(EDIT_WEIGHTS).reduce((a, b) => a + b, 0);
@@ -251,7 +266,7 @@ export function editPlan(rng: Random, durationMs: number): EditStep[] {
   const step = (end - start) / kinds.length;
   return kinds.map((kind, i) => {
     const second = Math.floor((start + i * step + rng.between(0, step * 0.8)) / 1000) * 1000;
-    const atMs = second + rng.int(0, 60);
+    const atMs = rng.chance(0.5) ? second + rng.int(0, 60) : second - rng.int(50, CLAIM_AHEAD_MS - 200);
     const edit: EditStep = { atMs, kind, pick: rng.next(), style: rng.chance(0.5) ? 'cursor' : 'sql' };
     if (kind === 'insert' || kind === 'edit-timing' || kind === 'edit-other') {
       edit.schedule = rng.chance(0.2)
