@@ -88,6 +88,21 @@ test('a slot is claimed ahead of its instant and sent at it, not before', async 
   assert.ok((items[0]?.at ?? 0) >= at, 'sent at or after its instant');
 });
 
+test('a claim whose next slot is beyond the horizon is sent, though other schedules change while it is held', async () => {
+  // The claim moves an hourly cursor an hour on, far beyond the horizon: the schedule leaves the
+  // book, yet its held claim is still wanted. Edits of other schedules make the term revise its
+  // held claims against the book; "not in the book" must not read as "removed".
+  const at = await secondsAhead(5);
+  await hourlyAt('ahead-far', at);
+  const claimed = await claimedAhead('ahead-far');
+  for (let i = 0; i < 3; i++) await hourlyAt(`ahead-far-other-${i}`, at + 3_600_000 * (i + 2));
+  await eventually('sent', 15_000, async () => (await rows('ahead-far'))[0]?.status !== 'claimed');
+  const [row] = await rows('ahead-far');
+  assert.equal(row?.status, 'enqueued', `sent, not taken back: ${JSON.stringify(row)}`);
+  assert.equal(row?.task_id, claimed.task_id);
+  assert.equal(transport.of('ahead-far').length, 1);
+});
+
 test('an edit of its arguments inside the lookahead: the slot is kept and goes with the new arguments', async () => {
   const at = await secondsAhead(5);
   const id = await hourlyAt('ahead-args', at);
