@@ -117,6 +117,7 @@ const SHARED_TEXT = [
   'kind',
   'cron',
   'timezone',
+  'dstPolicy',
   'solarEvent',
   'queue',
   'routingKey',
