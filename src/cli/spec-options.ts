@@ -15,6 +15,8 @@ export interface SpecOptions {
   lat?: string;
   lon?: string;
   at?: string;
+  /** A crontab's DST policy: `repeated=first|second|both,missing=shift|skip` (either part). */
+  dst?: string;
 }
 
 /** `cronLabel` names the cron option in messages: "a cron expression" (an argument) or "--cron". */
@@ -33,8 +35,14 @@ export function specFromOptions(o: SpecOptions, cronLabel: string): ScheduleSpec
     }
     // Celery's object form as JSON: '{"minute": 0, "hour": 9, "dayOfWeek": 1, "dayOfMonth": "1-7"}'.
     const cron = o.cron.trim().startsWith('{') ? parseJsonOption(o.cron, cronLabel) : o.cron;
-    return { kind: 'crontab', cron: cron as never, timezone: o.tz };
+    return {
+      kind: 'crontab',
+      cron: cron as never,
+      timezone: o.tz,
+      ...(o.dst === undefined ? {} : { dst: o.dst }),
+    };
   }
+  if (o.dst !== undefined) throw new CliError(`--dst applies to ${cronLabel} only`);
   if (o.every !== undefined)
     return { kind: 'interval', every: durationOption(o.every) as number | string, anchor: o.anchor };
   if (o.solar !== undefined) {
@@ -48,6 +56,10 @@ export function specFromOptions(o: SpecOptions, cronLabel: string): ScheduleSpec
   }
   return { kind: 'clocked', runAt: o.at as string };
 }
+
+/** The help text of `--dst`, for every command that takes a crontab. */
+export const DST_OPTION_HELP =
+  "a crontab's DST policy: 'repeated=first|second|both,missing=shift|skip' (either part; default by the hour field)";
 
 /** A bare number on the command line is milliseconds, as in declarations. */
 export function durationOption(text: string | undefined): number | string | undefined {

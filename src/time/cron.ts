@@ -19,7 +19,7 @@
  */
 import { civilFromDays, DAY, daysInMonth, formatWall, HOUR, MINUTE, SECOND, weekdayOfDays } from './civil.ts';
 import { type CronFields, dayMatches } from './cron-fields.ts';
-import { type DstPolicy, defaultDstPolicy } from './dst.ts';
+import { type DstPolicy, type DstRepeated, defaultDstPolicy } from './dst.ts';
 import { newResolution, WallKind, type ZoneRules } from './zone.ts';
 
 /** A walk that finds nothing in this many days has no next fire (validation makes this unreachable). */
@@ -50,8 +50,8 @@ const EFFECT_WALLS = 3;
 export type DstNote =
   | { kind: 'shifted'; wall: string; byMs: number }
   | { kind: 'merged'; walls: string[] }
-  | { kind: 'fold-first' }
-  | { kind: 'fold-second' };
+  | { kind: 'fold-first'; repeated: DstRepeated }
+  | { kind: 'fold-second'; repeated: DstRepeated };
 
 export class CronSchedule {
   readonly #fields: CronFields;
@@ -197,7 +197,8 @@ export class CronSchedule {
     if (shiftedFrom !== undefined)
       return { kind: 'shifted', wall: formatWall(shiftedFrom), byMs: wall - shiftedFrom };
     if (direct && resolution.kind === WallKind.Fold) {
-      return at === resolution.first ? { kind: 'fold-first' } : { kind: 'fold-second' };
+      const { repeated } = this.#policy;
+      return at === resolution.first ? { kind: 'fold-first', repeated } : { kind: 'fold-second', repeated };
     }
     return undefined;
   }

@@ -7,7 +7,13 @@ import type { Command } from 'commander';
 import type { DeclarationProblem } from '../../model/index.ts';
 import { CliError } from '../errors.ts';
 import { print, printJson } from '../output.ts';
-import { durationOption, parseJsonOption, parseNumberOption, specFromOptions } from '../spec-options.ts';
+import {
+  DST_OPTION_HELP,
+  durationOption,
+  parseJsonOption,
+  parseNumberOption,
+  specFromOptions,
+} from '../spec-options.ts';
 
 interface AddOptions {
   task?: string;
@@ -19,6 +25,7 @@ interface AddOptions {
   lat?: string;
   lon?: string;
   at?: string;
+  dst?: string;
   args?: string;
   kwargs?: string;
   headers?: string;
@@ -52,6 +59,9 @@ const FLAG: Record<string, string> = {
   'schedule.latitude': '--lat',
   'schedule.longitude': '--lon',
   'schedule.runAt': '--at',
+  'schedule.dst': '--dst',
+  'schedule.dst.repeated': '--dst',
+  'schedule.dst.missing': '--dst',
 };
 const flagOf = (field: string) =>
   FLAG[field] ?? `--${field.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -76,6 +86,7 @@ export function registerAdd(program: Command): void {
       "cron expression ('30 2 * * *'), or Celery's object form as JSON ('{\"hour\": 2}')",
     )
     .option('--tz <zone>', 'IANA time zone of --cron (required with it)')
+    .option('--dst <policy>', DST_OPTION_HELP)
     .option('--every <duration>', "interval: '30s', '15m', '1h30m' or milliseconds")
     .option('--anchor <instant>', 'grid anchor of --every (ISO 8601 with offset)')
     .option('--solar <event>', 'solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')

@@ -6,10 +6,16 @@
  *   beat next --solar sunset --lat 52.52 --lon 13.405 --count 3
  */
 import type { Command } from 'commander';
-import { compileSchedule, parseInstant, ZoneRules } from '../../time/index.ts';
+import { describeDstEffect, describeDstPolicy } from '../../model/describe.ts';
+import { compileSchedule, DAY, parseInstant, type Schedule, ZoneRules } from '../../time/index.ts';
 import { asCliError, CliError } from '../errors.ts';
 import { describeDst, formatLocal, table } from '../format.ts';
-import { specFromOptions } from '../spec-options.ts';
+import { DST_OPTION_HELP, specFromOptions } from '../spec-options.ts';
+
+/** How far ahead `beat next` looks for clock changes that touch the expression. */
+const DST_LOOKAHEAD_MS = 2 * 366 * DAY;
+/** How many such clock changes it lists. */
+const DST_CHANGES_SHOWN = 4;
 
 interface NextOptions {
   tz?: string;
@@ -19,6 +25,7 @@ interface NextOptions {
   lat?: string;
   lon?: string;
   at?: string;
+  dst?: string;
   after?: string;
   count: string;
   name?: string;
@@ -31,6 +38,7 @@ export function registerNext(program: Command): void {
     .description('show the next fire times of a crontab, interval, solar or one-off spec')
     .argument('[cron]', "a cron expression such as '30 2 * * *' (needs --tz)")
     .option('--tz <zone>', 'IANA time zone: required for a cron expression; the display zone otherwise')
+    .option('--dst <policy>', DST_OPTION_HELP)
     .option('--every <duration>', "an interval such as '15m', '1h30m' or 60000 (ms)")
     .option('--anchor <instant>', 'grid anchor of --every (ISO 8601 with offset); default the Unix epoch')
     .option('--solar <event>', 'a solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')
@@ -77,5 +85,19 @@ export function registerNext(program: Command): void {
         describeDst(schedule.explain(at)),
       ]);
       process.stdout.write(`${table(['#', 'UTC', `Local (${zone.name})`, 'DST'], rows)}\n`);
+      if (schedule.dst) process.stdout.write(dstSummary(schedule, after, options.dst !== undefined));
     });
+}
+
+/** The policy in words and what it does at the next clock changes that touch the expression. */
+function dstSummary(schedule: Schedule, after: number, declared: boolean): string {
+  if (!schedule.dst) return '';
+  const zone = ZoneRules.get(schedule.timezone);
+  const policy = `${declared ? 'DST policy' : 'DST policy (default)'}: ${describeDstPolicy(schedule.dst)}`;
+  const effects = schedule.dstEffects(after, after + DST_LOOKAHEAD_MS).slice(0, DST_CHANGES_SHOWN);
+  if (effects.length === 0) {
+    return `\n${policy}.\nNo clock change in ${zone.name} in the next two years skips or repeats a time it matches.\n`;
+  }
+  const lines = effects.map((e) => `  ${describeDstEffect(e, zone)}`);
+  return `\n${policy}.\nNext clock changes in ${zone.name} that touch it:\n${lines.join('\n')}\n`;
 }
