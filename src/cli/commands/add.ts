@@ -45,6 +45,7 @@ interface AddOptions {
   jitter?: string;
   runLease?: string;
   description?: string;
+  preview?: boolean;
   json?: boolean;
 }
 
@@ -112,6 +113,7 @@ export function registerAdd(program: Command): void {
     .option('--jitter <duration>', 'spread fires by up to this much')
     .option('--run-lease <duration>', 'longest run-lock hold when completion is never seen')
     .option('--description <text>', 'free text')
+    .option('--preview', 'show its next fires (local, UTC, DST) and what would run at once; write nothing')
     .option('--json', 'print the created schedule as JSON')
     .action(async (name: string, o: AddOptions) => {
       const { databaseNow, findSchedule, insertSchedule } = await import('../../db/store.ts');
@@ -152,6 +154,14 @@ export function registerAdd(program: Command): void {
       if (!checked.ok) throw new Error(`a parsed declaration failed validation: ${checked.reason}`);
       const never = neverFiresProblem(checked.schedule, fields, Date.now());
       if (never) refuse(name, [{ field: declarationField(never.column), reason: never.message }]);
+      if (o.preview) {
+        const { previewEdit } = await import('../../observe/preview.ts');
+        const { formatPreview } = await import('../preview-output.ts');
+        const preview = previewEdit({ name, before: null, after: fields, now: Date.now() });
+        if (o.json) printJson({ preview });
+        else print(`preview of ${name} (nothing written):\n${formatPreview(preview)}`);
+        return;
+      }
       await withDatabase(async (database) => {
         const existing = await findSchedule(database.db, name);
         if (existing) {

@@ -3,11 +3,14 @@
  * All problems are reported at once and nothing is written (exit 2); see src/declare/sync.ts.
  */
 import type { Command } from 'commander';
+import type { Database } from '../../db/database.ts';
 import { formatProblem, loadDeclarations, type SyncProblem } from '../../declare/load.ts';
-import type { PlanEntry } from '../../declare/sync.ts';
+import type { PlanEntry, ValidDeclaration } from '../../declare/sync.ts';
+import type { SchedulePreview } from '../../observe/preview.ts';
 import { CliError } from '../errors.ts';
 import { shortJson, shown } from '../format.ts';
 import { print, printJson } from '../output.ts';
+import { formatPreview } from '../preview-output.ts';
 
 interface SyncOptions {
   prune?: boolean;
@@ -52,16 +55,19 @@ export function registerSync(program: Command): void {
           if (error instanceof SyncProblemsError) fail(error.problems, options);
           throw error;
         }
+        // A dry run shows, for each schedule it would touch, its fires before and after.
+        const previews = result.dryRun ? await previewPlan(database, result.plan, valid) : undefined;
         if (options.json) {
           printJson({
             target: database.target,
             dryRun: result.dryRun,
             plan: result.plan,
             summary: summarize(result.plan),
+            ...(previews ? { previews: [...previews.values()] } : {}),
           });
           return;
         }
-        print(formatPlan(result.plan));
+        print(formatPlan(result.plan, previews));
         const s = summarize(result.plan);
         const counts = `${s.create} to create, ${s.update} to update, ${s.unchanged} unchanged, ${s.prune} to prune`;
         const orphans = s.orphan > 0 ? `; ${s.orphan} no longer declared (kept; --prune deletes them)` : '';
@@ -92,7 +98,31 @@ function summarize(plan: PlanEntry[]) {
   return counts;
 }
 
-function formatPlan(plan: PlanEntry[]): string {
+/** The preview of every schedule the plan creates, updates or prunes, by name. */
+async function previewPlan(
+  database: Database,
+  plan: PlanEntry[],
+  valid: ValidDeclaration[],
+): Promise<Map<string, SchedulePreview>> {
+  const { databaseNow, findSchedule } = await import('../../db/store.ts');
+  const { previewEdit } = await import('../../observe/preview.ts');
+  const { previewBeforeOf } = await import('../preview-output.ts');
+  const now = await databaseNow(database);
+  const declared = new Map(valid.map((d) => [d.name, d]));
+  const previews = new Map<string, SchedulePreview>();
+  for (const entry of plan) {
+    if (entry.action !== 'create' && entry.action !== 'update' && entry.action !== 'prune') continue;
+    const row = entry.action === 'create' ? null : await findSchedule(database.db, entry.name);
+    const after = entry.action === 'prune' ? null : (declared.get(entry.name)?.fields ?? null);
+    previews.set(
+      entry.name,
+      previewEdit({ name: entry.name, before: row ? previewBeforeOf(row) : null, after, now }),
+    );
+  }
+  return previews;
+}
+
+function formatPlan(plan: PlanEntry[], previews?: Map<string, SchedulePreview>): string {
   const lines: string[] = [];
   for (const e of plan) {
     switch (e.action) {
@@ -114,6 +144,8 @@ function formatPlan(plan: PlanEntry[]): string {
         lines.push(`  orphan     ${e.name}  (no longer declared in ${e.file ?? 'schedules/'}; kept)`);
         break;
     }
+    const preview = previews?.get(e.name);
+    if (preview) lines.push(...formatPreview(preview, '               ').split('\n'));
   }
   return lines.length > 0 ? lines.map(shown).join('\n') : '  (no declarations and no code-owned schedules)';
 }
