@@ -23,7 +23,7 @@ export function formatPreview(preview: SchedulePreview, indent = '    '): string
   const rows: string[][] = [];
   const side = (label: string, fires: PreviewFire[] | null, none: string) => {
     if (fires === null || fires.length === 0) rows.push([label, fires === null ? none : 'no fires', '', '']);
-    else fires.forEach((f, i) => rows.push([i === 0 ? label : '', f.utc, f.local, f.dst]));
+    else for (const [i, f] of fires.entries()) rows.push([i === 0 ? label : '', f.utc, f.local, f.dst]);
   };
   side('before', preview.before, 'none (new, or invalid)');
   side(preview.firesChange ? 'after' : 'after (same)', preview.after, 'none (deleted, or invalid)');

@@ -262,7 +262,10 @@ test('beat sync --dry-run shows the fires of each touched schedule before and af
   assert.match(dry.stdout, /dst_policy: null -> "repeated=both,missing=shift"/);
   assert.match(dry.stdout, /before\s+\d{4}-\d\d-\d\dT01:30:00\.000Z\s+\d{4}-\d\d-\d\d 02:30:00 \+01:00/);
   assert.match(dry.stdout, /after \(same\)\s+\d{4}-/);
-  assert.match(dry.stdout, /DST after the edit: \d{4}-10-\d\d clocks \+02:00 → \+01:00: 02:30:00 occurs twice: both/);
+  assert.match(
+    dry.stdout,
+    /DST after the edit: \d{4}-10-\d\d clocks \+02:00 → \+01:00: 02:30:00 occurs twice: both/,
+  );
   assert.match(dry.stdout, /at once if applied now: nothing runs \(when it fires changes/);
   const json = await beat(['sync', '--dir', decl.rel, '--dry-run', '--json'], { DATABASE_URL: pg.url });
   const parsed = JSON.parse(json.stdout);

@@ -37,7 +37,10 @@ describe('the DST rule, case by case', () => {
       wall: '2026-03-29T02:30:00',
       byMs: 3_600_000,
     });
-    assert.deepEqual(s.explain(Date.parse('2026-10-25T00:30:00Z')), { kind: 'fold-first', repeated: 'first' });
+    assert.deepEqual(s.explain(Date.parse('2026-10-25T00:30:00Z')), {
+      kind: 'fold-first',
+      repeated: 'first',
+    });
   });
 
   test('Lord_Howe (30-minute shift): daily and weekly expressions work (cron-parser throws) and shift by 30 min', () => {
@@ -261,7 +264,10 @@ describe('DST policies, case by case', () => {
       timezone: 'Europe/Berlin',
       dst: 'repeated=second',
     });
-    assert.deepEqual(s.explain(Date.parse('2026-10-25T01:30:00Z')), { kind: 'fold-second', repeated: 'second' });
+    assert.deepEqual(s.explain(Date.parse('2026-10-25T01:30:00Z')), {
+      kind: 'fold-second',
+      repeated: 'second',
+    });
   });
 
   test('a missing 02:30 shifts by the gap (default) or is skipped', () => {
