@@ -61,12 +61,16 @@ const DORMANT_AFTER_DAYS = 366;
 const HALF_DAY = DAY / 2;
 /** The crossing is located to this (ms) before truncation to whole seconds. */
 const PRECISION_MS = 1;
+/** Solar days whose event one schedule remembers (a bit over a year of dormant walking). */
+const MEMO_DAYS = 400;
 
 export class SolarSchedule {
   readonly #target: Target | null;
   readonly #observer: Observer;
   /** Where (ms from a UTC day's start) the search for that solar day's transit starts: 12 h before mean noon. */
   readonly #dayStartOffset: number;
+  /** Solar day → its event (null: none), oldest first; at most MEMO_DAYS entries. */
+  readonly #memo = new Map<number, number | null>();
 
   constructor(
     readonly event: SolarEvent,
@@ -118,8 +122,22 @@ export class SolarSchedule {
     return altitude - altitudeOfCentre;
   }
 
-  /** The event of solar day k, truncated to whole seconds, or null if that day has none. */
+  /**
+   * The event of solar day k, memoised: a day's event is a pure function of k, each next() looks at
+   * two or three days, and rows with the same spec share one compiled schedule (src/model/validate.ts),
+   * so the leader asking again for the same days costs a Map hit instead of ~30 solar positions.
+   */
   #eventOfDay(k: number): number | null {
+    const memo = this.#memo.get(k);
+    if (memo !== undefined) return memo;
+    const at = this.#computeEventOfDay(k);
+    if (this.#memo.size >= MEMO_DAYS) this.#memo.delete(this.#memo.keys().next().value as number);
+    this.#memo.set(k, at);
+    return at;
+  }
+
+  /** The event of solar day k, truncated to whole seconds, or null if that day has none. */
+  #computeEventOfDay(k: number): number | null {
     const noon = this.#transit(k);
     const target = this.#target;
     if (target === null) return Math.floor(noon / SECOND) * SECOND;
