@@ -17,7 +17,13 @@ export interface SpecOptions {
   lat?: string;
   lon?: string;
   at?: string;
+  /** A crontab's DST policy: `repeated=first|second|both,missing=shift|skip` (either part). */
+  dst?: string;
 }
+
+/** The help text of `--dst`, for every command that takes a crontab. */
+export const DST_OPTION_HELP =
+  "a crontab's DST policy: 'repeated=first|second|both,missing=shift|skip' (either part; default by the hour field)";
 
 /**
  * Declare the spec options on a command. `cron` says how the cron expression is given: as the
@@ -33,6 +39,7 @@ export function specOptions(command: Command, cron: 'option' | 'argument', tz: s
   }
   return command
     .option('--tz <zone>', tz)
+    .option('--dst <policy>', DST_OPTION_HELP)
     .option('--every <duration>', "interval: '30s', '15m', '1h30m' or milliseconds")
     .option('--anchor <instant>', 'grid anchor of --every (ISO 8601 with offset); default the Unix epoch')
     .option('--solar <event>', 'solar event: sunrise, sunset, solar_noon, dawn_civil, dusk_civil, ...')
@@ -57,8 +64,14 @@ export function specFromOptions(o: SpecOptions, cronLabel: string): ScheduleSpec
     }
     // Celery's object form as JSON: '{"minute": 0, "hour": 9, "dayOfWeek": 1, "dayOfMonth": "1-7"}'.
     const cron = o.cron.trim().startsWith('{') ? parseJsonOption(o.cron, cronLabel) : o.cron;
-    return { kind: 'crontab', cron: cron as never, timezone: o.tz };
+    return {
+      kind: 'crontab',
+      cron: cron as never,
+      timezone: o.tz,
+      ...(o.dst === undefined ? {} : { dst: o.dst }),
+    };
   }
+  if (o.dst !== undefined) throw new CliError(`--dst applies to ${cronLabel} only`);
   if (o.every !== undefined)
     return { kind: 'interval', every: durationOption(o.every) as number | string, anchor: o.anchor };
   if (o.solar !== undefined) {

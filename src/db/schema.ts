@@ -27,6 +27,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { type JsonObject, type JsonValue, parseJsonExact, stringifyJson } from '../model/json.ts';
 import { MAX_DURATION_MS } from '../model/limits.ts';
+import { DST_POLICY_TEXTS } from '../model/schedule.ts';
 import { parseTimestamptz } from './timestamps.ts';
 
 export const metronome = pgSchema('metronome');
@@ -74,6 +75,8 @@ export const schedules = metronome.table(
     cron: text('cron'),
     cronFields: jsonb('cron_fields').$type<JsonObject>(),
     timezone: text('timezone'),
+    // what a local time that occurs twice or not at all does; null: the default (migration 0011)
+    dstPolicy: text('dst_policy'),
     // interval: a grid anchor_at + k × every_ms (anchor null = the Unix epoch).
     everyMs: ms('every_ms'),
     anchorAt: tstz('anchor_at'),
@@ -167,6 +170,14 @@ export const schedules = metronome.table(
     check('jitter_ms_not_negative', sql`${t.jitterMs} >= 0`),
     check('run_lease_ms_positive', sql`${t.runLeaseMs} is null or ${t.runLeaseMs} > 0`),
     check('managed_by_is_known', sql`${t.managedBy} in ('code', 'db')`),
+    // Migration 0011: the policy in its canonical spelling, and on crontabs only.
+    check(
+      'dst_policy_is_known',
+      sql`${t.dstPolicy} is null or ${t.dstPolicy} in (${sql.raw(
+        DST_POLICY_TEXTS.map((p) => `'${p}'`).join(', '),
+      )})`,
+    ),
+    check('dst_policy_only_for_crontab', sql`${t.kind} = 'crontab' or ${t.dstPolicy} is null`),
     // Migration 0003 (added NOT VALID: rows written before it are quarantined by the loader).
     check('name_is_printable', printable(t.name)),
     check('task_is_printable', printable(t.task)),

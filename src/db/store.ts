@@ -119,6 +119,7 @@ const SHARED_TEXT = [
   'kind',
   'cron',
   'timezone',
+  'dstPolicy',
   'solarEvent',
   'queue',
   'routingKey',

@@ -16,6 +16,7 @@ import type {
   CeleryCrontab,
   ClockedSpec,
   CrontabSpec,
+  DstPolicy,
   InstantInput,
   IntervalSpec,
   SolarEvent,
@@ -46,6 +47,15 @@ export interface CrontabOptions {
   /** The IANA zone the expression is read in, e.g. `'Europe/Berlin'` or `'UTC'`. Required: a
    * silent default zone is how schedules end up an hour off twice a year. */
   tz: string;
+  /**
+   * What a local time that occurs twice (clocks go back) or not at all (clocks go forward) does:
+   * `repeated` runs at the `'first'`, the `'second'` or `'both'`; `missing` is `'shift'`ed later by
+   * the gap or `'skip'`ped. Default, by the hour field: a fixed hour (`'30 2 * * *'`) is
+   * `{ repeated: 'first', missing: 'shift' }` (once a day, DST or not); an hour field starting with
+   * `*` (every 15 minutes, say) is `{ repeated: 'both', missing: 'skip' }` (real time). A part left out
+   * keeps its default. docs/time.md, "DST: one rule, and a policy per schedule".
+   */
+  dst?: Partial<DstPolicy>;
 }
 
 /**
@@ -54,7 +64,9 @@ export interface CrontabOptions {
  * monthOfYear }`, where all fields must match (Celery's rule).
  */
 export function crontab(expression: string | CeleryCrontab, options: CrontabOptions): CrontabSpec {
-  return { kind: 'crontab', cron: expression, timezone: options?.tz };
+  const spec: CrontabSpec = { kind: 'crontab', cron: expression, timezone: options?.tz };
+  if (options?.dst !== undefined) spec.dst = options.dst;
+  return spec;
 }
 
 export interface EveryOptions {

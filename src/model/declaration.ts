@@ -7,9 +7,11 @@ import { z } from 'zod';
 import {
   type CeleryCrontab,
   compileSchedule,
+  formatDstPolicy,
   type InstantInput,
   parseDuration,
   parseInstant,
+  type Schedule,
   type ScheduleSpec,
   ScheduleSpecError,
 } from '../time/index.ts';
@@ -275,12 +277,13 @@ const declarationSchema = z.strictObject(
   { error: (issue) => (issue.code === 'unrecognized_keys' ? undefined : 'must be an object') },
 );
 
-/** The spec's columns, from a spec the engine accepted. */
-function kindColumns(spec: ScheduleSpec): Pick<ScheduleFields, KindColumn> {
+/** The spec's columns, from a spec the engine accepted (compiled as `schedule`). */
+function kindColumns(spec: ScheduleSpec, schedule: Schedule): Pick<ScheduleFields, KindColumn | 'dstPolicy'> {
   const none = {
     cron: null,
     cronFields: null,
     timezone: null,
+    dstPolicy: null,
     everyMs: null,
     anchorAt: null,
     solarEvent: null,
@@ -301,9 +304,19 @@ function kindColumns(spec: ScheduleSpec): Pick<ScheduleFields, KindColumn> {
           "a cron string such as '30 2 * * *', or Celery's object form { minute, hour, dayOfWeek, dayOfMonth, monthOfYear }",
         );
       }
-      return typeof spec.cron === 'string'
-        ? { ...none, kind: 'crontab', cron: spec.cron.trim(), timezone: spec.timezone }
-        : { ...none, kind: 'crontab', cronFields: cleanCeleryFields(spec.cron), timezone: spec.timezone };
+      {
+        // A policy given (even in part) is stored in full; none stays null, the expression's default.
+        const dstPolicy = spec.dst == null || !schedule.dst ? null : formatDstPolicy(schedule.dst);
+        return typeof spec.cron === 'string'
+          ? { ...none, kind: 'crontab', cron: spec.cron.trim(), timezone: spec.timezone, dstPolicy }
+          : {
+              ...none,
+              kind: 'crontab',
+              cronFields: cleanCeleryFields(spec.cron),
+              timezone: spec.timezone,
+              dstPolicy,
+            };
+      }
     case 'interval':
       return {
         ...none,
@@ -425,8 +438,8 @@ function checkSpec(
 ): { columns: ReturnType<typeof kindColumns> } | { problem: DeclarationProblem } {
   try {
     // The engine first, on the spec as written, so messages quote the user's own values ('0s').
-    compileSchedule(spec, { name });
-    const columns = kindColumns(spec);
+    const schedule = compileSchedule(spec, { name });
+    const columns = kindColumns(spec, schedule);
     // Then exactly what will be stored, the way the loader will read it back.
     const check = validateSpec({ ...columns, name }, now);
     if (!check.ok) {
@@ -467,6 +480,7 @@ const SPEC_COLUMN_FIELD: Record<string, string> = {
   cron: 'cron',
   cron_fields: 'cron',
   timezone: 'tz',
+  dst_policy: 'dst',
   every_ms: 'every',
   anchor_at: 'anchor',
   solar_event: 'event',

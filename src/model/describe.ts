@@ -2,7 +2,14 @@
  * Schedules and instants in words, for people: the CLI's tables and the dashboard both show these,
  * so they live here, below both. Pure: no I/O, no clock.
  */
-import { CRON_MACROS, type DstNote, formatDuration, type ZoneRules } from '../time/index.ts';
+import {
+  CRON_MACROS,
+  type DstEffect,
+  type DstNote,
+  type DstPolicy,
+  formatDuration,
+  type ZoneRules,
+} from '../time/index.ts';
 import type { KindColumn, ScheduleRecord } from './schedule.ts';
 
 /** `2026-03-29 03:30:00 +02:00` in the given zone. */
@@ -30,10 +37,39 @@ export function describeDst(note: DstNote | undefined): string {
     case 'merged':
       return `merged: ${note.walls.map((w) => w.slice(11)).join(' and ')} land on one instant (DST gap), runs once`;
     case 'fold-first':
-      return 'repeated hour (DST fall-back): runs at the first occurrence only';
+      return note.repeated === 'both'
+        ? 'repeated hour (DST fall-back): first pass, runs at both'
+        : 'repeated hour (DST fall-back): runs at the first occurrence only';
     case 'fold-second':
-      return 'repeated hour (DST fall-back): second pass, runs on real time';
+      return note.repeated === 'both'
+        ? 'repeated hour (DST fall-back): second pass, runs at both'
+        : 'repeated hour (DST fall-back): runs at the second occurrence only';
   }
+}
+
+/** A DST policy in words: `repeated times: first; missing times: shifted by the gap`. */
+export function describeDstPolicy(policy: DstPolicy): string {
+  const repeated = { first: 'the first', second: 'the second', both: 'both' }[policy.repeated];
+  const missing = policy.missing === 'shift' ? 'shifted later by the gap' : 'skipped';
+  return `a time that occurs twice runs at ${repeated}; a time that does not exist is ${missing}`;
+}
+
+/**
+ * One clock change and what the policy does there, e.g. `2026-03-29 clocks +01:00 → +02:00: 02:30:00
+ * does not exist: shifted, runs 03:30:00 +02:00 (01:30:00Z)`.
+ */
+export function describeDstEffect(effect: DstEffect, zone: ZoneRules): string {
+  const day = new Date(effect.at + effect.offsetAfterMs).toISOString().slice(0, 10);
+  const more = effect.count > effect.walls.length ? ` and ${effect.count - effect.walls.length} more` : '';
+  const walls = `${effect.walls.map((w) => w.slice(11)).join(', ')}${more}`;
+  const one = effect.count === 1;
+  const what = effect.kind === 'gap' ? `do${one ? 'es' : ''} not exist` : `occur${one ? 's' : ''} twice`;
+  const change = `${day} clocks ${formatOffset(effect.offsetBeforeMs)} → ${formatOffset(effect.offsetAfterMs)}`;
+  const fires =
+    effect.fires.length === 0
+      ? 'no run'
+      : `runs ${effect.fires.map((at) => `${formatLocal(at, zone).slice(11)} (${new Date(at).toISOString().slice(11, 19)}Z)`).join(', ')}`;
+  return `${change}: ${walls} ${what}: ${effect.outcome}, ${fires}`;
 }
 
 /** `30 s`, `15 min`, `1 h 30 min`, `2 d`. */

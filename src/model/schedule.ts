@@ -3,7 +3,14 @@
  * record with the operator and runtime state around them, and the mapping from a record to the time
  * engine's spec. Column-for-column with `metronome.schedules` (src/db/schema.ts checks the match).
  */
-import { formatDuration, type ScheduleKind, type ScheduleSpec } from '../time/index.ts';
+import {
+  DST_MISSING,
+  DST_REPEATED,
+  formatDstPolicy,
+  formatDuration,
+  type ScheduleKind,
+  type ScheduleSpec,
+} from '../time/index.ts';
 import type { JsonObject, JsonValue } from './json.ts';
 
 export const OVERLAP_POLICIES = ['skip', 'allow', 'buffer_one'] as const;
@@ -12,6 +19,11 @@ export const CATCHUP_POLICIES = ['latest', 'skip', 'all'] as const;
 export type CatchupPolicy = (typeof CATCHUP_POLICIES)[number];
 export const MANAGED_BY = ['code', 'db'] as const;
 export type ManagedBy = (typeof MANAGED_BY)[number];
+
+/** Every value the dst_policy column can hold (the CHECK constraint's list). */
+export const DST_POLICY_TEXTS: readonly string[] = DST_REPEATED.flatMap((repeated) =>
+  DST_MISSING.map((missing) => formatDstPolicy({ repeated, missing })),
+);
 
 /** Defaults shared by declarations, `beat add` and the table's column defaults. */
 export const DEFAULTS = {
@@ -29,6 +41,8 @@ export interface ScheduleFields {
   cron: string | null;
   cronFields: JsonObject | null;
   timezone: string | null;
+  /** A crontab's DST policy in its canonical text (`repeated=first,missing=shift`); null: the default. */
+  dstPolicy: string | null;
   everyMs: number | null;
   anchorAt: Date | null;
   solarEvent: string | null;
@@ -63,6 +77,7 @@ export const FIELD_NAMES = [
   'cron',
   'cronFields',
   'timezone',
+  'dstPolicy',
   'everyMs',
   'anchorAt',
   'solarEvent',
@@ -96,6 +111,7 @@ export const TIMING_FIELDS: ReadonlySet<keyof ScheduleFields> = new Set([
   'cron',
   'cronFields',
   'timezone',
+  'dstPolicy',
   'everyMs',
   'anchorAt',
   'solarEvent',
@@ -164,14 +180,21 @@ export type KindColumn =
   | 'longitude'
   | 'runAt';
 
+/**
+ * The kind columns and the DST policy (optional here: records built before it existed, and by
+ * callers that only describe a spec, have none, which is the default).
+ */
+export type SpecColumns = Pick<ScheduleRecord, KindColumn> & { dstPolicy?: string | null };
+
 /** The time engine's spec for a record's kind columns (not validated: compileSchedule does that). */
-export function specOf(record: Pick<ScheduleRecord, KindColumn>): ScheduleSpec {
+export function specOf(record: SpecColumns): ScheduleSpec {
   switch (record.kind) {
     case 'crontab':
       return {
         kind: 'crontab',
         cron: (record.cronFields ?? record.cron) as string,
         timezone: record.timezone as string,
+        dst: record.dstPolicy ?? null,
       };
     case 'interval':
       return { kind: 'interval', every: record.everyMs as number, anchor: record.anchorAt };
@@ -203,7 +226,7 @@ export function describeSpec(record: Parameters<typeof specOf>[0]): string {
             .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`)
             .join(' ')
         : (record.cron ?? '');
-      return `${cron} (${record.timezone ?? '?'})`;
+      return `${cron} (${record.timezone ?? '?'}${record.dstPolicy ? `, dst ${record.dstPolicy}` : ''})`;
     }
     case 'interval':
       return `every ${record.everyMs === null ? '?' : formatDuration(record.everyMs)}${

@@ -21,10 +21,10 @@ import {
 } from './limits.ts';
 import {
   CATCHUP_POLICIES,
-  type KindColumn,
   OVERLAP_POLICIES,
   type ScheduleFields,
   type ScheduleRecord,
+  type SpecColumns,
   specOf,
 } from './schedule.ts';
 
@@ -42,6 +42,7 @@ export type RecordCheck =
 const SPEC_FIELD_COLUMN: Record<string, string> = {
   cron: 'cron',
   timezone: 'timezone',
+  dst: 'dst_policy',
   every: 'every_ms',
   anchor: 'anchor_at',
   event: 'solar_event',
@@ -55,6 +56,7 @@ function columnOf(specField: string, usesCronFields: boolean): string {
   // `cron.minute`: a field of Celery's object form, or of a cron string (the message names it).
   if (specField.startsWith('cron.')) return usesCronFields ? `cron_fields.${specField.slice(5)}` : 'cron';
   if (specField === 'cron' && usesCronFields) return 'cron_fields';
+  if (specField.startsWith('dst.')) return 'dst_policy';
   return SPEC_FIELD_COLUMN[specField] ?? specField;
 }
 
@@ -118,7 +120,7 @@ export function validateFields(record: CheckedFields, now: number): RecordCheck 
 const COMPILED = new Map<string, Schedule>();
 const COMPILED_CAP = 200_000;
 
-function compileShared(record: Pick<ScheduleRecord, KindColumn | 'name'>): Schedule {
+function compileShared(record: SpecColumns & Pick<ScheduleRecord, 'name'>): Schedule {
   const spec = specOf(record);
   const seeded =
     record.kind === 'crontab' && /h/i.test(JSON.stringify((spec as { cron?: unknown }).cron) ?? '');
@@ -141,7 +143,13 @@ function exactKey(this: Record<string, unknown>, key: string, value: unknown): u
 }
 
 /** Check that the kind columns compile into a schedule, and that a crontab fires at least once more. */
-export function validateSpec(record: Pick<ScheduleRecord, KindColumn | 'name'>, now: number): RecordCheck {
+export function validateSpec(record: SpecColumns & Pick<ScheduleRecord, 'name'>, now: number): RecordCheck {
+  if (record.kind !== 'crontab' && record.dstPolicy != null) {
+    return problem(
+      'dst_policy',
+      `${JSON.stringify(record.dstPolicy)}: a DST policy applies to crontabs only; set it to null`,
+    );
+  }
   let schedule: Schedule;
   try {
     schedule = compileShared(record);

@@ -110,6 +110,7 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     cron: r.cron,
     cronFields: r.cronFields,
     timezone: r.timezone,
+    dstPolicy: r.dstPolicy,
     everyMs: r.everyMs,
     anchorAt: iso(r.anchorAt),
     solarEvent: r.solarEvent,

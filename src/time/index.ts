@@ -1,8 +1,19 @@
 /** The time engine: pure schedule math, no I/O. See docs/time.md. */
 export { DAY, HOUR, MINUTE, SECOND } from './civil.ts';
-export type { DstNote } from './cron.ts';
+export type { DstEffect, DstNote } from './cron.ts';
 export type { CeleryCrontab, CronFields, CronFieldValue } from './cron-fields.ts';
 export { CRON_MACROS, parseCeleryCrontab } from './cron-fields.ts';
+export {
+  DST_MISSING,
+  DST_REPEATED,
+  type DstMissing,
+  type DstPolicy,
+  type DstPolicyInput,
+  type DstRepeated,
+  defaultDstPolicy,
+  formatDstPolicy,
+  parseDstPolicy,
+} from './dst.ts';
 export { formatDuration, parseDuration } from './duration.ts';
 export { ScheduleSpecError } from './errors.ts';
 export { hashToUnit, jitterFor } from './jitter.ts';

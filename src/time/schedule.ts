@@ -4,8 +4,9 @@
  * input of any shape raises {@link ScheduleSpecError} and nothing else.
  */
 import { ClockedSchedule } from './clocked.ts';
-import { CronSchedule, type DstNote } from './cron.ts';
+import { CronSchedule, type DstEffect, type DstNote } from './cron.ts';
 import { type CeleryCrontab, parseCeleryCrontab, parseCronString } from './cron-fields.ts';
+import { type DstPolicy, type DstPolicyInput, parseDstPolicy } from './dst.ts';
 import { parseDuration } from './duration.ts';
 import { ScheduleSpecError } from './errors.ts';
 import { IntervalSchedule } from './interval.ts';
@@ -21,6 +22,8 @@ export interface CrontabSpec {
   cron: string | CeleryCrontab;
   /** IANA time zone the expression is read in; required. */
   timezone: string;
+  /** What a local time that occurs twice or not at all does (src/time/dst.ts); default by the hour field. */
+  dst?: DstPolicyInput | null;
 }
 export interface IntervalSpec {
   kind: 'interval';
@@ -59,6 +62,10 @@ export interface Schedule {
   fires(after: number): Generator<number, void, undefined>;
   /** How DST moved a fire returned by next(), for display; undefined when it did not. */
   explain(at: number): DstNote | undefined;
+  /** A crontab's DST policy, in full (defaults filled in); undefined for the other kinds. */
+  readonly dst?: DstPolicy;
+  /** What the DST policy does at the clock changes in (after, until]; empty for the other kinds. */
+  dstEffects(after: number, until: number): DstEffect[];
 }
 
 export const MIN_INTERVAL_MS = 1_000;
@@ -74,6 +81,14 @@ export function compileSchedule(spec: unknown, options: CompileOptions = {}): Sc
     );
   }
   const s = spec as Record<string, unknown>;
+  if (s.kind !== 'crontab' && s.dst !== undefined && s.dst !== null) {
+    throw new ScheduleSpecError(
+      'dst',
+      s.dst,
+      'applies to crontabs only',
+      'leave it out: interval, solar and one-off schedules fire at instants, not local times',
+    );
+  }
   switch (s.kind) {
     case 'crontab':
       return compileCrontab(s, options);
@@ -118,13 +133,18 @@ function compileCrontab(s: Record<string, unknown>, options: CompileOptions): Sc
     typeof s.cron === 'object' && s.cron !== null
       ? parseCeleryCrontab(s.cron, options.name)
       : parseCronString(s.cron, options.name);
-  const cron = new CronSchedule(fields, zone);
-  return wrap(
-    'crontab',
-    zone.name,
-    (after) => cron.next(after),
-    (at) => cron.explain(at),
-  );
+  const policy = parseDstPolicy(s.dst, fields.realTime);
+  const cron = new CronSchedule(fields, zone, policy);
+  return {
+    ...wrap(
+      'crontab',
+      zone.name,
+      (after) => cron.next(after),
+      (at) => cron.explain(at),
+    ),
+    dst: cron.dst,
+    dstEffects: (after, until) => cron.dstEffects(after, until),
+  };
 }
 
 function wrap(
@@ -138,6 +158,7 @@ function wrap(
     timezone,
     next,
     explain,
+    dstEffects: () => [],
     *fires(after: number) {
       for (let at = next(after); at !== null; at = next(at)) yield at;
     },

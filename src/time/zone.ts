@@ -85,12 +85,7 @@ export class ZoneRules {
   /** Offset in milliseconds (local time minus UTC) in force at `instant`. */
   offsetAt(instant: number): number {
     if (instant >= this.#lastFrom && instant < this.#lastTo) return this.#lastOffset;
-    const index = Math.floor(instant / CHUNK);
-    let chunk = this.#chunks.get(index);
-    if (!chunk) {
-      chunk = this.#buildChunk(index);
-      this.#chunks.set(index, chunk);
-    }
+    const chunk = this.#chunk(Math.floor(instant / CHUNK));
     const { starts, offsets } = chunk;
     let lo = 0;
     let hi = starts.length - 1;
@@ -103,6 +98,35 @@ export class ZoneRules {
     this.#lastTo = lo + 1 < starts.length ? (starts[lo + 1] as number) : chunk.end;
     this.#lastOffset = offsets[lo] as number;
     return this.#lastOffset;
+  }
+
+  /** The instants in (after, until] where the offset changes, with the offsets either side. */
+  transitions(
+    after: number,
+    until: number,
+  ): Array<{ at: number; offsetBefore: number; offsetAfter: number }> {
+    const out: Array<{ at: number; offsetBefore: number; offsetAfter: number }> = [];
+    for (let index = Math.floor(after / CHUNK); index * CHUNK <= until; index++) {
+      const { starts, offsets } = this.#chunk(index);
+      for (let i = 0; i < starts.length; i++) {
+        const at = starts[i] as number;
+        if (at <= after || at > until) continue;
+        // A chunk's first period may continue the previous chunk's: not a change.
+        const offsetBefore = i > 0 ? (offsets[i - 1] as number) : this.offsetAt(at - SECOND);
+        const offsetAfter = offsets[i] as number;
+        if (offsetBefore !== offsetAfter) out.push({ at, offsetBefore, offsetAfter });
+      }
+    }
+    return out;
+  }
+
+  #chunk(index: number): Chunk {
+    let chunk = this.#chunks.get(index);
+    if (!chunk) {
+      chunk = this.#buildChunk(index);
+      this.#chunks.set(index, chunk);
+    }
+    return chunk;
   }
 
   /** The local wall-clock time at `instant`, as milliseconds since 1970 read as if it were UTC. */

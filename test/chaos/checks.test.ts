@@ -33,6 +33,7 @@ function record(over: Partial<ScheduleRecord> = {}): ScheduleRecord {
     cron: null,
     cronFields: null,
     timezone: null,
+    dstPolicy: null,
     everyMs: 1000,
     anchorAt: null,
     solarEvent: null,

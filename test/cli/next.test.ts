@@ -26,7 +26,8 @@ describe('beat next', () => {
       '5',
     );
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n');
+    // The table, then (after a blank line) the DST policy and the clock changes it meets.
+    const lines = (r.stdout.split('\n\n')[0] as string).trim().split('\n');
     assert.equal(lines.length, 6);
     assert.match(lines[0] as string, /UTC\s+Local \(Europe\/Berlin\)\s+DST/);
     assert.match(
@@ -93,5 +94,70 @@ describe('beat next', () => {
     const lat = beat('next', '--solar', 'sunset', '--lat', '200', '--lon', '0');
     assert.equal(lat.code, 2);
     assert.match(lat.stderr, /latitude 200 is invalid/);
+  });
+});
+
+describe('beat next --dst', () => {
+  test('the default policy in words, and what it does at the next clock changes', () => {
+    const r = beat(
+      'next',
+      '30 2 * * *',
+      '--tz',
+      'Europe/Berlin',
+      '--after',
+      '2026-03-27T00:00:00Z',
+      '--count',
+      '2',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /DST policy \(default\): a time that occurs twice runs at the first; a time that does not exist is shifted later by the gap\./,
+    );
+    assert.match(
+      r.stdout,
+      /2026-03-29 clocks \+01:00 → \+02:00: 02:30:00 does not exist: shifted, runs 03:30:00 \+02:00 \(01:30:00Z\)/,
+    );
+    assert.match(
+      r.stdout,
+      /2026-10-25 clocks \+02:00 → \+01:00: 02:30:00 occurs twice: first, runs 02:30:00 \+02:00 \(00:30:00Z\)/,
+    );
+  });
+
+  test('a policy changes the fires and the marks: both passes of a repeated time, a missing one skipped', () => {
+    const args = ['next', '30 2 * * *', '--tz', 'Europe/Berlin', '--dst', 'repeated=both,missing=skip'];
+    const spring = beat(...args, '--after', '2026-03-28T12:00:00Z', '--count', '1', '--json');
+    assert.deepEqual(JSON.parse(spring.stdout), ['2026-03-30T00:30:00.000Z']);
+    const fall = beat(...args, '--after', '2026-10-24T12:00:00Z', '--count', '3');
+    assert.equal(fall.code, 0, fall.stderr);
+    assert.match(
+      fall.stdout,
+      /2026-10-25T00:30:00.000Z\s+2026-10-25 02:30:00 \+02:00\s+repeated hour \(DST fall-back\): first pass, runs at both/,
+    );
+    assert.match(
+      fall.stdout,
+      /2026-10-25T01:30:00.000Z\s+2026-10-25 02:30:00 \+01:00\s+repeated hour \(DST fall-back\): second pass, runs at both/,
+    );
+    assert.match(
+      fall.stdout,
+      /DST policy: a time that occurs twice runs at both; a time that does not exist is skipped\./,
+    );
+    assert.match(
+      fall.stdout,
+      /2027-03-28 clocks \+01:00 → \+02:00: 02:30:00 does not exist: skipped, no run/,
+    );
+  });
+
+  test('a bad policy, or one on a spec that is not a crontab, is a one-line error', () => {
+    const bad = beat('next', '30 2 * * *', '--tz', 'Europe/Berlin', '--dst', 'repeated=last');
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /dst\.repeated "last" is invalid: not a DST choice\. Allowed: first, second, both/,
+    );
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    const interval = beat('next', '--every', '1h', '--dst', 'repeated=second');
+    assert.equal(interval.code, 2);
+    assert.match(interval.stderr, /--dst applies to a cron expression only/);
   });
 });

@@ -64,6 +64,11 @@ test('CHECK constraints refuse rows a person could write by hand, naming what is
     [{ name: '  ' }, 'name_not_blank'],
     [{ start_at: '2026-02-01T00:00:00Z', end_at: '2026-01-01T00:00:00Z' }, 'start_at_before_end_at'],
     [{ max_runs: 0 }, 'max_runs_positive'],
+    [
+      { kind: 'crontab', every_ms: null, cron: '30 2 * * *', timezone: 'UTC', dst_policy: 'repeated=second' },
+      'dst_policy_is_known',
+    ],
+    [{ dst_policy: 'repeated=second,missing=skip' }, 'dst_policy_only_for_crontab'],
   ];
   for (const [columns, constraint] of cases) {
     assert.equal(await refused(columns), constraint, JSON.stringify(columns));
@@ -139,6 +144,23 @@ test('changing a spec with SQL clears next_fire_at (it belonged to the old spec)
   // Setting next_fire_at in the same statement (what Metronome's own writes do) keeps it.
   await file.db
     .sql`update metronome.schedules set every_ms = 60000, next_fire_at = '2031-01-01T00:00:00Z' where id = ${id}`;
+  [row] = await file.db.sql`select next_fire_at from metronome.schedules where id = ${id}`;
+  assert.equal(row!.next_fire_at.toISOString(), '2031-01-01T00:00:00.000Z');
+});
+
+test('changing the DST policy with SQL clears next_fire_at, as a spec change does', async () => {
+  const { id } = one(
+    await file.db.sql`
+    insert into metronome.schedules (name, task, kind, cron, timezone, next_fire_at)
+    values ('dst-edit', 't', 'crontab', '30 2 * * *', 'Europe/Berlin', '2030-01-01T00:00:00Z') returning id`,
+  );
+  await file.db
+    .sql`update metronome.schedules set dst_policy = 'repeated=both,missing=skip' where id = ${id}`;
+  let [row] = await file.db.sql`select next_fire_at, version from metronome.schedules where id = ${id}`;
+  assert.equal(row!.next_fire_at, null);
+  assert.equal(Number(row!.version), 2);
+  await file.db
+    .sql`update metronome.schedules set dst_policy = null, next_fire_at = '2031-01-01T00:00:00Z' where id = ${id}`;
   [row] = await file.db.sql`select next_fire_at from metronome.schedules where id = ${id}`;
   assert.equal(row!.next_fire_at.toISOString(), '2031-01-01T00:00:00.000Z');
 });

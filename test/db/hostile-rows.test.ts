@@ -52,6 +52,17 @@ const BAD: Array<[Record<string, unknown>, string]> = [
     }),
     'latitude',
   ],
+  [intervalRow('bad.dst_policy_kind', { dst_policy: 'repeated=both,missing=skip' }), 'dst_policy'],
+  [
+    intervalRow('bad.dst_policy', {
+      kind: 'crontab',
+      every_ms: null,
+      cron: '30 2 * * *',
+      timezone: 'Europe/Berlin',
+      dst_policy: 'repeated=last',
+    }),
+    'dst_policy',
+  ],
   [intervalRow('bad\nname', {}), 'name'],
   [intervalRow('bad.task', { task: 'tasks.\u001b[31mred' }), 'task'],
   [intervalRow('bad.queue', { queue: 'q\u2028ueue' }), 'queue'],

@@ -38,7 +38,7 @@ test('migrations apply to a fresh database, and a second run is a no-op', async 
     select distinct trigger_name from information_schema.triggers where event_object_schema = 'metronome' order by 1`;
   assert.deepEqual(
     triggers.map((t) => t.trigger_name),
-    ['leader_history', 'schedules_before_update', 'schedules_notify'],
+    ['leader_history', 'schedules_before_update', 'schedules_dst_policy_changed', 'schedules_notify'],
   );
 });
 

@@ -241,6 +241,34 @@ test('beat sync --dry-run --json prints the plan; beat sync then applies it', as
   assert.match(run.stdout, /1 created/);
 });
 
+test('beat sync --dry-run shows the fires of each touched schedule before and after, and what would run at once', async () => {
+  decl.write('reports.ts', REPORTS);
+  assert.equal((await beat(['sync', '--dir', decl.rel], { DATABASE_URL: file.db.url })).code, 0);
+  decl.write(
+    'reports.ts',
+    REPORTS.replace("{ tz: 'Europe/Berlin' }", "{ tz: 'Europe/Berlin', dst: { repeated: 'both' } }"),
+  );
+  const dry = await beat(['sync', '--dir', decl.rel, '--dry-run'], { DATABASE_URL: file.db.url });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /update\s+reports\.nightly/);
+  assert.match(dry.stdout, /dst_policy: null -> "repeated=both,missing=shift"/);
+  assert.match(dry.stdout, /before\s+\d{4}-\d\d-\d\dT01:30:00\.000Z\s+\d{4}-\d\d-\d\d 02:30:00 \+01:00/);
+  assert.match(dry.stdout, /after \(same\)\s+\d{4}-/);
+  assert.match(
+    dry.stdout,
+    /DST after the edit: \d{4}-10-\d\d clocks \+02:00 → \+01:00: 02:30:00 occurs twice: both/,
+  );
+  assert.match(dry.stdout, /at once if applied now: nothing runs \(when it fires changes/);
+  const json = await beat(['sync', '--dir', decl.rel, '--dry-run', '--json'], { DATABASE_URL: file.db.url });
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.previews.length, 1);
+  assert.equal(parsed.previews[0].name, 'reports.nightly');
+  assert.equal(parsed.previews[0].after.length, 5);
+  // Nothing was written.
+  const [row] = await file.db.sql`select dst_policy from metronome.schedules where name = 'reports.nightly'`;
+  assert.equal(row?.dst_policy, null);
+});
+
 test('the example schedules in schedules/ load and validate, one of each kind', async () => {
   const { found, problems } = await loadDeclarations('schedules');
   const { valid, problems: invalid } = validateDeclarations(found, Date.now());

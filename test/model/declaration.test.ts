@@ -24,6 +24,7 @@ test('a minimal declaration gets the documented defaults', () => {
     cron: null,
     cronFields: null,
     timezone: null,
+    dstPolicy: null,
     everyMs: 900_000,
     anchorAt: null,
     solarEvent: null,
@@ -168,4 +169,55 @@ test('validateRecord names the column of a row that the database checks let thro
   assert.match(reason({ cron: null, cronFields: { hour: 25 } }), /^column cron_fields\.hour: /);
   assert.match(reason({ kwargs: [1] }), /^column kwargs: .*not a JSON object/);
   assert.match(reason({ args: 'x' }), /^column args: .*not a JSON array/);
+});
+
+test('a DST policy: stored in full in its canonical text, none stays null, only on crontabs', () => {
+  const declare = (schedule: unknown) => parseDeclaration({ name: 'dst', task: 't', schedule } as never, NOW);
+  const partial = declare(crontab('30 2 * * *', { tz: 'Europe/Berlin', dst: { repeated: 'second' } }));
+  assert.ok(partial.ok);
+  assert.equal(partial.fields.dstPolicy, 'repeated=second,missing=shift');
+  // A real-time expression's defaults fill in the other part.
+  const realTime = declare(crontab('*/15 * * * *', { tz: 'Europe/Berlin', dst: { missing: 'shift' } }));
+  assert.ok(realTime.ok);
+  assert.equal(realTime.fields.dstPolicy, 'repeated=both,missing=shift');
+  const none = declare(crontab('30 2 * * *', { tz: 'Europe/Berlin' }));
+  assert.ok(none.ok);
+  assert.equal(none.fields.dstPolicy, null);
+
+  assert.deepEqual(
+    problems({
+      name: 'dst',
+      task: 't',
+      schedule: crontab('30 2 * * *', { tz: 'UTC', dst: { repeated: 'last' as never } }),
+    }),
+    [
+      {
+        field: 'schedule.dst.repeated',
+        reason: 'dst.repeated "last" is invalid: not a DST choice. Allowed: first, second, both.',
+      },
+    ],
+  );
+  const onInterval = problems({
+    name: 'dst',
+    task: 't',
+    schedule: { ...every('1h'), dst: { repeated: 'both' } },
+  });
+  assert.equal(onInterval[0]?.field, 'schedule.dst');
+  assert.match(onInterval[0]?.reason ?? '', /crontabs only/);
+});
+
+test('a stored DST policy is validated: bad text or a policy on another kind is a problem of dst_policy', () => {
+  const cronRow = { kind: 'crontab', everyMs: null, cron: '30 2 * * *', timezone: 'Europe/Berlin' };
+  assert.ok(validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'repeated=both,missing=skip' }), NOW).ok);
+  const bad = validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'repeated=twice' }), NOW);
+  assert.ok(!bad.ok && bad.problem.column === 'dst_policy', JSON.stringify(bad));
+  const garbage = validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'sometimes' }), NOW);
+  assert.ok(!garbage.ok && garbage.problem.column === 'dst_policy', JSON.stringify(garbage));
+  const other = validateRecord(scheduleRow({ dstPolicy: 'repeated=first,missing=shift' }), NOW);
+  assert.ok(!other.ok && other.reason.startsWith('column dst_policy: '), JSON.stringify(other));
+  // The policy is part of the compiled schedule the runtime gets.
+  const second = validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'repeated=second,missing=skip' }), NOW);
+  assert.ok(second.ok);
+  assert.equal(second.schedule.next(Date.parse('2026-10-24T12:00:00Z')), Date.parse('2026-10-25T01:30:00Z'));
+  assert.equal(second.schedule.next(Date.parse('2026-03-28T12:00:00Z')), Date.parse('2026-03-30T00:30:00Z'));
 });

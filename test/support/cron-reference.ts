@@ -4,7 +4,9 @@
  * - day and time matching come from cron-parser itself, evaluated in UTC on the wall-clock fields
  *   (in UTC there is no DST, so cron-parser's own `includesDate` is right there); Celery's object
  *   form is checked as two expressions that must both match;
- * - wall times are resolved with raw Intl offsets, by the rule in docs/time.md ("DST: one rule"). Offsets are
+ * - wall times are resolved with raw Intl offsets, by the rule in docs/time.md ("DST: one rule"), or
+ *   by an explicit DST policy (first / second / both passes of a repeated time, shift or skip a
+ *   missing one: all that matters is which valid instants a wall time has). Offsets are
  *   memoised per minute (every tzdata transition since 1970 is on a whole minute — not always a
  *   quarter hour: St. John's changed clocks at 00:01 until 2011); to keep this fast, a quarter hour
  *   whose two ends have the same offset is taken whole.
@@ -138,16 +140,31 @@ function fromExprs(exprs: Expr[], hourText: string): Matcher {
   };
 }
 
-/** Resolve a wall time by the rule: every valid instant (real time), or the first / gap-shifted one. */
-export function resolveWall(wall: number, offsets: IntlOffsets, realTime: boolean): number[] {
+/** A DST policy as the reference reads it (the engine's is src/time/dst.ts). */
+export interface ReferencePolicy {
+  repeated: 'first' | 'second' | 'both';
+  missing: 'shift' | 'skip';
+}
+
+/** The rule without a policy: real time fires every valid instant; a time of day the first, or shifted. */
+export function referenceDefault(realTime: boolean): ReferencePolicy {
+  return realTime ? { repeated: 'both', missing: 'skip' } : { repeated: 'first', missing: 'shift' };
+}
+
+/** Resolve a wall time by a policy: the valid instant(s) it picks, or the gap-shifted one, or none. */
+export function resolveWall(wall: number, offsets: IntlOffsets, policy: ReferencePolicy): number[] {
   const candidates = new Set<number>();
   for (const probe of [-26, -13, 0, 13, 26]) candidates.add(offsets.at(wall + probe * HOUR));
-  const valid = [...candidates].map((o) => wall - o).filter((t) => t + offsets.at(t) === wall);
+  const valid = [...new Set([...candidates].map((o) => wall - o).filter((t) => t + offsets.at(t) === wall))];
   valid.sort((a, b) => a - b);
-  if (realTime) return [...new Set(valid)];
-  if (valid.length > 0) return [valid[0] as number];
-  // A gap: read the wall time with the offset in force before it (the smaller one).
-  return [wall - Math.min(...candidates)];
+  if (valid.length === 2) {
+    if (policy.repeated === 'first') return [valid[0] as number];
+    if (policy.repeated === 'second') return [valid[1] as number];
+    return valid;
+  }
+  if (valid.length > 0) return valid;
+  // A gap: read the wall time with the offset in force before it (the smaller one), or skip it.
+  return policy.missing === 'shift' ? [wall - Math.min(...candidates)] : [];
 }
 
 /** The first `count` fires strictly after `after`, by brute force. */
@@ -158,8 +175,10 @@ export function referenceFires(
   count: number,
   name?: string,
   maxDays = 3 * 366,
+  policy?: ReferencePolicy,
 ): ReferenceFire[] {
   const m = matcherFor(cron, name);
+  const dst = policy ?? referenceDefault(m.realTime);
   const offsets = offsetsFor(zone);
   const startDay = Math.floor((after + offsets.at(after)) / DAY) - 2;
   const found = new Map<number, number>();
@@ -176,7 +195,7 @@ export function referenceFires(
         for (const s of m.seconds) {
           const wall = dayStart + h * HOUR + mi * MINUTE + s * 1000;
           if (wall < low || wall > cutoff) continue;
-          for (const t of resolveWall(wall, offsets, m.realTime)) {
+          for (const t of resolveWall(wall, offsets, dst)) {
             if (t > after && !found.has(t)) found.set(t, wall);
           }
         }

@@ -8,6 +8,7 @@ export function scheduleRow(patch: object = {}): CheckedRecord {
     cron: null,
     cronFields: null,
     timezone: null,
+    dstPolicy: null,
     everyMs: 60_000,
     anchorAt: null,
     solarEvent: null,

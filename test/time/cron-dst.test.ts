@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compileSchedule } from '../../src/time/index.ts';
-import { findTransitions, referenceFires } from '../support/cron-reference.ts';
+import { compileSchedule, type DstPolicy, ScheduleSpecError } from '../../src/time/index.ts';
+import { findTransitions, type ReferencePolicy, referenceFires } from '../support/cron-reference.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const cron = (expr: string, timezone: string) =>
@@ -37,7 +37,10 @@ describe('the DST rule, case by case', () => {
       wall: '2026-03-29T02:30:00',
       byMs: 3_600_000,
     });
-    assert.deepEqual(s.explain(Date.parse('2026-10-25T00:30:00Z')), { kind: 'fold-first' });
+    assert.deepEqual(s.explain(Date.parse('2026-10-25T00:30:00Z')), {
+      kind: 'fold-first',
+      repeated: 'first',
+    });
   });
 
   test('Lord_Howe (30-minute shift): daily and weekly expressions work (cron-parser throws) and shift by 30 min', () => {
@@ -203,6 +206,175 @@ describe('the engine agrees with the brute-force reference around every transiti
         }
       }
       assert.ok(compared > 1000);
+    });
+  }
+});
+
+const POLICIES: DstPolicy[] = ['first', 'second', 'both'].flatMap((repeated) =>
+  ['shift', 'skip'].map((missing) => ({ repeated, missing }) as DstPolicy),
+);
+
+// Time-of-day and real-time expressions, both cron forms, seconds, L and # (the policy applies to all).
+const POLICY_EXPRESSIONS: Array<string | Record<string, unknown>> = [
+  '0 0 * * *',
+  '15 1 * * *',
+  '30 2 * * *',
+  '0,30 0-3 * * *',
+  '*/15 * * * *',
+  '0 */2 * * *',
+  '0 2 * * 0L',
+  '0 30 1-2 * * *',
+  'H H * * *',
+  { minute: 30, hour: '1-3', dayOfWeek: 'sun' },
+];
+
+describe('DST policies, case by case', () => {
+  const berlin = (expr: string, dst: Partial<DstPolicy>, after: string, count: number) => {
+    const schedule = compileSchedule({ kind: 'crontab', cron: expr, timezone: 'Europe/Berlin', dst });
+    const out: string[] = [];
+    for (const at of schedule.fires(Date.parse(after))) {
+      out.push(iso(at) as string);
+      if (out.length === count) break;
+    }
+    return out;
+  };
+
+  test('a repeated 02:30 runs at the first, the second, or both', () => {
+    const fall = '2026-10-24T12:00:00Z';
+    assert.deepEqual(berlin('30 2 * * *', {}, fall, 2), [
+      '2026-10-25T00:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
+    ]);
+    assert.deepEqual(berlin('30 2 * * *', { repeated: 'second' }, fall, 2), [
+      '2026-10-25T01:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
+    ]);
+    assert.deepEqual(berlin('30 2 * * *', { repeated: 'both' }, fall, 3), [
+      '2026-10-25T00:30:00.000Z',
+      '2026-10-25T01:30:00.000Z',
+      '2026-10-26T01:30:00.000Z',
+    ]);
+    // Between the two passes, `both` still has the second to come; `first` has nothing that day.
+    const between = '2026-10-25T01:00:00Z';
+    assert.deepEqual(berlin('30 2 * * *', { repeated: 'both' }, between, 1), ['2026-10-25T01:30:00.000Z']);
+    assert.deepEqual(berlin('30 2 * * *', { repeated: 'first' }, between, 1), ['2026-10-26T01:30:00.000Z']);
+    const s = compileSchedule({
+      kind: 'crontab',
+      cron: '30 2 * * *',
+      timezone: 'Europe/Berlin',
+      dst: 'repeated=second',
+    });
+    assert.deepEqual(s.explain(Date.parse('2026-10-25T01:30:00Z')), {
+      kind: 'fold-second',
+      repeated: 'second',
+    });
+  });
+
+  test('a missing 02:30 shifts by the gap (default) or is skipped', () => {
+    const spring = '2026-03-28T12:00:00Z';
+    assert.deepEqual(berlin('30 2 * * *', {}, spring, 1), ['2026-03-29T01:30:00.000Z']);
+    assert.deepEqual(berlin('30 2 * * *', { missing: 'skip' }, spring, 1), ['2026-03-30T00:30:00.000Z']);
+    // A real-time expression skips by default and can shift: 02:00 and 02:30 land on 03:00 and 03:30.
+    assert.deepEqual(berlin('0,30 * * * *', {}, '2026-03-29T00:15:00Z', 2), [
+      '2026-03-29T00:30:00.000Z',
+      '2026-03-29T01:00:00.000Z',
+    ]);
+    assert.deepEqual(berlin('0,30 * * * *', { repeated: 'first' }, '2026-10-25T00:15:00Z', 4), [
+      '2026-10-25T00:30:00.000Z', // 02:30 CEST
+      '2026-10-25T02:00:00.000Z', // 03:00 CET: the second 02:00 and 02:30 are not run
+      '2026-10-25T02:30:00.000Z',
+      '2026-10-25T03:00:00.000Z',
+    ]);
+  });
+
+  test('the policy is validated, and only crontabs take one', () => {
+    const compile = (spec: Record<string, unknown>) => () => compileSchedule(spec);
+    const base = { kind: 'crontab', cron: '30 2 * * *', timezone: 'Europe/Berlin' };
+    assert.throws(compile({ ...base, dst: { repeated: 'last' } }), ScheduleSpecError);
+    assert.throws(compile({ ...base, dst: { missing: 'later' } }), /dst.missing.*shift, skip/);
+    assert.throws(compile({ ...base, dst: { ambiguous: 'first' } }), /unknown part "ambiguous"/);
+    assert.throws(compile({ ...base, dst: 'second' }), /not a DST policy/);
+    assert.throws(compile({ kind: 'interval', every: '1h', dst: { repeated: 'both' } }), /crontabs only/);
+    assert.deepEqual(compileSchedule({ ...base, dst: 'missing=skip' }).dst, {
+      repeated: 'first',
+      missing: 'skip',
+    });
+    assert.deepEqual(compileSchedule({ ...base, cron: '0 * * * *' }).dst, {
+      repeated: 'both',
+      missing: 'skip',
+    });
+  });
+
+  test('dstEffects lists what the policy does at each clock change that touches a matching time', () => {
+    const s = compileSchedule({
+      kind: 'crontab',
+      cron: '30 2 * * *',
+      timezone: 'Europe/Berlin',
+      dst: { repeated: 'both', missing: 'skip' },
+    });
+    const effects = s.dstEffects(Date.parse('2026-01-01T00:00:00Z'), Date.parse('2027-01-01T00:00:00Z'));
+    assert.deepEqual(
+      effects.map((e) => [e.kind, e.walls, e.count, e.outcome, e.fires.map(iso)]),
+      [
+        ['gap', ['2026-03-29T02:30:00'], 1, 'skipped', []],
+        [
+          'fold',
+          ['2026-10-25T02:30:00'],
+          1,
+          'both',
+          ['2026-10-25T00:30:00.000Z', '2026-10-25T01:30:00.000Z'],
+        ],
+      ],
+    );
+    // 03:30 is never skipped nor repeated in Berlin: no effects.
+    const quiet = compileSchedule({ kind: 'crontab', cron: '30 3 * * *', timezone: 'Europe/Berlin' });
+    assert.deepEqual(
+      quiet.dstEffects(Date.parse('2026-01-01T00:00:00Z'), Date.parse('2027-01-01T00:00:00Z')),
+      [],
+    );
+  });
+});
+
+describe('every DST policy agrees with the brute-force reference around every transition', () => {
+  for (const [zone, year] of ZONES) {
+    test(`${zone} ${year}`, () => {
+      const transitions = findTransitions(zone, Date.UTC(year, 0, 1), Date.UTC(year + 1, 0, 1));
+      if (zone === 'Asia/Kathmandu') transitions.push(Date.UTC(1985, 11, 31, 18, 30));
+      let compared = 0;
+      for (const dst of POLICIES) {
+        for (const expr of POLICY_EXPRESSIONS) {
+          const schedule = compileSchedule(
+            { kind: 'crontab', cron: expr as never, timezone: zone, dst },
+            { name: 'ref' },
+          );
+          for (const t of transitions) {
+            for (const w of WINDOWS_S) {
+              const after = t + w * 1000;
+              const expected = referenceFires(
+                expr as never,
+                zone,
+                after,
+                4,
+                'ref',
+                undefined,
+                dst as ReferencePolicy,
+              );
+              const actual: Array<string | null> = [];
+              for (const at of schedule.fires(after)) {
+                actual.push(iso(at));
+                if (actual.length === expected.length) break;
+              }
+              assert.deepEqual(
+                actual,
+                expected.map((f) => iso(f.at)),
+                `${JSON.stringify(expr)} ${JSON.stringify(dst)} in ${zone} after ${iso(after)}`,
+              );
+              compared += expected.length;
+            }
+          }
+        }
+      }
+      assert.ok(compared > 500);
     });
   }
 });

@@ -38,6 +38,7 @@ interface AddOptions extends SpecOptions {
   jitter?: string;
   runLease?: string;
   description?: string;
+  preview?: boolean;
   json?: boolean;
 }
 
@@ -52,6 +53,9 @@ const FLAG: Record<string, string> = {
   'schedule.latitude': '--lat',
   'schedule.longitude': '--lon',
   'schedule.runAt': '--at',
+  'schedule.dst': '--dst',
+  'schedule.dst.repeated': '--dst',
+  'schedule.dst.missing': '--dst',
 };
 const flagOf = (field: string) =>
   FLAG[field] ?? `--${field.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -91,6 +95,7 @@ export function registerAdd(program: Command): void {
     .option('--jitter <duration>', 'spread fires by up to this much')
     .option('--run-lease <duration>', 'longest run-lock hold when completion is never seen')
     .option('--description <text>', 'free text')
+    .option('--preview', 'show its next fires (local, UTC, DST) and what would run at once; write nothing')
     .option('--json', 'print the created schedule as JSON')
     .action(async (name: string, o: AddOptions) => {
       const { databaseNow } = await import('../../db/store.ts');
@@ -105,6 +110,14 @@ export function registerAdd(program: Command): void {
       // Checked before the database is opened: a mistake is reported without a connection.
       const checked = checkDeclarationInput(input, Date.now());
       if (!checked.ok) refuse(name, checked.problems);
+      if (o.preview) {
+        const { previewEdit } = await import('../../observe/preview.ts');
+        const { formatPreview } = await import('../preview-output.ts');
+        const preview = previewEdit({ name, before: null, after: checked.value.fields, now: Date.now() });
+        if (o.json) printJson({ preview });
+        else print(`preview of ${name} (nothing written):\n${formatPreview(preview)}`);
+        return;
+      }
       await withDatabase(async (database) => {
         let record: Awaited<ReturnType<typeof createSchedule>>;
         try {

@@ -3,11 +3,14 @@
  * All problems are reported at once and nothing is written (exit 2); see src/declare/sync.ts.
  */
 import type { Command } from 'commander';
+import type { Database } from '../../db/database.ts';
 import { formatProblem, loadDeclarations, type SyncProblem } from '../../declare/load.ts';
-import type { PlanEntry } from '../../declare/sync.ts';
+import type { PlanEntry, ValidDeclaration } from '../../declare/sync.ts';
+import type { SchedulePreview } from '../../observe/preview.ts';
 import { CliError } from '../errors.ts';
 import { shortJson, shown } from '../format.ts';
 import { print, printJson } from '../output.ts';
+import { formatPreview } from '../preview-output.ts';
 
 interface SyncOptions {
   prune?: boolean;
@@ -61,7 +64,13 @@ export function registerSync(program: Command): void {
             if (problems.length > 0) throw new SyncProblemsError(problems);
             return { dryRun: true, plan };
           });
-          report(result, target, options, pending);
+          // Unmigrated: nothing stored to compare with, so every preview starts from nothing.
+          const previews = await previewPlan(
+            pending < total ? (database ?? undefined) : undefined,
+            result.plan,
+            valid,
+          );
+          report(result, target, options, pending, previews);
         });
         return;
       }
@@ -71,11 +80,13 @@ export function registerSync(program: Command): void {
     });
 }
 
+/** `previews`: a dry run shows, for each schedule it would touch, its fires before and after. */
 function report(
   result: { dryRun: boolean; plan: PlanEntry[] },
   target: string,
   options: SyncOptions,
   migrationsPending: number,
+  previews?: Map<string, SchedulePreview>,
 ): void {
   const s = summarize(result.plan);
   if (options.json) {
@@ -85,10 +96,11 @@ function report(
       ...(result.dryRun ? { migrationsPending } : {}),
       plan: result.plan,
       summary: s,
+      ...(previews ? { previews: [...previews.values()] } : {}),
     });
     return;
   }
-  print(formatPlan(result.plan));
+  print(formatPlan(result.plan, previews));
   const counts = `${s.create} to create, ${s.update} to update, ${s.unchanged} unchanged, ${s.prune} to prune`;
   const orphans = s.orphan > 0 ? `; ${s.orphan} no longer declared (kept; --prune deletes them)` : '';
   const unmigrated =
@@ -120,7 +132,31 @@ function summarize(plan: PlanEntry[]) {
   return counts;
 }
 
-function formatPlan(plan: PlanEntry[]): string {
+/** The preview of every schedule the plan creates, updates or prunes, by name. */
+async function previewPlan(
+  database: Database | undefined,
+  plan: PlanEntry[],
+  valid: ValidDeclaration[],
+): Promise<Map<string, SchedulePreview>> {
+  const { databaseNow, findSchedule } = await import('../../db/store.ts');
+  const { previewEdit } = await import('../../observe/preview.ts');
+  const { previewBeforeOf } = await import('../preview-output.ts');
+  const now = database ? await databaseNow(database) : Date.now();
+  const declared = new Map(valid.map((d) => [d.name, d]));
+  const previews = new Map<string, SchedulePreview>();
+  for (const entry of plan) {
+    if (entry.action !== 'create' && entry.action !== 'update' && entry.action !== 'prune') continue;
+    const row = entry.action === 'create' || !database ? null : await findSchedule(database.db, entry.name);
+    const after = entry.action === 'prune' ? null : (declared.get(entry.name)?.fields ?? null);
+    previews.set(
+      entry.name,
+      previewEdit({ name: entry.name, before: row ? previewBeforeOf(row) : null, after, now }),
+    );
+  }
+  return previews;
+}
+
+function formatPlan(plan: PlanEntry[], previews?: Map<string, SchedulePreview>): string {
   const lines: string[] = [];
   for (const e of plan) {
     switch (e.action) {
@@ -142,6 +178,8 @@ function formatPlan(plan: PlanEntry[]): string {
         lines.push(`  orphan     ${e.name}  (no longer declared in ${e.file ?? 'schedules/'}; kept)`);
         break;
     }
+    const preview = previews?.get(e.name);
+    if (preview) lines.push(...formatPreview(preview, '               ').split('\n'));
   }
   return lines.length > 0 ? lines.map(shown).join('\n') : '  (no declarations and no code-owned schedules)';
 }

@@ -1,0 +1,44 @@
+/**
+ * A schedule preview (src/observe/preview.ts) as text: the next fires before and after side by
+ * side, then what would run at once. Shared by `beat sync --dry-run` and `beat add --preview`.
+ */
+
+import type { ScheduleRecord } from '../model/index.ts';
+import type { PreviewBefore, PreviewFire, SchedulePreview } from '../observe/preview.ts';
+import { table } from './format.ts';
+
+/** The stored side of a preview, from a row. */
+export function previewBeforeOf(row: ScheduleRecord): PreviewBefore {
+  return {
+    fields: row as unknown as PreviewBefore['fields'],
+    nextFireAt: row.nextFireAt,
+    totalRuns: row.totalRuns,
+    pausedAt: row.pausedAt,
+    invalidReason: row.invalidReason,
+  };
+}
+
+/** The preview, indented by `indent`: the fires before, the fires after, what would run at once. */
+export function formatPreview(preview: SchedulePreview, indent = '    '): string {
+  const rows: string[][] = [];
+  const side = (label: string, fires: PreviewFire[] | null, none: string) => {
+    if (fires === null || fires.length === 0) rows.push([label, fires === null ? none : 'no fires', '', '']);
+    else for (const [i, f] of fires.entries()) rows.push([i === 0 ? label : '', f.utc, f.local, f.dst]);
+  };
+  side('before', preview.before, 'none (new, or invalid)');
+  side(preview.firesChange ? 'after' : 'after (same)', preview.after, 'none (deleted, or invalid)');
+  const grid = table(['', 'UTC', `Local (${preview.zone})`, 'DST'], rows)
+    .split('\n')
+    .map((line) => `${indent}${line}`);
+  const run = preview.atOnce.run;
+  const atOnce =
+    run.length === 0
+      ? `${indent}at once if applied now: nothing runs (${preview.atOnce.why})`
+      : `${indent}at once if applied now: ${run.length} run${run.length === 1 ? '' : 's'} (${run
+          .map((f) => f.utc)
+          .join(
+            ', ',
+          )})${preview.atOnce.missed > 0 ? `, ${preview.atOnce.missed} recorded missed` : ''}; ${preview.atOnce.why}`;
+  const dst = preview.dstChanges.map((line) => `${indent}DST after the edit: ${line}`);
+  return [...grid, ...dst, atOnce].join('\n');
+}
