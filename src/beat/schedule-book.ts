@@ -247,7 +247,7 @@ export class ScheduleBook {
     const read = await this.#readHorizon(now);
     // One short page of the fill too: a small table's rows without next_fire_at (an SQL edit whose
     // notification went to an earlier term) are read before the first tick, a large one's go on.
-    await this.#fill(now);
+    await this.#fill(now, FILL_PAGE_MS.least);
     return { ...read, complete: !this.#horizonBehind() };
   }
 
@@ -334,11 +334,11 @@ export class ScheduleBook {
   }
 
   /** One page of the background fill, sized to end before the next due instant (FILL_PAGE_MS). */
-  async #fill(now: number): Promise<void> {
+  async #fill(now: number, budgetMs: number = FILL_PAGE_MS.most): Promise<void> {
     const started = performance.now();
     this.#lastFill = started;
     const untilDue = (this.#index.peekTime() ?? Number.POSITIVE_INFINITY) - now - FILL_PAGE_MS.margin;
-    const target = Math.min(FILL_PAGE_MS.most, Math.max(FILL_PAGE_MS.least, untilDue));
+    const target = Math.min(budgetMs, Math.max(FILL_PAGE_MS.least, untilDue));
     const size = Math.max(20, Math.min(this.#maxFillPage, Math.floor(this.#fillRate * target)));
     const page = await unfilledPage(this.database, this.#fillAfter ?? 0, size, {
       log: this.log,
