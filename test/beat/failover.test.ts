@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BeatProcess, type Enqueue, eventually, sleep } from '../support/beat-process.ts';
+import { BeatProcess, type Enqueue, eventually, STARTUP_MS, sleep } from '../support/beat-process.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 import { connectTestRedis, deletePrefix, REDIS_URL, randomPrefix } from '../support/redis.ts';
 
@@ -100,7 +100,7 @@ describe('leadership across processes', () => {
     const s = await setup();
     try {
       const a = start(s, 'A');
-      await a.waitForLog('leading', 15_000);
+      await a.waitForLog('leading', STARTUP_MS);
       const b = start(s, 'B');
       await b.waitForLog('beat starting', 15_000);
       await sleep(3_000);
@@ -133,7 +133,7 @@ describe('leadership across processes', () => {
     const s = await setup();
     try {
       const a = start(s, 'A');
-      await a.waitForLog('leading', 15_000);
+      await a.waitForLog('leading', STARTUP_MS);
       const b = start(s, 'B');
       await b.waitForLog('beat starting', 15_000);
       await sleep(1_500);
@@ -161,7 +161,7 @@ describe('leadership across processes', () => {
     const s = await setup(1);
     try {
       const a = start(s, 'A');
-      await a.waitForLog('leading', 15_000);
+      await a.waitForLog('leading', STARTUP_MS);
       const b = start(s, 'B');
       await b.waitForLog('beat starting', 15_000);
       await sleep(1_000);
@@ -185,7 +185,7 @@ describe('leadership across processes', () => {
     const s = await setup(2, 10_000);
     try {
       const a = start(s, 'A');
-      await a.waitForLog('leading', 15_000);
+      await a.waitForLog('leading', STARTUP_MS);
       const b = start(s, 'B');
       await b.waitForLog('beat starting', 15_000);
       await sleep(2_000);

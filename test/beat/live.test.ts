@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { taskIdFor } from '../../src/model/task-id.ts';
-import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
+import { BeatProcess, eventually, STARTUP_MS, sleep } from '../support/beat-process.ts';
 import { beatChild } from '../support/cli.ts';
 import { declarationDir } from '../support/declarations.ts';
 import { createTestDatabase, one, type TestDatabase } from '../support/pg.ts';
@@ -48,7 +48,7 @@ describe('one beat', () => {
     await db.sql`insert into metronome.occurrences (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, leader_epoch)
                  values (${id}, 'resend', ${new Date(slot)}, ${new Date(slot)}, ${taskId}, 'claimed', 0)`;
     beat = new BeatProcess('beat', env);
-    await beat.waitForLog('leading', 15_000);
+    await beat.waitForLog('leading', STARTUP_MS);
     const sent = await eventually('the re-send', 5_000, () =>
       beat.enqueued.find((e) => e.schedule === 'resend'),
     );
@@ -221,7 +221,7 @@ describe('catch-up after a stopped period', () => {
                            ${new Date(anchor.getTime() - 300_000)})`;
     }
     beat = new BeatProcess('beat-2', { ...env, METRONOME_MISFIRE_GRACE: '1s' });
-    const leading = await beat.waitForLog('leading', 15_000);
+    const leading = await beat.waitForLog('leading', STARTUP_MS);
     assert.ok(leading.receivedAt - started < 5_000, 'the beat leads before the next slot');
     await sleep(1_500);
     const count = async (name: string) => {

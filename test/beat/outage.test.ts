@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
+import { BeatProcess, eventually, STARTUP_MS, sleep } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
 import { startInProcessBeat } from '../support/in-process-beat.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
@@ -60,7 +60,7 @@ test('Postgres unreachable for 5 s: not ready, no crash, leads again and catches
     REDIS_URL: '',
   });
   try {
-    await beat.waitForLog('leading', 15_000);
+    await beat.waitForLog('leading', STARTUP_MS);
     await db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by) values ('steady', 't', 'interval', 1000, 'db')`;
     await eventually('fires', 5_000, () => beat.enqueued.length >= 2);
     assert.equal((await ready(httpPort))?.status, 200);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { BeatProcess } from '../support/beat-process.ts';
+import { BeatProcess, STARTUP_MS } from '../support/beat-process.ts';
 import { beatChild, type RunResult } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
@@ -31,7 +31,7 @@ function beatRun(env: Record<string, string | undefined>): Promise<RunResult> {
     BROKER_URL: '',
     METRONOME_TRANSPORT: '',
   };
-  return beatChild(['run'], { env: { ...base, ...env }, timeoutMs: 20_000 });
+  return beatChild(['run'], { env: { ...base, ...env }, timeoutMs: 120_000 });
 }
 
 async function assertUntouched(): Promise<void> {
@@ -101,7 +101,7 @@ test('binding the HTTP endpoints to a non-loopback address logs a warning', asyn
       REDIS_URL: '',
     });
     try {
-      await running.waitForLog('leading', 20_000);
+      await running.waitForLog('leading', STARTUP_MS);
       return running.logs;
     } finally {
       await running.stop();

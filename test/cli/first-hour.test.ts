@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { BeatProcess } from '../support/beat-process.ts';
+import { BeatProcess, STARTUP_MS } from '../support/beat-process.ts';
 import { beat } from '../support/cli.ts';
 import { type DeclarationDir, declarationDir } from '../support/declarations.ts';
 import { createTestDatabase, one, type TestDatabase } from '../support/pg.ts';
@@ -91,7 +91,7 @@ test('a normal stop (SIGTERM) logs the step-down at info, and nothing at warn or
     METRONOME_TRANSPORT: 'log',
   });
   try {
-    await beatProcess.waitForLog('leading', 30_000);
+    await beatProcess.waitForLog('leading', STARTUP_MS);
   } finally {
     // A generous bound: a loaded machine stops slowly, and a SIGKILL would prove nothing.
     assert.equal(await beatProcess.stop(60_000), 0, 'the beat exits 0 on SIGTERM');

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { BeatProcess, eventually } from '../support/beat-process.ts';
+import { BeatProcess, eventually, STARTUP_MS } from '../support/beat-process.ts';
 import { type Browser, launchChromium } from '../support/browser.ts';
 import { beatChild, ROOT } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
@@ -69,7 +69,7 @@ before(async () => {
     20_000,
   );
   base = String(serving.dashboard).replace(/\/$/, '');
-  await beat.waitForLog('leading', 20_000);
+  await beat.waitForLog('leading', STARTUP_MS);
   browser = await launchChromium();
 });
 

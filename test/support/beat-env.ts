@@ -3,7 +3,7 @@
  * no HTTP server, no declarations sync on start, in-process run locks (no REDIS_URL) unless the test
  * gives its own. Celery tests add their broker, result backend and a 250 ms run-state poll.
  */
-import { BeatProcess } from './beat-process.ts';
+import { BeatProcess, STARTUP_MS } from './beat-process.ts';
 
 export function beatEnv(databaseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
@@ -35,7 +35,7 @@ export function celeryBeatEnv(
 export async function startLeadingBeat(env: Record<string, string>, label = 'beat'): Promise<BeatProcess> {
   const beat = new BeatProcess(label, env);
   try {
-    await beat.waitForLog('leading', 15_000);
+    await beat.waitForLog('leading', STARTUP_MS);
   } catch (error) {
     await beat.stop();
     throw error;

@@ -21,6 +21,13 @@ export interface LogLine {
   [key: string]: unknown;
 }
 
+/**
+ * How long a test waits for a beat it started to lead: start-up (module loading, the database,
+ * the election) is seconds on a quiet machine and far more on a loaded CI machine, so the bound is
+ * generous; a wait for a state returns as soon as it is reached, so a quiet machine loses nothing.
+ */
+export const STARTUP_MS = 120_000;
+
 export class BeatProcess {
   readonly child: ChildProcess;
   readonly enqueued: Enqueue[] = [];

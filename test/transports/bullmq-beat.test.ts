@@ -12,7 +12,7 @@ import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type MetronomeJobData, metronomeWorker, type TaskHandler } from '../../examples/bullmq-worker.ts';
 import { beatEnv } from '../support/beat-env.ts';
-import { BeatProcess, eventually, sleep } from '../support/beat-process.ts';
+import { BeatProcess, eventually, STARTUP_MS, sleep } from '../support/beat-process.ts';
 import { beatChild } from '../support/cli.ts';
 import { createMigratedDatabase } from '../support/migrated.ts';
 import type { TestDatabase } from '../support/pg.ts';
@@ -163,7 +163,7 @@ describe('beat → BullMQ → the example worker', () => {
                         ('slow', 'tasks.slow', 'interval', 1000, 'db', 'skip', 10000),
                         ('boom', 'tasks.boom', 'interval', 1000, 'db', 'skip', 10000)`;
     beat = new BeatProcess('beat', env);
-    await beat.waitForLog('leading', 15_000);
+    await beat.waitForLog('leading', STARTUP_MS);
     await sleep(7_500);
     await db.sql`update metronome.schedules set enabled = false where name in ('tick', 'slow', 'boom')`;
     await eventually('the runs in flight to finish', 8_000, async () => {
@@ -229,7 +229,7 @@ describe('beat → BullMQ → the example worker', () => {
                  values ('steady', 'tasks.steady', 'interval', 1000, 'db', 'allow')`;
     // The queues on a server of the test's own; the run locks stay on REDIS_URL.
     beat = new BeatProcess('beat-down', { ...env, METRONOME_BULLMQ_URL: server.url });
-    await beat.waitForLog('leading', 15_000);
+    await beat.waitForLog('leading', STARTUP_MS);
     await eventually('two runs', 5_000, () => executions.length >= 2);
     // Stop it mid-second, when the last run is long done (a crash loses whatever Redis held).
     while (Date.now() % 1_000 < 400 || Date.now() % 1_000 > 600) await sleep(10);

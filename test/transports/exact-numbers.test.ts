@@ -23,7 +23,7 @@ import {
 } from '../../src/model/json.ts';
 import { argsRepr, kwargsRepr } from '../../src/transports/celery/python-repr.ts';
 import { beatEnv } from '../support/beat-env.ts';
-import { BeatProcess, eventually } from '../support/beat-process.ts';
+import { BeatProcess, eventually, STARTUP_MS } from '../support/beat-process.ts';
 import { CeleryWorker, cleanupCeleryDirs, requireCelery } from '../support/celery-worker.ts';
 import { createMigratedDatabase } from '../support/migrated.ts';
 import type { TestDatabase } from '../support/pg.ts';
@@ -208,7 +208,7 @@ describe('through a running beat', () => {
     const worker = await CeleryWorker.start({ broker, pool: 'solo', concurrency: 1 });
     try {
       beat = new BeatProcess('beat', { ...env, METRONOME_TRANSPORT: 'celery', BROKER_URL: broker });
-      await beat.waitForLog('leading', 15_000);
+      await beat.waitForLog('leading', STARTUP_MS);
       await assertWorkerReceived(worker, await oneOff(name, headers));
     } finally {
       await beat?.stop();
@@ -256,7 +256,7 @@ describe('through a running beat', () => {
         METRONOME_BULLMQ_PREFIX: prefix,
         METRONOME_LOCK_PREFIX: `${prefix}:runlock:`,
       });
-      await beat.waitForLog('leading', 15_000);
+      await beat.waitForLog('leading', STARTUP_MS);
       const name = await oneOff('exact.bullmq', '{"exact": [123456789012345678901234567890, 1.0]}');
       const [occurrence] = await eventually('the occurrence', 10_000, async () => {
         const rows = await db.sql<{ task_id: string }[]>`
