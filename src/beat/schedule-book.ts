@@ -188,6 +188,12 @@ export class ScheduleBook {
     return this.#entries.get(id)?.loaded ?? this.#far.get(id) ?? undefined;
   }
 
+  /** A schedule a held claim names: known to `current` until `keepFar` lets it go. */
+  remember(loaded: LoadedSchedule): void {
+    const id = loaded.record.id;
+    if (!this.#entries.has(id) && !this.#far.has(id)) this.#far.set(id, loaded);
+  }
+
   /** Forget the far schedules that no held claim names any more. */
   keepFar(held: ReadonlySet<number>): void {
     for (const id of this.#far.keys()) if (!held.has(id)) this.#far.delete(id);

@@ -82,17 +82,10 @@ export interface TermOptions extends TermSettings {
 }
 
 /** The default lookahead of the claim (METRONOME_CLAIM_AHEAD). */
-export const CLAIM_AHEAD_MS = 2_000;
+export const CLAIM_AHEAD_MS = 0;
 
 /** Claims younger than this are left to the tick that is inserting them. */
 const STRANDED_AFTER_MS = 2_000;
-
-/** A claim taken over past its schedule's catch-up window is recorded, not sent (as a retry would be). */
-function tooLate(request: DispatchRequest, now: number): string | null {
-  return now - request.fireAt > request.schedule.record.catchupWindowMs
-    ? 'missed: not sent within its catch-up window (taken over from an earlier leader)'
-    : null;
-}
 
 export class LeaderTerm {
   readonly epoch: number;
@@ -538,6 +531,9 @@ export class LeaderTerm {
   async #sendOrHold(requests: DispatchRequest[]): Promise<void> {
     const now = this.#clock.now();
     const ahead = requests.filter((r) => r.fireAt > now);
+    // Held claims are judged against the book (takeBack): it must know their schedules, also those
+    // it does not hold (taken over from an earlier term, or far once claimed).
+    for (const r of ahead) this.#book.remember(r.schedule);
     this.#ahead.add(ahead);
     const due = ahead.length === 0 ? requests : requests.filter((r) => r.fireAt <= now);
     if (due.length > 0) await this.#dispatcher.dispatch(due);
@@ -601,11 +597,12 @@ export class LeaderTerm {
         gone.push(o.taskId);
         continue;
       }
-      // A scheduled claim the schedule no longer wants (paused, disabled, re-timed since it was
-      // claimed, perhaps ahead of its instant by an earlier term) is recorded, not sent.
-      const reason = request.manual
-        ? null
-        : (takenAwayBecause(request, request.schedule) ?? tooLate(request, now));
+      // A claim made ahead by an earlier term whose instant has not come cannot have been sent: if
+      // the schedule no longer wants it (paused, disabled, re-timed) it is recorded, not sent. One
+      // whose instant has passed may have gone out before that term ended: it is re-sent with its
+      // task id, and the dispatcher first asks the broker (locate) whether it is there already.
+      const reason =
+        request.manual || request.fireAt <= now ? null : takenAwayBecause(request, request.schedule);
       if (reason === null) requests.push(request);
       else this.#writer.add({ taskIds: [o.taskId], status: 'missed', from: ['claimed'], error: reason });
     }

@@ -364,7 +364,10 @@ async function settle(
     }
     const cleared = row.invalidReason !== null;
     if (cleared || row.nextFireAt === null) {
-      const next = nextFireWithin(check.schedule, row, now);
+      // Never at or before the last slot fired: a slot claimed ahead of its instant is still after
+      // `now`, and a done schedule (a one-off, an ended window) has no next_fire_at either.
+      const after = row.lastFireAt === null ? now : Math.max(now, row.lastFireAt.getTime());
+      const next = nextFireWithin(check.schedule, row, after);
       if (cleared || next !== null) {
         writes.push({
           id: row.id,

@@ -194,7 +194,8 @@ export function specOf(record: SpecColumns): ScheduleSpec {
         kind: 'crontab',
         cron: (record.cronFields ?? record.cron) as string,
         timezone: record.timezone as string,
-        dst: record.dstPolicy ?? null,
+        // Absent when the row has none (the default), so a spec read back is the spec declared.
+        ...(record.dstPolicy ? { dst: record.dstPolicy } : {}),
       };
     case 'interval':
       return { kind: 'interval', every: record.everyMs as number, anchor: record.anchorAt };

@@ -27,7 +27,13 @@ test('health, readiness and metrics with bounded labels', async () => {
     const ready = await fetch(`${url}/readyz`);
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { ready: true, role: 'leader', reasons: [] });
-    const text = await (await fetch(`${url}/metrics`)).text();
+    // The per-state gauge is counted in the database at each reconcile (the book holds only what
+    // is near), so it follows an insert within a reconcile interval.
+    let text = '';
+    await eventually('the state gauge counts the 20 schedules', 60_000, async () => {
+      text = await (await fetch(`${url}/metrics`)).text();
+      return text.includes('metronome_schedules{state="enabled"} 20');
+    });
     for (const name of [
       'metronome_fires_total{outcome="enqueued"}',
       'metronome_dispatch_lag_seconds_bucket',
