@@ -116,7 +116,9 @@ function npmSettingsMounts(): string[] {
   };
   const lines = [`registry=${setting('registry') ?? 'https://registry.npmjs.org/'}`];
   const mounts: string[] = [];
-  const cafile = setting('cafile');
+  // npm's own setting, or Node's: with another Node.js first on PATH (CI runs the suite on the
+  // image's line), npm reads the global config of that Node's prefix, which has no cafile.
+  const cafile = setting('cafile') ?? process.env.NODE_EXTRA_CA_CERTS;
   if (cafile && fs.existsSync(cafile)) {
     lines.push('cafile=/run/metronome-build-ca.crt');
     mounts.push('--volume', `${fs.realpathSync(cafile)}:/run/metronome-build-ca.crt:ro`);
