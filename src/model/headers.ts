@@ -5,8 +5,9 @@
  * and is retried for ever); a custom `task` would send another task. Refused wherever a schedule
  * is checked: declarations, `beat add`, sync, the API and the row loader.
  */
-export const RESERVED_HEADER_NAMES: readonly string[] = [
-  // Celery's apply_async (protocol v2), in its order.
+
+/** The headers Celery's `apply_async` sends (protocol v2), in its order. */
+export const CELERY_PROTOCOL_HEADERS = [
   'lang',
   'task',
   'id',
@@ -23,10 +24,12 @@ export const RESERVED_HEADER_NAMES: readonly string[] = [
   'kwargsrepr',
   'origin',
   'ignore_result',
-  // The scheduler's own.
-  'periodic_task_name',
-  'scheduled_for',
-];
+] as const;
+
+/** The headers the scheduler adds to every message after the custom ones. */
+export const SCHEDULER_HEADERS = ['periodic_task_name', 'scheduled_for'] as const;
+
+export const RESERVED_HEADER_NAMES: readonly string[] = [...CELERY_PROTOCOL_HEADERS, ...SCHEDULER_HEADERS];
 
 const RESERVED: ReadonlySet<string> = new Set(RESERVED_HEADER_NAMES);
 

@@ -8,6 +8,7 @@
  * store is byte for byte what Python stores for the same message.
  */
 import { randomUUID } from 'node:crypto';
+import { CELERY_PROTOCOL_HEADERS, SCHEDULER_HEADERS } from '../../model/headers.ts';
 import {
   ExactNumber,
   isPlainObject,
@@ -73,28 +74,11 @@ export class CeleryMessageError extends Error {
   }
 }
 
-/** The headers Celery's `apply_async` sends, in its order. */
-export const PROTOCOL_HEADER_KEYS = [
-  'lang',
-  'task',
-  'id',
-  'shadow',
-  'eta',
-  'expires',
-  'group',
-  'group_index',
-  'retries',
-  'timelimit',
-  'root_id',
-  'parent_id',
-  'argsrepr',
-  'kwargsrepr',
-  'origin',
-  'ignore_result',
-] as const;
+/** The headers Celery's `apply_async` sends, in its order (one list, the model's). */
+export const PROTOCOL_HEADER_KEYS = CELERY_PROTOCOL_HEADERS;
 
 /** Header names the scheduler itself sets after the custom headers. */
-export const SCHEDULER_HEADER_KEYS = ['periodic_task_name', 'scheduled_for'] as const;
+export const SCHEDULER_HEADER_KEYS = SCHEDULER_HEADERS;
 
 // The same names the model refuses (src/model/headers.ts): a row that passed it never fails here.
 const RESERVED_HEADERS: ReadonlySet<string> = new Set([...PROTOCOL_HEADER_KEYS, ...SCHEDULER_HEADER_KEYS]);
