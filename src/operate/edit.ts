@@ -25,7 +25,7 @@ import { actionsSinceVersion, recordAction } from './audit.ts';
 import { type CheckedDeclaration, checkDeclaration, declarationOf } from './declaration.ts';
 import { codeOwnedHint } from './enable.ts';
 import { InvalidScheduleError, OperationError, VersionConflictError } from './errors.ts';
-import { lockSchedule } from './find.ts';
+import { lockSchedule, lockScheduleIfAny } from './find.ts';
 
 /** A declaration's fields without its name (the name is the key; renaming is not an edit). */
 export type SchedulePatch = Partial<Omit<ScheduleDeclarationInput, 'name'>>;
@@ -54,11 +54,7 @@ export async function createSchedule(
 ): Promise<ScheduleRecord> {
   const checked = checkDeclaration(input, Date.now());
   return inTransaction(database, async (tx) => {
-    const [existing] = await tx
-      .select()
-      .from(schedules)
-      .where(eq(schedules.name, checked.name))
-      .for('update');
+    const existing = await lockScheduleIfAny(tx, checked.name);
     if (existing) throw exists(existing);
     return insertChecked(database, tx, checked, actor, source);
   });
@@ -104,11 +100,7 @@ export async function upsertSchedule(
 ): Promise<EditResult> {
   const checked = checkDeclaration(input, Date.now());
   return inTransaction(database, async (tx) => {
-    const [existing] = await tx
-      .select()
-      .from(schedules)
-      .where(eq(schedules.name, checked.name))
-      .for('update');
+    const existing = await lockScheduleIfAny(tx, checked.name);
     if (!existing) {
       if (options.ifVersion !== undefined)
         throw new OperationError(
