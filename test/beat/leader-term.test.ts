@@ -4,7 +4,9 @@
  *   dropped by the fence) is noticed and re-sent with its task id, or recorded with a reason;
  * - a long claim transaction does not block the lease renewal (the fence must not cost leadership);
  * - a tick loop stuck on a call that never returns gives up leadership, and another beat leads;
- * - a beat demoted while it was still starting to lead never starts its tick loop.
+ * - a beat demoted while it was still starting to lead never starts its tick loop;
+ * - a clean stop that comes while a claim is committing sends what the turn claimed (the lease is
+ *   still ours until the stop releases it), so a hand-over leaves nothing claimed.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -81,6 +83,56 @@ test('a claim transaction that takes longer than the lease query timeout does no
     assert.ok(transport.of('slow-claim').length > 0, 'the slow claim went through');
   } finally {
     await running.stop();
+    await db.drop();
+  }
+});
+
+test('a clean stop while a claim is committing: the turn sends what it claimed, nothing is left claimed', async () => {
+  const db = await createTestDatabase();
+  const transport = new ControlledTransport();
+  // A 10 s lease: the lease is still certainly ours while the stop lets the turn finish.
+  const running = await startInProcessBeat(db.url, transport, { leaseTtlMs: 10_000 });
+  const gate = postgres(db.url, { max: 1, onnotice: () => {} });
+  const holder = await gate.reserve();
+  try {
+    await eventually('leadership', 5_000, () => running.beat.leading);
+    // The claim's insert waits on an advisory lock the test holds: the stop begins mid-claim.
+    await holder`select pg_advisory_lock(4242)`;
+    await db.sql`
+      create function public.gate_claim() returns trigger language plpgsql as $$
+      begin
+        perform pg_advisory_lock_shared(4242);
+        perform pg_advisory_unlock_shared(4242);
+        return null;
+      end $$`;
+    await db.sql`
+      create trigger gate_claim after insert on metronome.occurrences
+      for each statement execute function public.gate_claim()`;
+    await db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by, overlap)
+                 values ('gated-1', 'tasks.gated', 'interval', 1000, 'db', 'allow'),
+                        ('gated-2', 'tasks.gated', 'interval', 1000, 'db', 'allow')`;
+    await eventually('the claim to wait at the gate', 10_000, async () => {
+      const [w] = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`;
+      return (w?.n ?? 0) > 0;
+    });
+    const stopping = running.stop();
+    await eventually('the stop to begin', 5_000, () => !running.beat.leading);
+    await holder`select pg_advisory_unlock(4242)`;
+    await stopping;
+    const rows = await db.sql<{ task_id: string; status: string }[]>`
+      select task_id, status from metronome.occurrences where not manual`;
+    assert.ok(rows.length >= 2, `the gated claim committed (${rows.length} rows)`);
+    assert.deepEqual(
+      rows.filter((r) => r.status === 'claimed').map((r) => r.task_id),
+      [],
+      'no occurrence left claimed after a clean stop',
+    );
+    const sent = new Set(transport.enqueued.map((e) => e.taskId));
+    for (const r of rows) assert.ok(sent.has(r.task_id), `${r.task_id} (${r.status}) was sent`);
+  } finally {
+    holder.release();
+    await gate.end();
     await db.drop();
   }
 });
