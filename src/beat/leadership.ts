@@ -23,6 +23,8 @@ import type { Logger } from 'pino';
 import { databaseErrorText } from '../db/errors.ts';
 
 export const LEADER_CHANNEL = 'metronome_leader';
+/** The demotion reason of a clean stop (SIGTERM): the only one that lets the last turn finish. */
+const SHUTTING_DOWN = 'shutting down';
 /** How often a standby looks at the lease (and whether its holder's session still exists). */
 export const STANDBY_POLL_MS = 250;
 
@@ -60,6 +62,8 @@ export class Leadership {
   #epoch = 0;
   /** Monotonic instant until which dispatching is safe. */
   #validUntil = 0;
+  /** A clean stop is under way: the lease is still ours until it is released (see #demote). */
+  #handingOver = false;
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
   #stallTimer: NodeJS.Timeout | undefined;
@@ -93,7 +97,7 @@ export class Leadership {
 
   /** Leading, and the lease is certainly still ours by the local monotonic clock. */
   canDispatch(): boolean {
-    return this.#leading && performance.now() < this.#validUntil;
+    return (this.#leading || this.#handingOver) && performance.now() < this.#validUntil;
   }
 
   async start(): Promise<void> {
@@ -128,7 +132,7 @@ export class Leadership {
     ]);
     if (this.#leading) {
       const epoch = this.#epoch;
-      await this.#demote('shutting down');
+      await this.#demote(SHUTTING_DOWN);
       try {
         await this.#query(sql`
           update metronome.leader set holder = null, expires_at = null
@@ -258,13 +262,26 @@ export class Leadership {
     }
   }
 
+  /**
+   * Stop leading. On a clean stop the lease is released only after this returns, so the turn under
+   * way may still send what it claimed until the lease's local bound: a hand-over then leaves
+   * nothing claimed. For any other reason (stall, renewal failed, fenced) the lease may already be
+   * another's, and nothing more goes out.
+   */
   async #demote(reason: string): Promise<void> {
     if (!this.#leading) return;
+    const clean = reason === SHUTTING_DOWN;
     this.#leading = false;
-    this.#validUntil = 0;
+    this.#handingOver = clean;
+    if (!clean) this.#validUntil = 0;
     // A normal stop is no cause for alarm; losing the lease (stall, renewal failed, fenced) is.
-    this.#o.log[reason === 'shutting down' ? 'info' : 'warn']({ epoch: this.#epoch, reason }, 'stepped down');
-    await this.#o.onDemoted(reason);
+    this.#o.log[clean ? 'info' : 'warn']({ epoch: this.#epoch, reason }, 'stepped down');
+    try {
+      await this.#o.onDemoted(reason);
+    } finally {
+      this.#handingOver = false;
+      this.#validUntil = 0;
+    }
   }
 
   #noteError(error: unknown): void {

@@ -103,6 +103,11 @@ export class LeaderTerm {
   /** The book changed since the held claims were last revised against it. */
   #bookChanged = false;
   #active = true;
+  /**
+   * Sends may go while the lease is certainly ours. A clean stop ends the loop (#active) but lets the
+   * turn under way send what it claimed; a fence or a loop that would not stop ends sends too.
+   */
+  #maySend = true;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #unlisten: Array<() => Promise<void>> = [];
@@ -144,7 +149,7 @@ export class LeaderTerm {
       writer: this.#writer,
       log: () => this.log,
       metrics: options.metrics,
-      canDispatch: () => this.#active && options.leaseValid(),
+      canDispatch: () => this.#maySend && options.leaseValid(),
       now: () => this.#clock.now(),
       owner: () => `${options.fence.holder} epoch ${this.epoch}`,
       maxRunHoldMs: options.maxRunHoldMs,
@@ -207,8 +212,9 @@ export class LeaderTerm {
   }
 
   /**
-   * End the term: stop the loop (waiting at most `boundMs` for a stuck one) and stop listening.
-   * Returns the status writes that did not land, for this process's next term.
+   * End the term: stop the loop (waiting at most `boundMs` for a stuck one) and stop listening. The
+   * turn under way finishes, its sends included while the lease is ours (a clean stop releases the
+   * lease only after this), so a hand-over leaves no claim unsent. Returns the status writes that did not land, for this process's next term.
    */
   async stop(boundMs: number): Promise<StatusWrite[]> {
     this.#active = false;
@@ -223,9 +229,10 @@ export class LeaderTerm {
         }),
       ]);
       clearTimeout(timer);
-      if (stuck)
+      if (stuck) {
+        this.#maySend = false;
         this.log.warn({ waitedMs: boundMs }, 'the tick loop did not stop in time; leaving it fenced');
-      else {
+      } else {
         // The last turn's sends are recorded now (their writes follow the sends): rows left
         // `claimed` though sent would make the next leader look for them before sending.
         await this.#writer.flush();
@@ -261,6 +268,7 @@ export class LeaderTerm {
 
   async #abandon(): Promise<false> {
     this.#active = false;
+    this.#maySend = false;
     await this.#unlistenAll();
     return false;
   }
@@ -333,6 +341,7 @@ export class LeaderTerm {
           if (!this.#active) return; // a term already over: its fence is no news
           this.log.warn({ reason: error.message }, 'fenced: another beat leads');
           this.#active = false;
+          this.#maySend = false;
           this.#o.onFenced(error.message);
           return;
         }
