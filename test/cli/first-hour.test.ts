@@ -82,6 +82,23 @@ test('beat trigger exits non-zero when no leader enqueued the run', async () => 
   assert.notEqual(triggered.code, 0, 'a trigger no leader took must not exit 0');
 });
 
+test('a SIGTERM while the beat is still starting: it finishes starting, hands over and exits 0', async () => {
+  const beatProcess = new BeatProcess('early-stop', {
+    DATABASE_URL: migrated.url,
+    METRONOME_HTTP: 'off',
+    REDIS_URL: '',
+    BROKER_URL: '',
+    METRONOME_TRANSPORT: 'log',
+  });
+  try {
+    // The database is open, the election not yet held: a pod deleted as it starts.
+    await beatProcess.waitForLog('database ready', STARTUP_MS);
+  } finally {
+    assert.equal(await beatProcess.stop(60_000), 0, 'the beat exits 0 on a SIGTERM during start-up');
+  }
+  assert.ok(beatProcess.hasLog('stopped'), 'the stop is logged');
+});
+
 test('a normal stop (SIGTERM) logs the step-down at info, and nothing at warn or above', async () => {
   const beatProcess = new BeatProcess('stop', {
     DATABASE_URL: migrated.url,
