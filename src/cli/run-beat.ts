@@ -39,6 +39,9 @@ export async function runBeat(): Promise<void> {
     throw error;
   }
   const log = createLogger({ level: config.logLevel });
+  // Listened for before anything starts: a SIGTERM during start-up (a pod deleted as it starts)
+  // is a clean stop once the start finishes, never the default action's death by the signal.
+  const stopRequested = untilSignal(log);
   const closers: Array<() => Promise<unknown>> = [];
   const closeAll = async () => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => {});
@@ -135,7 +138,7 @@ export async function runBeat(): Promise<void> {
     await running.start();
     await presence.start();
     closers.push(() => presence.stop());
-    await untilSignal(log);
+    await stopRequested;
     exitAfter(settings.stopTimeoutMs, log);
     await running.stop();
     log.info('stopped');
