@@ -20,9 +20,9 @@ import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { type SQL, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { LEADER_CHANNEL } from '../db/channels.ts';
 import { databaseErrorText } from '../db/errors.ts';
 
-export const LEADER_CHANNEL = 'metronome_leader';
 /** The demotion reason of a clean stop (SIGTERM): the only one that lets the last turn finish. */
 const SHUTTING_DOWN = 'shutting down';
 /** How often a standby looks at the lease (and whether its holder's session still exists). */

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type SQL, sql } from 'drizzle-orm';
+import { TRIGGER_CHANNEL } from '../db/channels.ts';
 import type { Database, Db } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
 import { checkLease, type Fence } from './claim.ts';
@@ -241,7 +242,7 @@ export async function insertManualOccurrence(
           returning (extract(epoch from scheduled_for) * 1000)::float8 as ms`,
       tx,
     );
-    await database.rows(sql`select pg_notify('metronome_trigger', ${taskId})`, tx);
+    await database.rows(sql`select pg_notify(${TRIGGER_CHANNEL}, ${taskId})`, tx);
     return { taskId, scheduledFor: Number(row?.ms) };
   });
 }

@@ -10,6 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import { databaseErrorText } from '../db/errors.ts';
 import type { LoadedSchedule } from '../db/store.ts';
@@ -28,9 +29,6 @@ import type { BeatMetrics } from './metrics.ts';
 import { pruneOccurrences } from './prune.ts';
 import { RunsInFlight } from './runs-in-flight.ts';
 import { type BookOptions, ScheduleBook } from './schedule-book.ts';
-
-export const SCHEDULES_CHANNEL = 'metronome_schedules';
-export const TRIGGER_CHANNEL = 'metronome_trigger';
 
 export interface TermSettings {
   /** A due slot at most this late is on time and always runs; older ones follow catch-up. */

@@ -25,6 +25,7 @@ import {
   validateRecord,
 } from '../model/index.ts';
 import type { Schedule } from '../time/index.ts';
+import { SCHEDULES_CHANNEL } from './channels.ts';
 import type { Database, Db } from './database.ts';
 import { isCheckViolation } from './errors.ts';
 import { type OccurrenceRow, occurrences, type ScheduleRow, schedules } from './schema.ts';
@@ -644,8 +645,6 @@ export interface ScheduleChange {
   op: 'INSERT' | 'UPDATE' | 'DELETE';
   version: number;
 }
-
-export const SCHEDULES_CHANNEL = 'metronome_schedules';
 
 /**
  * Listen to schedule changes; resolves once listening, returns the function that stops. The
