@@ -16,15 +16,9 @@ import type { Logger } from 'pino';
 import type { LoadedSchedule } from '../db/store.ts';
 import { type RunLockHandle, type RunLocks, RunLockUnavailableError } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
+import { extensionMs, holdMs, lockKey, lockLeaseMs } from '../model/run-lease.ts';
 import type { EnqueueItem, EnqueueResult, Transport } from '../transports/transport.ts';
-import {
-  enqueueItem,
-  extensionMs,
-  holdMs,
-  lockKey,
-  lockLeaseMs,
-  type OccurrenceRef,
-} from './enqueue-item.ts';
+import { enqueueItem, type OccurrenceRef } from './enqueue-item.ts';
 import type { LedgerWriter } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
 import type { RunsInFlight } from './runs-in-flight.ts';

@@ -4,10 +4,10 @@
  * finished or its run lease ends: docs/runtime.md, "Overlap").
  */
 import { sql } from 'drizzle-orm';
-import { lockKey } from '../beat/enqueue-item.ts';
 import type { Database } from '../db/database.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
+import { lockKey } from '../model/run-lease.ts';
 import { iso } from './instant.ts';
 
 export interface RunLockView {
