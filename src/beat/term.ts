@@ -13,21 +13,21 @@ import type { Logger } from 'pino';
 import { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import { databaseErrorText } from '../db/errors.ts';
+import { type Fence, FencedError } from '../db/sql/leader.ts';
+import { Ledger, pruneOccurrences, releaseClaims, type UnfinishedOccurrence } from '../db/sql/occurrences.ts';
 import type { LoadedSchedule } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
 import type { ScheduleRecord } from '../model/index.ts';
 import { extensionMs, holdMs, lockKey, lockLeaseMs } from '../model/run-lease.ts';
 import type { Transport } from '../transports/transport.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
-import { claim, type Fence, FencedError } from './claim.ts';
+import { claim } from './claim.ts';
 import { ClaimedAhead, takenAwayBecause } from './claimed-ahead.ts';
 import { DatabaseClock } from './clock.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
 import { enqueueItem } from './enqueue-item.ts';
-import { Ledger, releaseClaims, type UnfinishedOccurrence } from './ledger.ts';
 import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
-import { pruneOccurrences } from './prune.ts';
 import { RunsInFlight } from './runs-in-flight.ts';
 import { type BookOptions, ScheduleBook } from './schedule-book.ts';
 
@@ -53,7 +53,7 @@ export interface TermSettings {
   sweepMs: number;
   /** How far ahead schedules are held in memory, and the page sizes of reading them (schedule-book.ts). */
   book?: BookOptions;
-  /** Ledger retention (see prune.ts); no pruning when absent. */
+  /** Ledger retention (see pruneOccurrences, src/db/sql/occurrences.ts); no pruning when absent. */
   prune?: { maxAgeMs: number; perSchedule: number; intervalMs: number };
 }
 
@@ -243,7 +243,7 @@ export class LeaderTerm {
   }
 
   /**
-   * Claims held for a later instant are given back (ledger.ts, releaseClaims) while the lease is
+   * Claims held for a later instant are given back (releaseClaims, src/db/sql/occurrences.ts) while the lease is
    * still ours, so a clean hand-over leaves nothing claimed ahead; when that cannot be done (the
    * lease is gone, the database does not answer) they stay claimed for the next leader.
    */
