@@ -10,7 +10,7 @@
  * trigger clears next_fire_at) are recomputed on load.
  */
 import { performance } from 'node:perf_hooks';
-import { asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
@@ -28,7 +28,8 @@ import type { Schedule } from '../time/index.ts';
 import { SCHEDULES_CHANNEL } from './channels.ts';
 import type { Database, Db } from './database.ts';
 import { isCheckViolation } from './errors.ts';
-import { type OccurrenceRow, occurrences, type ScheduleRow, schedules } from './schema.ts';
+import { type ScheduleRow, schedules } from './schema.ts';
+import { schedulesWithHistory } from './sql/occurrences-read.ts';
 
 // The model's record and the table's row must stay column-for-column the same.
 const _rowIsRecord = (row: ScheduleRow): ScheduleRecord => row;
@@ -433,15 +434,6 @@ async function judge(database: Database, rows: ScheduleRecord[], now: number): P
   });
 }
 
-/** Which of these schedules have at least one occurrence (run, missed, anything). */
-async function schedulesWithHistory(database: Database, ids: number[]): Promise<Set<number>> {
-  const rows = await database.rows<{ id: string | number }>(
-    sql`select distinct schedule_id as id from metronome.occurrences
-        where schedule_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::bigint)`,
-  );
-  return new Set(rows.map((r) => Number(r.id)));
-}
-
 type Written = Pick<ScheduleRecord, 'invalidReason' | 'nextFireAt' | 'version' | 'updatedAt'>;
 
 /**
@@ -592,16 +584,6 @@ export async function resumeSchedule(db: Db, record: ScheduleRecord, now: number
 
 export async function deleteSchedule(db: Db, id: number): Promise<void> {
   await db.delete(schedules).where(eq(schedules.id, id));
-}
-
-/** The latest occurrences of a schedule, by name (history survives the schedule's removal). */
-export async function scheduleHistory(db: Db, name: string, limit: number): Promise<OccurrenceRow[]> {
-  return db
-    .select()
-    .from(occurrences)
-    .where(eq(occurrences.scheduleName, name))
-    .orderBy(desc(occurrences.scheduledFor))
-    .limit(limit);
 }
 
 /**
