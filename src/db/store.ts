@@ -30,6 +30,7 @@ import type { Database, Db } from './database.ts';
 import { isCheckViolation } from './errors.ts';
 import { type ScheduleRow, schedules } from './schema.ts';
 import { schedulesWithHistory } from './sql/occurrences-read.ts';
+import { markBookkeeping } from './sql/schedules.ts';
 
 // The model's record and the table's row must stay column-for-column the same.
 const _rowIsRecord = (row: ScheduleRow): ScheduleRecord => row;
@@ -468,7 +469,7 @@ async function updateVerdicts(database: Database, verdicts: Verdict[]): Promise<
   const others = verdicts.filter((v) => !v.fill);
   if (fills.length > 0) {
     await database.db.transaction(async (tx) => {
-      await database.rows(sql`select set_config('metronome.bookkeeping', 'on', true)`, tx);
+      await markBookkeeping(database, tx);
       await updateVerdictRows(database, fills, written, tx);
     });
   }

@@ -21,6 +21,7 @@ import type { Database, Db } from '../database.ts';
 import { FINISHED_STATUSES, mayFollow, transition } from '../lifecycle.ts';
 import type { OccurrenceStatus } from '../schema.ts';
 import { checkLease, type Fence, leaseIsOurs } from './leader.ts';
+import { markBookkeeping } from './schedules.ts';
 
 export interface NewOccurrence {
   scheduleId: number;
@@ -245,7 +246,7 @@ export async function releaseClaims(
     claims.map((c) => ({ task_id: c.taskId, schedule_id: c.scheduleId, version: c.version })),
   );
   return database.db.transaction(async (tx) => {
-    await database.rows(sql`select set_config('metronome.bookkeeping', 'on', true)`, tx);
+    await markBookkeeping(database, tx);
     const rows = await database.rows<{ n: number }>(
       sql`with v as (
             select * from jsonb_to_recordset(${batch}::jsonb) as v(task_id text, schedule_id bigint, version bigint)),

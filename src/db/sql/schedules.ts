@@ -2,7 +2,7 @@
  * The leader's writes to `metronome.schedules`: its bookkeeping (cursor, run count, last fire),
  * made with a version check so that a concurrent edit wins. The trigger that bumps `version` and
  * notifies on every change is told these writes are bookkeeping (no bump, no notification).
- * Operators' edits go through src/operate/ and src/db/store.ts.
+ * The table's other statements (loading, refresh, operators' edits) are in src/db/store.ts.
  */
 import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../database.ts';
@@ -13,6 +13,15 @@ export interface CursorAdvance {
   nextFireAt: number | null;
   runs: number;
   lastFireAt: number | null;
+}
+
+/**
+ * Tell the schedules' update trigger that the rest of transaction `tx` is the runtime's bookkeeping
+ * (cursor, run count, next fire, quarantine): no version bump, no change notification
+ * (migrations/0008_change_cursor.sql).
+ */
+export async function markBookkeeping(database: Database, tx: Db): Promise<void> {
+  await database.rows(sql`select set_config('metronome.bookkeeping', 'on', true)`, tx);
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -39,8 +48,7 @@ export async function advanceCursors(
       last: iso(a.lastFireAt),
     })),
   );
-  // Tell the update trigger this is the leader's bookkeeping (no version bump, no notification).
-  await database.rows(sql`select set_config('metronome.bookkeeping', 'on', true)`, tx);
+  await markBookkeeping(database, tx);
   const rows = await database.rows<{ id: string | number; version: string | number }>(
     sql`update metronome.schedules s
           set next_fire_at = v.next, total_runs = s.total_runs + v.runs, last_fire_at = coalesce(v.last, s.last_fire_at)
