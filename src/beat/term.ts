@@ -399,7 +399,7 @@ export class LeaderTerm {
     for (const [error, taskIds] of byReason)
       this.#writer.add({ taskIds, status: 'missed', from: ['claimed'], error });
     this.#o.metrics.missed.inc(taken.length);
-    this.#o.metrics.fires.inc({ outcome: 'missed' }, taken.length);
+    this.#o.metrics.fired('missed', taken.length);
     this.log.info(
       { occurrences: taken.length },
       'claims taken back: their schedule changed before their instant',
@@ -434,7 +434,7 @@ export class LeaderTerm {
     const result = await claim(this.#o.database, this.#o.fence, [], missed);
     const recorded = missed.filter((o) => result.inserted.has(o.taskId)).length;
     this.#o.metrics.missed.inc(recorded);
-    this.#o.metrics.fires.inc({ outcome: 'missed' }, recorded);
+    this.#o.metrics.fired('missed', recorded);
   }
 
   async #track(): Promise<void> {
@@ -523,7 +523,7 @@ export class LeaderTerm {
     const missed = inserted.filter((o) => o.status === 'missed').length;
     if (missed > 0) {
       this.#o.metrics.missed.inc(missed);
-      this.#o.metrics.fires.inc({ outcome: 'missed' }, missed);
+      this.#o.metrics.fired('missed', missed);
     }
     const snapshot = new Map(due.map((d) => [d.id, d.loaded]));
     const requests: DispatchRequest[] = [];
