@@ -1,7 +1,7 @@
 /**
  * Waiting for a promise with a bound, without cancelling it: the one helper the lock client's
- * close, the AMQP publisher's confirms and the beat's health checks share. Below every layer (no
- * imports), so any of them may use it.
+ * close and the AMQP publisher's confirms share. Below every layer (no imports), so any of them may
+ * use it.
  */
 
 /** Resolves true when `promise` settles within `ms`, false otherwise (the promise runs on). A rejection rejects. */

@@ -1,13 +1,15 @@
 /**
- * One tick's batch, decided without I/O: for each due schedule, its plan (plan.ts) becomes a cursor
+ * One tick's batch, decided without I/O: for each due schedule, its plan (src/model/plan.ts) becomes a cursor
  * advance and the occurrences to insert — claimed ones to send, missed ones to record. The claim
  * (claim.ts) then writes them in one transaction, and the dispatcher sends what it inserted.
  */
+
+import type { NewOccurrence } from '../db/sql/occurrences.ts';
+import type { CursorAdvance } from '../db/sql/schedules.ts';
 import type { LoadedSchedule } from '../db/store.ts';
 import type { CatchupPolicy, ScheduleRecord } from '../model/index.ts';
+import { fireAtOf, MISSED_ROWS_CAP, planGuarded } from '../model/plan.ts';
 import { taskIdFor } from '../model/task-id.ts';
-import type { CursorAdvance, NewOccurrence } from './claim.ts';
-import { fireAtOf, MISSED_ROWS_CAP, planGuarded } from './plan.ts';
 import type { DroppedBacklog } from './schedule-book.ts';
 
 export interface BatchInput {

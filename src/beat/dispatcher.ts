@@ -16,15 +16,9 @@ import type { Logger } from 'pino';
 import type { LoadedSchedule } from '../db/store.ts';
 import { type RunLockHandle, type RunLocks, RunLockUnavailableError } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
+import { extensionMs, holdMs, lockKey, lockLeaseMs } from '../model/run-lease.ts';
 import type { EnqueueItem, EnqueueResult, Transport } from '../transports/transport.ts';
-import {
-  enqueueItem,
-  extensionMs,
-  holdMs,
-  lockKey,
-  lockLeaseMs,
-  type OccurrenceRef,
-} from './enqueue-item.ts';
+import { enqueueItem, type OccurrenceRef } from './enqueue-item.ts';
 import type { LedgerWriter } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
 import type { RunsInFlight } from './runs-in-flight.ts';
@@ -124,7 +118,7 @@ export class Dispatcher {
     this.#buffered.set(request.scheduleId, keep);
     if (!drop) return;
     this.#o.metrics.skipped.inc();
-    this.#o.metrics.fires.inc({ outcome: 'skipped_overlap' });
+    this.#o.metrics.fired('skipped_overlap');
     this.#o.writer.add({
       taskIds: [drop.taskId],
       status: 'skipped_overlap',
@@ -224,7 +218,7 @@ export class Dispatcher {
     this.#forgetPending(p);
     if (p.lock) void this.#o.locks.release(p.lock).catch(() => {});
     this.#o.metrics.missed.inc();
-    this.#o.metrics.fires.inc({ outcome: 'missed' });
+    this.#o.metrics.fired('missed');
     this.#o.writer.add({
       taskIds: [p.request.taskId],
       status: 'missed',
@@ -252,7 +246,7 @@ export class Dispatcher {
       } else {
         // The lease is not certainly ours: keep them pending. If the term is over, the next leader
         // adopts them (same task ids); if the lease comes back, they are retried.
-        this.#o.metrics.fires.inc({ outcome: 'fenced' }, ready.length);
+        this.#o.metrics.fired('fenced', ready.length);
         for (const p of ready) this.#backoff(p, 'not sent: the leader lease is not certainly ours');
       }
     }
@@ -420,7 +414,7 @@ export class Dispatcher {
     const skip = (taskIds: string[], error: string) => {
       if (taskIds.length === 0) return;
       metrics.skipped.inc(taskIds.length);
-      metrics.fires.inc({ outcome: 'skipped_overlap' }, taskIds.length);
+      metrics.fired('skipped_overlap', taskIds.length);
       writer.add({ taskIds, status: 'skipped_overlap', from: ['claimed', 'buffered'], error });
     };
     skip(skipped, 'the previous run still holds the run lock (overlap: skip)');
@@ -429,7 +423,7 @@ export class Dispatcher {
       'the previous leader may still be sending an occurrence of this schedule (overlap: skip)',
     );
     if (buffered.length > 0) {
-      metrics.fires.inc({ outcome: 'buffered' }, buffered.length);
+      metrics.fired('buffered', buffered.length);
       writer.add({
         taskIds: buffered,
         status: 'buffered',
@@ -505,7 +499,7 @@ export class Dispatcher {
     if (ok.length > 0) log.info({ enqueued: ok.length, maxLagMs: Math.round(maxLagMs) }, 'enqueued a batch');
     this.#enqueueError = failedByError.size > 0 ? [...failedByError.keys()][0] : undefined;
     if (ok.length > 0) {
-      metrics.fires.inc({ outcome: 'enqueued' }, ok.length);
+      metrics.fired('enqueued', ok.length);
       writer.add({
         taskIds: ok,
         status: transport.finishedOnEnqueue ? 'succeeded' : 'enqueued',
@@ -514,7 +508,7 @@ export class Dispatcher {
     }
     for (const [error, ids] of failedByError) {
       metrics.enqueueFailures.inc(ids.length);
-      metrics.fires.inc({ outcome: 'enqueue_failed' }, ids.length);
+      metrics.fired('enqueue_failed', ids.length);
       writer.add({ taskIds: ids, status: 'claimed', from: ['claimed'], error, bestEffort: true });
     }
   }

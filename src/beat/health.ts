@@ -14,12 +14,3 @@ export interface Liveness {
   live: boolean;
   reasons: string[];
 }
-
-/** Resolves true when `promise` settles within `ms`, false otherwise (the promise runs on). */
-export function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
-}

@@ -18,11 +18,18 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { type SQL, sql } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import type { Logger } from 'pino';
+import { LEADER_CHANNEL } from '../db/channels.ts';
 import { databaseErrorText } from '../db/errors.ts';
+import {
+  ensureLeaseRow,
+  notifyLeaseReleased,
+  releaseLease,
+  renewLease,
+  takeLease,
+} from '../db/sql/leader.ts';
 
-export const LEADER_CHANNEL = 'metronome_leader';
 /** The demotion reason of a clean stop (SIGTERM): the only one that lets the last turn finish. */
 const SHUTTING_DOWN = 'shutting down';
 /** How often a standby looks at the lease (and whether its holder's session still exists). */
@@ -101,9 +108,7 @@ export class Leadership {
   }
 
   async start(): Promise<void> {
-    await this.#o.connection.rows(
-      sql`insert into metronome.leader (grp, epoch) values (${this.#o.group}, 0) on conflict (grp) do nothing`,
-    );
+    await this.#o.connection.rows(ensureLeaseRow(this.#o.group));
     this.#unlisten = await this.#o.connection.listen(LEADER_CHANNEL, (payload) => {
       if (payload === this.#o.group && !this.#leading && !this.#stopped) this.#schedule(0);
     });
@@ -134,10 +139,8 @@ export class Leadership {
       const epoch = this.#epoch;
       await this.#demote(SHUTTING_DOWN);
       try {
-        await this.#query(sql`
-          update metronome.leader set holder = null, expires_at = null
-          where grp = ${this.#o.group} and holder = ${this.holderId} and epoch = ${epoch}`);
-        await this.#query(sql`select pg_notify(${LEADER_CHANNEL}, ${this.#o.group})`);
+        await this.#query(releaseLease(this.#o.group, this.holderId, epoch));
+        await this.#query(notifyLeaseReleased(this.#o.group));
         this.#o.log.info({ epoch }, 'released the leader lease');
       } catch (error) {
         this.#o.log.warn({ err: error }, 'could not release the leader lease; it will expire');
@@ -171,12 +174,9 @@ export class Leadership {
       const sent = performance.now();
       let renewed = false;
       try {
-        const rows = await this.#query<{ epoch: string | number }>(sql`
-          update metronome.leader
-          set expires_at = clock_timestamp() + ${ttl} * interval '1 millisecond', holder_pid = pg_backend_pid()
-          where grp = ${this.#o.group} and holder = ${this.holderId} and epoch = ${this.#epoch}
-            and expires_at > clock_timestamp()
-          returning epoch`);
+        const rows = await this.#query<{ epoch: string | number }>(
+          renewLease(this.#o.group, this.holderId, this.#epoch, ttl),
+        );
         renewed = rows.length === 1;
         this.#healthy = true;
       } catch (error) {
@@ -196,19 +196,9 @@ export class Leadership {
     // holder that is only paused keeps its session, and its lease, until the lease runs out.
     const sent = performance.now();
     try {
-      const taken = await this.#query<{ epoch: string | number; previous: string | number | null }>(sql`
-        update metronome.leader l
-        set holder = ${this.holderId}, epoch = l.epoch + 1, holder_pid = pg_backend_pid(),
-            expires_at = clock_timestamp() + ${ttl} * interval '1 millisecond',
-            previous_expires_at = case
-              when l.holder is distinct from ${this.holderId} and l.expires_at > clock_timestamp()
-              then l.expires_at end
-        where l.grp = ${this.#o.group}
-          and (l.holder is null or l.expires_at is null or l.expires_at <= clock_timestamp()
-               or l.holder = ${this.holderId}
-               or (l.holder_pid is not null
-                   and not exists (select 1 from pg_stat_activity a where a.pid = l.holder_pid)))
-        returning l.epoch, (extract(epoch from l.previous_expires_at) * 1000)::float8 as previous`);
+      const taken = await this.#query<{ epoch: string | number; previous: string | number | null }>(
+        takeLease(this.#o.group, this.holderId, ttl),
+      );
       this.#healthy = true;
       if (taken.length === 1 && !this.#stopped) {
         const row = taken[0] as { epoch: string | number; previous: string | number | null };

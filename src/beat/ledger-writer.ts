@@ -7,9 +7,9 @@
  */
 import type { Logger } from 'pino';
 import { databaseErrorText } from '../db/errors.ts';
+import { transition } from '../db/lifecycle.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
-import type { Ledger } from './ledger.ts';
-import { transition } from './lifecycle.ts';
+import type { Ledger } from '../db/sql/occurrences.ts';
 
 export interface StatusWrite {
   taskIds: string[];
@@ -63,7 +63,7 @@ export class LedgerWriter {
     return ids;
   }
 
-  /** Queue a write; its step must be one the lifecycle has (lifecycle.ts). */
+  /** Queue a write; its step must be one the lifecycle has (src/db/lifecycle.ts). */
   add(write: StatusWrite): void {
     transition(write.status, write.from);
     if (write.taskIds.length > 0) this.#queue.push(write);

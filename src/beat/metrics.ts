@@ -6,6 +6,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../version.ts';
 
+/** The `outcome` label of metronome_fires_total: what the leader did with an occurrence. */
 export type FireOutcome =
   | 'enqueued'
   | 'enqueue_failed'
@@ -16,7 +17,7 @@ export type FireOutcome =
 
 export class BeatMetrics {
   readonly registry = new Registry();
-  readonly fires = new Counter({
+  readonly #fires = new Counter({
     name: 'metronome_fires_total',
     help: 'Occurrences handled by the leader, by outcome.',
     labelNames: ['outcome'] as const,
@@ -88,6 +89,11 @@ export class BeatMetrics {
     labelNames: ['version', 'node_version'] as const,
     registers: [this.registry],
   });
+
+  /** Count `count` occurrences handled with `outcome` (a label the type checks: no free text). */
+  fired(outcome: FireOutcome, count = 1): void {
+    this.#fires.inc({ outcome }, count);
+  }
 
   constructor(options: { processMetrics?: boolean } = {}) {
     this.buildInfo.set({ version: VERSION, node_version: process.version }, 1);

@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
+import { forgetReplicas, writeReplica } from '../db/sql/replicas.ts';
 
 export const PRESENCE_INTERVAL_MS = 5_000;
 /** How often the role is looked at (in memory): a change is written at once, not at the next beat. */
@@ -66,9 +66,7 @@ export class Presence {
       await this.#write(this.#lastRole);
       // Now and then, forget processes gone for a day.
       if (this.#beats++ % 100 === 0) {
-        await this.#o.database.rows(
-          sql`delete from metronome.replicas where seen_at < clock_timestamp() - ${FORGET_AFTER}::interval`,
-        );
+        await forgetReplicas(this.#o.database, FORGET_AFTER);
       }
       if (this.#failing) this.#o.log.info('presence: writing the replica row again');
       this.#failing = false;
@@ -82,12 +80,16 @@ export class Presence {
 
   async #write(role: string): Promise<void> {
     const o = this.#o;
-    await o.database.rows(sql`
-      insert into metronome.replicas (id, grp, host, pid, role, http, version, started_at, seen_at)
-      values (${o.id}, ${o.group}, ${hostname()}, ${process.pid}, ${role}, ${o.http}, ${VERSION},
-              ${this.#startedAt.toISOString()}::timestamptz, clock_timestamp())
-      on conflict (id) do update
-        set role = excluded.role, http = excluded.http, seen_at = excluded.seen_at`);
+    await writeReplica(o.database, {
+      id: o.id,
+      group: o.group,
+      host: hostname(),
+      pid: process.pid,
+      role,
+      http: o.http,
+      version: VERSION,
+      startedAt: this.#startedAt,
+    });
   }
 }
 

@@ -18,7 +18,7 @@ export interface InFlight {
   scheduleId: number;
   scheduleName: string;
   lock: RunLockHandle | null;
-  /** What one extension adds (see extensionMs). */
+  /** What one extension adds (see extensionMs, src/model/run-lease.ts). */
   extendMs: number;
   /** Wall-clock ms after which the run lock has expired by itself. */
   leaseEndsAt: number;

@@ -18,8 +18,6 @@ import type { StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
 import { LeaderTerm, type TermSettings } from './term.ts';
 
-export { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from './term.ts';
-
 export interface BeatOptions extends Omit<TermSettings, 'maxRunHoldMs' | 'sweepMs'> {
   database: Database;
   leaseConnection: LeaseConnection;

@@ -41,9 +41,9 @@ import {
   unfilledPage,
 } from '../db/store.ts';
 import type { ScheduleRecord } from '../model/index.ts';
+import { fireAtOf } from '../model/plan.ts';
 import { DueIndex } from './due-index.ts';
 import type { BeatMetrics } from './metrics.ts';
-import { fireAtOf } from './plan.ts';
 
 /** Changed schedules re-read per turn of the loop: a burst of inserted rows never holds up due fires. */
 const REFRESH_BATCH = 100;

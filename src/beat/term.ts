@@ -10,27 +10,26 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import { databaseErrorText } from '../db/errors.ts';
+import { type Fence, FencedError } from '../db/sql/leader.ts';
+import { Ledger, pruneOccurrences, releaseClaims, type UnfinishedOccurrence } from '../db/sql/occurrences.ts';
 import type { LoadedSchedule } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
 import type { ScheduleRecord } from '../model/index.ts';
+import { extensionMs, holdMs, lockKey, lockLeaseMs } from '../model/run-lease.ts';
 import type { Transport } from '../transports/transport.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
-import { claim, type Fence, FencedError } from './claim.ts';
+import { claim } from './claim.ts';
 import { ClaimedAhead, takenAwayBecause } from './claimed-ahead.ts';
 import { DatabaseClock } from './clock.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
-import { enqueueItem, extensionMs, holdMs, lockKey, lockLeaseMs } from './enqueue-item.ts';
-import { Ledger, releaseClaims, type UnfinishedOccurrence } from './ledger.ts';
+import { enqueueItem } from './enqueue-item.ts';
 import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
-import { pruneOccurrences } from './prune.ts';
 import { RunsInFlight } from './runs-in-flight.ts';
 import { type BookOptions, ScheduleBook } from './schedule-book.ts';
-
-export const SCHEDULES_CHANNEL = 'metronome_schedules';
-export const TRIGGER_CHANNEL = 'metronome_trigger';
 
 export interface TermSettings {
   /** A due slot at most this late is on time and always runs; older ones follow catch-up. */
@@ -54,7 +53,7 @@ export interface TermSettings {
   sweepMs: number;
   /** How far ahead schedules are held in memory, and the page sizes of reading them (schedule-book.ts). */
   book?: BookOptions;
-  /** Ledger retention (see prune.ts); no pruning when absent. */
+  /** Ledger retention (see pruneOccurrences, src/db/sql/occurrences.ts); no pruning when absent. */
   prune?: { maxAgeMs: number; perSchedule: number; intervalMs: number };
 }
 
@@ -244,7 +243,7 @@ export class LeaderTerm {
   }
 
   /**
-   * Claims held for a later instant are given back (ledger.ts, releaseClaims) while the lease is
+   * Claims held for a later instant are given back (releaseClaims, src/db/sql/occurrences.ts) while the lease is
    * still ours, so a clean hand-over leaves nothing claimed ahead; when that cannot be done (the
    * lease is gone, the database does not answer) they stay claimed for the next leader.
    */
@@ -400,7 +399,7 @@ export class LeaderTerm {
     for (const [error, taskIds] of byReason)
       this.#writer.add({ taskIds, status: 'missed', from: ['claimed'], error });
     this.#o.metrics.missed.inc(taken.length);
-    this.#o.metrics.fires.inc({ outcome: 'missed' }, taken.length);
+    this.#o.metrics.fired('missed', taken.length);
     this.log.info(
       { occurrences: taken.length },
       'claims taken back: their schedule changed before their instant',
@@ -435,7 +434,7 @@ export class LeaderTerm {
     const result = await claim(this.#o.database, this.#o.fence, [], missed);
     const recorded = missed.filter((o) => result.inserted.has(o.taskId)).length;
     this.#o.metrics.missed.inc(recorded);
-    this.#o.metrics.fires.inc({ outcome: 'missed' }, recorded);
+    this.#o.metrics.fired('missed', recorded);
   }
 
   async #track(): Promise<void> {
@@ -524,7 +523,7 @@ export class LeaderTerm {
     const missed = inserted.filter((o) => o.status === 'missed').length;
     if (missed > 0) {
       this.#o.metrics.missed.inc(missed);
-      this.#o.metrics.fires.inc({ outcome: 'missed' }, missed);
+      this.#o.metrics.fired('missed', missed);
     }
     const snapshot = new Map(due.map((d) => [d.id, d.loaded]));
     const requests: DispatchRequest[] = [];

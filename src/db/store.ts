@@ -10,7 +10,7 @@
  * trigger clears next_fire_at) are recomputed on load.
  */
 import { performance } from 'node:perf_hooks';
-import { asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
@@ -25,9 +25,12 @@ import {
   validateRecord,
 } from '../model/index.ts';
 import type { Schedule } from '../time/index.ts';
+import { SCHEDULES_CHANNEL } from './channels.ts';
 import type { Database, Db } from './database.ts';
 import { isCheckViolation } from './errors.ts';
-import { type OccurrenceRow, occurrences, type ScheduleRow, schedules } from './schema.ts';
+import { type ScheduleRow, schedules } from './schema.ts';
+import { schedulesWithHistory } from './sql/occurrences-read.ts';
+import { markBookkeeping } from './sql/schedules.ts';
 
 // The model's record and the table's row must stay column-for-column the same.
 const _rowIsRecord = (row: ScheduleRow): ScheduleRecord => row;
@@ -432,15 +435,6 @@ async function judge(database: Database, rows: ScheduleRecord[], now: number): P
   });
 }
 
-/** Which of these schedules have at least one occurrence (run, missed, anything). */
-async function schedulesWithHistory(database: Database, ids: number[]): Promise<Set<number>> {
-  const rows = await database.rows<{ id: string | number }>(
-    sql`select distinct schedule_id as id from metronome.occurrences
-        where schedule_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::bigint)`,
-  );
-  return new Set(rows.map((r) => Number(r.id)));
-}
-
 type Written = Pick<ScheduleRecord, 'invalidReason' | 'nextFireAt' | 'version' | 'updatedAt'>;
 
 /**
@@ -475,7 +469,7 @@ async function updateVerdicts(database: Database, verdicts: Verdict[]): Promise<
   const others = verdicts.filter((v) => !v.fill);
   if (fills.length > 0) {
     await database.db.transaction(async (tx) => {
-      await database.rows(sql`select set_config('metronome.bookkeeping', 'on', true)`, tx);
+      await markBookkeeping(database, tx);
       await updateVerdictRows(database, fills, written, tx);
     });
   }
@@ -593,16 +587,6 @@ export async function deleteSchedule(db: Db, id: number): Promise<void> {
   await db.delete(schedules).where(eq(schedules.id, id));
 }
 
-/** The latest occurrences of a schedule, by name (history survives the schedule's removal). */
-export async function scheduleHistory(db: Db, name: string, limit: number): Promise<OccurrenceRow[]> {
-  return db
-    .select()
-    .from(occurrences)
-    .where(eq(occurrences.scheduleName, name))
-    .orderBy(desc(occurrences.scheduledFor))
-    .limit(limit);
-}
-
 /**
  * Where the change cursor stands now: the xmin of this statement's snapshot. Every transaction not
  * yet committed has an id at least this, so rows it changes carry `change_xid >=` it (migration
@@ -644,8 +628,6 @@ export interface ScheduleChange {
   op: 'INSERT' | 'UPDATE' | 'DELETE';
   version: number;
 }
-
-export const SCHEDULES_CHANNEL = 'metronome_schedules';
 
 /**
  * Listen to schedule changes; resolves once listening, returns the function that stops. The

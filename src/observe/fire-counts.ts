@@ -5,8 +5,9 @@
  * arithmetic on its grid, whatever its frequency; anything else is walked fire by fire, at most
  * `cap` fires (a walk that stops there says so).
  */
-import { fireAtOf } from '../beat/plan.ts';
+
 import { nextFireWithin, type ScheduleRecord } from '../model/index.ts';
+import { fireAtOf } from '../model/plan.ts';
 import type { Schedule } from '../time/index.ts';
 
 export type FireWindow = Pick<

@@ -3,9 +3,9 @@
  * enqueued (from its due instant, slot plus jitter), how long it ran when the end was seen, its task
  * id, and the worker's error or the reason it did not run. Paged by `before` (a scheduled instant).
  */
-import { and, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { type OccurrenceRow, type OccurrenceStatus, occurrences } from '../db/schema.ts';
+import type { OccurrenceRow, OccurrenceStatus } from '../db/schema.ts';
+import { type HistoryQuery, occurrencesOf } from '../db/sql/occurrences-read.ts';
 
 export interface OccurrenceView {
   scheduledFor: string;
@@ -26,30 +26,12 @@ export interface OccurrenceView {
   error: string | null;
 }
 
-export interface HistoryQuery {
-  limit: number;
-  /** Only occurrences scheduled before this instant (the next page). */
-  before?: Date;
-  statuses?: OccurrenceStatus[];
-}
-
 export async function scheduleOccurrences(
   database: Database,
   name: string,
   query: HistoryQuery,
 ): Promise<OccurrenceView[]> {
-  const rows = await database.db
-    .select()
-    .from(occurrences)
-    .where(
-      and(
-        eq(occurrences.scheduleName, name),
-        query.before ? lt(occurrences.scheduledFor, query.before) : undefined,
-        query.statuses && query.statuses.length > 0 ? inArray(occurrences.status, query.statuses) : undefined,
-      ),
-    )
-    .orderBy(desc(occurrences.scheduledFor))
-    .limit(query.limit);
+  const rows = await occurrencesOf(database.db, name, query);
   return rows.map(occurrenceView);
 }
 

@@ -2,8 +2,8 @@
  * The leader lease and its history (`metronome.leader_history`, kept by a trigger on the lease row:
  * migrations/0004_leader_history.sql).
  */
-import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
+import { leaderHistoryRows, leaderRow } from '../db/sql/leader.ts';
 import { iso, ms } from './instant.ts';
 
 export interface LeaderView {
@@ -19,17 +19,7 @@ export interface LeaderView {
 }
 
 export async function currentLeader(database: Database, group: string): Promise<LeaderView> {
-  const [row] = await database.rows<{
-    holder: string | null;
-    epoch: number | string;
-    expires_at: Date | string | null;
-    live: boolean | null;
-    started_at: Date | string | null;
-  }>(sql`
-    select l.holder, l.epoch, l.expires_at, l.expires_at > clock_timestamp() as live, h.started_at
-      from metronome.leader l
-      left join metronome.leader_history h on h.grp = l.grp and h.epoch = l.epoch
-     where l.grp = ${group}`);
+  const row = await leaderRow(database, group);
   return {
     group,
     holder: row?.holder ?? null,
@@ -59,15 +49,7 @@ export async function leaderChanges(
   group: string,
   limit: number,
 ): Promise<LeaderChange[]> {
-  const rows = await database.rows<{
-    epoch: number | string;
-    holder: string;
-    started_at: Date | string;
-    ended_at: Date | string | null;
-    end_reason: 'released' | 'expired' | 'taken_over' | null;
-  }>(sql`
-    select epoch, holder, started_at, ended_at, end_reason from metronome.leader_history
-     where grp = ${group} order by epoch desc limit ${limit + 1}`);
+  const rows = await leaderHistoryRows(database, group, limit + 1);
   return rows.slice(0, limit).map((row, i) => {
     const previous = rows[i + 1];
     const previousEnd = ms(previous?.ended_at);

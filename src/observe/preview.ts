@@ -8,9 +8,9 @@
  * fields in TIMING_FIELDS, or enabling it) restarts its cursor at the next fire after now, so
  * nothing is caught up, not even the slots an earlier start now covers; any other edit keeps the
  * stored cursor, and if that is already due (the beat was down, or it was paused) the catch-up
- * policy after the edit decides which of the due slots run (src/beat/plan.ts, the leader's own plan).
+ * policy after the edit decides which of the due slots run (src/model/plan.ts, the leader's own plan).
  */
-import { planDue } from '../beat/plan.ts';
+
 import {
   describeDst,
   describeDstEffect,
@@ -20,6 +20,7 @@ import {
   TIMING_FIELDS,
   validateFields,
 } from '../model/index.ts';
+import { planDue } from '../model/plan.ts';
 import { type Schedule, ZoneRules } from '../time/index.ts';
 
 /** A fire as a preview shows it. */

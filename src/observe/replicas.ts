@@ -1,6 +1,6 @@
 /** The beat processes seen lately (each writes its row every few seconds: src/beat/presence.ts). */
-import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
+import { replicaRows } from '../db/sql/replicas.ts';
 import { iso } from './instant.ts';
 
 export interface ReplicaView {
@@ -22,22 +22,7 @@ export async function recentReplicas(
   group: string,
   aliveWithinMs: number,
 ): Promise<ReplicaView[]> {
-  const rows = await database.rows<{
-    id: string;
-    host: string;
-    pid: number | string;
-    role: string;
-    http: string | null;
-    version: string;
-    started_at: Date | string;
-    seen_at: Date | string;
-    alive: boolean;
-  }>(sql`
-    select id, host, pid, role, http, version, started_at, seen_at,
-           seen_at > clock_timestamp() - ${aliveWithinMs} * interval '1 millisecond' as alive
-      from metronome.replicas
-     where grp = ${group} and seen_at > clock_timestamp() - interval '1 hour'
-     order by alive desc, started_at`);
+  const rows = await replicaRows(database, group, aliveWithinMs);
   return rows.map((r) => ({
     id: r.id,
     host: r.host,

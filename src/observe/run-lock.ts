@@ -3,11 +3,11 @@
  * which run (the lock's token is the run's task id, and a run holds it from enqueue until it is seen
  * finished or its run lease ends: docs/runtime.md, "Overlap").
  */
-import { sql } from 'drizzle-orm';
-import { lockKey } from '../beat/enqueue-item.ts';
 import type { Database } from '../db/database.ts';
+import { runHoldingLock } from '../db/sql/occurrences-read.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { redactSecrets } from '../logger.ts';
+import { lockKey } from '../model/run-lease.ts';
 import { iso } from './instant.ts';
 
 export interface RunLockView {
@@ -41,16 +41,7 @@ export async function runLockOf(
   } else {
     unknown = 'no lock service in this process';
   }
-  const [row] = await database.rows<{
-    task_id: string;
-    status: string;
-    scheduled_for: Date | string;
-    enqueued_at: Date | string | null;
-    leader_epoch: number | string | null;
-  }>(sql`
-    select task_id, status, scheduled_for, enqueued_at, leader_epoch from metronome.occurrences
-     where schedule_id = ${scheduleId} and status in ('enqueued', 'running') and not force
-     order by enqueued_at desc nulls last limit 1`);
+  const row = await runHoldingLock(database, scheduleId);
   return {
     held,
     unknown,

@@ -6,6 +6,7 @@
 import { and, asc, count, eq, ilike, isNotNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { schedules } from '../db/schema.ts';
+import { latestOccurrenceRows } from '../db/sql/occurrences-read.ts';
 import { databaseNow } from '../db/store.ts';
 import { describeSpec, type ManagedBy, type ScheduleRecord, specInWords } from '../model/index.ts';
 import type { ScheduleKind } from '../time/index.ts';
@@ -157,26 +158,14 @@ export function summarize(view: RecordView, now: number, latest: LatestOccurrenc
   };
 }
 
-/** The latest occurrence of each named schedule: one index probe each (occurrences_history_idx). */
+/** The latest occurrence of each named schedule. */
 export async function latestOccurrences(
   database: Database,
   names: string[],
 ): Promise<Map<string, LatestOccurrence>> {
   const out = new Map<string, LatestOccurrence>();
   if (names.length === 0) return out;
-  const rows = await database.rows<{
-    name: string;
-    scheduled_for: Date | string;
-    status: string;
-    manual: boolean;
-    task_id: string;
-    error: string | null;
-  }>(sql`
-    select n.name, o.scheduled_for, o.status, o.manual, o.task_id, o.error
-      from jsonb_array_elements_text(${JSON.stringify(names)}::jsonb) as n(name)
-      cross join lateral (
-        select scheduled_for, status, manual, task_id, error from metronome.occurrences o
-         where o.schedule_name = n.name order by o.scheduled_for desc limit 1) o`);
+  const rows = await latestOccurrenceRows(database, names);
   for (const r of rows) {
     out.set(r.name, {
       scheduledFor: iso(r.scheduled_for) as string,

@@ -3,8 +3,8 @@
  * ledger's occurrences by outcome; future buckets count the fires to come. Bucketed, so a schedule
  * that fires every second draws as cheaply as a daily one.
  */
-import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
+import { statusCountsByBucket } from '../db/sql/occurrences-read.ts';
 import { countFires } from './fire-counts.ts';
 import type { RecordView } from './schedule-view.ts';
 
@@ -52,14 +52,7 @@ export async function scheduleTimeline(
     pending: 0,
     upcoming: 0,
   }));
-  const rows = await database.rows<{ bucket: number | string; status: string; n: number | string }>(sql`
-    select floor((extract(epoch from scheduled_for) * 1000 - ${from}) / ${bucketMs})::int as bucket,
-           status, count(*) as n
-      from metronome.occurrences
-     where schedule_name = ${view.record.name}
-       and scheduled_for >= ${new Date(from).toISOString()}::timestamptz
-       and scheduled_for < ${new Date(to).toISOString()}::timestamptz
-     group by 1, 2`);
+  const rows = await statusCountsByBucket(database, view.record.name, { from, to, bucketMs });
   for (const row of rows) {
     const bucket = buckets[Number(row.bucket)];
     if (!bucket) continue;

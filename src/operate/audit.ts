@@ -3,7 +3,7 @@
  * action itself, so an action is never done without its record nor recorded without being done.
  */
 import { and, asc, desc, eq, gte, sql } from 'drizzle-orm';
-import type { Db } from '../db/database.ts';
+import type { Database, Db } from '../db/database.ts';
 import { auditLog, type Json } from '../db/schema.ts';
 import type { Actor } from './actor.ts';
 
@@ -40,6 +40,34 @@ export async function recordAction(
     scheduleName,
     detail,
   });
+}
+
+export interface BulkAuditEntry {
+  name: string;
+  action: 'create' | 'update';
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Record a bulk upsert's actions in its transaction `tx`: one statement whatever their number (one
+ * JSON parameter read by `jsonb_to_recordset`, as the bulk upsert's own statements: bulk-sql.ts).
+ */
+export async function recordActions(
+  database: Database,
+  tx: Db,
+  actor: Actor,
+  entries: BulkAuditEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  const json = JSON.stringify(
+    entries.map((e) => ({ schedule_name: e.name, action: e.action, detail: e.detail })),
+  );
+  await database.rows(
+    sql`insert into metronome.audit_log (actor, via, address, action, schedule_name, detail)
+        select ${actor.name}, ${actor.via}, ${actor.address}, action, schedule_name, detail
+        from jsonb_to_recordset(${json}::jsonb) as r(schedule_name text, action text, detail jsonb)`,
+    tx,
+  );
 }
 
 /** The latest actions, newest first; of one schedule when a name is given. */

@@ -8,7 +8,6 @@ import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
 import { schedules } from '../db/schema.ts';
 import { FIELD_NAMES, type ScheduleFields, type ScheduleRecord, stringifyJson } from '../model/index.ts';
-import type { Actor } from './actor.ts';
 
 /** A row to write: the declared fields and the columns the bulk path sets besides them. */
 export interface BulkRow extends ScheduleFields {
@@ -68,28 +67,4 @@ export async function upsertRows(database: Database, tx: Db, rows: BulkRow[]): P
     tx,
   );
   return new Map(written.map((w) => [w.name, Number(w.version)]));
-}
-
-export interface BulkAuditEntry {
-  name: string;
-  action: 'create' | 'update';
-  detail: Record<string, unknown>;
-}
-
-export async function auditRows(
-  database: Database,
-  tx: Db,
-  actor: Actor,
-  entries: BulkAuditEntry[],
-): Promise<void> {
-  if (entries.length === 0) return;
-  const json = JSON.stringify(
-    entries.map((e) => ({ schedule_name: e.name, action: e.action, detail: e.detail })),
-  );
-  await database.rows(
-    sql`insert into metronome.audit_log (actor, via, address, action, schedule_name, detail)
-        select ${actor.name}, ${actor.via}, ${actor.address}, action, schedule_name, detail
-        from jsonb_to_recordset(${json}::jsonb) as r(schedule_name text, action text, detail jsonb)`,
-    tx,
-  );
 }

@@ -7,7 +7,7 @@
  * that has moved is reported by its index and name, and its batch is not written (the others are).
  * Sending the same call again is safe: what was written is found unchanged and left alone.
  *
- * A batch is three statements (src/operate/bulk-sql.ts): the existing rows locked (`FOR UPDATE`),
+ * A batch is three statements (src/operate/bulk-sql.ts, audit.ts): the existing rows locked (`FOR UPDATE`),
  * one `INSERT ... ON CONFLICT (name) DO UPDATE` of the new and changed ones, and their audit records.
  * The next batch is validated while the previous one is in the database.
  */
@@ -15,7 +15,8 @@ import type { Database } from '../db/database.ts';
 import { databaseNow } from '../db/store.ts';
 import { nextFireWithin, type ScheduleDeclarationInput, type ScheduleRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
-import { auditRows, type BulkAuditEntry, type BulkRow, lockByNames, upsertRows } from './bulk-sql.ts';
+import { type BulkAuditEntry, recordActions } from './audit.ts';
+import { type BulkRow, lockByNames, upsertRows } from './bulk-sql.ts';
 import { type CheckedDeclaration, checkDeclarationInput } from './declaration.ts';
 import { type CreatedVia, changedFields, needsNewNextFire } from './edit.ts';
 
@@ -183,7 +184,7 @@ async function writeBatch(
       }
       const versions = await upsertRows(database, tx, rows);
       for (const entry of audit) entry.detail.version = versions.get(entry.name) ?? null;
-      await auditRows(database, tx, actor, audit);
+      await recordActions(database, tx, actor, audit);
       const created = audit.filter((a) => a.action === 'create').length;
       return { created, updated: audit.length - created, unchanged };
     });

@@ -3,9 +3,10 @@
  * the same path as a scheduled one (run lock and overlap policy, unless forced). `beat trigger` and
  * `POST /api/v1/schedules/NAME/trigger` both call these.
  */
-import { insertManualOccurrence, occurrenceStatus } from '../beat/ledger.ts';
+
 import type { Database } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
+import { insertManualOccurrence, occurrenceStatus } from '../db/sql/occurrences.ts';
 import type { Actor } from './actor.ts';
 import { recordAction } from './audit.ts';
 import { lockSchedule } from './find.ts';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Ledger } from '../../src/beat/ledger.ts';
+import { Ledger } from '../../src/db/sql/occurrences.ts';
 import { migratedDatabasePerFile } from '../support/migrated.ts';
 
 const file = migratedDatabasePerFile();

@@ -1,7 +1,7 @@
-/** The occurrence lifecycle (src/beat/lifecycle.ts): the one table every status write goes through. */
+/** The occurrence lifecycle (src/db/lifecycle.ts): the one table every status write goes through. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FINISHED_STATUSES, mayFollow, transition } from '../../src/beat/lifecycle.ts';
+import { FINISHED_STATUSES, mayFollow, transition } from '../../src/db/lifecycle.ts';
 import { OCCURRENCE_STATUSES } from '../../src/db/schema.ts';
 
 test('nothing follows a finished status, and every status but the unused `paused` can be reached', () => {

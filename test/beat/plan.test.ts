@@ -1,7 +1,7 @@
 /** The catch-up planner: which slots run, which are recorded missed, where the cursor goes. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ALL_CAP, MISSED_ROWS_CAP, type PlanInput, planDue } from '../../src/beat/plan.ts';
+import { ALL_CAP, MISSED_ROWS_CAP, type PlanInput, planDue } from '../../src/model/plan.ts';
 import { compileSchedule } from '../../src/time/index.ts';
 
 const MIN = 60_000;

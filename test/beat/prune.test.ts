@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pruneOccurrences } from '../../src/beat/prune.ts';
+import { pruneOccurrences } from '../../src/db/sql/occurrences.ts';
 import { migratedDatabasePerFile } from '../support/migrated.ts';
 
 const file = migratedDatabasePerFile();

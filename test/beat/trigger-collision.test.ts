@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { insertManualOccurrence } from '../../src/beat/ledger.ts';
 import { openDatabase } from '../../src/db/database.ts';
+import { insertManualOccurrence } from '../../src/db/sql/occurrences.ts';
 import { eventually } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
 import { leadingBeatPerFile } from '../support/in-process-beat.ts';

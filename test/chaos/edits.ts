@@ -6,9 +6,9 @@
  * database time it took effect.
  */
 import { eq } from 'drizzle-orm';
-import { insertManualOccurrence } from '../../src/beat/ledger.ts';
 import type { Database } from '../../src/db/database.ts';
 import { type NewScheduleRow, schedules } from '../../src/db/schema.ts';
+import { insertManualOccurrence } from '../../src/db/sql/occurrences.ts';
 import { deleteSchedule, findSchedule, pauseSchedule, resumeSchedule } from '../../src/db/store.ts';
 import { nextFireWithin, type ScheduleRecord, specOf } from '../../src/model/index.ts';
 import { compileSchedule } from '../../src/time/index.ts';

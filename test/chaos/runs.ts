@@ -21,9 +21,10 @@
  *    workers did with it, the ledger must end it. A message still waiting in the broker's queue
  *    when the ledger is read is in flight, not stranded (the `load` row says when that is a lot).
  */
-import { lockLeaseMs } from '../../src/beat/enqueue-item.ts';
+
 import type { ScheduleRecord } from '../../src/model/index.ts';
 import { specOf } from '../../src/model/index.ts';
+import { lockLeaseMs } from '../../src/model/run-lease.ts';
 import { compileSchedule } from '../../src/time/index.ts';
 import type { BeatLog, LedgerRow } from './evidence.ts';
 import type { Execution } from './records.ts';
@@ -181,7 +182,7 @@ function lockLapsedInQueue(a: Execution, b: Execution, ctx: RunContext, history:
 
 /**
  * How long the run lock the beat took for an occurrence lasts when nobody sees the run finish,
- * counted from its send (src/beat/enqueue-item.ts, `lockLeaseMs`), with the version in force.
+ * counted from its send (src/model/run-lease.ts, `lockLeaseMs`), with the version in force.
  */
 export function leaseOf(history: ScheduleHistory, row: LedgerRow): number | null {
   const record = versionAt(history, row.claimedAt);

@@ -11,7 +11,8 @@ export function registerHistory(program: Command): void {
     .option('--limit <n>', 'how many occurrences', '20')
     .option('--json', 'print a JSON array')
     .action(async (name: string, options: { limit: string; json?: boolean }) => {
-      const { findSchedule, scheduleHistory } = await import('../../db/store.ts');
+      const { findSchedule } = await import('../../db/store.ts');
+      const { occurrencesOf } = await import('../../db/sql/occurrences-read.ts');
       const { withDatabase } = await import('../database.ts');
       const { occurrenceTable } = await import('./show.ts');
       const { occurrenceView } = await import('../../observe/history.ts');
@@ -22,7 +23,7 @@ export function registerHistory(program: Command): void {
         );
       }
       await withDatabase(async (database) => {
-        const history = await scheduleHistory(database.db, name, limit);
+        const history = await occurrencesOf(database.db, name, { limit });
         if (history.length === 0 && !(await findSchedule(database.db, name))) {
           throw new CliError(
             `no schedule named ${JSON.stringify(name)} and no history under that name; 'beat list' shows the schedules there are`,

@@ -12,7 +12,8 @@ export function registerShow(program: Command): void {
     .argument('<name>', 'schedule name')
     .option('--json', 'print JSON')
     .action(async (name: string, options: { json?: boolean }) => {
-      const { databaseNow, scheduleHistory } = await import('../../db/store.ts');
+      const { databaseNow } = await import('../../db/store.ts');
+      const { occurrencesOf } = await import('../../db/sql/occurrences-read.ts');
       const { describeSpec, stringifyJson } = await import('../../model/index.ts');
       const { occurrenceView } = await import('../../observe/history.ts');
       const { nextFires, recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
@@ -23,7 +24,7 @@ export function registerShow(program: Command): void {
         const now = await databaseNow(database);
         const view = viewRecord(record, now);
         const fires = nextFires(view, now, 5);
-        const history = await scheduleHistory(database.db, name, 10);
+        const history = await occurrencesOf(database.db, name, { limit: 10 });
         if (options.json) {
           printJson({
             ...recordJson(view),

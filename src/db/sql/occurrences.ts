@@ -1,7 +1,13 @@
 /**
- * The ledger's writes after the claim, by the leader of one term: status changes (one statement per
- * batch, never per row), adoption of what earlier terms left unfinished, and the sweep for claims
- * nobody is sending.
+ * Every write to the ledger, `metronome.occurrences`, and the reads the runtime and operate/ make of
+ * it: one home for the table's statements (the shape of graphile-worker's src/sql/).
+ * - The claim's insert (`insertOccurrences`, in the claim's transaction: src/beat/claim.ts).
+ * - The ledger's writes after the claim, by the leader of one term (`Ledger`): status changes (one
+ *   statement per batch, never per row), adoption of what earlier terms left unfinished, and the
+ *   sweep for claims nobody is sending. Every status write goes through the lifecycle
+ *   (src/db/lifecycle.ts).
+ * - Claims given back at a clean stop (`releaseClaims`), manual runs (`insertManualOccurrence`),
+ *   one run's status (`occurrenceStatus`), and retention (`pruneOccurrences`).
  *
  * Ownership fences every write: an occurrence belongs to the term whose epoch is in its
  * `leader_epoch`. A term writes only rows it owns, and takes over rows of earlier terms (or of
@@ -9,22 +15,70 @@
  * its lease can never overwrite what the next leader recorded — its writes match no row.
  */
 import { randomUUID } from 'node:crypto';
-import { type SQL, sql } from 'drizzle-orm';
-import type { Database, Db } from '../db/database.ts';
-import type { OccurrenceStatus } from '../db/schema.ts';
-import { checkLease, type Fence } from './claim.ts';
-import { FINISHED_STATUSES, mayFollow, transition } from './lifecycle.ts';
+import { sql } from 'drizzle-orm';
+import { TRIGGER_CHANNEL } from '../channels.ts';
+import type { Database, Db } from '../database.ts';
+import { FINISHED_STATUSES, mayFollow, transition } from '../lifecycle.ts';
+import type { OccurrenceStatus } from '../schema.ts';
+import { checkLease, type Fence, leaseIsOurs } from './leader.ts';
+import { markBookkeeping } from './schedules.ts';
+
+export interface NewOccurrence {
+  scheduleId: number;
+  scheduleName: string;
+  scheduledFor: number;
+  fireAt: number;
+  taskId: string;
+  status: Extract<OccurrenceStatus, 'claimed' | 'missed'>;
+  error: string | null;
+  manual: boolean;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * Insert claimed and missed occurrences in the caller's transaction `tx`. Returns the task ids
+ * inserted: a slot already claimed is not (its unique key makes a double claim impossible).
+ */
+export async function insertOccurrences(
+  database: Database,
+  tx: Db,
+  epoch: number,
+  occurrences: NewOccurrence[],
+): Promise<Set<string>> {
+  const inserted = new Set<string>();
+  for (let i = 0; i < occurrences.length; i += 5_000) {
+    const batch = JSON.stringify(
+      occurrences.slice(i, i + 5_000).map((o) => ({
+        schedule_id: o.scheduleId,
+        schedule_name: o.scheduleName,
+        scheduled_for: iso(o.scheduledFor),
+        fire_at: iso(o.fireAt),
+        task_id: o.taskId,
+        status: o.status,
+        manual: o.manual,
+        error: o.error,
+      })),
+    );
+    const rows = await database.rows<{ task_id: string }>(
+      sql`insert into metronome.occurrences
+            (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, manual, leader_epoch, error, finished_at)
+          select o.schedule_id, o.schedule_name, o.scheduled_for, o.fire_at, o.task_id, o.status, o.manual,
+                 ${epoch}::bigint, o.error, case when o.status = 'missed' then clock_timestamp() end
+          from jsonb_to_recordset(${batch}::jsonb) as o(schedule_id bigint, schedule_name text, scheduled_for timestamptz,
+               fire_at timestamptz, task_id text, status text, manual boolean, error text)
+          on conflict do nothing
+          returning task_id`,
+      tx,
+    );
+    for (const row of rows) inserted.add(row.task_id);
+  }
+  return inserted;
+}
 
 /** `(select ...)` of a list passed as one JSON parameter (a fixed parameter count for any batch size). */
 function list(values: readonly string[]) {
   return sql`(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
-}
-
-/** The lease is ours right now (database time): the condition for taking rows over. */
-function leaseIsOurs(fence: Fence): SQL {
-  return sql`exists (select 1 from metronome.leader l
-                     where l.grp = ${fence.group} and l.holder = ${fence.holder} and l.epoch = ${fence.epoch}
-                       and l.expires_at > clock_timestamp())`;
 }
 
 export interface UnfinishedOccurrence {
@@ -62,6 +116,7 @@ function fromRow(r: UnfinishedRow): UnfinishedOccurrence {
   };
 }
 
+/** The ledger's writes of one term, fenced by its epoch (see the header). */
 export class Ledger {
   constructor(
     private readonly database: Database,
@@ -191,7 +246,7 @@ export async function releaseClaims(
     claims.map((c) => ({ task_id: c.taskId, schedule_id: c.scheduleId, version: c.version })),
   );
   return database.db.transaction(async (tx) => {
-    await database.rows(sql`select set_config('metronome.bookkeeping', 'on', true)`, tx);
+    await markBookkeeping(database, tx);
     const rows = await database.rows<{ n: number }>(
       sql`with v as (
             select * from jsonb_to_recordset(${batch}::jsonb) as v(task_id text, schedule_id bigint, version bigint)),
@@ -241,7 +296,7 @@ export async function insertManualOccurrence(
           returning (extract(epoch from scheduled_for) * 1000)::float8 as ms`,
       tx,
     );
-    await database.rows(sql`select pg_notify('metronome_trigger', ${taskId})`, tx);
+    await database.rows(sql`select pg_notify(${TRIGGER_CHANNEL}, ${taskId})`, tx);
     return { taskId, scheduledFor: Number(row?.ms) };
   });
 }
@@ -255,4 +310,49 @@ export async function occurrenceStatus(
     sql`select status, error from metronome.occurrences where task_id = ${taskId}`,
   );
   return row ?? null;
+}
+
+const PRUNE_BATCH = 10_000;
+const FINISHED = sql`status not in ('claimed', 'enqueued', 'running', 'buffered')`;
+
+export interface PruneResult {
+  byAge: number;
+  byCount: number;
+}
+
+/**
+ * Keeping the ledger bounded: finished occurrences older than the retention age are deleted, and a
+ * schedule keeps at most `perSchedule` finished rows. Runs on the leader, in bounded batches (so a
+ * first prune of a huge table does not hold long locks), never touching unfinished rows.
+ */
+export async function pruneOccurrences(
+  database: Database,
+  options: { maxAgeMs: number; perSchedule: number; maxBatches?: number },
+): Promise<PruneResult> {
+  const maxBatches = options.maxBatches ?? 20;
+  const result: PruneResult = { byAge: 0, byCount: 0 };
+  for (let i = 0; i < maxBatches; i++) {
+    const rows = await database.rows(sql`
+      delete from metronome.occurrences o
+      using (select task_id from metronome.occurrences
+             where scheduled_for < clock_timestamp() - ${options.maxAgeMs} * interval '1 millisecond' and ${FINISHED}
+             limit ${PRUNE_BATCH}) d
+      where o.task_id = d.task_id
+      returning 1`);
+    result.byAge += rows.length;
+    if (rows.length < PRUNE_BATCH) break;
+  }
+  for (let i = 0; i < maxBatches; i++) {
+    const rows = await database.rows(sql`
+      delete from metronome.occurrences o
+      using (select task_id from (
+               select task_id, row_number() over (partition by schedule_id order by scheduled_for desc) as n
+               from metronome.occurrences where ${FINISHED}) ranked
+             where n > ${options.perSchedule} limit ${PRUNE_BATCH}) d
+      where o.task_id = d.task_id
+      returning 1`);
+    result.byCount += rows.length;
+    if (rows.length < PRUNE_BATCH) break;
+  }
+  return result;
 }

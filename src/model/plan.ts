@@ -15,8 +15,9 @@
  * Every slot that does not run gets a `missed` row. A very long outage of a very frequent schedule
  * records the first `MISSED_ROWS_CAP` missed slots one by one and then one row that covers the rest.
  */
-import type { CatchupPolicy } from '../model/index.ts';
+
 import { jitterFor, type Schedule } from '../time/index.ts';
+import type { CatchupPolicy } from './schedule.ts';
 
 export const ALL_CAP = 100;
 export const MISSED_ROWS_CAP = 1_000;
@@ -30,7 +31,7 @@ export interface PlanInput {
   now: number;
   /**
    * Slots whose fire instant is at most this are handled now (claimed ahead of their instant when it
-   * is later than `now`: see claimed-ahead.ts); default `now`. Lateness is judged by `now` alone.
+   * is later than `now`: see src/beat/claimed-ahead.ts); default `now`. Lateness is judged by `now` alone.
    */
   claimUntil?: number;
   catchup: CatchupPolicy;

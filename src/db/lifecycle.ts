@@ -1,6 +1,6 @@
 /**
  * An occurrence's lifecycle, written once: which status may follow which. Every status write of the
- * leader goes through `transition` (ledger-writer.ts, ledger.ts), which refuses a step this table
+ * leader goes through `transition` (src/beat/ledger-writer.ts, src/db/sql/occurrences.ts), which refuses a step this table
  * does not have — a write can never move an occurrence backwards or out of a finished status.
  *
  *   (claim) ─► claimed ─┬─► enqueued ─► running ─┬─► succeeded | failed | expired | revoked
@@ -57,6 +57,8 @@ export function transition(
   const allowed = MAY_FOLLOW[to];
   const wrong = from.filter((f) => !allowed.includes(f));
   if (wrong.length > 0 || from.length === 0)
-    throw new Error(`no occurrence status step ${wrong.join('|') || '(none)'} → ${to} (see lifecycle.ts)`);
+    throw new Error(
+      `no occurrence status step ${wrong.join('|') || '(none)'} → ${to} (see src/db/lifecycle.ts)`,
+    );
   return from;
 }
