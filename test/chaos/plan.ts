@@ -116,12 +116,36 @@ function cronSchedule(rng: Random, name: string, second: string): ChaosSchedule 
   };
 }
 
-/** `count` schedules: the specials, one crontab per second field, and random interval ones. */
+/**
+ * The beats' memory horizon (METRONOME_HORIZON) in a chaos run: its least value, so schedules leave
+ * the leader's book between their fires and come back with the pages it reads, while it holds claims
+ * made ahead (at most half of it, CLAIM_AHEAD_MS).
+ */
+export const HORIZON_MS = 10_000;
+
+/**
+ * A short task on a grid longer than the horizon (HORIZON_MS + 1 to 15 s): between two fires the
+ * schedule is out of the leader's book, read back by the horizon's pages before its next slot.
+ */
+function farSchedule(rng: Random, name: string): ChaosSchedule {
+  return { ...randomSchedule(rng, name), everyMs: HORIZON_MS + 1000 * rng.int(1, 15) };
+}
+
+/** One in ten of the random schedules runs on a grid longer than the horizon. */
+const FAR_EVERY = 10;
+
+/**
+ * `count` schedules: the specials, one crontab per second field, and random interval ones (one in
+ * FAR_EVERY of them beyond the horizon).
+ */
 export function workload(rng: Random, count: number): ChaosSchedule[] {
   const out = specials();
   for (const [i, second] of CRON_SECOND_FIELDS.entries())
     out.push(cronSchedule(rng, `cron-${i + 1}`, second));
-  for (let i = out.length; i < count; i++) out.push(randomSchedule(rng, `s${String(i).padStart(3, '0')}`));
+  for (let i = out.length; i < count; i++) {
+    const name = `s${String(i).padStart(3, '0')}`;
+    out.push(i % FAR_EVERY === 0 ? farSchedule(rng, name) : randomSchedule(rng, name));
+  }
   return out.slice(0, Math.max(count, 0));
 }
 

@@ -22,7 +22,7 @@ import { Cluster } from './cluster.ts';
 import { applyEdit, firstSlotOf, rowValues } from './edits.ts';
 import { readCursors, readLedger, readQueued } from './evidence.ts';
 import { type FaultOutcome, injectFault } from './faults.ts';
-import { CLAIM_AHEAD_MS, editPlan, faultPlan, workload } from './plan.ts';
+import { CLAIM_AHEAD_MS, editPlan, faultPlan, HORIZON_MS, workload } from './plan.ts';
 import { Random } from './random.ts';
 import { RecordTail } from './records.ts';
 import { World } from './world.ts';
@@ -131,6 +131,8 @@ async function main(): Promise<number> {
       METRONOME_MAX_RUN_HOLD: '30s',
       // Claims made ahead of their instant: edits aim inside it, kills leave claims behind.
       METRONOME_CLAIM_AHEAD: `${CLAIM_AHEAD_MS}ms`,
+      // The least horizon: schedules beyond it leave the book and come back while claims are held.
+      METRONOME_HORIZON: `${HORIZON_MS}ms`,
     },
   });
   // Interrupted (Ctrl-C, a CI timeout): stop every process of the run, never leave them behind.
