@@ -326,6 +326,19 @@ describe('stranded occurrences (invariant 5)', () => {
       ],
     );
   });
+
+  test('a run whose worker died is stranded only once the leader has stopped following it', () => {
+    const ledger = [
+      row(s(2), { taskId: 'died-lately', status: 'running', enqueuedAt: s(2) }),
+      row(s(-400), { taskId: 'died-long-ago', status: 'running', enqueuedAt: s(-400) }),
+    ];
+    const runs = [run('died-lately', s(2.1), null), run('died-long-ago', s(-399.9), null)];
+    const found = checkStranded(ledger, runs, context(ledger), new Map());
+    assert.deepEqual(
+      found.map((x) => [x.row.taskId, x.kind]),
+      [['died-long-ago', 'worker died, no end']],
+    );
+  });
 });
 
 describe('leadership (invariant 4)', () => {

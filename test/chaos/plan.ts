@@ -236,6 +236,12 @@ function faultDuration(rng: Random, kind: FaultKind, ttlMs: number): number {
 // --- Schedule edits ---------------------------------------------------------------------------------
 
 /**
+ * The beats' hold limit (METRONOME_MAX_RUN_HOLD): a run whose worker died reads STARTED for ever, and
+ * its lock is held this long at most.
+ */
+export const MAX_RUN_HOLD_MS = 30_000;
+
+/**
  * The beats' claim lookahead (METRONOME_CLAIM_AHEAD) in a chaos run: every leader holds this much of
  * every schedule claimed ahead, so each kill or stop of a leader leaves claims for the next one.
  */

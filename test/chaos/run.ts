@@ -22,7 +22,7 @@ import { Cluster } from './cluster.ts';
 import { applyEdit, firstSlotOf, rowValues } from './edits.ts';
 import { readCursors, readLedger, readQueued } from './evidence.ts';
 import { type FaultOutcome, injectFault } from './faults.ts';
-import { CLAIM_AHEAD_MS, editPlan, faultPlan, HORIZON_MS, workload } from './plan.ts';
+import { CLAIM_AHEAD_MS, editPlan, faultPlan, HORIZON_MS, MAX_RUN_HOLD_MS, workload } from './plan.ts';
 import { Random } from './random.ts';
 import { RecordTail } from './records.ts';
 import { World } from './world.ts';
@@ -128,7 +128,7 @@ async function main(): Promise<number> {
       // Slots more than a second late follow the catch-up policy (so failovers exercise it).
       METRONOME_MISFIRE_GRACE: '1s',
       // A run whose worker died keeps reading STARTED; its lock is held at most this long.
-      METRONOME_MAX_RUN_HOLD: '30s',
+      METRONOME_MAX_RUN_HOLD: `${MAX_RUN_HOLD_MS}ms`,
       // Claims made ahead of their instant: edits aim inside it, kills leave claims behind.
       METRONOME_CLAIM_AHEAD: `${CLAIM_AHEAD_MS}ms`,
       // The least horizon: schedules beyond it leave the book and come back while claims are held.

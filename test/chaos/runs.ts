@@ -22,11 +22,13 @@
  *    when the ledger is read is in flight, not stranded (the `load` row says when that is a lot).
  */
 
+import { FOLLOW_AFTER_LEASE_MS } from '../../src/beat/runs-in-flight.ts';
 import type { ScheduleRecord } from '../../src/model/index.ts';
 import { specOf } from '../../src/model/index.ts';
 import { lockLeaseMs } from '../../src/model/run-lease.ts';
 import { compileSchedule } from '../../src/time/index.ts';
 import type { BeatLog, LedgerRow } from './evidence.ts';
+import { MAX_RUN_HOLD_MS } from './plan.ts';
 import type { Execution } from './records.ts';
 import type { ScheduleHistory } from './world.ts';
 
@@ -242,8 +244,13 @@ export function checkStranded(
     const history = ctx.histories.get(row.schedule);
     const lease = history ? (leaseOf(history, row) ?? 3_600_000) : 3_600_000;
     const since = row.enqueuedAt ?? row.claimedAt;
-    if (ctx.readAt - since < lease + 15_000) continue;
     const executed = runsById.get(row.taskId) ?? [];
+    // A run whose worker died reads STARTED for ever: the leader holds its lock up to the hold
+    // limit and follows it FOLLOW_AFTER_LEASE_MS more before it records the lease ended
+    // (src/beat/runs-in-flight.ts; docs/guarantees.md, "A worker killed mid-run").
+    const died = executed.length > 0 && executed.every((r) => r.end === null);
+    const followed = died ? Math.max(lease, MAX_RUN_HOLD_MS) + FOLLOW_AFTER_LEASE_MS : lease;
+    if (ctx.readAt - since < followed + 15_000) continue;
     if (executed.length === 0 && ctx.queued.has(row.taskId)) continue; // the workers are behind
     const ended = executed.find((r) => r.end !== null);
     if (ended)
