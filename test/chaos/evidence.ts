@@ -64,25 +64,35 @@ export async function readCursors(sql: postgres.Sql): Promise<Map<number, number
 }
 
 /**
- * Task ids still waiting in the broker's `celery` list (kombu envelopes, `headers.id`): runs the
- * workers have not reached yet are in flight, not lost.
+ * Task ids the broker still holds: waiting in the `celery` list (kombu envelopes, `headers.id`), or
+ * in the `unacked` hash ([envelope, exchange, routing key]) — taken by a worker that was killed
+ * before it ran them, which kombu puts back in the queue once its visibility timeout (1 h) is over.
+ * Either way the runs are in flight, not lost (the leader's locate finds them there too).
  */
 export async function readQueued(brokerUrl: string): Promise<string[]> {
   const client = new Redis(brokerUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   client.on('error', () => {});
   try {
     await client.connect();
-    const envelopes = await client.lrange('celery', 0, -1);
-    return envelopes.flatMap((raw) => {
-      try {
-        const id = (JSON.parse(raw) as { headers?: { id?: unknown } }).headers?.id;
-        return typeof id === 'string' ? [id] : [];
-      } catch {
-        return [];
-      }
+    const waiting = await client.lrange('celery', 0, -1);
+    const taken = (await client.hvals('unacked')).map((raw) => {
+      const held = parsed(raw);
+      return Array.isArray(held) ? held[0] : undefined;
+    });
+    return [...waiting.map(parsed), ...taken].flatMap((envelope) => {
+      const id = (envelope as { headers?: { id?: unknown } } | undefined)?.headers?.id;
+      return typeof id === 'string' ? [id] : [];
     });
   } finally {
     client.disconnect();
+  }
+}
+
+function parsed(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
   }
 }
 
