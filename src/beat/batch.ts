@@ -23,6 +23,12 @@ export interface BatchInput {
    * back by a change would have to give a run back.
    */
   claimAheadMs: number;
+  /**
+   * The lookahead the due index is read with (term.ts): a schedule looked at again later is put
+   * back that much after the instant it waits for. Default `claimAheadMs` (a herd's claims reach
+   * further than the index is read: herd-window.ts).
+   */
+  indexAheadMs?: number;
   /** Catch-up runs a schedule may take now (policy `all`); `spend` takes them from the budget. */
   catchup: { available(record: ScheduleRecord): number; spend(runs: number): void };
 }
@@ -75,7 +81,7 @@ export function planBatch(input: BatchInput): BatchPlan {
       // Out of budget: look again shortly; not due yet (a schedule claimed at its instant): at its
       // instant. The index is read the lookahead ahead (term.ts), so its time is that much later.
       const fireAt = fireAtOf(record.name, cursor, record.jitterMs);
-      const at = (fireAt > input.now ? fireAt : input.now + 250) + input.claimAheadMs;
+      const at = (fireAt > input.now ? fireAt : input.now + 250) + (input.indexAheadMs ?? input.claimAheadMs);
       plan.recheck.push({ id, at });
       continue;
     }

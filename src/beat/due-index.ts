@@ -1,12 +1,14 @@
 /**
  * The due index: every firing schedule in a binary min-heap by its next fire instant (jitter
  * included), with a position map so one schedule is updated or removed in O(log n) when its row
- * changes — an edit never rebuilds the index.
+ * changes — an edit never rebuilds the index. It also counts its schedules per second of their
+ * instant, so a herd (many due at one instant) is seen without walking the heap (herd-window.ts).
  */
 export class DueIndex {
   #ids: number[] = [];
   #times: number[] = [];
   readonly #position = new Map<number, number>();
+  readonly #perSecond = new Map<number, number>();
 
   get size(): number {
     return this.#ids.length;
@@ -21,9 +23,15 @@ export class DueIndex {
     return i === undefined ? undefined : this.#times[i];
   }
 
+  /** How many schedules are due within the second that starts at `second` × 1000 ms. */
+  countInSecond(second: number): number {
+    return this.#perSecond.get(second) ?? 0;
+  }
+
   /** Insert, or move to a new time. */
   set(id: number, at: number): void {
     const i = this.#position.get(id);
+    this.#count(at, 1);
     if (i === undefined) {
       this.#ids.push(id);
       this.#times.push(at);
@@ -32,6 +40,7 @@ export class DueIndex {
       return;
     }
     const before = this.#times[i] as number;
+    this.#count(before, -1);
     this.#times[i] = at;
     if (at < before) this.#up(i);
     else this.#down(i);
@@ -40,6 +49,7 @@ export class DueIndex {
   delete(id: number): boolean {
     const i = this.#position.get(id);
     if (i === undefined) return false;
+    this.#count(this.#times[i] as number, -1);
     const last = this.#ids.length - 1;
     this.#swap(i, last);
     this.#ids.pop();
@@ -57,18 +67,29 @@ export class DueIndex {
     return this.#times[0];
   }
 
-  /** Ids due at or before `now`, earliest first, at most `limit`; they stay in the index. */
-  due(now: number, limit: number): number[] {
+  /**
+   * Ids due at or before `now` (and after `after`, when given), earliest first, at most `limit`;
+   * they stay in the index.
+   */
+  due(now: number, limit: number, after = Number.NEGATIVE_INFINITY): number[] {
     const out: number[] = [];
     // Walk the heap breadth-first over nodes that are due; children of a not-due node are not due.
     const stack = [0];
     while (stack.length > 0 && out.length < limit) {
       const i = stack.pop() as number;
-      if (i >= this.#ids.length || (this.#times[i] as number) > now) continue;
-      out.push(this.#ids[i] as number);
+      const at = this.#times[i];
+      if (at === undefined || at > now) continue;
+      if (at > after) out.push(this.#ids[i] as number);
       stack.push(2 * i + 2, 2 * i + 1);
     }
     return out.sort((a, b) => (this.timeOf(a) as number) - (this.timeOf(b) as number));
+  }
+
+  #count(at: number, delta: number): void {
+    const second = Math.floor(at / 1000);
+    const n = (this.#perSecond.get(second) ?? 0) + delta;
+    if (n === 0) this.#perSecond.delete(second);
+    else this.#perSecond.set(second, n);
   }
 
   #up(i: number): void {

@@ -140,6 +140,7 @@ export class Beat {
       graceMs: o.graceMs,
       batchSize: o.batchSize,
       claimAheadMs: o.claimAheadMs,
+      claimRate: o.claimRate,
       clock: o.clock?.(),
       catchupRatePerSecond: o.catchupRatePerSecond,
       reconcileMs: o.reconcileMs,

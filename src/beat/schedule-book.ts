@@ -234,8 +234,14 @@ export class ScheduleBook {
     return this.#index.peekTime();
   }
 
-  due(now: number, limit: number): number[] {
-    return this.#index.due(now, limit);
+  /** Schedules due at or before `now` (and after `after`), earliest first, at most `limit`. */
+  due(now: number, limit: number, after?: number): number[] {
+    return this.#index.due(now, limit, after);
+  }
+
+  /** How many held schedules are due within the second that starts at `second` × 1000 ms. */
+  countInSecond(second: number): number {
+    return this.#index.countInSecond(second);
   }
 
   /** Look at a schedule again at `at` (its catch-up budget ran out), without moving its cursor. */

@@ -22,14 +22,16 @@ import { extensionMs, holdMs, lockKey, lockLeaseMs } from '../model/run-lease.ts
 import type { Transport } from '../transports/transport.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
 import { claim } from './claim.ts';
+import { ClaimRate } from './claim-rate.ts';
 import { ClaimedAhead, takenAwayBecause } from './claimed-ahead.ts';
 import { DatabaseClock } from './clock.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
 import { enqueueItem } from './enqueue-item.ts';
+import { herdClaimUntil } from './herd-window.ts';
 import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
 import { RunsInFlight } from './runs-in-flight.ts';
-import { type BookOptions, ScheduleBook } from './schedule-book.ts';
+import { type BookOptions, DEFAULT_HORIZON_MS, ScheduleBook } from './schedule-book.ts';
 
 export interface TermSettings {
   /** A due slot at most this late is on time and always runs; older ones follow catch-up. */
@@ -41,6 +43,8 @@ export interface TermSettings {
    * (claimed-ahead.ts). Default CLAIM_AHEAD_MS.
    */
   claimAheadMs?: number;
+  /** Claims a second assumed until the leader has measured its own (claim-rate.ts). */
+  claimRate?: number;
   /** Global budget of catch-up runs per second (policy `all`). */
   catchupRatePerSecond: number;
   reconcileMs: number;
@@ -81,7 +85,7 @@ export interface TermOptions extends TermSettings {
 }
 
 /** The default lookahead of the claim (METRONOME_CLAIM_AHEAD). */
-export const CLAIM_AHEAD_MS = 0;
+export const CLAIM_AHEAD_MS = 2_000;
 
 /** Claims younger than this are left to the tick that is inserting them. */
 const STRANDED_AFTER_MS = 2_000;
@@ -99,6 +103,11 @@ export class LeaderTerm {
   /** Claimed, waiting for their instant (claimed-ahead.ts). */
   readonly #ahead = new ClaimedAhead();
   readonly #claimAheadMs: number;
+  readonly #claimRate: ClaimRate;
+  /** How far ahead a herd may be claimed (herd-window.ts): half the horizon, which the book holds. */
+  readonly #herdMaxMs: number;
+  /** performance.now() before which no herd is looked for (the last look found nothing to claim). */
+  #herdPausedUntil = 0;
   /** The book changed since the held claims were last revised against it. */
   #bookChanged = false;
   #active = true;
@@ -155,6 +164,8 @@ export class LeaderTerm {
     });
     this.#catchupTokens = options.catchupRatePerSecond;
     this.#claimAheadMs = Math.max(0, options.claimAheadMs ?? CLAIM_AHEAD_MS);
+    this.#claimRate = new ClaimRate(options.claimRate);
+    this.#herdMaxMs = (options.book?.horizonMs ?? DEFAULT_HORIZON_MS) / 2;
   }
 
   get active(): boolean {
@@ -328,11 +339,12 @@ export class LeaderTerm {
         const due = this.#book.due(now + this.#claimAheadMs, this.#o.batchSize);
         if (due.length > 0 && this.#active) {
           const started = performance.now();
-          await this.#tick(due, now);
+          await this.#tick(due, now, this.#claimAheadMs);
           this.#o.metrics.tickDuration.observe((performance.now() - started) / 1000);
           this.#lastTickError = undefined;
           continue;
         }
+        if (await this.#claimHerd(now)) continue;
         this.#lastTickError = undefined;
         await this.#sleep(now);
       } catch (error) {
@@ -494,24 +506,53 @@ export class LeaderTerm {
   }
 
   /**
-   * One batch: plan each due schedule, claim in one transaction (up to the lookahead before the
-   * instant), then dispatch what is due now and hold the rest for its instant.
+   * When nothing is due within the lookahead, the schedules of a coming herd beyond it are claimed
+   * early enough that all of them are claimed before their instant (herd-window.ts), a batch per
+   * turn, so what is due meanwhile still goes at its instant. True when a batch was claimed.
    */
-  async #tick(ids: number[], now: number): Promise<void> {
+  async #claimHerd(now: number): Promise<boolean> {
+    if (performance.now() < this.#herdPausedUntil || !this.#active) return false;
+    const until = herdClaimUntil({
+      now,
+      baseMs: this.#claimAheadMs,
+      maxMs: this.#herdMaxMs,
+      claimsPerSecond: this.#claimRate.dependable,
+      countInSecond: (second) => this.#book.countInSecond(second),
+    });
+    if (until === undefined) return false;
+    // A schedule with maxRuns is claimed at its instant (batch.ts), never early with a herd.
+    const ids = this.#book
+      .due(until, this.#o.batchSize, now + this.#claimAheadMs)
+      .filter((id) => this.#book.entry(id)?.record.maxRuns === null);
+    const claimed = ids.length > 0 && (await this.#tick(ids, now, until - now)) > 0;
+    // Only schedules that are looked at again later (out of catch-up budget): not before a second.
+    if (!claimed) this.#herdPausedUntil = performance.now() + 1_000;
+    return claimed;
+  }
+
+  /**
+   * One batch: plan each due schedule, claim in one transaction (up to `aheadMs` before the
+   * instant), then dispatch what is due now and hold the rest for its instant. Returns how many
+   * schedules it advanced.
+   */
+  async #tick(ids: number[], now: number, aheadMs: number): Promise<number> {
+    const started = performance.now();
     this.#refillCatchup();
     const due = ids.map((id) => ({ id, loaded: this.#book.entry(id) }));
     const plan = planBatch({
       due,
       now,
       graceMs: this.#o.graceMs,
-      claimAheadMs: this.#claimAheadMs,
+      claimAheadMs: aheadMs,
+      indexAheadMs: this.#claimAheadMs,
       catchup: this.#catchupBudget(),
     });
     for (const id of plan.dropped) this.#book.drop(id);
     for (const { id, error } of plan.failed) this.#book.leaveOut(id, error);
     for (const { id, at } of plan.recheck) this.#book.recheckAt(id, at);
-    if (plan.advances.length === 0) return;
+    if (plan.advances.length === 0) return 0;
     const result = await claim(this.#o.database, this.#o.fence, plan.advances, plan.occurrences);
+    this.#claimRate.observe(plan.occurrences.length, performance.now() - started);
     this.#progress();
     for (const a of plan.advances) {
       const version = result.advanced.get(a.scheduleId);
@@ -533,6 +574,7 @@ export class LeaderTerm {
       requests.push({ ...o, schedule: loaded, force: false, fresh: true });
     }
     await this.#sendOrHold(requests);
+    return plan.advances.length;
   }
 
   /** What is due now is dispatched; what is not is held for its instant (never sent early). */
