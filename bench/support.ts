@@ -64,7 +64,7 @@ export const BEAT_DEFAULTS = {
   leaseTtlMs: 10_000,
   graceMs: 5_000,
   batchSize: Number(process.env.METRONOME_BATCH_SIZE ?? 1000),
-  // The claim lookahead as `beat run` reads it (METRONOME_CLAIM_AHEAD, default 0).
+  // The claim lookahead as `beat run` reads it (METRONOME_CLAIM_AHEAD, default 2 s).
   claimAheadMs: loadRuntimeSettings().claimAheadMs,
   catchupRatePerSecond: 50,
   reconcileMs: 30_000,

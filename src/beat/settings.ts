@@ -43,7 +43,7 @@ const schema = z.object({
   METRONOME_MISFIRE_GRACE: duration('5s', 0),
   METRONOME_CATCHUP_RATE: count(50, 1, 100_000),
   METRONOME_BATCH_SIZE: count(1000, 1, 10_000),
-  METRONOME_CLAIM_AHEAD: duration('0s', 0),
+  METRONOME_CLAIM_AHEAD: duration('2s', 0),
   METRONOME_RECONCILE_INTERVAL: duration('30s', 1_000),
   METRONOME_HORIZON: duration('5m', 10_000),
   METRONOME_TRACK_INTERVAL: duration('1s', 100),
