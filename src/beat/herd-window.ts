@@ -28,14 +28,17 @@ const LOOK_EVERY_MS = 1_000;
 
 /**
  * The instant up to which claims must be made now, beyond the configured lookahead; undefined when
- * nothing ahead needs an early start. A second is due for claiming once the claims of everything
- * due from now to its start would take about as long as the time left before it (within the next
- * look); claiming everything up to such a second now, nearest first, has its schedules claimed
+ * nothing ahead needs an early start, or when there is no lookahead (0: claims at the instant). A
+ * second needs an early start when the claims of everything due from now to its start would take
+ * longer than the lookahead (claimed from only that far ahead, it would be late), and it is due
+ * for claiming once they would take about as long as the time left before it (within the next
+ * look). Claiming everything up to such a second now, nearest first, has its schedules claimed
  * before their instant. As claims are made the counts fall, so a herd is claimed at the pace it
  * needs; the nearer a steady load is to the claim rate, the further ahead it is claimed.
  */
 export function herdClaimUntil(input: HerdInput): number | undefined {
   const { now, baseMs, maxMs, claimsPerSecond } = input;
+  if (baseMs <= 0) return undefined;
   const limit = now + Math.max(baseMs, maxMs);
   let pending = 0;
   let until: number | undefined;
@@ -46,7 +49,8 @@ export function herdClaimUntil(input: HerdInput): number | undefined {
     const startsIn = second * 1000 - now;
     if (count === 0 || startsIn <= baseMs) continue; // nothing there, or claimed anyway
     const claimingMs = (pending / claimsPerSecond) * 1000;
-    if (startsIn - claimingMs <= LOOK_EVERY_MS) until = Math.min(second * 1000 + 999, limit);
+    if (claimingMs > baseMs && startsIn - claimingMs <= LOOK_EVERY_MS)
+      until = Math.min(second * 1000 + 999, limit);
   }
   return until !== undefined && until > now + baseMs ? until : undefined;
 }

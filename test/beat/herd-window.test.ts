@@ -26,10 +26,25 @@ test('a steady load well within the claim rate needs no early claims; nearer to 
   assert.equal(window({ 1: 1_000 }), undefined);
   assert.equal(window({}), undefined);
   // Due every second of the next minute (one entry per schedule: its next fire), 1,000 claims a
-  // second: at 300 a second the lookahead covers it; at 500 claims reach 4 s ahead, at 900, 20 s.
+  // second: up to 500 a second the lookahead covers it; at 700 claims reach 6 s ahead, at 900, 20 s.
   assert.equal(window(steady(300)), undefined);
-  assert.equal(window(steady(500)), NOW + 3_999);
+  assert.equal(window(steady(500)), undefined);
+  assert.equal(window(steady(700)), NOW + 5_999);
   assert.equal(window(steady(900)), NOW + 19_999);
+});
+
+test('with no lookahead (claims at the instant) nothing is claimed early, herd or not', () => {
+  const counts: Record<number, number> = { 1: 5, 30: 100_000 };
+  const at = (baseMs: number) =>
+    herdClaimUntil({
+      now: NOW,
+      baseMs,
+      maxMs: 150_000,
+      claimsPerSecond: 1_000,
+      countInSecond: (second) => counts[second - NOW / 1000] ?? 0,
+    });
+  assert.equal(at(0), undefined);
+  assert.equal(at(2_000), NOW + 30_999);
 });
 
 test('a herd is claimed from the moment its claims would no longer fit before its instant', () => {
