@@ -175,8 +175,9 @@ export class LeaderTerm {
   /** Why runs are not going out, if anything (for readiness). */
   troubles(): string[] {
     const out = [...this.#dispatcher.troubles()];
-    if (this.#lastTickError) out.push(`tick failing: ${this.#lastTickError}`);
-    if (this.#writer.trouble) out.push(`recording statuses failing: ${this.#writer.trouble}`);
+    // Both are database calls: a reason names the database, whichever of them fails first.
+    if (this.#lastTickError) out.push(`tick failing on the database: ${this.#lastTickError}`);
+    if (this.#writer.trouble) out.push(`recording statuses in the database failing: ${this.#writer.trouble}`);
     return out;
   }
 
