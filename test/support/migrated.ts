@@ -1,4 +1,7 @@
 /** Test databases with the project's schema, migrated by the project's own migrator. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before } from 'node:test';
 import { type Database, type OpenOptions, openDatabase } from '../../src/db/database.ts';
 import { migrateDatabase } from '../../src/db/migrate.ts';
@@ -57,6 +60,44 @@ export function migratedDatabasePerFile(
     get database() {
       if (!database) throw new Error('the database is opened before the first test');
       return database;
+    },
+  };
+}
+
+/** An embedded (PGlite) database in a temporary folder of its own, migrated. */
+export interface TestPglite {
+  readonly dataDir: string;
+  readonly database: Database;
+  /** Close the database, once (another process, such as the CLI, may then open the folder). */
+  close(): Promise<void>;
+  /** Close the database if still open, and delete its folder. */
+  remove(): Promise<void>;
+}
+
+export async function createMigratedPglite(): Promise<TestPglite> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'metronome-pglite-'));
+  let database: Database;
+  try {
+    database = await openMigratedDatabase({ dataDir });
+  } catch (error) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= database.close();
+    return closed;
+  };
+  return {
+    dataDir,
+    database,
+    close,
+    async remove() {
+      try {
+        await close();
+      } finally {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
