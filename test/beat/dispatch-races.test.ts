@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { TRIGGER_CHANNEL } from '../../src/db/channels.ts';
 import { eventually, sleep } from '../support/beat-process.ts';
 import { ControlledTransport } from '../support/controlled-transport.ts';
 import { leadingBeatPerFile, statusCounts } from '../support/in-process-beat.ts';
@@ -108,7 +109,7 @@ test('the status write after a successful enqueue fails: the run is not sent aga
       return Number(seq?.n) > 1;
     });
     // What `beat trigger` does: tell the leader to pick up claimed occurrences.
-    await file.db.sql`select pg_notify('metronome_trigger', 'x')`;
+    await file.db.sql`select pg_notify(${TRIGGER_CHANNEL}, 'x')`;
     await sleep(2_500);
     assert.deepEqual(transport.duplicates(), [], 'no task id sent twice');
     // Claims whose instant has not come yet (claimed ahead) are not stuck; older ones would be.

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { TRIGGER_CHANNEL } from '../../src/db/channels.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { insertManualOccurrence } from '../../src/db/sql/occurrences.ts';
 import { eventually } from '../support/beat-process.ts';
@@ -27,7 +28,7 @@ test('a manual run at the exact instant of a scheduled slot: both are claimed an
   await file.db.sql`
     insert into metronome.occurrences (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, manual)
     values (${s!.id}, 'collide', ${new Date(slot)}, ${new Date(slot)}, ${randomUUID()}, 'claimed', true)`;
-  await file.db.sql`select pg_notify('metronome_trigger', 'x')`;
+  await file.db.sql`select pg_notify(${TRIGGER_CHANNEL}, 'x')`;
   const rows = await eventually('the scheduled slot and the manual run', 8_000, async () => {
     const r = await file.db.sql<{ manual: boolean; status: string; task_id: string }[]>`
       select manual, status, task_id from metronome.occurrences

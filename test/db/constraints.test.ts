@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { SCHEDULES_CHANNEL } from '../../src/db/channels.ts';
 import { type ScheduleChange, watchSchedules } from '../../src/db/store.ts';
 import { migratedDatabasePerFile } from '../support/migrated.ts';
 import { one } from '../support/pg.ts';
@@ -95,7 +96,7 @@ test('a valid row gets the documented defaults', async () => {
 
 test('every change NOTIFYs metronome_schedules with id, op and version; updates bump version', async () => {
   const payloads: string[] = [];
-  const stop = await file.database.listen('metronome_schedules', (p) => payloads.push(p));
+  const stop = await file.database.listen(SCHEDULES_CHANNEL, (p) => payloads.push(p));
   const changes: ScheduleChange[] = [];
   const stopWatch = await watchSchedules(file.database, (c) => changes.push(c));
   try {

@@ -6,18 +6,13 @@
  * `beat show` keep working. On both drivers.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { type Database, openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { findSchedule, loadSchedules } from '../../src/db/store.ts';
 import { parseTimestamptz } from '../../src/db/timestamps.ts';
 import { beat } from '../support/cli.ts';
 import { dropScheduleChecks, insertLiteralRows, intervalRow, raw } from '../support/hostile.ts';
-import { migratedDatabasePerFile } from '../support/migrated.ts';
+import { createMigratedPglite, migratedDatabasePerFile } from '../support/migrated.ts';
 
 const file = migratedDatabasePerFile((db) => dropScheduleChecks(db.sql));
 
@@ -133,22 +128,20 @@ test('beat list and beat show never die on a bad row, and show the reason', asyn
 });
 
 test('PGlite: infinite timestamps are quarantined naming the column, and list and show work', async () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'metronome-hostile-'));
-  let lite: Database | undefined = await openDatabase({ dataDir });
+  const lite = await createMigratedPglite();
   try {
-    await migrateDatabase(lite);
-    const checks = await lite.rows<{ conname: string }>(
+    const checks = await lite.database.rows<{ conname: string }>(
       sql`select conname from pg_constraint where conrelid = 'metronome.schedules'::regclass and contype = 'c'`,
     );
     for (const { conname } of checks)
-      await lite.rows(sql.raw(`alter table metronome.schedules drop constraint "${conname}"`));
-    await lite.rows(sql`
+      await lite.database.rows(sql.raw(`alter table metronome.schedules drop constraint "${conname}"`));
+    await lite.database.rows(sql`
       insert into metronome.schedules (name, task, kind, every_ms, start_at, next_fire_at, anchor_at) values
         ('lite.good', 't', 'interval', 60000, null, null, null),
         ('lite.start', 't', 'interval', 60000, '-infinity', null, null),
         ('lite.next', 't', 'interval', 60000, null, 'infinity', null),
         ('lite.anchor', 't', 'interval', 60000, null, null, 'infinity')`);
-    const result = await loadSchedules(lite);
+    const result = await loadSchedules(lite.database);
     assert.deepEqual(
       result.schedules.map((s) => s.record.name),
       ['lite.good'],
@@ -158,16 +151,14 @@ test('PGlite: infinite timestamps are quarantined naming the column, and list an
     assert.match(reasons['lite.next'] ?? '', /^column next_fire_at:/);
     assert.match(reasons['lite.anchor'] ?? '', /^column anchor_at:/);
     await lite.close();
-    lite = undefined;
-    const env = { DATABASE_URL: undefined, METRONOME_DATA_DIR: dataDir };
+    const env = { DATABASE_URL: undefined, METRONOME_DATA_DIR: lite.dataDir };
     const list = await beat(['list'], env);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /invalid: lite\.next: column next_fire_at/);
     const show = await beat(['show', 'lite.anchor'], env);
     assert.equal(show.code, 0, show.stderr);
   } finally {
-    await lite?.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await lite.remove();
   }
 });
 

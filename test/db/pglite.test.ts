@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { sql } from 'drizzle-orm';
+import { SCHEDULES_CHANNEL } from '../../src/db/channels.ts';
 import { DataDirLockedError } from '../../src/db/data-dir-lock.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
 import { migrateDatabase } from '../../src/db/migrate.ts';
@@ -49,7 +50,7 @@ test('PGlite: the same CHECK constraints and NOTIFY trigger', async () => {
       /solar_needs_event_latitude_longitude/.test(error.cause?.message ?? error.message),
   );
   const payloads: string[] = [];
-  const stop = await db.listen('metronome_schedules', (p) => payloads.push(p));
+  const stop = await db.listen(SCHEDULES_CHANNEL, (p) => payloads.push(p));
   await db.rows(
     sql`insert into metronome.schedules (name, task, kind, every_ms) values ('n', 't', 'interval', 5000)`,
   );

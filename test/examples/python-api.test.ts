@@ -6,35 +6,27 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { BeatMetrics } from '../../src/beat/metrics.ts';
-import { type Database, openDatabase } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { ROOT } from '../support/cli.ts';
 import { type MountedDashboard, mountDashboard } from '../support/http.ts';
-import { createMigratedDatabase } from '../support/migrated.ts';
-import type { TestDatabase } from '../support/pg.ts';
+import { migratedDatabasePerFile } from '../support/migrated.ts';
 
 const TOKEN = 'python-token-0123456789abcdef';
 const SCRIPT = path.join(ROOT, 'examples/python-api/schedules.py');
-let pg: TestDatabase;
-let database: Database;
 let api: MountedDashboard;
 
-before(async () => {
-  pg = await createMigratedDatabase();
-  database = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
-  api = await mountDashboard(
-    { database, locks: null, group: 'default', log: createLogger({ level: 'silent' }), token: TOKEN },
-    new BeatMetrics(),
-    () => ({ ready: true, role: 'leader', reasons: [] }),
-  );
-});
-after(async () => {
-  await api?.close();
-  await database?.close();
-  await pg?.drop();
-});
+const file = migratedDatabasePerFile(
+  async (_db, database) => {
+    api = await mountDashboard(
+      { database, locks: null, group: 'default', log: createLogger({ level: 'silent' }), token: TOKEN },
+      new BeatMetrics(),
+      () => ({ ready: true, role: 'leader', reasons: [] }),
+    );
+  },
+  async () => api?.close(),
+);
 
 function python(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -61,7 +53,7 @@ test('the Python example creates and pauses schedules through the API', async ()
   assert.match(first.stdout, /invoice\.42: paused/);
   assert.match(first.stdout, /refused: invalid_schedule \['schedule\.timezone'\]/);
   assert.match(first.stdout, /invoice\.43: enabled, next fire \d{4}-\d\d-01T0[45]:00:00\.000Z, version "1"/);
-  const rows = await pg.sql<{ name: string; args: string; paused: boolean; source: string }[]>`
+  const rows = await file.db.sql<{ name: string; args: string; paused: boolean; source: string }[]>`
     select name, args::text as args, paused_at is not null as paused, source
     from metronome.schedules order by name`;
   assert.deepEqual(
@@ -75,7 +67,7 @@ test('the Python example creates and pauses schedules through the API', async ()
   const again = await python(['42', '43', '44']);
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /invoice\.43: unchanged \(HTTP 200, version "1"\)/);
-  const actions = await pg.sql<{ actor: string; action: string }[]>`
+  const actions = await file.db.sql<{ actor: string; action: string }[]>`
     select actor, action from metronome.audit_log where schedule_name = 'invoice.42' order by id`;
   assert.deepEqual(
     actions.map((a) => `${a.actor}:${a.action}`),

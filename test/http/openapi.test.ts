@@ -5,44 +5,36 @@
  * status and a body its documented schema accepts (Ajv, JSON Schema 2020-12 as OpenAPI 3.1 uses).
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { compileErrors, dereference, validate } from '@readme/openapi-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { BeatMetrics } from '../../src/beat/metrics.ts';
-import { type Database, openDatabase } from '../../src/db/database.ts';
 import { ROUTES } from '../../src/http/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { call, type MountedDashboard, mountDashboard } from '../support/http.ts';
-import { createMigratedDatabase } from '../support/migrated.ts';
-import type { TestDatabase } from '../support/pg.ts';
+import { migratedDatabasePerFile } from '../support/migrated.ts';
 
 const TOKEN = 'openapi-token-0123456789abcdef';
-let pg: TestDatabase;
-let database: Database;
 let api: MountedDashboard;
 // biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document, read by shape
 let doc: any;
 
-before(async () => {
-  pg = await createMigratedDatabase();
-  database = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
-  const log = createLogger({ level: 'silent' });
-  api = await mountDashboard(
-    { database, locks: null, group: 'default', log, token: TOKEN },
-    new BeatMetrics(),
-    () => ({ ready: true, role: 'leader', reasons: [] }),
-  );
-  await pg.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by)
-               values ('doc.one', 't', 'interval', 60000, 'db'), ('doc.two', 't', 'interval', 60000, 'db')`;
-  const reply = await call(api.url, 'GET', '/api/v1/openapi.json');
-  assert.equal(reply.status, 200);
-  doc = reply.json();
-});
-after(async () => {
-  await api?.close();
-  await database?.close();
-  await pg?.drop();
-});
+migratedDatabasePerFile(
+  async (db, database) => {
+    const log = createLogger({ level: 'silent' });
+    api = await mountDashboard(
+      { database, locks: null, group: 'default', log, token: TOKEN },
+      new BeatMetrics(),
+      () => ({ ready: true, role: 'leader', reasons: [] }),
+    );
+    await db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by)
+                 values ('doc.one', 't', 'interval', 60000, 'db'), ('doc.two', 't', 'interval', 60000, 'db')`;
+    const reply = await call(api.url, 'GET', '/api/v1/openapi.json');
+    assert.equal(reply.status, 200);
+    doc = reply.json();
+  },
+  async () => api?.close(),
+);
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 

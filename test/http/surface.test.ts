@@ -9,15 +9,13 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import { request } from 'node:http';
 import { Writable } from 'node:stream';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { BeatMetrics } from '../../src/beat/metrics.ts';
-import { type Database, openDatabase } from '../../src/db/database.ts';
 import { createDashboard, type Dashboard } from '../../src/http/app.ts';
 import { startHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { call, type Reply } from '../support/http.ts';
-import { createMigratedDatabase } from '../support/migrated.ts';
-import type { TestDatabase } from '../support/pg.ts';
+import { migratedDatabasePerFile } from '../support/migrated.ts';
 
 const TOKEN = 'surface-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -30,41 +28,37 @@ const sink = new Writable({
 });
 const log = createLogger({ level: 'debug', destination: sink });
 
-let pg: TestDatabase;
-let database: Database;
 let dashboard: Dashboard;
 let server: Server;
 let base: string;
 
-before(async () => {
-  pg = await createMigratedDatabase();
-  database = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
-  await pg.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by)
-               values ('surface.tick', 't', 'interval', 60000, 'db')`;
-  dashboard = createDashboard({
-    database,
-    locks: null,
-    group: 'default',
-    token: TOKEN,
-    bind: '127.0.0.1:0',
-    log,
-  });
-  const started = await startHttpServer({
-    bind: '127.0.0.1:0',
-    metrics: new BeatMetrics({ processMetrics: false }),
-    readiness: () => ({ ready: true, role: 'standby' as const, reasons: [] }),
-    routes: dashboard.handle,
-  });
-  server = started.server;
-  base = started.url;
-});
-after(async () => {
-  await dashboard?.close();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await database?.close();
-  await pg?.drop();
-});
+const file = migratedDatabasePerFile(
+  async (db, database) => {
+    await db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by)
+                 values ('surface.tick', 't', 'interval', 60000, 'db')`;
+    dashboard = createDashboard({
+      database,
+      locks: null,
+      group: 'default',
+      token: TOKEN,
+      bind: '127.0.0.1:0',
+      log,
+    });
+    const started = await startHttpServer({
+      bind: '127.0.0.1:0',
+      metrics: new BeatMetrics({ processMetrics: false }),
+      readiness: () => ({ ready: true, role: 'standby' as const, reasons: [] }),
+      routes: dashboard.handle,
+    });
+    server = started.server;
+    base = started.url;
+  },
+  async () => {
+    await dashboard?.close();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  },
+);
 
 async function refused(reply: Reply, status: number, what: string): Promise<void> {
   assert.equal(reply.status, status, `${what}: ${status} expected, got ${reply.status}: ${reply.text}`);
@@ -219,7 +213,7 @@ test('an actor name outside Latin-1, sent as UTF-8 or percent-encoded (as the da
     body: '{}',
   });
   assert.equal(encoded.status, 200, encoded.text);
-  const rows = await pg.sql<{ actor: string; action: string }[]>`
+  const rows = await file.db.sql<{ actor: string; action: string }[]>`
     select actor, action from metronome.audit_log where schedule_name = 'surface.tick' order by id`;
   assert.deepEqual(
     rows.map((r) => [r.action, r.actor]),

@@ -5,17 +5,14 @@
  * field at fault; each change recorded with the caller's actor.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { BeatMetrics } from '../../src/beat/metrics.ts';
-import { type Database, openDatabase } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { call, type MountedDashboard, mountDashboard } from '../support/http.ts';
-import { createMigratedDatabase } from '../support/migrated.ts';
-import type { TestDatabase } from '../support/pg.ts';
+import { migratedDatabasePerFile } from '../support/migrated.ts';
 
 const TOKEN = 'writes-token-0123456789abcdef';
 const log = createLogger({ level: 'silent' });
-const fixture = {} as { db: TestDatabase; database: Database };
 let api: MountedDashboard;
 let readOnly: MountedDashboard;
 
@@ -31,22 +28,20 @@ const send = (method: string, path: string, body?: unknown, extra: Record<string
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 
-before(async () => {
-  fixture.db = await createMigratedDatabase();
-  fixture.database = await openDatabase({ databaseUrl: fixture.db.url, dataDir: '' });
-  const options = { database: fixture.database, locks: null, group: 'default', log };
-  const readiness = () => ({ ready: true, role: 'leader' as const, reasons: [] });
-  api = await mountDashboard({ ...options, token: TOKEN }, new BeatMetrics(), readiness);
-  readOnly = await mountDashboard({ ...options, token: undefined }, new BeatMetrics(), readiness);
-  await fixture.db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by, source)
-                       values ('code.owned', 't', 'interval', 60000, 'code', 'schedules/owned.ts')`;
-});
-after(async () => {
-  await api?.close();
-  await readOnly?.close();
-  await fixture.database?.close();
-  await fixture.db?.drop();
-});
+const fixture = migratedDatabasePerFile(
+  async (db, database) => {
+    const options = { database, locks: null, group: 'default', log };
+    const readiness = () => ({ ready: true, role: 'leader' as const, reasons: [] });
+    api = await mountDashboard({ ...options, token: TOKEN }, new BeatMetrics(), readiness);
+    readOnly = await mountDashboard({ ...options, token: undefined }, new BeatMetrics(), readiness);
+    await db.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by, source)
+                 values ('code.owned', 't', 'interval', 60000, 'code', 'schedules/owned.ts')`;
+  },
+  async () => {
+    await api?.close();
+    await readOnly?.close();
+  },
+);
 
 describe('one schedule', () => {
   test('POST creates (201, ETag, Location); GET carries the same ETag', async () => {

@@ -4,11 +4,11 @@ import { after, before } from 'node:test';
 import { BeatMetrics } from '../../src/beat/metrics.ts';
 import { Beat, type BeatOptions } from '../../src/beat/runtime.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { createRunLocks, type RunLocks } from '../../src/locks/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Transport } from '../../src/transports/transport.ts';
 import { eventually } from './beat-process.ts';
+import { openMigratedDatabase } from './migrated.ts';
 import { createTestDatabase, type TestDatabase } from './pg.ts';
 import { connectTestRedis, deletePrefix, REDIS_URL, randomPrefix } from './redis.ts';
 
@@ -33,8 +33,7 @@ export async function startInProcessBeat(
     captureLogs?: boolean;
   } & Partial<BeatOptions> = {},
 ): Promise<InProcessBeat> {
-  const database = await openDatabase({ databaseUrl, dataDir: '' });
-  await migrateDatabase(database);
+  const database = await openMigratedDatabase({ databaseUrl, dataDir: '' });
   const leaseDb = await openDatabase({
     databaseUrl: options.leaseUrl ?? databaseUrl,
     dataDir: '',

@@ -9,20 +9,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { type MetronomeJobData, metronomeWorker, type TaskHandler } from '../../examples/bullmq-worker.ts';
 import { beatEnv } from '../support/beat-env.ts';
 import { BeatProcess, eventually, STARTUP_MS, sleep } from '../support/beat-process.ts';
+import { bullmqPrefixPerFile } from '../support/bullmq.ts';
 import { beatChild } from '../support/cli.ts';
 import { createMigratedDatabase } from '../support/migrated.ts';
 import type { TestDatabase } from '../support/pg.ts';
-import {
-  connectTestRedis,
-  deletePrefix,
-  REDIS_URL,
-  RedisServerProcess,
-  randomPrefix,
-} from '../support/redis.ts';
+import { REDIS_URL, RedisServerProcess } from '../support/redis.ts';
 
 interface Execution {
   id: string;
@@ -34,17 +28,16 @@ interface Execution {
 }
 
 let db: TestDatabase;
-let admin: Redis;
-let prefix: string;
 let env: Record<string, string>;
 let beat: BeatProcess | undefined;
-const workers: Worker[] = [];
-const connections: Redis[] = [];
 const servers: RedisServerProcess[] = [];
+const {
+  prefix,
+  connection: workerConnection,
+  closeAfter,
+} = bullmqPrefixPerFile('bullmq-beat', async () => beat?.stop());
 
 before(async () => {
-  admin = await connectTestRedis();
-  prefix = randomPrefix('bullmq-beat').slice(0, -1);
   db = await createMigratedDatabase();
   env = beatEnv(db.url, {
     METRONOME_TRANSPORT: 'bullmq',
@@ -57,22 +50,13 @@ before(async () => {
 });
 
 after(async () => {
-  await beat?.stop();
-  for (const w of workers) await w.close(true).catch(() => {});
-  for (const c of connections) c.disconnect();
   for (const s of servers) await s.stop();
   await db?.drop();
-  if (admin) {
-    await deletePrefix(admin, `${prefix}:`);
-    admin.disconnect();
-  }
 });
 
 /** The example worker on `url`, recording every execution. */
 function startWorker(url: string, handlers: Record<string, TaskHandler>, executions: Execution[]): Worker {
-  const connection = new Redis(url, { maxRetriesPerRequest: null });
-  connection.on('error', () => {});
-  connections.push(connection);
+  const connection = workerConnection(url);
   const recorded: Record<string, TaskHandler> = {};
   for (const [task, handler] of Object.entries(handlers)) {
     recorded[task] = async (job, signal) => {
@@ -99,8 +83,7 @@ function startWorker(url: string, handlers: Record<string, TaskHandler>, executi
     concurrency: 8,
     onError: () => {},
   });
-  workers.push(worker);
-  return worker;
+  return closeAfter(worker);
 }
 
 interface Row {

@@ -7,10 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { EXPIRED_REASON_PREFIX as EXAMPLE_EXPIRED, metronomeWorker } from '../../examples/bullmq-worker.ts';
 import {
   BullmqTransport,
@@ -22,24 +21,17 @@ import {
 import type { EnqueueItem, RunState } from '../../src/transports/transport.ts';
 import { TransportConfigError } from '../../src/transports/transport.ts';
 import { eventually, sleep } from '../support/beat-process.ts';
-import {
-  connectTestRedis,
-  deletePrefix,
-  freePort,
-  REDIS_URL,
-  RedisServerProcess,
-  randomPrefix,
-} from '../support/redis.ts';
+import { bullmqPrefixPerFile } from '../support/bullmq.ts';
+import { connectTestRedis, freePort, REDIS_URL, RedisServerProcess } from '../support/redis.ts';
 
-let admin: Redis;
-let prefix: string;
 let transport: BullmqTransport;
-const workers: Worker[] = [];
-const connections: Redis[] = [];
+const {
+  prefix,
+  connection: workerConnection,
+  closeAfter,
+} = bullmqPrefixPerFile('bullmq', async () => transport?.close());
 
 before(async () => {
-  admin = await connectTestRedis();
-  prefix = randomPrefix('bullmq').slice(0, -1);
   transport = new BullmqTransport({ url: REDIS_URL, prefix, defaultQueue: 'metronome', timeoutMs: 2_000 });
   await eventually('the transport to connect', 5_000, async () => {
     try {
@@ -50,23 +42,6 @@ before(async () => {
     }
   });
 });
-
-after(async () => {
-  for (const w of workers) await w.close(true).catch(() => {});
-  for (const c of connections) c.disconnect();
-  await transport?.close();
-  if (admin) {
-    await deletePrefix(admin, `${prefix}:`);
-    admin.disconnect();
-  }
-});
-
-function workerConnection(url = REDIS_URL): Redis {
-  const c = new Redis(url, { maxRetriesPerRequest: null });
-  c.on('error', () => {});
-  connections.push(c);
-  return c;
-}
 
 function plainWorker(
   queue: string,
@@ -80,8 +55,7 @@ function plainWorker(
     autorun: options.autorun ?? true,
   });
   worker.on('error', () => {});
-  workers.push(worker);
-  return worker;
+  return closeAfter(worker);
 }
 
 let slot = Date.parse('2026-01-01T00:00:00Z');
@@ -262,7 +236,7 @@ describe('status', () => {
       },
       { connection: workerConnection(), prefix, onError: () => {} },
     );
-    workers.push(worker);
+    closeAfter(worker);
     const stale = item({ queue, expiresAt: Date.now() - 1_000 });
     const fresh = item({ queue, expiresAt: Date.now() + 60_000 });
     await transport.enqueue([stale, fresh]);
@@ -280,7 +254,7 @@ describe('status', () => {
       { 'tasks.slow': (_job, signal) => delay(10_000, undefined, { signal }) },
       { connection: workerConnection(), prefix, onError: () => {} },
     );
-    workers.push(worker);
+    closeAfter(worker);
     const slow = item({ queue, task: 'tasks.slow', timeLimitS: 1 });
     await transport.enqueue([slow]);
     await eventually('the time limit', 4_000, async () => (await stateOf(slow.taskId)) === 'failed');

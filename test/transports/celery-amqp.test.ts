@@ -3,65 +3,47 @@
  * (deleted afterwards); run state from a private Redis result backend.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { celeryBeatEnv, startLeadingBeat } from '../support/beat-env.ts';
 import { type BeatProcess, eventually, sleep } from '../support/beat-process.ts';
 import { addSchedule, disable, ledger, settled } from '../support/celery-schedules.ts';
-import {
-  CeleryWorker,
-  cleanupCeleryDirs,
-  duplicates,
-  requireCelery,
-  type WorkerRecord,
-} from '../support/celery-worker.ts';
-import { createMigratedDatabase } from '../support/migrated.ts';
-import type { TestDatabase } from '../support/pg.ts';
-import { createVhost, type TestVhost } from '../support/rabbitmq.ts';
-import { RedisServerProcess } from '../support/redis.ts';
+import { celeryServicesPerFile } from '../support/celery-services.ts';
+import { CeleryWorker, duplicates, type WorkerRecord } from '../support/celery-worker.ts';
 
-let db: TestDatabase;
-let vhost: TestVhost;
-let backend: RedisServerProcess;
 let beat: BeatProcess;
 let worker: CeleryWorker;
 
-before(async () => {
-  requireCelery();
-  db = await createMigratedDatabase();
-  vhost = await createVhost();
-  backend = await RedisServerProcess.start();
-  const env = celeryBeatEnv(
-    db.url,
-    { broker: vhost.url, backend: `${backend.url}/0` },
-    { METRONOME_TASK_ROUTES: JSON.stringify({ 'reports.*': 'reports' }) },
-  );
-  // The workers declare their queues with x-max-priority 10 (task_queue_max_priority); the beat checks
-  // them passively (the default).
-  worker = await CeleryWorker.start({
-    broker: vhost.url,
-    backend: `${backend.url}/0`,
-    queues: ['celery', 'reports'],
-    concurrency: 4,
-    maxPriority: 10,
-  });
-  beat = await startLeadingBeat(env);
-});
-
-after(async () => {
-  await beat?.stop();
-  await worker?.stop();
-  await backend?.stop();
-  await vhost?.drop();
-  await db?.drop();
-  cleanupCeleryDirs();
-});
+const file = celeryServicesPerFile(
+  { redisServers: ['backend'], vhost: true },
+  async ({ db, redis: { backend }, vhost }) => {
+    const env = celeryBeatEnv(
+      db.url,
+      { broker: vhost.url, backend: `${backend.url}/0` },
+      { METRONOME_TASK_ROUTES: JSON.stringify({ 'reports.*': 'reports' }) },
+    );
+    // The workers declare their queues with x-max-priority 10 (task_queue_max_priority); the beat
+    // checks them passively (the default).
+    worker = await CeleryWorker.start({
+      broker: vhost.url,
+      backend: `${backend.url}/0`,
+      queues: ['celery', 'reports'],
+      concurrency: 4,
+      maxPriority: 10,
+    });
+    beat = await startLeadingBeat(env);
+  },
+  async () => {
+    await beat?.stop();
+    await worker?.stop();
+  },
+);
 
 const startsOf = (all: WorkerRecord[], name: string) =>
   all.filter((r) => r.event === 'start' && r.periodic_task_name === name);
 
 describe('celery on rabbitmq, a real worker', () => {
   test('each occurrence runs once with its priority property and queue; a missing queue fails the passive check by name', async () => {
-    await addSchedule(db.sql, {
+    await addSchedule(file.db.sql, {
       name: 'plain',
       task: 'tasks.record',
       everyMs: 1000,
@@ -69,16 +51,21 @@ describe('celery on rabbitmq, a real worker', () => {
       headers: { tenant: 'acme' },
       priority: 5,
     });
-    await addSchedule(db.sql, { name: 'routed', task: 'reports.daily', everyMs: 1000 });
-    await addSchedule(db.sql, { name: 'missing', task: 'tasks.record', everyMs: 1000, queue: 'nowhere' });
+    await addSchedule(file.db.sql, { name: 'routed', task: 'reports.daily', everyMs: 1000 });
+    await addSchedule(file.db.sql, {
+      name: 'missing',
+      task: 'tasks.record',
+      everyMs: 1000,
+      queue: 'nowhere',
+    });
     await sleep(4_000);
-    await disable(db.sql, ['plain', 'routed', 'missing']);
-    await settled(db.sql, ['plain', 'routed'], 10_000);
+    await disable(file.db.sql, ['plain', 'routed', 'missing']);
+    await settled(file.db.sql, ['plain', 'routed'], 10_000);
     const all = worker.records();
     assert.deepEqual(duplicates(all), []);
     const started = new Map(all.filter((r) => r.event === 'start').map((r) => [r.id, r]));
 
-    const plain = await ledger(db.sql, 'plain');
+    const plain = await ledger(file.db.sql, 'plain');
     assert.ok(plain.length >= 3, `plain fired ${plain.length} times`);
     for (const row of plain) {
       assert.equal(row.status, 'succeeded');
@@ -95,7 +82,7 @@ describe('celery on rabbitmq, a real worker', () => {
     assert.ok(routed.length >= 3);
     for (const r of routed) assert.equal(r.routing_key, 'reports');
 
-    const missing = await ledger(db.sql, 'missing');
+    const missing = await ledger(file.db.sql, 'missing');
     assert.ok(missing.length >= 1);
     // The latest stays claimed (retried with backoff); each earlier one was superseded by the next
     // slot (one unsent run per schedule that may not overlap) and is missed, naming the error.
@@ -111,26 +98,26 @@ describe('celery on rabbitmq, a real worker', () => {
         (l) => l.msg === 'enqueue attempt failed; will retry' && /"nowhere"/.test(String(l.error)),
       ),
     );
-    await db.sql`delete from metronome.schedules where name = 'missing'`;
+    await file.db.sql`delete from metronome.schedules where name = 'missing'`;
   });
 
   test("the server closes the beat's connection: the next batch re-opens it and delivers, nothing doubled", async () => {
-    await addSchedule(db.sql, { name: 'steady', task: 'tasks.record', everyMs: 1000, overlap: 'allow' });
+    await addSchedule(file.db.sql, { name: 'steady', task: 'tasks.record', everyMs: 1000, overlap: 'allow' });
     await eventually('two runs', 5_000, () => startsOf(worker.records(), 'steady').length >= 2);
     const closedAt = Date.now();
-    const closed = await vhost.closeConnections('metronome beat');
+    const closed = await file.vhost.closeConnections('metronome beat');
     assert.equal(closed, 1, "the beat's connection");
     await eventually('the beat to notice', 5_000, () =>
       beat.logs.some((l) => l.receivedAt >= closedAt && /RabbitMQ (connection|channel) closed/.test(l.msg)),
     );
     await eventually('runs after the re-open', 8_000, async () =>
-      (await ledger(db.sql, 'steady')).some(
+      (await ledger(file.db.sql, 'steady')).some(
         (r) => r.status === 'succeeded' && (r.enqueued_at?.getTime() ?? 0) > closedAt + 1_500,
       ),
     );
-    await disable(db.sql, ['steady']);
-    await settled(db.sql, ['steady'], 15_000);
-    const rows = await ledger(db.sql, 'steady');
+    await disable(file.db.sql, ['steady']);
+    await settled(file.db.sql, ['steady'], 15_000);
+    const rows = await ledger(file.db.sql, 'steady');
     const starts = startsOf(worker.records(), 'steady');
     assert.deepEqual(duplicates(starts), [], 'nothing doubled');
     const ran = new Set(starts.map((r) => r.id));

@@ -4,53 +4,38 @@
  * broker returns. Nothing lost, nothing doubled — checked in the worker's record file and the ledger.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { celeryBeatEnv, startLeadingBeat } from '../support/beat-env.ts';
 import { type BeatProcess, eventually, sleep } from '../support/beat-process.ts';
 import { addSchedule, disable, ledger, settled } from '../support/celery-schedules.ts';
-import { CeleryWorker, cleanupCeleryDirs, duplicates, requireCelery } from '../support/celery-worker.ts';
-import { createMigratedDatabase } from '../support/migrated.ts';
-import type { TestDatabase } from '../support/pg.ts';
-import { RedisServerProcess } from '../support/redis.ts';
+import { celeryServicesPerFile } from '../support/celery-services.ts';
+import { CeleryWorker, duplicates } from '../support/celery-worker.ts';
 
-let db: TestDatabase;
-let broker: RedisServerProcess;
-let backend: RedisServerProcess;
 let beat: BeatProcess | undefined;
 let worker: CeleryWorker | undefined;
 
-before(async () => {
-  requireCelery();
-  db = await createMigratedDatabase();
-  broker = await RedisServerProcess.start();
-  backend = await RedisServerProcess.start();
-});
-
-after(async () => {
+const file = celeryServicesPerFile({ redisServers: ['broker', 'backend'] }, undefined, async () => {
   await beat?.stop();
   await worker?.stop();
-  await broker?.stop();
-  await backend?.stop();
-  await db?.drop();
-  cleanupCeleryDirs();
 });
 
 test('redis broker down and back: claimed occurrences are retried with backoff and enqueued once', async () => {
-  const env = celeryBeatEnv(db.url, { broker: `${broker.url}/0`, backend: `${backend.url}/0` });
+  const { broker, backend } = file.redis;
+  const env = celeryBeatEnv(file.db.url, { broker: `${broker.url}/0`, backend: `${backend.url}/0` });
   worker = await CeleryWorker.start({
     broker: `${broker.url}/0`,
     backend: `${backend.url}/0`,
     concurrency: 4,
   });
   beat = await startLeadingBeat(env);
-  await addSchedule(db.sql, { name: 'steady', task: 'tasks.record', everyMs: 1000, overlap: 'allow' });
+  await addSchedule(file.db.sql, { name: 'steady', task: 'tasks.record', everyMs: 1000, overlap: 'allow' });
   await eventually('two runs', 5_000, () => (worker?.starts().length ?? 0) >= 2);
 
   await broker.stop();
   const downAt = Date.now();
   await beat.waitForLog('enqueue attempt failed; will retry', 5_000, downAt);
   await sleep(3_000);
-  const whileDown = await ledger(db.sql, 'steady');
+  const whileDown = await ledger(file.db.sql, 'steady');
   const claimed = whileDown.filter((r) => r.status === 'claimed');
   assert.ok(claimed.length >= 2, `occurrences stay claimed while the broker is down (${claimed.length})`);
   // Every claim that has had an attempt carries its error (one claimed in the tick being read has not
@@ -65,10 +50,10 @@ test('redis broker down and back: claimed occurrences are retried with backoff a
     const ran = new Set(worker?.starts().map((r) => r.id));
     return claimed.every((r) => ran.has(r.task_id));
   });
-  await disable(db.sql, ['steady']);
-  await settled(db.sql, ['steady'], 10_000);
+  await disable(file.db.sql, ['steady']);
+  await settled(file.db.sql, ['steady'], 10_000);
 
-  const rows = await ledger(db.sql, 'steady');
+  const rows = await ledger(file.db.sql, 'steady');
   const starts = worker.starts();
   assert.deepEqual(duplicates(starts), [], 'nothing doubled');
   const ran = new Set(starts.map((r) => r.id));

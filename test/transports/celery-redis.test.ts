@@ -4,59 +4,46 @@
  * in DB 1). Everything is asserted from what the worker executed (its record file) and the ledger.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { celeryBeatEnv, startLeadingBeat } from '../support/beat-env.ts';
 import { type BeatProcess, eventually, sleep } from '../support/beat-process.ts';
 import { addSchedule, disable, ledger, settled } from '../support/celery-schedules.ts';
-import {
-  CeleryWorker,
-  cleanupCeleryDirs,
-  duplicates,
-  overlaps,
-  requireCelery,
-  type WorkerRecord,
-} from '../support/celery-worker.ts';
-import { createMigratedDatabase } from '../support/migrated.ts';
-import type { TestDatabase } from '../support/pg.ts';
-import { RedisServerProcess } from '../support/redis.ts';
+import { celeryServicesPerFile } from '../support/celery-services.ts';
+import { CeleryWorker, duplicates, overlaps, type WorkerRecord } from '../support/celery-worker.ts';
 
-let db: TestDatabase;
-let redis: RedisServerProcess;
 let beat: BeatProcess;
 let worker: CeleryWorker | undefined;
 let brokerUrl: string;
 let backendUrl: string;
 let records: string;
 
-before(async () => {
-  requireCelery();
-  db = await createMigratedDatabase();
-  redis = await RedisServerProcess.start();
-  brokerUrl = `${redis.url}/0`;
-  backendUrl = `${redis.url}/1`;
-  const env = celeryBeatEnv(
-    db.url,
-    { broker: brokerUrl, backend: backendUrl },
-    { METRONOME_TASK_ROUTES: JSON.stringify({ 'reports.*': 'reports', 'billing.*': { queue: 'billing' } }) },
-  );
-  worker = await CeleryWorker.start({
-    broker: brokerUrl,
-    backend: backendUrl,
-    queues: ['celery', 'reports', 'billing'],
-    concurrency: 4,
-  });
-  records = worker.recordFile;
-  beat = await startLeadingBeat(env);
-});
-
-after(async () => {
-  await beat?.stop();
-  await worker?.stop();
-  await redis?.stop();
-  await db?.drop();
-  cleanupCeleryDirs();
-});
+const file = celeryServicesPerFile(
+  { redisServers: ['server'] },
+  async ({ db, redis }) => {
+    brokerUrl = `${redis.server.url}/0`;
+    backendUrl = `${redis.server.url}/1`;
+    const env = celeryBeatEnv(
+      db.url,
+      { broker: brokerUrl, backend: backendUrl },
+      {
+        METRONOME_TASK_ROUTES: JSON.stringify({ 'reports.*': 'reports', 'billing.*': { queue: 'billing' } }),
+      },
+    );
+    worker = await CeleryWorker.start({
+      broker: brokerUrl,
+      backend: backendUrl,
+      queues: ['celery', 'reports', 'billing'],
+      concurrency: 4,
+    });
+    records = worker.recordFile;
+    beat = await startLeadingBeat(env);
+  },
+  async () => {
+    await beat?.stop();
+    await worker?.stop();
+  },
+);
 
 const startsOf = (all: WorkerRecord[], name: string) =>
   all.filter((r) => r.event === 'start' && r.periodic_task_name === name);
@@ -64,7 +51,7 @@ const startsOf = (all: WorkerRecord[], name: string) =>
 describe('celery on redis, a real worker', () => {
   test('each occurrence runs once with its args, headers, priority, queue, time limit; unknown tasks fail NotRegistered; overlap skip holds', async () => {
     const names = ['plain', 'prio', 'routed', 'own-queue', 'nope', 'limited', 'long'];
-    await addSchedule(db.sql, {
+    await addSchedule(file.db.sql, {
       name: 'plain',
       task: 'tasks.record',
       everyMs: 1000,
@@ -72,11 +59,16 @@ describe('celery on redis, a real worker', () => {
       kwargs: { k: 'v' },
       headers: { tenant: 'acme' },
     });
-    await addSchedule(db.sql, { name: 'prio', task: 'tasks.record', everyMs: 1000, priority: 7 });
-    await addSchedule(db.sql, { name: 'routed', task: 'reports.daily', everyMs: 2000 });
-    await addSchedule(db.sql, { name: 'own-queue', task: 'reports.daily', everyMs: 2000, queue: 'billing' });
-    await addSchedule(db.sql, { name: 'nope', task: 'tasks.nope', everyMs: 2000 });
-    await addSchedule(db.sql, {
+    await addSchedule(file.db.sql, { name: 'prio', task: 'tasks.record', everyMs: 1000, priority: 7 });
+    await addSchedule(file.db.sql, { name: 'routed', task: 'reports.daily', everyMs: 2000 });
+    await addSchedule(file.db.sql, {
+      name: 'own-queue',
+      task: 'reports.daily',
+      everyMs: 2000,
+      queue: 'billing',
+    });
+    await addSchedule(file.db.sql, { name: 'nope', task: 'tasks.nope', everyMs: 2000 });
+    await addSchedule(file.db.sql, {
       name: 'limited',
       task: 'tasks.record',
       everyMs: 2000,
@@ -85,17 +77,22 @@ describe('celery on redis, a real worker', () => {
     });
     // Outlives its 1 s interval; overlap skip (the default), no run lease set: the run lock is held
     // while the worker reports the run STARTED and freed when SUCCESS is seen.
-    await addSchedule(db.sql, { name: 'long', task: 'tasks.record', everyMs: 1000, kwargs: { sleep: 2.5 } });
+    await addSchedule(file.db.sql, {
+      name: 'long',
+      task: 'tasks.record',
+      everyMs: 1000,
+      kwargs: { sleep: 2.5 },
+    });
     await sleep(6_500);
-    await disable(db.sql, names);
-    await settled(db.sql, names, 15_000);
+    await disable(file.db.sql, names);
+    await settled(file.db.sql, names, 15_000);
     const all = worker?.records() ?? [];
 
     assert.deepEqual(duplicates(all), [], 'no task id ran twice');
     const started = new Map(all.filter((r) => r.event === 'start').map((r) => [r.id, r]));
 
     // plain: every enqueued occurrence ran exactly once, with its arguments and headers.
-    const plain = await ledger(db.sql, 'plain');
+    const plain = await ledger(file.db.sql, 'plain');
     assert.ok(plain.length >= 5, `plain fired ${plain.length} times`);
     for (const row of plain) {
       assert.equal(row.status, 'succeeded', `plain ${row.task_id}: ${row.status} ${row.error}`);
@@ -123,14 +120,14 @@ describe('celery on redis, a real worker', () => {
     assert.ok(own.length >= 2);
     for (const r of own) assert.equal(r.routing_key, 'billing', "the schedule's own queue wins");
 
-    const nope = await ledger(db.sql, 'nope');
+    const nope = await ledger(file.db.sql, 'nope');
     assert.ok(nope.length >= 2);
     for (const row of nope) {
       assert.equal(row.status, 'failed');
       assert.match(String(row.error), /NotRegistered/);
     }
 
-    const limited = await ledger(db.sql, 'limited');
+    const limited = await ledger(file.db.sql, 'limited');
     assert.ok(limited.length >= 2);
     for (const row of limited) {
       assert.equal(row.status, 'failed', `limited ${row.task_id}: ${row.status}`);
@@ -141,7 +138,7 @@ describe('celery on redis, a real worker', () => {
       assert.ok(!all.some((r) => r.event === 'end' && r.id === row.task_id), 'killed before its end');
     }
 
-    const long = await ledger(db.sql, 'long');
+    const long = await ledger(file.db.sql, 'long');
     const ran = long.filter((r) => r.status === 'succeeded');
     const skipped = long.filter((r) => r.status === 'skipped_overlap');
     assert.ok(ran.length >= 2, `long ran ${ran.length} times`);
@@ -153,7 +150,7 @@ describe('celery on redis, a real worker', () => {
   test('an occurrence that expires in the queue is recorded REVOKED → expired and never runs; priority 9 goes to its own list', async () => {
     await worker?.stop();
     worker = undefined;
-    await addSchedule(db.sql, {
+    await addSchedule(file.db.sql, {
       name: 'expiring',
       task: 'tasks.record',
       everyMs: 1000,
@@ -167,7 +164,7 @@ describe('celery on redis, a real worker', () => {
       const list = 'celery\x06\x169';
       await eventually('messages in the priority-9 list', 5_000, async () => (await broker.llen(list)) >= 2);
       await sleep(1_200);
-      await disable(db.sql, ['expiring']);
+      await disable(file.db.sql, ['expiring']);
       await sleep(1_500); // past the expiry of the last one enqueued
       assert.ok(await broker.sismember('_kombu.binding.celery', 'celery\x06\x16\x06\x16celery'));
     } finally {
@@ -180,8 +177,8 @@ describe('celery on redis, a real worker', () => {
       queues: ['celery'],
       recordFile: records,
     });
-    await settled(db.sql, ['expiring'], 10_000);
-    const rows = await ledger(db.sql, 'expiring');
+    await settled(file.db.sql, ['expiring'], 10_000);
+    const rows = await ledger(file.db.sql, 'expiring');
     assert.ok(rows.length >= 3, `expiring fired ${rows.length} times`);
     const all = worker.records();
     for (const row of rows) {
@@ -201,7 +198,7 @@ describe('celery on redis, a real worker', () => {
       recordFile: records,
       trackStarted: false,
     });
-    await addSchedule(db.sql, {
+    await addSchedule(file.db.sql, {
       name: 'killed',
       task: 'tasks.record',
       everyMs: 1000,
@@ -229,14 +226,14 @@ describe('celery on redis, a real worker', () => {
       90_000,
       () => startsOf(worker?.records() ?? [], 'killed')[1],
     );
-    await disable(db.sql, ['killed']);
-    const rows = await ledger(db.sql, 'killed');
+    await disable(file.db.sql, ['killed']);
+    const rows = await ledger(file.db.sql, 'killed');
     const firstRow = rows.find((r) => r.task_id === first.id);
     assert.ok(firstRow?.enqueued_at);
     // The lease runs from when the beat took the run lock: after the claim, before the send. Counted
     // from enqueued_at (written after the send) it would end later than the real one by however long
     // the send took, which on a loaded machine is more than the margin.
-    const [claim] = await db.sql<{ claimed_at: Date }[]>`
+    const [claim] = await file.db.sql<{ claimed_at: Date }[]>`
       select claimed_at from metronome.occurrences where task_id = ${first.id}`;
     const leaseEnd = claim!.claimed_at.getTime() + 5_000;
     assert.ok(
@@ -260,7 +257,7 @@ describe('celery on redis, a worker killed while its run reads STARTED', () => {
   test('with task_track_started and a hard time limit: the run lock is not extended past the limit, the next run goes after it', async () => {
     await worker?.stop();
     worker = await CeleryWorker.start({ broker: brokerUrl, backend: backendUrl, recordFile: records });
-    await addSchedule(db.sql, {
+    await addSchedule(file.db.sql, {
       name: 'killed-started',
       task: 'tasks.record',
       everyMs: 1000,
@@ -282,7 +279,7 @@ describe('celery on redis, a worker killed while its run reads STARTED', () => {
       15_000,
       () => startsOf(worker?.records() ?? [], 'killed-started')[1],
     );
-    await disable(db.sql, ['killed-started']);
+    await disable(file.db.sql, ['killed-started']);
     // STARTED forever, but not past time limit (2 s) + grace (5 s) counted from when the beat saw it.
     assert.ok(second.t * 1000 - first.t * 1000 >= 2_000 + 5_000 - 1_000, 'not before the limit and grace');
     assert.ok(second.t * 1000 - killedAt < 12_000);
@@ -291,7 +288,7 @@ describe('celery on redis, a worker killed while its run reads STARTED', () => {
         'celery run still STARTED past its hard time limit: its worker probably died; tracked by its run lease',
       ),
     );
-    const rows = await ledger(db.sql, 'killed-started');
+    const rows = await ledger(file.db.sql, 'killed-started');
     const between = rows.filter(
       (r) =>
         r.scheduled_for.getTime() > first.t * 1000 && r.scheduled_for.getTime() < second.t * 1000 - 1_500,

@@ -11,22 +11,20 @@ import { after, before, test } from 'node:test';
 import { celeryBeatEnv, startLeadingBeat } from '../support/beat-env.ts';
 import { type BeatProcess, eventually } from '../support/beat-process.ts';
 import { addSchedule, disable, ledger, settled } from '../support/celery-schedules.ts';
-import { CeleryWorker, cleanupCeleryDirs, duplicates, requireCelery } from '../support/celery-worker.ts';
+import { celeryServicesPerFile } from '../support/celery-services.ts';
+import { CeleryWorker, duplicates } from '../support/celery-worker.ts';
 import { beatChild } from '../support/cli.ts';
-import { createMigratedDatabase } from '../support/migrated.ts';
-import type { TestDatabase } from '../support/pg.ts';
-import { RedisServerProcess } from '../support/redis.ts';
 
-let db: TestDatabase;
-let redis: RedisServerProcess;
 let beat: BeatProcess | undefined;
 let worker: CeleryWorker | undefined;
 let dir = '';
 
-before(async () => {
-  requireCelery();
-  db = await createMigratedDatabase();
-  redis = await RedisServerProcess.start();
+const file = celeryServicesPerFile({ redisServers: ['server'] }, undefined, async () => {
+  await beat?.stop();
+  await worker?.stop();
+});
+
+before(() => {
   dir = mkdtempSync(join(tmpdir(), 'metronome-celery-signing-'));
   mkdirSync(join(dir, 'store'));
   execFileSync(
@@ -47,19 +45,15 @@ before(async () => {
   writeFileSync(join(dir, 'store', 'cert.pem'), readFileSync(join(dir, 'cert.pem')));
 });
 
-after(async () => {
-  await beat?.stop();
-  await worker?.stop();
-  await redis?.stop();
-  await db?.drop();
+after(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
-  cleanupCeleryDirs();
 });
 
 test('signed bodies and a global key prefix: a worker accepting only signed messages runs each occurrence once', async () => {
+  const redis = file.redis.server;
   const prefix = 'mt-prefix:';
   const env = celeryBeatEnv(
-    db.url,
+    file.db.url,
     { broker: `${redis.url}/2`, backend: `${redis.url}/3` },
     {
       CELERY_GLOBAL_KEYPREFIX: prefix,
@@ -74,11 +68,11 @@ test('signed bodies and a global key prefix: a worker accepting only signed mess
     security: { key: join(dir, 'key.pem'), cert: join(dir, 'cert.pem'), store: join(dir, 'store', '*') },
   });
   beat = await startLeadingBeat(env);
-  await addSchedule(db.sql, { name: 'signed', task: 'tasks.record', everyMs: 1000, args: [7] });
+  await addSchedule(file.db.sql, { name: 'signed', task: 'tasks.record', everyMs: 1000, args: [7] });
   await eventually('three signed runs', 8_000, () => (worker?.starts().length ?? 0) >= 3);
-  await disable(db.sql, ['signed']);
-  await settled(db.sql, ['signed'], 10_000);
-  const rows = await ledger(db.sql, 'signed');
+  await disable(file.db.sql, ['signed']);
+  await settled(file.db.sql, ['signed'], 10_000);
+  const rows = await ledger(file.db.sql, 'signed');
   const starts = worker.starts();
   assert.deepEqual(duplicates(starts), []);
   assert.equal(starts.length, rows.length);
@@ -90,9 +84,10 @@ test('signed bodies and a global key prefix: a worker accepting only signed mess
 });
 
 test('signing settings are checked at start: a key without its certificate is refused, naming the variable', async () => {
+  const redis = file.redis.server;
   const result = await beatChild(['run'], {
     env: {
-      DATABASE_URL: db.url,
+      DATABASE_URL: file.db.url,
       METRONOME_HTTP: 'off',
       REDIS_URL: '',
       BROKER_URL: `${redis.url}/2`,

@@ -6,13 +6,9 @@
  * what they received, and with the data BullMQ stores for the job; on both database drivers' reads.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { type Database, openDatabase } from '../../src/db/database.ts';
-import { migrateDatabase } from '../../src/db/migrate.ts';
 import { findSchedule } from '../../src/db/store.ts';
 import {
   canonicalJson,
@@ -25,7 +21,7 @@ import { argsRepr, kwargsRepr } from '../../src/transports/celery/python-repr.ts
 import { beatEnv } from '../support/beat-env.ts';
 import { BeatProcess, eventually, STARTUP_MS } from '../support/beat-process.ts';
 import { CeleryWorker, cleanupCeleryDirs, requireCelery } from '../support/celery-worker.ts';
-import { createMigratedDatabase } from '../support/migrated.ts';
+import { createMigratedDatabase, createMigratedPglite, type TestPglite } from '../support/migrated.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { createVhost } from '../support/rabbitmq.ts';
 import {
@@ -123,14 +119,12 @@ print(saferepr(tuple(args), 1024)); print(saferepr(kwargs, 1024))`,
 
 test('both drivers read jsonb numbers exactly', async () => {
   const pg = await createMigratedDatabase();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'metronome-exact-'));
-  const databases: Database[] = [];
+  let postgres: Database | undefined;
+  let lite: TestPglite | undefined;
   try {
-    databases.push(await openDatabase({ databaseUrl: pg.url, dataDir: '' }));
-    const lite = await openDatabase({ dataDir });
-    databases.push(lite);
-    await migrateDatabase(lite);
-    for (const database of databases) {
+    postgres = await openDatabase({ databaseUrl: pg.url, dataDir: '' });
+    lite = await createMigratedPglite();
+    for (const database of [postgres, lite.database]) {
       await database.rows(
         sql.raw(`insert into metronome.schedules (name, task, kind, every_ms, args, kwargs)
                  values ('exact', 't', 'interval', 60000, '${ARGS}', '${KWARGS}')`),
@@ -140,8 +134,8 @@ test('both drivers read jsonb numbers exactly', async () => {
       assert.equal(sortedText(record?.kwargs), sortedText(parseJsonExact(KWARGS)), database.kind);
     }
   } finally {
-    for (const database of databases) await database.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await postgres?.close();
+    await lite?.remove();
     await pg.drop();
   }
 });
