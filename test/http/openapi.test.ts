@@ -78,6 +78,21 @@ test('every route the server answers is documented, and every documented operati
   assert.ok(routed.size >= 20, `${routed.size} routes`);
 });
 
+test("the crontab spec documents every field a crontab takes, its DST policy's choices included", () => {
+  const crontab = doc.components.schemas.Spec.oneOf.find(
+    (variant: { properties: { kind: { const: string } } }) => variant.properties.kind.const === 'crontab',
+  );
+  assert.deepEqual(Object.keys(crontab.properties).sort(), ['cron', 'dst', 'kind', 'timezone']);
+  const ajv = new Ajv2020({ strict: false });
+  const check = ajv.compile(crontab.properties.dst);
+  for (const good of [null, 'repeated=second,missing=skip', { repeated: 'both' }, { missing: 'skip' }]) {
+    assert.ok(check(good), `dst ${JSON.stringify(good)} is documented as accepted`);
+  }
+  for (const bad of [{ repeated: 'third' }, { when: 'never' }, 7]) {
+    assert.ok(!check(bad), `dst ${JSON.stringify(bad)} is documented as refused`);
+  }
+});
+
 test('each operation answers with a documented status and a body its schema accepts', async () => {
   const resolved = await dereference(structuredClone(doc));
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -88,6 +103,21 @@ test('each operation answers with a documented status and a body its schema acce
     ['GET', '/openapi.json', '/api/v1/openapi.json'],
     ['GET', '/schedules', '/api/v1/schedules?limit=5'],
     ['POST', '/schedules', '/api/v1/schedules', { name: 'doc.made', ...definition }],
+    [
+      'POST',
+      '/schedules',
+      '/api/v1/schedules',
+      {
+        name: 'doc.dst',
+        task: 't',
+        schedule: {
+          kind: 'crontab',
+          cron: '30 2 * * *',
+          timezone: 'Europe/Berlin',
+          dst: { repeated: 'both' },
+        },
+      },
+    ],
     [
       'POST',
       '/schedules',
@@ -120,11 +150,19 @@ test('each operation answers with a documented status and a body its schema acce
   ];
   const answered = new Set<string>();
   for (const [method, path, url, body, extra] of requests) {
+    const operation = resolved.paths[path][method.toLowerCase()];
+    const requestSchema = operation.requestBody?.content?.['application/json']?.schema;
+    if (body !== undefined && requestSchema) {
+      const check = ajv.compile(requestSchema);
+      assert.ok(
+        check(body),
+        `${method} ${url}: the body sent is not what the document describes: ${ajv.errorsText(check.errors)}`,
+      );
+    }
     const reply = await call(api.url, method, url, {
       headers: { ...auth, ...extra },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    const operation = resolved.paths[path][method.toLowerCase()];
     const documented = operation.responses[String(reply.status)];
     assert.ok(
       documented,

@@ -95,6 +95,52 @@ describe('one schedule', () => {
     assert.equal((await call(api.url, 'GET', '/api/v1/schedules/bad.one')).status, 404);
   });
 
+  test("schedule.dst: stored as the crontab's DST policy and read back; a bad one is a 422 naming it", async () => {
+    const created = await send('POST', '/api/v1/schedules', {
+      name: 'dst.policy',
+      task: 't',
+      schedule: {
+        kind: 'crontab',
+        cron: '30 2 * * *',
+        timezone: 'Europe/Berlin',
+        dst: { repeated: 'second' },
+      },
+    });
+    assert.equal(created.status, 201, created.text);
+    const [row] = await fixture.db.sql<{ dst_policy: string | null }[]>`
+      select dst_policy from metronome.schedules where name = 'dst.policy'`;
+    assert.equal(row?.dst_policy, 'repeated=second,missing=shift', 'the part not given takes the default');
+    const read = await call(api.url, 'GET', '/api/v1/schedules/dst.policy');
+    assert.equal(read.status, 200, read.text);
+    assert.equal(read.json().definition.dstPolicy, 'repeated=second,missing=shift');
+    assert.equal(created.json().schedule.schedule.dst, 'repeated=second,missing=shift');
+    const patched = await send('PATCH', '/api/v1/schedules/dst.policy', {
+      schedule: {
+        kind: 'crontab',
+        cron: '30 2 * * *',
+        timezone: 'Europe/Berlin',
+        dst: 'repeated=both,missing=skip',
+      },
+    });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.json().schedule.schedule.dst, 'repeated=both,missing=skip');
+    for (const dst of ['sometimes', { repeated: 'third' }]) {
+      const bad = await send('POST', '/api/v1/schedules', {
+        name: 'dst.bad',
+        task: 't',
+        schedule: { kind: 'crontab', cron: '30 2 * * *', timezone: 'Europe/Berlin', dst },
+      });
+      assert.equal(bad.status, 422, bad.text);
+      const [field] = bad.json().error.fields.map((f: { field: string }) => f.field);
+      assert.match(
+        field,
+        /^schedule\.dst(\.repeated)?$/,
+        `the 422 names schedule.dst for ${JSON.stringify(dst)}`,
+      );
+    }
+    assert.equal((await call(api.url, 'GET', '/api/v1/schedules/dst.bad')).status, 404);
+  });
+
   test('PUT replaces with If-Match; a moved version is a 409 naming what moved it', async () => {
     const path = '/api/v1/schedules/customer%207%2Finvoice';
     const patched = await send('PATCH', path, { queue: 'urgent' }, { 'if-match': '"1"' });
