@@ -4,6 +4,7 @@
  * and every operation here is answered, so the document cannot drift from the routes.
  */
 import { CATCHUP_POLICIES, OVERLAP_POLICIES } from '../../model/index.ts';
+import { DST_MISSING, DST_REPEATED } from '../../time/index.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -95,6 +96,54 @@ const duration = {
   description: "`'30s'`, `'15m'`, `'1h30m'`, `'2d'`, or milliseconds.",
 };
 const nullable = (schema: object) => ({ anyOf: [schema, { type: 'null' }] });
+/** A crontab's DST policy (src/time/dst.ts): either part, as an object or as text. */
+const dstPart = `(repeated\\s*=\\s*(${DST_REPEATED.join('|')})|missing\\s*=\\s*(${DST_MISSING.join('|')}))`;
+const dstPolicy = {
+  description:
+    'What a local time that occurs twice (`repeated`) or not at all (`missing`) does (docs/time.md). Either part; the other keeps the default for the hour field. Read back as text, `repeated=first,missing=shift`; null or absent is the default.',
+  anyOf: [
+    {
+      type: 'object',
+      properties: { repeated: { enum: [...DST_REPEATED] }, missing: { enum: [...DST_MISSING] } },
+      additionalProperties: false,
+    },
+    {
+      type: 'string',
+      description: '`repeated=first|second|both,missing=shift|skip`, either part.',
+      pattern: `^\\s*${dstPart}\\s*(,\\s*${dstPart}\\s*)?$`,
+    },
+    { type: 'null' },
+  ],
+};
+
+/** The fields of a definition (docs/schedules.md), as the JSON body spells them. */
+const definitionProperties = {
+  name: {
+    type: 'string',
+    description: 'Required to create with POST; on PUT and PATCH it is the path’s.',
+  },
+  task: { type: 'string' },
+  schedule: ref('Spec'),
+  args: { type: 'array' },
+  kwargs: { type: 'object' },
+  queue: nullable({ type: 'string' }),
+  routingKey: nullable({ type: 'string' }),
+  priority: nullable({ type: 'integer', minimum: 0, maximum: 9 }),
+  expires: nullable(duration),
+  timeLimit: nullable(duration),
+  softTimeLimit: nullable(duration),
+  headers: { type: 'object' },
+  enabled: { type: 'boolean' },
+  startAt: nullable(instant),
+  endAt: nullable(instant),
+  maxRuns: nullable({ type: 'integer', minimum: 1 }),
+  overlap: { enum: [...OVERLAP_POLICIES] },
+  catchup: { enum: [...CATCHUP_POLICIES] },
+  catchupWindow: duration,
+  jitter: duration,
+  runLease: nullable(duration),
+  description: nullable({ type: 'string' }),
+};
 
 const schemas = {
   Error: {
@@ -147,6 +196,7 @@ const schemas = {
               "'30 2 * * *', or Celery's object form { minute, hour, dayOfWeek, dayOfMonth, monthOfYear }.",
           },
           timezone: { type: 'string', description: 'IANA zone.' },
+          dst: dstPolicy,
         },
       },
       {
@@ -176,33 +226,13 @@ const schemas = {
       'A schedule as a declaration states it (docs/schedules.md); only task and schedule are required.',
     type: 'object',
     required: ['task', 'schedule'],
-    properties: {
-      name: {
-        type: 'string',
-        description: 'Required to create with POST; on PUT and PATCH it is the path’s.',
-      },
-      task: { type: 'string' },
-      schedule: ref('Spec'),
-      args: { type: 'array' },
-      kwargs: { type: 'object' },
-      queue: nullable({ type: 'string' }),
-      routingKey: nullable({ type: 'string' }),
-      priority: nullable({ type: 'integer', minimum: 0, maximum: 9 }),
-      expires: nullable(duration),
-      timeLimit: nullable(duration),
-      softTimeLimit: nullable(duration),
-      headers: { type: 'object' },
-      enabled: { type: 'boolean' },
-      startAt: nullable(instant),
-      endAt: nullable(instant),
-      maxRuns: nullable({ type: 'integer', minimum: 1 }),
-      overlap: { enum: [...OVERLAP_POLICIES] },
-      catchup: { enum: [...CATCHUP_POLICIES] },
-      catchupWindow: duration,
-      jitter: duration,
-      runLease: nullable(duration),
-      description: nullable({ type: 'string' }),
-    },
+    properties: definitionProperties,
+    additionalProperties: false,
+  },
+  Patch: {
+    description: 'Any of the fields of a Definition: only those given change.',
+    type: 'object',
+    properties: definitionProperties,
     additionalProperties: false,
   },
   Schedule: {
@@ -336,7 +366,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           parameters: [nameParam, ifMatch, actor],
           requestBody: {
             required: true,
-            content: json({ ...ref('Definition'), description: 'Any of the fields.' }),
+            content: json(ref('Patch')),
           },
           responses: { ...written('200', 'Changed (or unchanged).'), ...writeResponses },
         },
