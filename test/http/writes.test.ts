@@ -127,6 +127,7 @@ describe('one schedule', () => {
     });
     assert.equal(patched.status, 200, patched.text);
     assert.equal(patched.json().schedule.schedule.dst, 'repeated=both,missing=skip');
+    assert.deepEqual(patched.json().changed, ['schedule'], 'the DST policy is part of the schedule spec');
     for (const dst of ['sometimes', { repeated: 'third' }]) {
       const bad = await send('POST', '/api/v1/schedules', {
         name: 'dst.bad',
