@@ -221,6 +221,7 @@ const SPEC_FIELDS = new Set<string>([
   'cron',
   'cronFields',
   'timezone',
+  'dstPolicy',
   'everyMs',
   'anchorAt',
   'solarEvent',
