@@ -270,7 +270,7 @@ describe('previews: ?preview=true answers what the write would do and writes not
       select version, updated_at::text as updated from metronome.schedules where name = ${name}`;
     const [{ n } = { n: -1 }] = await fixture.db.sql<{ n: number }[]>`
       select count(*)::int as n from metronome.audit_log where schedule_name = ${name}`;
-    return { rows, audit: n };
+    return { rows: [...rows], audit: n };
   }
 
   /** previewEdit's own answer, for comparing; dstChanges looks ahead from now, so it is left out. */

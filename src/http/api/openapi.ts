@@ -31,6 +31,14 @@ const actor = {
   description: 'Who is asking, as the audit log records it (default `api`).',
   schema: { type: 'string' },
 };
+const preview = {
+  name: 'preview',
+  in: 'query',
+  required: false,
+  description:
+    '`true`: answer 200 with what the write would do (a `WritePreview`) and write nothing; refused exactly as the write would be.',
+  schema: { enum: ['true', 'false'] },
+};
 const etag = { ETag: { description: 'The schedule version, quoted.', schema: { type: 'string' } } };
 const object = { type: 'object', additionalProperties: true };
 const refusals = {
@@ -85,6 +93,18 @@ const writeResponses = {
 };
 const written = (status: string, description: string) => ({
   [status]: { description, headers: etag, content: json(ref('ScheduleWrite')) },
+});
+const previewed = {
+  description: 'With `?preview=true`: what the write would do; nothing was written.',
+  content: json(ref('WritePreview')),
+};
+/** A 200 that is the write's answer, or with `?preview=true` the preview's. */
+const writtenOrPreviewed = (description: string) => ({
+  '200': {
+    description: `${description} With \`?preview=true\`: what the write would do; nothing was written.`,
+    headers: etag,
+    content: json({ oneOf: [ref('ScheduleWrite'), ref('WritePreview')] }),
+  },
 });
 
 const instant = {
@@ -261,6 +281,46 @@ const schemas = {
       schedule: ref('Schedule'),
     },
   },
+  PreviewFire: {
+    type: 'object',
+    required: ['utc', 'local', 'dst'],
+    properties: {
+      utc: { type: 'string' },
+      local: { type: 'string', description: "In the schedule's zone: `2026-03-29 03:30:00 +02:00`." },
+      dst: { type: 'string', description: "How a DST change moved it, in words; '' when it did not." },
+    },
+  },
+  WritePreview: {
+    description: 'What a write would do (`?preview=true`), as `beat add --preview --json` prints it.',
+    type: 'object',
+    required: ['action', 'changed', 'version', 'preview'],
+    properties: {
+      action: { enum: ['created', 'updated', 'unchanged', 'deleted'] },
+      changed: { type: 'array', items: { type: 'string' } },
+      version: nullable({ type: 'integer' }),
+      preview: {
+        type: 'object',
+        required: ['name', 'zone', 'before', 'after', 'firesChange', 'dstChanges', 'atOnce'],
+        properties: {
+          name: { type: 'string' },
+          zone: { type: 'string' },
+          before: nullable({ type: 'array', items: ref('PreviewFire') }),
+          after: nullable({ type: 'array', items: ref('PreviewFire') }),
+          firesChange: { type: 'boolean' },
+          dstChanges: { type: 'array', items: { type: 'string' } },
+          atOnce: {
+            type: 'object',
+            required: ['run', 'missed', 'why'],
+            properties: {
+              run: { type: 'array', items: ref('PreviewFire') },
+              missed: { type: 'integer' },
+              why: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+  },
   BulkResult: {
     type: 'object',
     required: ['created', 'updated', 'unchanged', 'notWritten', 'errors', 'batches'],
@@ -335,9 +395,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
         post: {
           summary: 'Create a database-owned schedule.',
           security: [{ bearer: [] }],
-          parameters: [actor],
+          parameters: [actor, preview],
           requestBody: { required: true, content: json(ref('Definition')) },
-          responses: { ...written('201', 'Created.'), ...writeResponses },
+          responses: { '200': previewed, ...written('201', 'Created.'), ...writeResponses },
         },
       },
       '/schedules/{name}': {
@@ -352,10 +412,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
         put: {
           summary: 'Replace its definition (If-Match for the version), or create it when absent.',
           security: [{ bearer: [] }],
-          parameters: [nameParam, ifMatch, actor],
+          parameters: [nameParam, ifMatch, actor, preview],
           requestBody: { required: true, content: json(ref('Definition')) },
           responses: {
-            ...written('200', 'Replaced (or unchanged).'),
+            ...writtenOrPreviewed('Replaced (or unchanged).'),
             ...written('201', 'Created.'),
             ...writeResponses,
           },
@@ -363,18 +423,18 @@ export function openApiDocument(version: string): Record<string, unknown> {
         patch: {
           summary: 'Change only the fields given.',
           security: [{ bearer: [] }],
-          parameters: [nameParam, ifMatch, actor],
+          parameters: [nameParam, ifMatch, actor, preview],
           requestBody: {
             required: true,
             content: json(ref('Patch')),
           },
-          responses: { ...written('200', 'Changed (or unchanged).'), ...writeResponses },
+          responses: { ...writtenOrPreviewed('Changed (or unchanged).'), ...writeResponses },
         },
         delete: {
           summary: 'Delete a database-owned schedule (its history stays).',
           security: [{ bearer: [] }],
-          parameters: [nameParam, ifMatch, actor],
-          responses: { '204': { description: 'Deleted.' }, ...writeResponses },
+          parameters: [nameParam, ifMatch, actor, preview],
+          responses: { '200': previewed, '204': { description: 'Deleted.' }, ...writeResponses },
         },
       },
       '/schedules/{name}/occurrences': read('Its occurrences, newest first.', object, [
