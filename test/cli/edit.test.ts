@@ -47,7 +47,7 @@ const run = (...args: string[]) => beat(args, env);
 /** The row's version and DST policy, and the audit records of the name. */
 async function footprint(name: string) {
   const [row] = await pg.sql<{ version: number; dst: string | null; queue: string | null }[]>`
-    select version, dst_policy as dst, queue from metronome.schedules where name = ${name}`;
+    select version::int as version, dst_policy as dst, queue from metronome.schedules where name = ${name}`;
   const audit = await pg.sql<{ action: string; via: string; detail: string }[]>`
     select action, via, detail::text as detail from metronome.audit_log where schedule_name = ${name} order by id`;
   return { row: row ? { ...row } : null, audit: audit.map((a) => ({ ...a, detail: JSON.parse(a.detail) })) };
@@ -131,7 +131,10 @@ test('beat edit refuses: code-owned (as the API says), a moved version, a bad va
   );
   const interval = await run('edit', 'ed.every', '--dst', 'repeated=both');
   assert.equal(interval.code, 2);
-  assert.match(interval.stderr, /--dst changes a crontab's.*"ed\.every" is an interval/);
+  assert.match(
+    interval.stderr,
+    /--dst changes the spec of a crontab schedule, but "ed\.every" is an interval schedule/,
+  );
   const nothing = await run('edit', 'ed.nightly');
   assert.equal(nothing.code, 2);
   assert.match(nothing.stderr, /nothing to change/);
