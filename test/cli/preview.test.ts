@@ -85,6 +85,11 @@ test('beat add --preview --json: the same preview as data; still nothing written
   );
   assert.equal(added.code, 0, added.stderr);
   assert.deepEqual(await written(), { schedules: 1, audit: 1 });
+  // Now that it exists, a preview is refused as the add would be, not shown as a create.
+  const again = await beat(ADD, env);
+  assert.equal(again.code, 2, again.stdout);
+  assert.match(again.stderr, /a schedule named "preview\.nightly" already exists/);
+  assert.deepEqual(await written(), { schedules: 1, audit: 1 });
 });
 
 test('beat add --preview refuses what beat add refuses, naming the flag', async () => {
