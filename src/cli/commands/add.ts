@@ -5,7 +5,8 @@
  * the audit log). `beat sync` never touches it; `beat remove` deletes it.
  */
 import type { Command } from 'commander';
-import type { DeclarationProblem } from '../../model/index.ts';
+import type { DeclarationProblem, ScheduleFields } from '../../model/index.ts';
+import type { SchedulePreview } from '../../observe/preview.ts';
 import {
   type DefinitionOptions,
   definitionFromOptions,
@@ -49,9 +50,9 @@ export function registerAdd(program: Command): void {
       const checked = checkDeclarationInput(input, Date.now());
       if (!checked.ok) refuse(name, checked.problems);
       if (o.preview) {
-        const { previewEdit } = await import('../../observe/preview.ts');
+        // Nothing is written, not even a migration.
         const { formatPreview } = await import('../preview-output.ts');
-        const preview = previewEdit({ name, before: null, after: checked.value.fields, now: Date.now() });
+        const preview = await previewCreate(name, input, checked.value.fields);
         if (o.json) printJson({ preview });
         else print(`preview of ${name} (nothing written):\n${formatPreview(preview)}`);
         return;
@@ -69,6 +70,26 @@ export function registerAdd(program: Command): void {
         else print(`added ${name} (managed by db): next fire ${when(view.nextFireAt, view.zone)}`);
       });
     });
+}
+
+/**
+ * The preview of the create, decided against the database as the add would be (a name that exists
+ * is refused); with no schedules to read (no database yet, or not migrated), from nothing.
+ */
+async function previewCreate(
+  name: string,
+  input: Record<string, unknown>,
+  fields: ScheduleFields,
+): Promise<SchedulePreview> {
+  const { previewDatabase } = await import('../database.ts');
+  const { previewEdit } = await import('../../observe/preview.ts');
+  const { previewWrite } = await import('../../observe/write-preview.ts');
+  const { decideCreate } = await import('../../operate/edit-plan.ts');
+  return previewDatabase(async (database) =>
+    database
+      ? (await previewWrite(database, decideCreate(input as never))).preview
+      : previewEdit({ name, before: null, after: fields, now: Date.now() }),
+  );
 }
 
 /** The declaration the options describe, as `defineSchedule` would take it (checked later). */

@@ -60,9 +60,15 @@ export function registerEdit(program: Command): void {
         o.ifVersion === undefined ? undefined : parseNumberOption(o.ifVersion, '--if-version');
       if (ifVersion !== undefined && !Number.isInteger(ifVersion))
         throw new CliError(`--if-version ${o.ifVersion} is not a whole number`);
-      const { withDatabase } = await import('../database.ts');
+      const { previewDatabase, withDatabase } = await import('../database.ts');
+      const { notFound } = await import('../../operate/errors.ts');
+      // A database with no schedules to read (none yet, or not migrated): the name is unknown.
       const open = o.preview
-        ? (fn: (database: Database) => Promise<void>) => previewDatabase(name, fn)
+        ? (fn: (database: Database) => Promise<void>) =>
+            previewDatabase((database) => {
+              if (!database) throw notFound(name);
+              return fn(database);
+            })
         : withDatabase;
       try {
         await open(async (database) => {
@@ -153,17 +159,4 @@ async function showPreview(
   print(
     `preview of ${name} (nothing written): ${what}, from version ${result.version}\n${formatPreview(result.preview)}`,
   );
-}
-
-/**
- * The database for a preview: read as it is, not migrated first (a preview writes nothing); a
- * database not migrated yet has no schedules, so the schedule is unknown.
- */
-async function previewDatabase(name: string, fn: (database: Database) => Promise<void>): Promise<void> {
-  const { inspectDatabase } = await import('../database.ts');
-  const { notFound } = await import('../../operate/errors.ts');
-  await inspectDatabase(async ({ database, pending, total }) => {
-    if (!database || pending === total) throw notFound(name);
-    await fn(database);
-  });
 }
