@@ -74,6 +74,14 @@ export async function inspectDatabase<T>(fn: (inspection: Inspection) => Promise
   }
 }
 
+/**
+ * Open the database for a preview (`beat add|edit --preview`): read as it is, as a dry run reads
+ * it; null when it holds no schedules to read (no database yet, or not migrated).
+ */
+export async function previewDatabase<T>(fn: (database: Database | null) => Promise<T>): Promise<T> {
+  return inspectDatabase(({ database, pending, total }) => fn(database && pending < total ? database : null));
+}
+
 export async function withDatabase<T>(
   fn: (database: Database, migrations: MigrationResult) => Promise<T>,
 ): Promise<T> {

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { OperationError } from '../operate/errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAdd } from './commands/add.ts';
+import { registerEdit } from './commands/edit.ts';
 import { registerEnable } from './commands/enable.ts';
 import { registerHistory } from './commands/history.ts';
 import { registerImport } from './commands/import.ts';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerResume(program);
   registerEnable(program);
   registerAdd(program);
+  registerEdit(program);
   registerRemove(program);
   registerHistory(program);
   registerTrigger(program);

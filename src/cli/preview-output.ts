@@ -3,20 +3,8 @@
  * side, then what would run at once. Shared by `beat sync --dry-run` and `beat add --preview`.
  */
 
-import type { ScheduleRecord } from '../model/index.ts';
-import type { PreviewBefore, PreviewFire, SchedulePreview } from '../observe/preview.ts';
+import type { PreviewFire, SchedulePreview } from '../observe/preview.ts';
 import { table } from './format.ts';
-
-/** The stored side of a preview, from a row. */
-export function previewBeforeOf(row: ScheduleRecord): PreviewBefore {
-  return {
-    fields: row as unknown as PreviewBefore['fields'],
-    nextFireAt: row.nextFireAt,
-    totalRuns: row.totalRuns,
-    pausedAt: row.pausedAt,
-    invalidReason: row.invalidReason,
-  };
-}
 
 /** The preview, indented by `indent`: the fires before, the fires after, what would run at once. */
 export function formatPreview(preview: SchedulePreview, indent = '    '): string {

@@ -1,7 +1,8 @@
 /**
- * The schedule spec options shared by `beat next` and `beat add`: a cron expression with --tz (a
- * string, or Celery's object form as JSON), --every [--anchor], --solar --lat --lon, or --at.
- * Declared once here ({@link specOptions}) and read once ({@link specFromOptions}).
+ * The schedule spec options shared by `beat next`, `beat add` and `beat edit`: a cron expression
+ * with --tz (a string, or Celery's object form as JSON), --every [--anchor], --solar --lat --lon,
+ * or --at. Declared once here ({@link specOptions}) and read once ({@link specFromOptions}; for
+ * `beat edit`, also one part of the stored spec: {@link specWithParts}).
  */
 import type { Command } from 'commander';
 import { parseJsonExact } from '../model/json.ts';
@@ -107,4 +108,43 @@ export function parseNumberOption(text: string, flag: string): number {
   if (text.trim() === '' || !Number.isFinite(value))
     throw new CliError(`${flag} ${JSON.stringify(text)} is not a number`);
   return value;
+}
+
+/** `beat edit`: whether a whole new spec is given (--cron, --every, --solar or --at). */
+export function wholeSpecGiven(o: SpecOptions): boolean {
+  return [o.cron, o.every, o.solar, o.at].some((v) => v !== undefined);
+}
+
+/** The options that change one part of a stored spec, by the kind of spec they belong to. */
+const PART_OPTIONS = {
+  tz: { kind: 'crontab', field: 'timezone' },
+  dst: { kind: 'crontab', field: 'dst' },
+  anchor: { kind: 'interval', field: 'anchor' },
+  lat: { kind: 'solar', field: 'latitude' },
+  lon: { kind: 'solar', field: 'longitude' },
+} as const;
+
+/** `beat edit`: the part options given without a whole spec (`--dst` alone), by option name. */
+export function specPartsGiven(o: SpecOptions): (keyof typeof PART_OPTIONS)[] {
+  return (Object.keys(PART_OPTIONS) as (keyof typeof PART_OPTIONS)[]).filter((k) => o[k] !== undefined);
+}
+
+/**
+ * `beat edit NAME --dst ...` (or --tz, --anchor, --lat, --lon alone): the stored spec with those
+ * parts changed, so an operator changes a crontab's DST policy without restating its expression.
+ * A part of another kind of spec than the stored one is refused, naming the flag.
+ */
+export function specWithParts(o: SpecOptions, stored: ScheduleSpec, name: string): ScheduleSpec {
+  const spec: Record<string, unknown> = { ...stored };
+  for (const option of specPartsGiven(o)) {
+    const part = PART_OPTIONS[option];
+    if (part.kind !== stored.kind) {
+      throw new CliError(
+        `--${option} changes the spec of a ${part.kind} schedule, but ${JSON.stringify(name)} is ${stored.kind === 'interval' ? 'an' : 'a'} ${stored.kind} schedule: give its whole new spec (--cron EXPR --tz ZONE, --every, --solar or --at)`,
+      );
+    }
+    const text = o[option] as string;
+    spec[part.field] = option === 'lat' || option === 'lon' ? parseNumberOption(text, `--${option}`) : text;
+  }
+  return spec as unknown as ScheduleSpec;
 }

@@ -1,8 +1,8 @@
 /**
  * What an edit to a schedule would do, before it lands: its next fires before and after (UTC,
  * local, DST marks), and what the runtime would fire at once if the edit were applied now. Pure
- * (no I/O, no clock): `beat sync --dry-run` and `beat add --preview` print it; the HTTP API and a
- * future `beat edit` can return it.
+ * (no I/O, no clock): `beat sync --dry-run` and `beat add --preview` print it, and the HTTP API's
+ * mutations return it with `?preview=true`.
  *
  * "At once" follows the runtime's own rules: an edit that changes when a schedule fires (the
  * fields in TIMING_FIELDS, or enabling it) restarts its cursor at the next fire after now, so
@@ -17,6 +17,7 @@ import {
   formatLocal,
   nextFireWithin,
   type ScheduleFields,
+  type ScheduleRecord,
   TIMING_FIELDS,
   validateFields,
 } from '../model/index.ts';
@@ -40,6 +41,17 @@ export interface PreviewBefore {
   totalRuns: number;
   pausedAt: Date | null;
   invalidReason: string | null;
+}
+
+/** The stored side of a preview, from a row. */
+export function previewBeforeOf(row: ScheduleRecord): PreviewBefore {
+  return {
+    fields: row as unknown as PreviewBefore['fields'],
+    nextFireAt: row.nextFireAt,
+    totalRuns: row.totalRuns,
+    pausedAt: row.pausedAt,
+    invalidReason: row.invalidReason,
+  };
 }
 
 export interface PreviewInput {

@@ -6,6 +6,8 @@
  * definition validated exactly as `beat add` and `beat sync` validate it, the row written and the
  * action recorded in the audit log with the version it left — or nothing at all. A schedule
  * declared in code is refused (the next `beat sync` would undo the edit), with where to make it.
+ * What to do is decided by edit-plan.ts (the same decision a preview takes, writing nothing); here
+ * it is acted on.
  */
 import { eq } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
@@ -21,19 +23,22 @@ import {
   TIMING_FIELDS,
 } from '../model/index.ts';
 import type { Actor } from './actor.ts';
-import { actionsSinceVersion, recordAction } from './audit.ts';
-import { type CheckedDeclaration, checkDeclaration, declarationOf } from './declaration.ts';
-import { codeOwnedHint } from './enable.ts';
-import { InvalidScheduleError, OperationError, VersionConflictError } from './errors.ts';
-import { lockSchedule, lockScheduleIfAny } from './find.ts';
+import { recordAction } from './audit.ts';
+import type { CheckedDeclaration } from './declaration.ts';
+import {
+  type Decide,
+  decideCreate,
+  decidePatch,
+  decideRemove,
+  decideReplace,
+  decideUpsert,
+  type EditDecision,
+  type EditOptions,
+  type SchedulePatch,
+} from './edit-plan.ts';
+import { OperationError } from './errors.ts';
 
-/** A declaration's fields without its name (the name is the key; renaming is not an edit). */
-export type SchedulePatch = Partial<Omit<ScheduleDeclarationInput, 'name'>>;
-
-export interface EditOptions {
-  /** The version the caller read: a schedule since changed is refused with a conflict. */
-  ifVersion?: number | undefined;
-}
+export type { EditOptions, SchedulePatch } from './edit-plan.ts';
 
 export interface EditResult {
   record: ScheduleRecord;
@@ -52,11 +57,10 @@ export async function createSchedule(
   actor: Actor,
   source: CreatedVia,
 ): Promise<ScheduleRecord> {
-  const checked = checkDeclaration(input, Date.now());
+  const decide = decideCreate(input);
   return inTransaction(database, async (tx) => {
-    const existing = await lockScheduleIfAny(tx, checked.name);
-    if (existing) throw exists(existing);
-    return insertChecked(database, tx, checked, actor, source);
+    const { checked } = await decide(tx);
+    return insertChecked(database, tx, checked!, actor, source);
   });
 }
 
@@ -68,11 +72,7 @@ export async function replaceSchedule(
   actor: Actor,
   options: EditOptions = {},
 ): Promise<EditResult> {
-  refuseRename(name, input);
-  return inTransaction(database, async (tx) => {
-    const record = await lockEditable(tx, name, options.ifVersion);
-    return writeChecked(database, tx, record, checkDeclaration({ ...input, name }, Date.now()), actor);
-  });
+  return applyEdit(database, decideReplace(name, input, options), actor, 'client');
 }
 
 /** Change only the fields given; the rest stay as stored. */
@@ -83,12 +83,7 @@ export async function patchSchedule(
   actor: Actor,
   options: EditOptions = {},
 ): Promise<EditResult> {
-  refuseRename(name, patch as { name?: unknown });
-  return inTransaction(database, async (tx) => {
-    const record = await lockEditable(tx, name, options.ifVersion);
-    const merged = { ...declarationOf(record), ...patch, name };
-    return writeChecked(database, tx, record, checkDeclaration(merged, Date.now()), actor);
-  });
+  return applyEdit(database, decidePatch(name, patch, options), actor, 'client');
 }
 
 /** Create it, or replace the definition of the database-owned schedule of that name. */
@@ -98,22 +93,7 @@ export async function upsertSchedule(
   actor: Actor,
   options: EditOptions & { source?: CreatedVia } = {},
 ): Promise<EditResult> {
-  const checked = checkDeclaration(input, Date.now());
-  return inTransaction(database, async (tx) => {
-    const existing = await lockScheduleIfAny(tx, checked.name);
-    if (!existing) {
-      if (options.ifVersion !== undefined)
-        throw new OperationError(
-          'not_found',
-          `no schedule named ${JSON.stringify(checked.name)} (a version was given, so it was expected to exist)`,
-        );
-      const record = await insertChecked(database, tx, checked, actor, options.source ?? 'client');
-      return { record, action: 'created', changed: [] };
-    }
-    await refuseCodeOwned(existing);
-    await checkVersion(tx, existing, options.ifVersion);
-    return writeChecked(database, tx, existing, checked, actor);
-  });
+  return applyEdit(database, decideUpsert(input, options), actor, options.source ?? 'client');
 }
 
 export interface RemoveOptions extends EditOptions {
@@ -128,15 +108,9 @@ export async function removeSchedule(
   actor: Actor,
   options: RemoveOptions = {},
 ): Promise<ScheduleRecord> {
+  const decide = decideRemove(name, options);
   return inTransaction(database, async (tx) => {
-    const record = await lockSchedule(tx, name);
-    if (record.managedBy === 'code' && !options.force) {
-      throw new OperationError(
-        'managed_by_code',
-        `schedule ${JSON.stringify(name)} is declared in code (${record.source ?? 'schedules/*.ts'}): delete the declaration and run 'beat sync --prune'`,
-      );
-    }
-    await checkVersion(tx, record, options.ifVersion);
+    const record = (await decide(tx)).record!;
     await tx.delete(schedules).where(eq(schedules.id, record.id));
     await recordAction(tx, actor, 'remove', name, {
       managedBy: record.managedBy,
@@ -147,50 +121,24 @@ export async function removeSchedule(
   });
 }
 
-/** The row, locked, if this caller may edit it at this version. */
-async function lockEditable(tx: Db, name: string, ifVersion: number | undefined): Promise<ScheduleRecord> {
-  const record = await lockSchedule(tx, name);
-  await refuseCodeOwned(record);
-  await checkVersion(tx, record, ifVersion);
-  return record;
-}
-
-async function refuseCodeOwned(record: ScheduleRecord): Promise<void> {
-  if (record.managedBy === 'code') {
-    throw new OperationError(
-      'managed_by_code',
-      `schedule ${JSON.stringify(record.name)} is ${codeOwnedHint(record)}; only database-owned schedules are edited here`,
-    );
-  }
-}
-
-/** Refuse when the version moved since the caller read it, naming the actions that moved it. */
-export async function checkVersion(
-  tx: Db,
-  record: ScheduleRecord,
-  expected: number | undefined,
-): Promise<void> {
-  if (expected === undefined || expected === record.version) return;
-  const changes = expected < record.version ? await actionsSinceVersion(tx, record.name, expected) : [];
-  throw new VersionConflictError(record.name, expected, record.version, changes);
-}
-
-function refuseRename(name: string, input: { name?: unknown }): void {
-  if (input.name !== undefined && input.name !== name) {
-    throw new InvalidScheduleError(name, [
-      {
-        field: 'name',
-        reason: `is ${JSON.stringify(input.name)}, but this is ${JSON.stringify(name)}: a schedule keeps its name (create the new one and remove the old)`,
-      },
-    ]);
-  }
-}
-
-function exists(record: ScheduleRecord): OperationError {
-  return new OperationError(
-    'exists',
-    `a schedule named ${JSON.stringify(record.name)} already exists (managed by ${record.managedBy}${record.source ? `, ${record.source}` : ''}); pick another name, or update or remove it`,
-  );
+/** Create or update as decided (never a delete: remove has its own audit detail). */
+async function applyEdit(
+  database: Database,
+  decide: Decide,
+  actor: Actor,
+  source: CreatedVia,
+): Promise<EditResult> {
+  return inTransaction(database, async (tx) => {
+    const { record, checked } = await decide(tx);
+    if (!record) {
+      return {
+        record: await insertChecked(database, tx, checked!, actor, source),
+        action: 'created',
+        changed: [],
+      };
+    }
+    return writeChecked(database, tx, record, checked!, actor);
+  });
 }
 
 async function insertChecked(
@@ -221,6 +169,7 @@ const SPEC_FIELDS = new Set<string>([
   'cron',
   'cronFields',
   'timezone',
+  'dstPolicy',
   'everyMs',
   'anchorAt',
   'solarEvent',
@@ -259,6 +208,19 @@ export function needsNewNextFire(record: ScheduleRecord, fields: ScheduleFields)
   );
 }
 
+/** What a decided write does: its action, and the fields an update changes. */
+export function outcomeOf(decision: EditDecision): {
+  action: EditResult['action'] | 'deleted';
+  changed: string[];
+} {
+  const { record, checked } = decision;
+  if (!record) return { action: 'created', changed: [] };
+  if (!checked) return { action: 'deleted', changed: [] };
+  const changed = changedFields(record, checked.fields);
+  // A quarantined row is written again even when its fields are the same: that clears the quarantine.
+  return { action: changed.length === 0 && record.invalidReason === null ? 'unchanged' : 'updated', changed };
+}
+
 async function writeChecked(
   database: Database,
   tx: Db,
@@ -266,8 +228,8 @@ async function writeChecked(
   checked: CheckedDeclaration,
   actor: Actor,
 ): Promise<EditResult> {
-  const changed = changedFields(record, checked.fields);
-  if (changed.length === 0 && record.invalidReason === null) return { record, action: 'unchanged', changed };
+  const { action, changed } = outcomeOf({ name: record.name, record, checked });
+  if (action === 'unchanged') return { record, action, changed };
   const next = needsNewNextFire(record, checked.fields)
     ? nextFireWithin(
         checked.schedule,

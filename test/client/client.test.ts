@@ -113,6 +113,54 @@ describe('one schedule at a time', () => {
     assert.equal(n, 0);
   });
 
+  test("a crontab's DST policy is stored and read back; a bad one names the schedule and schedule.dst", async () => {
+    const created = await client.create({
+      name: 'dst.policy',
+      task: 't',
+      schedule: crontab('30 2 * * *', { tz: 'Europe/Berlin', dst: { missing: 'skip' } }),
+    });
+    assert.deepEqual(created.schedule, {
+      kind: 'crontab',
+      cron: '30 2 * * *',
+      timezone: 'Europe/Berlin',
+      dst: 'repeated=first,missing=skip',
+    });
+    const [row] = await pg.sql<{ dst_policy: string | null }[]>`
+      select dst_policy from metronome.schedules where name = 'dst.policy'`;
+    assert.equal(row?.dst_policy, 'repeated=first,missing=skip');
+    assert.equal((await client.get('dst.policy'))?.schedule.kind, 'crontab');
+    assert.deepEqual((await client.get('dst.policy'))?.schedule, created.schedule);
+    const error = await rejects(
+      client.create({
+        name: 'dst.bad',
+        task: 't',
+        schedule: crontab('30 2 * * *', { tz: 'Europe/Berlin', dst: { repeated: 'third' as never } }),
+      }),
+      InvalidScheduleError,
+    );
+    assert.deepEqual(
+      error.problems.map((p) => p.field),
+      ['schedule.dst.repeated'],
+    );
+    assert.match(
+      error.message,
+      /schedule "dst\.bad" is invalid: schedule\.dst\.repeated: .*first, second, both/,
+    );
+    const text = await rejects(
+      client.create({
+        name: 'dst.bad',
+        task: 't',
+        schedule: { kind: 'crontab', cron: '30 2 * * *', timezone: 'UTC', dst: 'sometimes' },
+      }),
+      InvalidScheduleError,
+    );
+    assert.deepEqual(
+      text.problems.map((p) => p.field),
+      ['schedule.dst'],
+    );
+    assert.equal(await client.get('dst.bad'), null);
+  });
+
   test('update and replace: a moved version is a conflict naming what changed, never an overwrite', async () => {
     const read = await client.get('invoice.42');
     const other = await connect({ databaseUrl: pg.url, actor: 'ops-console' });

@@ -70,6 +70,21 @@ test('every route the server answers is documented, and every documented operati
   assert.ok(routed.size >= 20, `${routed.size} routes`);
 });
 
+test("the crontab spec documents every field a crontab takes, its DST policy's choices included", () => {
+  const crontab = doc.components.schemas.Spec.oneOf.find(
+    (variant: { properties: { kind: { const: string } } }) => variant.properties.kind.const === 'crontab',
+  );
+  assert.deepEqual(Object.keys(crontab.properties).sort(), ['cron', 'dst', 'kind', 'timezone']);
+  const ajv = new Ajv2020({ strict: false });
+  const check = ajv.compile(crontab.properties.dst);
+  for (const good of [null, 'repeated=second,missing=skip', { repeated: 'both' }, { missing: 'skip' }]) {
+    assert.ok(check(good), `dst ${JSON.stringify(good)} is documented as accepted`);
+  }
+  for (const bad of [{ repeated: 'third' }, { when: 'never' }, 7]) {
+    assert.ok(!check(bad), `dst ${JSON.stringify(bad)} is documented as refused`);
+  }
+});
+
 test('each operation answers with a documented status and a body its schema accepts', async () => {
   const resolved = await dereference(structuredClone(doc));
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -84,6 +99,21 @@ test('each operation answers with a documented status and a body its schema acce
       'POST',
       '/schedules',
       '/api/v1/schedules',
+      {
+        name: 'doc.dst',
+        task: 't',
+        schedule: {
+          kind: 'crontab',
+          cron: '30 2 * * *',
+          timezone: 'Europe/Berlin',
+          dst: { repeated: 'both' },
+        },
+      },
+    ],
+    [
+      'POST',
+      '/schedules',
+      '/api/v1/schedules',
       { name: 'doc.bad', task: 't', schedule: { kind: 'interval', every: '0s' } },
     ],
     ['GET', '/schedules/{name}', '/api/v1/schedules/doc.made'],
@@ -91,6 +121,10 @@ test('each operation answers with a documented status and a body its schema acce
     ['PUT', '/schedules/{name}', '/api/v1/schedules/doc.new', definition],
     ['PATCH', '/schedules/{name}', '/api/v1/schedules/doc.made', { queue: 'q' }, { 'if-match': '"1"' }],
     ['PATCH', '/schedules/{name}', '/api/v1/schedules/doc.made', { queue: 'r' }],
+    ['POST', '/schedules', '/api/v1/schedules?preview=true', { name: 'doc.preview', ...definition }],
+    ['PUT', '/schedules/{name}', '/api/v1/schedules/doc.new?preview=true', definition],
+    ['PATCH', '/schedules/{name}', '/api/v1/schedules/doc.made?preview=true', { jitter: '5s' }],
+    ['DELETE', '/schedules/{name}', '/api/v1/schedules/doc.new?preview=true'],
     ['DELETE', '/schedules/{name}', '/api/v1/schedules/doc.new'],
     ['DELETE', '/schedules/{name}', '/api/v1/schedules/nope'],
     ['GET', '/schedules/{name}/occurrences', '/api/v1/schedules/doc.made/occurrences'],
@@ -112,11 +146,19 @@ test('each operation answers with a documented status and a body its schema acce
   ];
   const answered = new Set<string>();
   for (const [method, path, url, body, extra] of requests) {
+    const operation = resolved.paths[path][method.toLowerCase()];
+    const requestSchema = operation.requestBody?.content?.['application/json']?.schema;
+    if (body !== undefined && requestSchema) {
+      const check = ajv.compile(requestSchema);
+      assert.ok(
+        check(body),
+        `${method} ${url}: the body sent is not what the document describes: ${ajv.errorsText(check.errors)}`,
+      );
+    }
     const reply = await call(api.url, method, url, {
       headers: { ...auth, ...extra },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    const operation = resolved.paths[path][method.toLowerCase()];
     const documented = operation.responses[String(reply.status)];
     assert.ok(
       documented,

@@ -5,68 +5,25 @@
  * the audit log). `beat sync` never touches it; `beat remove` deletes it.
  */
 import type { Command } from 'commander';
-import type { DeclarationProblem } from '../../model/index.ts';
-import { CliError } from '../errors.ts';
-import { print, printJson } from '../output.ts';
+import type { DeclarationProblem, ScheduleFields } from '../../model/index.ts';
+import type { SchedulePreview } from '../../observe/preview.ts';
 import {
-  durationOption,
-  parseJsonOption,
-  parseNumberOption,
-  type SpecOptions,
-  specFromOptions,
-  specOptions,
-} from '../spec-options.ts';
+  type DefinitionOptions,
+  definitionFromOptions,
+  definitionOptions,
+  refuseDefinition,
+} from '../definition-options.ts';
+import { print, printJson } from '../output.ts';
+import { type SpecOptions, specFromOptions, specOptions } from '../spec-options.ts';
 
-interface AddOptions extends SpecOptions {
-  task?: string;
-  args?: string;
-  kwargs?: string;
-  headers?: string;
-  queue?: string;
-  routingKey?: string;
-  priority?: string;
-  expires?: string;
-  timeLimit?: string;
-  softTimeLimit?: string;
+interface AddOptions extends SpecOptions, DefinitionOptions {
   disabled?: boolean;
-  startAt?: string;
-  endAt?: string;
-  maxRuns?: string;
-  overlap?: string;
-  catchup?: string;
-  catchupWindow?: string;
-  jitter?: string;
-  runLease?: string;
-  description?: string;
   preview?: boolean;
   json?: boolean;
 }
 
-/** Declaration field → the flag that sets it, so problems name what the operator typed. */
-const FLAG: Record<string, string> = {
-  name: 'NAME',
-  'schedule.cron': '--cron',
-  'schedule.tz': '--tz',
-  'schedule.every': '--every',
-  'schedule.anchor': '--anchor',
-  'schedule.event': '--solar',
-  'schedule.latitude': '--lat',
-  'schedule.longitude': '--lon',
-  'schedule.runAt': '--at',
-  'schedule.dst': '--dst',
-  'schedule.dst.repeated': '--dst',
-  'schedule.dst.missing': '--dst',
-};
-const flagOf = (field: string) =>
-  FLAG[field] ?? `--${field.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-
-/** Refuse with every problem on a line of its own, naming the flag (and the key inside a JSON flag). */
 function refuse(name: string, problems: DeclarationProblem[]): never {
-  const lines = problems.map(
-    (p) =>
-      `  ${flagOf(p.field)}${p.field.includes('.') && !p.field.startsWith('schedule.') ? ` (${p.field})` : ''}: ${p.reason}`,
-  );
-  throw new CliError(`cannot add ${JSON.stringify(name)}:\n${lines.join('\n')}`);
+  refuseDefinition('add', name, problems);
 }
 
 export function registerAdd(program: Command): void {
@@ -75,26 +32,8 @@ export function registerAdd(program: Command): void {
     .description('create a database-owned schedule (sync never touches it)')
     .argument('<name>', 'unique schedule name')
     .requiredOption('--task <task>', "task name, e.g. 'reports.nightly'");
-  specOptions(command, 'option', 'IANA time zone of --cron (required with it)')
-    .option('--args <json>', 'positional arguments, a JSON array', '[]')
-    .option('--kwargs <json>', 'keyword arguments, a JSON object', '{}')
-    .option('--headers <json>', 'extra message headers, a JSON object', '{}')
-    .option('--queue <queue>', 'target queue (default: routing decides)')
-    .option('--routing-key <key>', 'AMQP routing key')
-    .option('--priority <0-9>', 'message priority')
-    .option('--expires <duration>', "drop a run not started within this long, e.g. '10m'")
-    .option('--time-limit <duration>', "Celery hard time limit, e.g. '5m'")
-    .option('--soft-time-limit <duration>', 'Celery soft time limit')
+  definitionOptions(specOptions(command, 'option', 'IANA time zone of --cron (required with it)'))
     .option('--disabled', 'create it disabled')
-    .option('--start-at <instant>', 'no fire before this instant')
-    .option('--end-at <instant>', 'no fire after this instant')
-    .option('--max-runs <n>', 'stop after this many runs')
-    .option('--overlap <policy>', 'skip (default), allow or buffer_one')
-    .option('--catchup <policy>', 'latest (default), skip or all')
-    .option('--catchup-window <duration>', "how far back catch-up looks (default '1h')")
-    .option('--jitter <duration>', 'spread fires by up to this much')
-    .option('--run-lease <duration>', 'longest run-lock hold when completion is never seen')
-    .option('--description <text>', 'free text')
     .option('--preview', 'show its next fires (local, UTC, DST) and what would run at once; write nothing')
     .option('--json', 'print the created schedule as JSON')
     .action(async (name: string, o: AddOptions) => {
@@ -111,9 +50,9 @@ export function registerAdd(program: Command): void {
       const checked = checkDeclarationInput(input, Date.now());
       if (!checked.ok) refuse(name, checked.problems);
       if (o.preview) {
-        const { previewEdit } = await import('../../observe/preview.ts');
+        // Nothing is written, not even a migration.
         const { formatPreview } = await import('../preview-output.ts');
-        const preview = previewEdit({ name, before: null, after: checked.value.fields, now: Date.now() });
+        const preview = await previewCreate(name, input, checked.value.fields);
         if (o.json) printJson({ preview });
         else print(`preview of ${name} (nothing written):\n${formatPreview(preview)}`);
         return;
@@ -133,31 +72,32 @@ export function registerAdd(program: Command): void {
     });
 }
 
+/**
+ * The preview of the create, decided against the database as the add would be (a name that exists
+ * is refused); with no schedules to read (no database yet, or not migrated), from nothing.
+ */
+async function previewCreate(
+  name: string,
+  input: Record<string, unknown>,
+  fields: ScheduleFields,
+): Promise<SchedulePreview> {
+  const { previewDatabase } = await import('../database.ts');
+  const { previewEdit } = await import('../../observe/preview.ts');
+  const { previewWrite } = await import('../../observe/write-preview.ts');
+  const { decideCreate } = await import('../../operate/edit-plan.ts');
+  return previewDatabase(async (database) =>
+    database
+      ? (await previewWrite(database, decideCreate(input as never))).preview
+      : previewEdit({ name, before: null, after: fields, now: Date.now() }),
+  );
+}
+
 /** The declaration the options describe, as `defineSchedule` would take it (checked later). */
 function declarationFromOptions(name: string, o: AddOptions): Record<string, unknown> {
   return {
     name,
-    task: o.task,
     schedule: specFromOptions(o, '--cron'),
-    // Exact: `--args '[12345678901234567890]'` is stored (and sent) as written.
-    args: parseJsonOption(o.args, '--args', true),
-    kwargs: parseJsonOption(o.kwargs, '--kwargs', true),
-    headers: parseJsonOption(o.headers, '--headers', true),
-    queue: o.queue,
-    routingKey: o.routingKey,
-    priority: o.priority === undefined ? undefined : parseNumberOption(o.priority, '--priority'),
-    expires: durationOption(o.expires),
-    timeLimit: durationOption(o.timeLimit),
-    softTimeLimit: durationOption(o.softTimeLimit),
+    ...definitionFromOptions(o),
     enabled: !o.disabled,
-    startAt: o.startAt,
-    endAt: o.endAt,
-    maxRuns: o.maxRuns === undefined ? undefined : parseNumberOption(o.maxRuns, '--max-runs'),
-    overlap: o.overlap,
-    catchup: o.catchup,
-    catchupWindow: durationOption(o.catchupWindow),
-    jitter: durationOption(o.jitter),
-    runLease: durationOption(o.runLease),
-    description: o.description,
   };
 }

@@ -139,8 +139,7 @@ async function previewPlan(
   valid: ValidDeclaration[],
 ): Promise<Map<string, SchedulePreview>> {
   const { databaseNow, findSchedule } = await import('../../db/store.ts');
-  const { previewEdit } = await import('../../observe/preview.ts');
-  const { previewBeforeOf } = await import('../preview-output.ts');
+  const { previewBeforeOf, previewEdit } = await import('../../observe/preview.ts');
   const now = database ? await databaseNow(database) : Date.now();
   const declared = new Map(valid.map((d) => [d.name, d]));
   const previews = new Map<string, SchedulePreview>();

@@ -4,6 +4,7 @@
  * and every operation here is answered, so the document cannot drift from the routes.
  */
 import { CATCHUP_POLICIES, OVERLAP_POLICIES } from '../../model/index.ts';
+import { DST_MISSING, DST_REPEATED } from '../../time/index.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -29,6 +30,14 @@ const actor = {
   required: false,
   description: 'Who is asking, as the audit log records it (default `api`).',
   schema: { type: 'string' },
+};
+const preview = {
+  name: 'preview',
+  in: 'query',
+  required: false,
+  description:
+    '`true`: answer 200 with what the write would do (a `WritePreview`) and write nothing; refused exactly as the write would be.',
+  schema: { enum: ['true', 'false'] },
 };
 const etag = { ETag: { description: 'The schedule version, quoted.', schema: { type: 'string' } } };
 const object = { type: 'object', additionalProperties: true };
@@ -85,6 +94,18 @@ const writeResponses = {
 const written = (status: string, description: string) => ({
   [status]: { description, headers: etag, content: json(ref('ScheduleWrite')) },
 });
+const previewed = {
+  description: 'With `?preview=true`: what the write would do; nothing was written.',
+  content: json(ref('WritePreview')),
+};
+/** A 200 that is the write's answer, or with `?preview=true` the preview's. */
+const writtenOrPreviewed = (description: string) => ({
+  '200': {
+    description: `${description} With \`?preview=true\`: what the write would do; nothing was written.`,
+    headers: etag,
+    content: json({ oneOf: [ref('ScheduleWrite'), ref('WritePreview')] }),
+  },
+});
 
 const instant = {
   type: ['string', 'number'],
@@ -95,6 +116,54 @@ const duration = {
   description: "`'30s'`, `'15m'`, `'1h30m'`, `'2d'`, or milliseconds.",
 };
 const nullable = (schema: object) => ({ anyOf: [schema, { type: 'null' }] });
+/** A crontab's DST policy (src/time/dst.ts): either part, as an object or as text. */
+const dstPart = `(repeated\\s*=\\s*(${DST_REPEATED.join('|')})|missing\\s*=\\s*(${DST_MISSING.join('|')}))`;
+const dstPolicy = {
+  description:
+    'What a local time that occurs twice (`repeated`) or not at all (`missing`) does (docs/time.md). Either part; the other keeps the default for the hour field. Read back as text, `repeated=first,missing=shift`; null or absent is the default.',
+  anyOf: [
+    {
+      type: 'object',
+      properties: { repeated: { enum: [...DST_REPEATED] }, missing: { enum: [...DST_MISSING] } },
+      additionalProperties: false,
+    },
+    {
+      type: 'string',
+      description: '`repeated=first|second|both,missing=shift|skip`, either part.',
+      pattern: `^\\s*${dstPart}\\s*(,\\s*${dstPart}\\s*)?$`,
+    },
+    { type: 'null' },
+  ],
+};
+
+/** The fields of a definition (docs/schedules.md), as the JSON body spells them. */
+const definitionProperties = {
+  name: {
+    type: 'string',
+    description: 'Required to create with POST; on PUT and PATCH it is the path’s.',
+  },
+  task: { type: 'string' },
+  schedule: ref('Spec'),
+  args: { type: 'array' },
+  kwargs: { type: 'object' },
+  queue: nullable({ type: 'string' }),
+  routingKey: nullable({ type: 'string' }),
+  priority: nullable({ type: 'integer', minimum: 0, maximum: 9 }),
+  expires: nullable(duration),
+  timeLimit: nullable(duration),
+  softTimeLimit: nullable(duration),
+  headers: { type: 'object' },
+  enabled: { type: 'boolean' },
+  startAt: nullable(instant),
+  endAt: nullable(instant),
+  maxRuns: nullable({ type: 'integer', minimum: 1 }),
+  overlap: { enum: [...OVERLAP_POLICIES] },
+  catchup: { enum: [...CATCHUP_POLICIES] },
+  catchupWindow: duration,
+  jitter: duration,
+  runLease: nullable(duration),
+  description: nullable({ type: 'string' }),
+};
 
 const schemas = {
   Error: {
@@ -147,6 +216,7 @@ const schemas = {
               "'30 2 * * *', or Celery's object form { minute, hour, dayOfWeek, dayOfMonth, monthOfYear }.",
           },
           timezone: { type: 'string', description: 'IANA zone.' },
+          dst: dstPolicy,
         },
       },
       {
@@ -176,33 +246,13 @@ const schemas = {
       'A schedule as a declaration states it (docs/schedules.md); only task and schedule are required.',
     type: 'object',
     required: ['task', 'schedule'],
-    properties: {
-      name: {
-        type: 'string',
-        description: 'Required to create with POST; on PUT and PATCH it is the path’s.',
-      },
-      task: { type: 'string' },
-      schedule: ref('Spec'),
-      args: { type: 'array' },
-      kwargs: { type: 'object' },
-      queue: nullable({ type: 'string' }),
-      routingKey: nullable({ type: 'string' }),
-      priority: nullable({ type: 'integer', minimum: 0, maximum: 9 }),
-      expires: nullable(duration),
-      timeLimit: nullable(duration),
-      softTimeLimit: nullable(duration),
-      headers: { type: 'object' },
-      enabled: { type: 'boolean' },
-      startAt: nullable(instant),
-      endAt: nullable(instant),
-      maxRuns: nullable({ type: 'integer', minimum: 1 }),
-      overlap: { enum: [...OVERLAP_POLICIES] },
-      catchup: { enum: [...CATCHUP_POLICIES] },
-      catchupWindow: duration,
-      jitter: duration,
-      runLease: nullable(duration),
-      description: nullable({ type: 'string' }),
-    },
+    properties: definitionProperties,
+    additionalProperties: false,
+  },
+  Patch: {
+    description: 'Any of the fields of a Definition: only those given change.',
+    type: 'object',
+    properties: definitionProperties,
     additionalProperties: false,
   },
   Schedule: {
@@ -229,6 +279,46 @@ const schemas = {
       action: { enum: ['created', 'updated', 'unchanged'] },
       changed: { type: 'array', items: { type: 'string' } },
       schedule: ref('Schedule'),
+    },
+  },
+  PreviewFire: {
+    type: 'object',
+    required: ['utc', 'local', 'dst'],
+    properties: {
+      utc: { type: 'string' },
+      local: { type: 'string', description: "In the schedule's zone: `2026-03-29 03:30:00 +02:00`." },
+      dst: { type: 'string', description: "How a DST change moved it, in words; '' when it did not." },
+    },
+  },
+  WritePreview: {
+    description: 'What a write would do (`?preview=true`), as `beat add --preview --json` prints it.',
+    type: 'object',
+    required: ['action', 'changed', 'version', 'preview'],
+    properties: {
+      action: { enum: ['created', 'updated', 'unchanged', 'deleted'] },
+      changed: { type: 'array', items: { type: 'string' } },
+      version: nullable({ type: 'integer' }),
+      preview: {
+        type: 'object',
+        required: ['name', 'zone', 'before', 'after', 'firesChange', 'dstChanges', 'atOnce'],
+        properties: {
+          name: { type: 'string' },
+          zone: { type: 'string' },
+          before: nullable({ type: 'array', items: ref('PreviewFire') }),
+          after: nullable({ type: 'array', items: ref('PreviewFire') }),
+          firesChange: { type: 'boolean' },
+          dstChanges: { type: 'array', items: { type: 'string' } },
+          atOnce: {
+            type: 'object',
+            required: ['run', 'missed', 'why'],
+            properties: {
+              run: { type: 'array', items: ref('PreviewFire') },
+              missed: { type: 'integer' },
+              why: { type: 'string' },
+            },
+          },
+        },
+      },
     },
   },
   BulkResult: {
@@ -305,9 +395,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
         post: {
           summary: 'Create a database-owned schedule.',
           security: [{ bearer: [] }],
-          parameters: [actor],
+          parameters: [actor, preview],
           requestBody: { required: true, content: json(ref('Definition')) },
-          responses: { ...written('201', 'Created.'), ...writeResponses },
+          responses: { '200': previewed, ...written('201', 'Created.'), ...writeResponses },
         },
       },
       '/schedules/{name}': {
@@ -322,10 +412,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
         put: {
           summary: 'Replace its definition (If-Match for the version), or create it when absent.',
           security: [{ bearer: [] }],
-          parameters: [nameParam, ifMatch, actor],
+          parameters: [nameParam, ifMatch, actor, preview],
           requestBody: { required: true, content: json(ref('Definition')) },
           responses: {
-            ...written('200', 'Replaced (or unchanged).'),
+            ...writtenOrPreviewed('Replaced (or unchanged).'),
             ...written('201', 'Created.'),
             ...writeResponses,
           },
@@ -333,18 +423,18 @@ export function openApiDocument(version: string): Record<string, unknown> {
         patch: {
           summary: 'Change only the fields given.',
           security: [{ bearer: [] }],
-          parameters: [nameParam, ifMatch, actor],
+          parameters: [nameParam, ifMatch, actor, preview],
           requestBody: {
             required: true,
-            content: json({ ...ref('Definition'), description: 'Any of the fields.' }),
+            content: json(ref('Patch')),
           },
-          responses: { ...written('200', 'Changed (or unchanged).'), ...writeResponses },
+          responses: { ...writtenOrPreviewed('Changed (or unchanged).'), ...writeResponses },
         },
         delete: {
           summary: 'Delete a database-owned schedule (its history stays).',
           security: [{ bearer: [] }],
-          parameters: [nameParam, ifMatch, actor],
-          responses: { '204': { description: 'Deleted.' }, ...writeResponses },
+          parameters: [nameParam, ifMatch, actor, preview],
+          responses: { '200': previewed, '204': { description: 'Deleted.' }, ...writeResponses },
         },
       },
       '/schedules/{name}/occurrences': read('Its occurrences, newest first.', object, [

@@ -75,3 +75,8 @@ export function instantParam(url: URL, name: string): Date | undefined {
   }
   return date;
 }
+
+/** `?preview=true`: the write answers what it would do and writes nothing (`false` or absent: it writes). */
+export function previewParam(url: URL): boolean {
+  return oneOf(url, 'preview', ['true', 'false']) === 'true';
+}

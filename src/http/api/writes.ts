@@ -8,12 +8,15 @@
  * The version travels as the ETag (`"7"`); `If-Match: "7"` makes a write conditional, and a
  * version that has moved is a 409 naming what moved it. An invalid definition is a 422 listing
  * every field at fault. Bodies are read with exact numbers (args 12345678901234567890 stays so).
+ * `?preview=true` on create, replace, patch and delete answers what the write would do and makes
+ * none of it (docs/api.md, "Previews").
  */
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { scheduleInfo } from '../../client/schedule.ts';
 import { databaseNow } from '../../db/store.ts';
 import type { ScheduleDeclarationInput, ScheduleRecord } from '../../model/index.ts';
+import { previewWrite } from '../../observe/write-preview.ts';
 import { type BulkItem, upsertMany } from '../../operate/bulk.ts';
 import {
   createSchedule,
@@ -23,10 +26,19 @@ import {
   replaceSchedule,
   upsertSchedule,
 } from '../../operate/edit.ts';
+import {
+  type Decide,
+  decideCreate,
+  decidePatch,
+  decideRemove,
+  decideReplace,
+  decideUpsert,
+} from '../../operate/edit-plan.ts';
 import { InvalidScheduleError, OperationError, VersionConflictError } from '../../operate/errors.ts';
 import type { Exchange, Handler } from '../context.ts';
 import { MAX_BULK_BODY_BYTES, readJsonBody } from './body.ts';
 import { apiActor, requireToken } from './guard.ts';
+import { previewParam } from './params.ts';
 import { ApiError, send, sendJson } from './respond.ts';
 
 const definition = z.record(z.string(), z.unknown());
@@ -93,9 +105,22 @@ async function readDefinition(exchange: Exchange): Promise<Record<string, unknow
   return readJsonBody(exchange.req, definition, { exact: true });
 }
 
+/**
+ * `?preview=true`: 200 with what the write would do (src/observe/write-preview.ts), decided and
+ * refused exactly as the write, which is not made: no row, no audit record, no version change.
+ */
+async function sendPreview(exchange: Exchange, decide: Decide): Promise<void> {
+  const result = await previewWrite(exchange.app.database, decide);
+  sendJson(exchange.res, 200, result, result.version === null ? {} : { etag: etagOf(result.version) });
+}
+
+const wantsPreview = (exchange: Exchange) => previewParam(exchange.url);
+
 /** POST /api/v1/schedules: create; a name that exists is a 409. */
 export const postSchedule = guarded(async (exchange) => {
+  const preview = wantsPreview(exchange);
   const body = await readDefinition(exchange);
+  if (preview) return sendPreview(exchange, decideCreate(body as unknown as ScheduleDeclarationInput));
   const record = await createSchedule(
     exchange.app.database,
     body as unknown as ScheduleDeclarationInput,
@@ -108,35 +133,44 @@ export const postSchedule = guarded(async (exchange) => {
 /** PUT /api/v1/schedules/NAME: replace (If-Match: that version, or `*`), or create when absent. */
 export const putSchedule = guarded(async (exchange) => {
   const name = exchange.params[0]!;
+  const preview = wantsPreview(exchange);
   const body = await readDefinition(exchange);
   const match = ifMatch(exchange);
   const input = { ...body, name: body.name ?? name } as unknown as ScheduleDeclarationInput;
+  const upsert = match === undefined && input.name === name;
+  if (preview) {
+    return sendPreview(
+      exchange,
+      upsert ? decideUpsert(input) : decideReplace(name, input, { ifVersion: versionOf(match) }),
+    );
+  }
   const { database } = exchange.app;
   const actor = apiActor(exchange.req);
-  const result =
-    match === undefined && input.name === name
-      ? await upsertSchedule(database, input, actor, { source: 'api' })
-      : await replaceSchedule(database, name, input, actor, { ifVersion: versionOf(match) });
+  const result = upsert
+    ? await upsertSchedule(database, input, actor, { source: 'api' })
+    : await replaceSchedule(database, name, input, actor, { ifVersion: versionOf(match) });
   await sendEdit(exchange, result);
 });
 
 /** PATCH /api/v1/schedules/NAME: change only the fields given. */
 export const patchScheduleRoute = guarded(async (exchange) => {
   const name = exchange.params[0]!;
+  const preview = wantsPreview(exchange);
   const body = await readDefinition(exchange);
-  const result = await patchSchedule(exchange.app.database, name, body, apiActor(exchange.req), {
-    ifVersion: versionOf(ifMatch(exchange)),
-  });
+  const options = { ifVersion: versionOf(ifMatch(exchange)) };
+  if (preview) return sendPreview(exchange, decidePatch(name, body, options));
+  const result = await patchSchedule(exchange.app.database, name, body, apiActor(exchange.req), options);
   await sendEdit(exchange, result);
 });
 
 /** DELETE /api/v1/schedules/NAME: 204; its history stays. */
 export const deleteSchedule = guarded(async (exchange) => {
   const name = exchange.params[0]!;
+  const preview = wantsPreview(exchange);
   await readJsonBody(exchange.req, z.object({}).strict());
-  await removeSchedule(exchange.app.database, name, apiActor(exchange.req), {
-    ifVersion: versionOf(ifMatch(exchange)),
-  });
+  const options = { ifVersion: versionOf(ifMatch(exchange)) };
+  if (preview) return sendPreview(exchange, decideRemove(name, options));
+  await removeSchedule(exchange.app.database, name, apiActor(exchange.req), options);
   noContent(exchange.res);
 });
 
