@@ -125,6 +125,20 @@ const cpuAtDue = await (async () => {
 })();
 const done = TRANSPORT === 'log' ? 'succeeded' : 'enqueued';
 const deadline = dueAt + Number(opt.timeout) * 1000;
+// The issue-16 measure: due instant → the last message in the broker (its queue's length, read every
+// 50 ms on a connection of the bench's own), before the ledger records them.
+const inBrokerAt = TRANSPORT === 'celery' ? brokerFull(new Redis(REDIS)) : Promise.resolve(undefined);
+async function brokerFull(watcher: Redis): Promise<number | undefined> {
+  try {
+    while (Date.now() + offset < deadline) {
+      if ((await watcher.llen(queue)) >= N) return Date.now() + offset;
+      await sleep(50);
+    }
+    return undefined;
+  } finally {
+    watcher.disconnect();
+  }
+}
 let recorded = 0;
 while (Date.now() + offset < deadline) {
   await sleep(250);
@@ -135,6 +149,7 @@ while (Date.now() + offset < deadline) {
   if (recorded >= N) break;
 }
 const cpu = process.cpuUsage(cpuAtDue);
+const allInBroker = await inBrokerAt;
 let profileFile: string | undefined;
 if (session) {
   const { profile } = await session.post('Profiler.stop');
@@ -223,6 +238,10 @@ console.log(
 console.log(
   `due → all recorded ${ledger?.done === N ? 'enqueued' : `(ONLY ${ledger?.done} of ${N})`}: ${s(herdMs)}  (${Math.round((N / herdMs) * 1000)} fires/s)`,
 );
+if (TRANSPORT === 'celery')
+  console.log(
+    `due → all in the broker: ${allInBroker === undefined ? 'not within the timeout' : s(allInBroker - dueAt)} (its queue's length, read every 50 ms)`,
+  );
 console.log(
   `due → first claim ${s(Number(ledger?.first_claim) - dueAt)}, last claim ${s(Number(ledger?.last_claim) - dueAt)}; first recorded ${s(Number(ledger?.first_enq) - dueAt)}, median ${s(Number(ledger?.p50) - dueAt)}, p99 ${s(Number(ledger?.p99) - dueAt)}`,
 );
