@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { after, before, test } from 'node:test';
 import { beat, beatChild } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
@@ -201,6 +202,26 @@ test('beat remove refuses a code-owned schedule unless --force', async () => {
   assert.match(refused.stderr, /declared in code \(schedules\/one\.ts\).*sync --prune.*--force/);
   const forced = await run('remove', 'code.one', '--force');
   assert.equal(forced.code, 0, forced.stderr);
+});
+
+test('beat add and beat remove each leave an audit record naming who ran them', async () => {
+  assert.equal((await run('add', 'audit.me', '--task', 't', '--every', '1h')).code, 0);
+  assert.equal((await run('remove', 'audit.me')).code, 0);
+  const rows = await pg.sql<
+    { actor: string; via: string; action: string; detail: Record<string, unknown> }[]
+  >`
+    select actor, via, action, detail from metronome.audit_log where schedule_name = 'audit.me' order by id`;
+  assert.deepEqual(
+    rows.map((r) => [r.action, r.via]),
+    [
+      ['create', 'cli'],
+      ['remove', 'cli'],
+    ],
+    'beat add and beat remove are each recorded, at the command line',
+  );
+  for (const row of rows)
+    assert.match(row.actor, new RegExp(`@${hostname()}$`), `${row.action}: names user@host`);
+  assert.equal(rows[0]!.detail.source, 'beat add');
 });
 
 test('unknown names give a clear error and exit 2 for every command that takes one', async () => {

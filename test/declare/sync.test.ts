@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import { after, beforeEach, test } from 'node:test';
 import { openDatabase } from '../../src/db/database.ts';
 import { loadDeclarations } from '../../src/declare/load.ts';
@@ -14,7 +15,7 @@ let decl: DeclarationDir;
 beforeEach(async () => {
   decl?.cleanup();
   decl = declarationDir();
-  await file.db.sql`truncate metronome.schedules, metronome.occurrences`;
+  await file.db.sql`truncate metronome.schedules, metronome.occurrences, metronome.audit_log`;
 });
 after(() => decl?.cleanup());
 
@@ -142,6 +143,52 @@ test('a removed declaration is kept (orphan) without --prune, deleted with it; i
     await file.db.sql`select count(*)::int as n from metronome.occurrences where schedule_name = 'tasks.add'`,
   );
   assert.equal(n, 1);
+});
+
+interface AuditRow {
+  actor: string;
+  via: string;
+  action: string;
+  schedule_name: string;
+  detail: Record<string, unknown>;
+}
+
+test('every schedule a sync creates, updates or prunes leaves an audit record naming who ran it', async () => {
+  const audit = async () =>
+    (
+      await file.db.sql<AuditRow[]>`
+        select actor, via, action, schedule_name, detail from metronome.audit_log order by schedule_name, id`
+    ).map((r) => ({ ...r, change: r.detail.change, file: r.detail.file }));
+  decl.write('reports.ts', REPORTS);
+  decl.write('add.ts', ADD);
+  await sync();
+  await sync(); // unchanged: nothing recorded
+  await sync({ prune: true, dryRun: true }); // a dry run records nothing
+  decl.write('reports.ts', REPORTS.replace("{ format: 'pdf' }", "{ format: 'csv' }"));
+  decl.remove('add.ts');
+  await sync({ prune: true });
+  const rows = await audit();
+  assert.deepEqual(
+    rows.map((r) => [r.schedule_name, r.action, r.change, r.file]),
+    [
+      ['reports.nightly', 'sync', 'create', `${decl.rel}/reports.ts`],
+      ['reports.nightly', 'sync', 'update', `${decl.rel}/reports.ts`],
+      ['tasks.add', 'sync', 'create', `${decl.rel}/add.ts`],
+      ['tasks.add', 'sync', 'remove', `${decl.rel}/add.ts`],
+    ],
+    'one record per schedule written, none for an unchanged one or a dry run',
+  );
+  for (const row of rows) {
+    assert.equal(row.via, 'cli', `${row.schedule_name} ${row.change}: recorded as done at the command line`);
+    assert.match(
+      row.actor,
+      new RegExp(`@${hostname()}$`),
+      `${row.schedule_name} ${row.change}: names user@host`,
+    );
+  }
+  assert.deepEqual(rows[1]!.detail.changed, ['kwargs'], 'an update records the columns it changed');
+  const [stored] = await file.db.sql`select version from metronome.schedules where name = 'reports.nightly'`;
+  assert.equal(rows[1]!.detail.version, Number(stored!.version), 'an update records the version it left');
 });
 
 test('--dry-run on an empty database plans creates and writes nothing', async () => {

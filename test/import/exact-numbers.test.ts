@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { PYTHON, requireCelery } from '../support/celery-worker.ts';
@@ -141,4 +142,21 @@ test('beat import django-celery-beat: the JSON columns as celery beat sends them
     again.stdout,
     /kwargs: \{"e":100\.0,"n":18446744073709551616,"small":0\.0000001\} -> \{"n":18446744073709551617,"e":100\.0,"small":0\.0000001\}/,
   );
+
+  // Both writes are recorded in the audit log, with who ran the import.
+  const audit = await db.sql<
+    { actor: string; via: string; action: string; detail: Record<string, unknown> }[]
+  >`
+    select actor, via, action, detail from metronome.audit_log where schedule_name = 'numbers' order by id`;
+  assert.deepEqual(
+    audit.map((r) => [r.action, r.detail.change, r.detail.source, r.via]),
+    [
+      ['import', 'create', 'django-celery-beat', 'cli'],
+      ['import', 'update', 'django-celery-beat', 'cli'],
+    ],
+    'the import and the re-import each leave an audit record',
+  );
+  for (const row of audit)
+    assert.match(row.actor, new RegExp(`@${hostname()}$`), `${row.detail.change}: names user@host`);
+  assert.deepEqual(audit[1]!.detail.changed, ['kwargs'], 'the update records the columns it changed');
 });
