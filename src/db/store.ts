@@ -14,6 +14,7 @@ import { asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
+  type ManagedBy,
   nextFireWithin,
   type RecordCheck,
   type RowProblem,
@@ -533,7 +534,7 @@ export async function insertSchedule(
   db: Db,
   name: string,
   fields: ScheduleFields,
-  owner: { managedBy: 'code' | 'db'; source: string | null },
+  owner: { managedBy: ManagedBy; source: string | null },
   nextFireAt: number | null,
 ): Promise<ScheduleRecord> {
   const [row] = await db

@@ -4,8 +4,8 @@
  */
 import { and, asc, desc, eq, gte, or, sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
-import { auditLog, type Json } from '../db/schema.ts';
-import type { Actor } from './actor.ts';
+import { type AuditAction, auditLog, type Json } from '../db/schema.ts';
+import type { Actor, ActorVia } from './actor.ts';
 
 /**
  * What was done. `create`, `update` and `remove` (the client, the API, `beat add|remove`) record the
@@ -15,17 +15,7 @@ import type { Actor } from './actor.ts';
  * update or remove), the `version` it left, the columns an update `changed`, and the declaration's
  * `file` or the import's `source`.
  */
-export type Action =
-  | 'pause'
-  | 'resume'
-  | 'trigger'
-  | 'enable'
-  | 'disable'
-  | 'create'
-  | 'update'
-  | 'remove'
-  | 'sync'
-  | 'import';
+export type Action = AuditAction;
 
 /** What a `sync` or an `import` did to one schedule (its record's `detail.change`). */
 export type WriteChange = 'create' | 'update' | 'remove';
@@ -34,9 +24,9 @@ export interface AuditEntry {
   id: number;
   at: string;
   actor: string;
-  via: string;
+  via: ActorVia;
   address: string | null;
-  action: string;
+  action: Action;
   schedule: string;
   detail: Record<string, Json>;
 }
