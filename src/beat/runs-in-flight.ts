@@ -40,7 +40,7 @@ export interface InFlight {
  * How long past its lease a run that the transport could see finish is still followed, to record how
  * it ended (a run may wait in a queue longer than its lock lasts). Past that it is `lease_ended`.
  */
-export const FOLLOW_AFTER_LEASE_MS = 300_000;
+const FOLLOW_AFTER_LEASE_MS = 300_000;
 
 /** States in which a run keeps its schedule's lock: it may still start or is going. */
 const HOLDING: ReadonlySet<RunState> = new Set(['queued', 'active']);
