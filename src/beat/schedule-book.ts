@@ -24,6 +24,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { parseScheduleChange } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import {
   changeCursor,
@@ -59,7 +60,7 @@ export interface BookOptions {
   fillPageSize?: number;
 }
 
-export const DEFAULT_HORIZON_MS = 5 * 60_000;
+const DEFAULT_HORIZON_MS = 5 * 60_000;
 const DEFAULT_PAGE = 2_000;
 const DEFAULT_FILL_PAGE = 5_000;
 /**
@@ -260,7 +261,7 @@ export class ScheduleBook {
   /** A change notification (channel metronome_schedules); true when the row must be re-read. */
   onChange(payload: string): boolean {
     try {
-      const change = JSON.parse(payload) as { id: number; op: string; version: number };
+      const change = parseScheduleChange(payload);
       if (change.op === 'DELETE') {
         this.#noteDropped(this.#entries.get(change.id)?.loaded, this.now(), 'removed');
         this.#toFar(change.id, null);
