@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { hostname } from 'node:os';
 import { after, beforeEach, test } from 'node:test';
 import { openDatabase } from '../../src/db/database.ts';
 import { loadDeclarations } from '../../src/declare/load.ts';
 import { type PlanEntry, syncDeclarations, validateDeclarations } from '../../src/declare/sync.ts';
+import { assertCliActor, auditRows } from '../support/audit.ts';
 import { beat } from '../support/cli.ts';
 import { type DeclarationDir, declarationDir } from '../support/declarations.ts';
 import { migratedDatabasePerFile } from '../support/migrated.ts';
@@ -145,20 +145,7 @@ test('a removed declaration is kept (orphan) without --prune, deleted with it; i
   assert.equal(n, 1);
 });
 
-interface AuditRow {
-  actor: string;
-  via: string;
-  action: string;
-  schedule_name: string;
-  detail: Record<string, unknown>;
-}
-
 test('every schedule a sync creates, updates or prunes leaves an audit record naming who ran it', async () => {
-  const audit = async () =>
-    (
-      await file.db.sql<AuditRow[]>`
-        select actor, via, action, schedule_name, detail from metronome.audit_log order by schedule_name, id`
-    ).map((r) => ({ ...r, change: r.detail.change, file: r.detail.file }));
   decl.write('reports.ts', REPORTS);
   decl.write('add.ts', ADD);
   await sync();
@@ -167,9 +154,10 @@ test('every schedule a sync creates, updates or prunes leaves an audit record na
   decl.write('reports.ts', REPORTS.replace("{ format: 'pdf' }", "{ format: 'csv' }"));
   decl.remove('add.ts');
   await sync({ prune: true });
-  const rows = await audit();
+  // By schedule, each one's records oldest first (the sort is stable).
+  const rows = (await auditRows(file.db)).sort((a, b) => a.schedule_name.localeCompare(b.schedule_name));
   assert.deepEqual(
-    rows.map((r) => [r.schedule_name, r.action, r.change, r.file]),
+    rows.map((r) => [r.schedule_name, r.action, r.detail.change, r.detail.file]),
     [
       ['reports.nightly', 'sync', 'create', `${decl.rel}/reports.ts`],
       ['reports.nightly', 'sync', 'update', `${decl.rel}/reports.ts`],
@@ -178,14 +166,7 @@ test('every schedule a sync creates, updates or prunes leaves an audit record na
     ],
     'one record per schedule written, none for an unchanged one or a dry run',
   );
-  for (const row of rows) {
-    assert.equal(row.via, 'cli', `${row.schedule_name} ${row.change}: recorded as done at the command line`);
-    assert.match(
-      row.actor,
-      new RegExp(`@${hostname()}$`),
-      `${row.schedule_name} ${row.change}: names user@host`,
-    );
-  }
+  for (const row of rows) assertCliActor(row, `${row.schedule_name} ${row.detail.change}`);
   assert.deepEqual(rows[1]!.detail.changed, ['kwargs'], 'an update records the columns it changed');
   const [stored] = await file.db.sql`select version from metronome.schedules where name = 'reports.nightly'`;
   assert.equal(rows[1]!.detail.version, Number(stored!.version), 'an update records the version it left');
