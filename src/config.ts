@@ -43,7 +43,7 @@ const URL_KEY = /(?:_URLS?|^RESULT_BACKEND)$/;
  * (`postgres//user:secret@host`, a space in the host), where a parser would not find the password.
  * A comma-separated list is hidden part by part.
  */
-export function hideCredentials(text: string): string {
+function hideCredentials(text: string): string {
   return text
     .split(',')
     .map((part) => {
@@ -136,7 +136,7 @@ export function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): T {
 let dotEnvLoaded = false;
 
 /** Read `.env` from the working directory into process.env, once, if the file exists. */
-export function loadDotEnv(cwd = process.cwd()): void {
+function loadDotEnv(cwd = process.cwd()): void {
   if (dotEnvLoaded) return;
   dotEnvLoaded = true;
   const file = path.join(cwd, '.env');
@@ -168,7 +168,7 @@ export function declarationTimeoutMs(env: NodeJS.ProcessEnv = process.env): numb
  * then silently use the server's default one, and create Metronome's schema there). Several hosts
  * (`postgres://h1,h2/db`, which postgres.js accepts) are judged by the first.
  */
-export function databaseUrlProblem(url: string): string | null {
+function databaseUrlProblem(url: string): string | null {
   const form = urlFormProblem(url);
   if (form)
     return form.replace(

@@ -33,7 +33,7 @@ import {
 /** The demotion reason of a clean stop (SIGTERM): the only one that lets the last turn finish. */
 const SHUTTING_DOWN = 'shutting down';
 /** How often a standby looks at the lease (and whether its holder's session still exists). */
-export const STANDBY_POLL_MS = 250;
+const STANDBY_POLL_MS = 250;
 
 /** The SQL surface leadership needs: a dedicated connection, and LISTEN. */
 export interface LeaseConnection {

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { forgetReplicas, writeReplica } from '../db/sql/replicas.ts';
 
-export const PRESENCE_INTERVAL_MS = 5_000;
+const PRESENCE_INTERVAL_MS = 5_000;
 /** How often the role is looked at (in memory): a change is written at once, not at the next beat. */
 const ROLE_CHECK_MS = 250;
 /** Rows of processes not seen for this long are deleted (by whichever replica notices). */

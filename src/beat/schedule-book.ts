@@ -24,6 +24,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { parseScheduleChange } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import {
   changeCursor,
@@ -266,7 +267,7 @@ export class ScheduleBook {
   /** A change notification (channel metronome_schedules); true when the row must be re-read. */
   onChange(payload: string): boolean {
     try {
-      const change = JSON.parse(payload) as { id: number; op: string; version: number };
+      const change = parseScheduleChange(payload);
       if (change.op === 'DELETE') {
         this.#noteDropped(this.#entries.get(change.id)?.loaded, this.now(), 'removed');
         this.#toFar(change.id, null);

@@ -22,7 +22,7 @@ import { registerSync } from './commands/sync.ts';
 import { registerTrigger } from './commands/trigger.ts';
 import { CliError } from './errors.ts';
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('beat')
     .description('Metronome: a highly available, correct periodic scheduler (celery beat equivalent)')
     .version(VERSION, '-V, --version', 'print the version of Metronome')

@@ -23,7 +23,7 @@ export interface SpecOptions {
 }
 
 /** The help text of `--dst`, for every command that takes a crontab. */
-export const DST_OPTION_HELP =
+const DST_OPTION_HELP =
   "a crontab's DST policy: 'repeated=first|second|both,missing=shift|skip' (either part; default by the hour field)";
 
 /**

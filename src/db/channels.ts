@@ -11,3 +11,16 @@
 export const SCHEDULES_CHANNEL = 'metronome_schedules';
 export const TRIGGER_CHANNEL = 'metronome_trigger';
 export const LEADER_CHANNEL = 'metronome_leader';
+
+/** One `metronome_schedules` notification: which row, what happened to it, the version it left. */
+export interface ScheduleChange {
+  id: number;
+  op: 'INSERT' | 'UPDATE' | 'DELETE';
+  version: number;
+}
+
+/** A `metronome_schedules` payload read; throws on one that is not JSON. */
+export function parseScheduleChange(payload: string): ScheduleChange {
+  const change = JSON.parse(payload) as ScheduleChange;
+  return { id: Number(change.id), op: change.op, version: Number(change.version) };
+}

@@ -16,7 +16,7 @@ export const LOCK_KEYS = {
   sync: 7_365_000_002,
 } as const;
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
 const MIGRATIONS_SCHEMA = 'metronome';
 const MIGRATIONS_TABLE = '__migrations';
 

@@ -27,7 +27,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { type JsonObject, type JsonValue, parseJsonExact, stringifyJson } from '../model/json.ts';
 import { MAX_DURATION_MS } from '../model/limits.ts';
-import { DST_POLICY_TEXTS } from '../model/schedule.ts';
+import { DST_POLICY_TEXTS, MANAGED_BY, type ManagedBy } from '../model/schedule.ts';
 import { parseTimestamptz } from './timestamps.ts';
 
 export const metronome = pgSchema('metronome');
@@ -63,6 +63,9 @@ const exactJsonb = <T extends JsonValue>(name: string) =>
 const NOT_PRINTABLE_CLASS = String.raw`[\x01-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]`;
 const printable = (column: SQL | unknown) =>
   sql`${column} is null or ${column} !~ ${sql.raw(`'${NOT_PRINTABLE_CLASS}'`)}`;
+
+/** A CHECK's list of allowed values, from the constant the code uses: `'a', 'b'`. */
+const listed = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
 
 export const schedules = metronome.table(
   'schedules',
@@ -109,7 +112,7 @@ export const schedules = metronome.table(
     runLeaseMs: ms('run_lease_ms'),
     description: text('description'),
     // ownership and operator state; `sync` never touches paused_at / paused_reason.
-    managedBy: text('managed_by').notNull().default('db'),
+    managedBy: text('managed_by').$type<ManagedBy>().notNull().default('db'),
     source: text('source'),
     pausedAt: tstz('paused_at'),
     pausedReason: text('paused_reason'),
@@ -169,13 +172,11 @@ export const schedules = metronome.table(
     check('catchup_window_ms_not_negative', sql`${t.catchupWindowMs} >= 0`),
     check('jitter_ms_not_negative', sql`${t.jitterMs} >= 0`),
     check('run_lease_ms_positive', sql`${t.runLeaseMs} is null or ${t.runLeaseMs} > 0`),
-    check('managed_by_is_known', sql`${t.managedBy} in ('code', 'db')`),
+    check('managed_by_is_known', sql`${t.managedBy} in (${listed(MANAGED_BY)})`),
     // Migration 0011: the policy in its canonical spelling, and on crontabs only.
     check(
       'dst_policy_is_known',
-      sql`${t.dstPolicy} is null or ${t.dstPolicy} in (${sql.raw(
-        DST_POLICY_TEXTS.map((p) => `'${p}'`).join(', '),
-      )})`,
+      sql`${t.dstPolicy} is null or ${t.dstPolicy} in (${listed(DST_POLICY_TEXTS)})`,
     ),
     check('dst_policy_only_for_crontab', sql`${t.kind} = 'crontab' or ${t.dstPolicy} is null`),
     // Migration 0003 (added NOT VALID: rows written before it are quarantined by the loader).
@@ -254,7 +255,7 @@ export const occurrences = metronome.table(
     // (`beat trigger`) are outside it: each is its own run, and one at a slot's instant must not take
     // the slot's place.
     uniqueIndex('occurrences_slot_idx').on(t.scheduleId, t.scheduledFor).where(sql`not ${t.manual}`),
-    check('status_is_known', sql.raw(`status in (${OCCURRENCE_STATUSES.map((s) => `'${s}'`).join(', ')})`)),
+    check('status_is_known', sql`status in (${listed(OCCURRENCE_STATUSES)})`),
     // The runtime's "what is in flight" query; a partial index stays small however long history is.
     index('occurrences_in_flight_idx')
       .on(t.status)
@@ -267,7 +268,7 @@ export const occurrences = metronome.table(
     // Missed, skipped and failed counts: rare rows, so a small partial index answers them.
     index('occurrences_problems_idx')
       .on(t.scheduledFor, t.status)
-      .where(sql.raw(`status in (${PROBLEM_STATUSES.map((s) => `'${s}'`).join(', ')})`)),
+      .where(sql`status in (${listed(PROBLEM_STATUSES)})`),
   ],
 );
 
@@ -328,21 +329,45 @@ export const replicas = metronome.table('replicas', {
   seenAt: tstz('seen_at').notNull(),
 });
 
-/** Operator actions (pause, resume, trigger, enable, disable) through the CLI or the API: who, what, when. */
+/** How an actor reached Metronome: the CLI, the HTTP API, or the client in the package (migration 0012). */
+const ACTOR_VIAS = ['cli', 'api', 'client'] as const;
+export type ActorVia = (typeof ACTOR_VIAS)[number];
+
+/**
+ * What an audit record says was done (src/operate/audit.ts says what each records in `detail`). Not
+ * a CHECK: a new action needs no migration.
+ */
+export type AuditAction =
+  | 'pause'
+  | 'resume'
+  | 'trigger'
+  | 'enable'
+  | 'disable'
+  | 'create'
+  | 'update'
+  | 'remove'
+  | 'sync'
+  | 'import';
+
+/**
+ * Every operator action, through the CLI, the API or the client: pause, resume, trigger, enable,
+ * disable; the create, update and remove of a database-owned schedule (`beat add|remove`, the API,
+ * the client); and each schedule `beat sync` and `beat import` write. Who, how, what, when.
+ */
 export const auditLog = metronome.table(
   'audit_log',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     at: tstz('at').notNull().default(sql`now()`),
     actor: text('actor').notNull(),
-    via: text('via').notNull(),
+    via: text('via').$type<ActorVia>().notNull(),
     address: text('address'),
-    action: text('action').notNull(),
+    action: text('action').$type<AuditAction>().notNull(),
     scheduleName: text('schedule_name').notNull(),
     detail: jsonb('detail').$type<Record<string, Json>>().notNull().default(sql`'{}'::jsonb`),
   },
   (t) => [
-    check('via_is_known', sql`${t.via} in ('cli', 'api', 'client')`),
+    check('via_is_known', sql`${t.via} in (${listed(ACTOR_VIAS)})`),
     index('audit_log_schedule_idx').on(t.scheduleName, t.id.desc()),
   ],
 );

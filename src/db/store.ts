@@ -14,6 +14,7 @@ import { asc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
+  type ManagedBy,
   nextFireWithin,
   type RecordCheck,
   type RowProblem,
@@ -25,7 +26,6 @@ import {
   validateRecord,
 } from '../model/index.ts';
 import type { Schedule } from '../time/index.ts';
-import { SCHEDULES_CHANNEL } from './channels.ts';
 import type { Database, Db } from './database.ts';
 import { isCheckViolation } from './errors.ts';
 import { type ScheduleRow, schedules } from './schema.ts';
@@ -533,7 +533,7 @@ export async function insertSchedule(
   db: Db,
   name: string,
   fields: ScheduleFields,
-  owner: { managedBy: 'code' | 'db'; source: string | null },
+  owner: { managedBy: ManagedBy; source: string | null },
   nextFireAt: number | null,
 ): Promise<ScheduleRecord> {
   const [row] = await db
@@ -583,10 +583,6 @@ export async function resumeSchedule(db: Db, record: ScheduleRecord, now: number
   return row!;
 }
 
-export async function deleteSchedule(db: Db, id: number): Promise<void> {
-  await db.delete(schedules).where(eq(schedules.id, id));
-}
-
 /**
  * Where the change cursor stands now: the xmin of this statement's snapshot. Every transaction not
  * yet committed has an id at least this, so rows it changes carry `change_xid >=` it (migration
@@ -620,31 +616,4 @@ export async function changesSince(database: Database, cursor: string): Promise<
     cursor: String(row?.cursor),
     changed: changed.map(([id, version]) => ({ id: Number(id), version: Number(version) })),
   };
-}
-
-/** One change-feed notification (channel `metronome_schedules`, sent by a trigger on every change). */
-export interface ScheduleChange {
-  id: number;
-  op: 'INSERT' | 'UPDATE' | 'DELETE';
-  version: number;
-}
-
-/**
- * Listen to schedule changes; resolves once listening, returns the function that stops. The
- * runtime answers them with `refreshSchedules(ids)` (or drops the id on DELETE). Notifications are
- * lost while disconnected, so it also reconciles against `version` periodically.
- */
-export async function watchSchedules(
-  database: Database,
-  onChange: (change: ScheduleChange) => void,
-  log: Logger = silentLogger,
-): Promise<() => Promise<void>> {
-  return database.listen(SCHEDULES_CHANNEL, (payload) => {
-    try {
-      const change = JSON.parse(payload) as ScheduleChange;
-      onChange({ id: Number(change.id), op: change.op, version: Number(change.version) });
-    } catch (error) {
-      log.warn({ payload, err: error }, 'ignoring an unreadable schedule change notification');
-    }
-  });
 }

@@ -5,7 +5,8 @@
  * 2. Under a transaction-scoped advisory lock (two syncs at once queue up rather than race on the
  *    same names), the rows are read and a plan made: create / update (with the changed fields) /
  *    unchanged / prune (with --prune) / orphan (code-owned, no longer declared, kept).
- * 3. The whole plan is applied in that one transaction, or — with `dryRun` — not at all.
+ * 3. The whole plan is applied in that one transaction, or — with `dryRun` — not at all. Each
+ *    schedule it writes leaves a `sync` record in the audit log, in the same transaction.
  *
  * Rows created in the database (`managed_by = 'db'`) are never touched; declaring one of their
  * names is an error. A code-owned row edited with SQL shows up as an update (drift) and is restored.
@@ -28,6 +29,8 @@ import {
   TIMING_FIELDS,
   validateFields,
 } from '../model/index.ts';
+import { type Actor, cliActor } from '../operate/actor.ts';
+import { type BulkAuditEntry, recordActions, type WriteChange } from '../operate/audit.ts';
 import type { FoundDeclaration, SyncProblem } from './load.ts';
 
 export interface FieldChange {
@@ -182,48 +185,71 @@ function nextFor(name: string, fields: ScheduleFields, totalRuns: number, now: n
   return nextFireWithin(check.schedule, { ...fields, totalRuns }, now);
 }
 
-/** Step 3: apply a plan inside the caller's transaction. */
+/**
+ * Step 3: apply a plan inside the caller's transaction, and record each schedule written in the
+ * audit log (one `sync` record each, written together, in the same transaction).
+ */
 async function applyPlan(
+  database: Database,
   tx: Db,
   plan: PlanEntry[],
   rows: Map<string, ScheduleRecord>,
   wanted: Map<string, ValidDeclaration>,
   now: number,
+  actor: Actor,
 ): Promise<void> {
+  const audit: BulkAuditEntry[] = [];
   for (const entry of plan) {
-    const row = rows.get(entry.name);
-    if (entry.action === 'create') {
-      const d = wanted.get(entry.name)!;
-      await insertSchedule(
-        tx,
-        d.name,
-        d.fields,
-        { managedBy: 'code', source: d.file },
-        nextFor(d.name, d.fields, 0, now),
-      );
-    } else if (entry.action === 'update' && row) {
-      const d = wanted.get(entry.name)!;
-      // Re-enabling counts too: the stored next fire is from before the schedule was switched off,
-      // and the time it was off must not look like missed fires to catch up.
-      const timingChanged = entry.changes.some(
-        (c) => TIMING_FIELDS.has(camel(c.field) as keyof ScheduleFields) || c.field === 'enabled',
-      );
-      const recompute = timingChanged || row.nextFireAt === null || row.invalidReason !== null;
-      const next = recompute ? nextFor(d.name, d.fields, row.totalRuns, now) : undefined;
-      await tx
-        .update(schedules)
-        .set({
-          ...d.fields,
-          source: d.file,
-          invalidReason: null,
-          ...(next === undefined ? {} : { nextFireAt: next === null ? null : new Date(next) }),
-        })
-        .where(eq(schedules.id, row.id));
-    } else if (entry.action === 'prune' && row) {
-      // Occurrences have no foreign key: the pruned schedule's history stays, found by name.
-      await tx.delete(schedules).where(eq(schedules.id, row.id));
-    }
+    const written = await applyEntry(tx, entry, rows.get(entry.name), wanted.get(entry.name), now);
+    if (written) audit.push({ name: entry.name, action: 'sync', detail: { ...written, file: entry.file } });
   }
+  await recordActions(database, tx, actor, audit);
+}
+
+/** Write one entry of the plan; what it did to the row, for the audit log (null: nothing). */
+async function applyEntry(
+  tx: Db,
+  entry: PlanEntry,
+  row: ScheduleRecord | undefined,
+  d: ValidDeclaration | undefined,
+  now: number,
+): Promise<{ change: WriteChange; version: number; changed?: string[] } | null> {
+  if (entry.action === 'create' && d) {
+    const created = await insertSchedule(
+      tx,
+      d.name,
+      d.fields,
+      { managedBy: 'code', source: d.file },
+      nextFor(d.name, d.fields, 0, now),
+    );
+    return { change: 'create', version: created.version };
+  }
+  if (entry.action === 'update' && row && d) {
+    // Re-enabling counts too: the stored next fire is from before the schedule was switched off,
+    // and the time it was off must not look like missed fires to catch up.
+    const timingChanged = entry.changes.some(
+      (c) => TIMING_FIELDS.has(camel(c.field) as keyof ScheduleFields) || c.field === 'enabled',
+    );
+    const recompute = timingChanged || row.nextFireAt === null || row.invalidReason !== null;
+    const next = recompute ? nextFor(d.name, d.fields, row.totalRuns, now) : undefined;
+    const [updated] = await tx
+      .update(schedules)
+      .set({
+        ...d.fields,
+        source: d.file,
+        invalidReason: null,
+        ...(next === undefined ? {} : { nextFireAt: next === null ? null : new Date(next) }),
+      })
+      .where(eq(schedules.id, row.id))
+      .returning({ version: schedules.version });
+    return { change: 'update', version: updated!.version, changed: entry.changes.map((c) => c.field) };
+  }
+  if (entry.action === 'prune' && row) {
+    // Occurrences have no foreign key: the pruned schedule's history stays, found by name.
+    await tx.delete(schedules).where(eq(schedules.id, row.id));
+    return { change: 'remove', version: row.version };
+  }
+  return null;
 }
 
 const camel = (column: string) => column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -231,6 +257,8 @@ const camel = (column: string) => column.replace(/_([a-z])/g, (_m, c: string) =>
 export interface SyncOptions {
   prune?: boolean;
   dryRun?: boolean;
+  /** Who the audit log names; by default this process's user@host, as for any `beat` command. */
+  actor?: Actor;
 }
 
 /**
@@ -252,7 +280,10 @@ export async function syncDeclarations(
     const now = await databaseNow(database, tx);
     const { plan, problems } = planSync(rows, declarations, prune, now);
     if (problems.length > 0) throw new SyncProblemsError(problems);
-    if (!dryRun) await applyPlan(tx, plan, new Map(rows.map((r) => [r.name, r])), wanted, now);
+    if (!dryRun) {
+      const byName = new Map(rows.map((r) => [r.name, r]));
+      await applyPlan(database, tx, plan, byName, wanted, now, options.actor ?? cliActor());
+    }
     return { dryRun, plan };
   });
 }

@@ -10,9 +10,9 @@ import type { Database } from '../db/database.ts';
 import { changedParts, type Fingerprint, fingerprint } from '../observe/activity.ts';
 import { ApiError, SECURITY_HEADERS } from './api/respond.ts';
 
-export const MAX_LISTENERS = 100;
+const MAX_LISTENERS = 100;
 /** Streams one client address may hold: a few tabs, never every slot. */
-export const MAX_LISTENERS_PER_CLIENT = 8;
+const MAX_LISTENERS_PER_CLIENT = 8;
 const HEARTBEAT_MS = 15_000;
 
 const STREAM_HEADERS = {

@@ -16,7 +16,7 @@ import { EventLoopWatch } from './event-loop.ts';
  * cut off, an idle keep-alive connection closed, and the number of connections bounded (the live
  * streams have their own, lower caps: src/http/live.ts). docs/api.md, "Limits".
  */
-export const SERVER_LIMITS = {
+const SERVER_LIMITS = {
   /** The whole header block must arrive within this. */
   headersTimeoutMs: 10_000,
   /** The whole request (headers and body) must arrive within this; a live stream's response is not bounded. */

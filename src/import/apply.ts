@@ -1,12 +1,15 @@
 /**
  * Import into the database: one transaction that holds the sync lock (an import and a `beat sync`
- * never interleave), reads the rows, plans (src/import/plan.ts) and writes the plan — or, on any
- * conflict or with `dryRun`, writes nothing.
+ * never interleave), reads the rows, plans (src/import/plan.ts) and writes the plan, each schedule
+ * written with its `import` record in the audit log — or, on any conflict or with `dryRun`, writes
+ * nothing.
  */
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { LOCK_KEYS } from '../db/migrate.ts';
 import { databaseNow } from '../db/store.ts';
+import { type Actor, cliActor } from '../operate/actor.ts';
+import { type BulkAuditEntry, recordActions } from '../operate/audit.ts';
 import { ImportProblemsError, type ReadyEntry } from './entry.ts';
 import { type ImportPlan, planImport } from './plan.ts';
 import { rowsForImport } from './sql/rows-for-import.ts';
@@ -16,6 +19,8 @@ export interface ApplyOptions {
   /** Written to `source`: how a re-run recognises the rows it made. */
   source: string;
   dryRun: boolean;
+  /** Who the audit log names; by default this process's user@host, as for any `beat` command. */
+  actor?: Actor;
 }
 
 export async function applyImport(
@@ -34,13 +39,23 @@ export async function applyImport(
     const plan = planImport(rows, entries, options.source, now);
     if (plan.problems.length > 0) throw new ImportProblemsError(plan.problems);
     if (options.dryRun) return plan;
+    const audit: BulkAuditEntry[] = [];
     for (const step of plan.actions) {
+      const { source } = options;
       if (step.action === 'create') {
-        await insertImportedSchedule(tx, step.name, step.entry.fields, options.source, step.cursor);
+        const version = await insertImportedSchedule(tx, step.name, step.entry.fields, source, step.cursor);
+        audit.push({ name: step.name, action: 'import', detail: { change: 'create', version, source } });
       } else if (step.action === 'update') {
-        await updateImportedSchedule(tx, step.id, step.entry.fields, options.source, step.cursor);
+        const version = await updateImportedSchedule(tx, step.id, step.entry.fields, source, step.cursor);
+        const changed = step.changes.map((c) => c.field);
+        audit.push({
+          name: step.name,
+          action: 'import',
+          detail: { change: 'update', version, changed, source },
+        });
       }
     }
+    await recordActions(database, tx, options.actor ?? cliActor(), audit);
     return plan;
   });
 }

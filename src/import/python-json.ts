@@ -23,7 +23,7 @@ export function pythonJson(text: string): JsonValue {
 }
 
 /** A value from parseJsonExact, each number in the form Python sends and jsonb keeps. */
-export function asPythonSends(value: JsonValue): JsonValue {
+function asPythonSends(value: JsonValue): JsonValue {
   if (value instanceof ExactNumber) return pythonNumber(value.text);
   if (Array.isArray(value)) return value.map(asPythonSends);
   if (isJsonObject(value)) {
@@ -41,7 +41,7 @@ export function asPythonSends(value: JsonValue): JsonValue {
   return value;
 }
 
-export class NotJsonNumberError extends Error {}
+class NotJsonNumberError extends Error {}
 
 function pythonNumber(text: string): JsonValue {
   if (/^-?\d+$/.test(text)) {
@@ -119,7 +119,7 @@ export function undeclarable(message: Message): NumberAt[] {
 }
 
 /** The `-0.0`s, which jsonb stores as `0.0`. */
-export function negativeZeros(message: Message): NumberAt[] {
+function negativeZeros(message: Message): NumberAt[] {
   return messageNumbers(message).filter(({ number }) => Object.is(Number(number.text), -0));
 }
 

@@ -109,7 +109,7 @@ function renderSpec(spec: ScheduleSpec): { builder: string; code: string } {
         code: `solar(${literal(spec.event)}, ${literal(spec.latitude)}, ${literal(spec.longitude)})`,
       };
     case 'clocked':
-      return { builder: 'at', code: `at(${literal(spec.runAt)})` };
+      return { builder: 'clocked', code: `clocked(${literal(spec.runAt)})` };
   }
 }
 

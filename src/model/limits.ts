@@ -16,8 +16,8 @@ export const MAX_DURATION_MS = 100 * 366 * DAY_MS;
  * Instants Celery workers can read (Python's datetime: years 1 to 9999); JavaScript's Date reaches
  * further, Postgres further still, and `infinity` is a timestamp too.
  */
-export const EARLIEST_INSTANT_MS = Date.parse('0001-01-01T00:00:00.000Z');
-export const LATEST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
+const EARLIEST_INSTANT_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST_INSTANT_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 /** The largest value of a Postgres `integer` column (max_runs, total_runs, time limits). */
 export const MAX_INT4 = 2_147_483_647;

@@ -138,7 +138,7 @@ export interface ScheduleRecord
   args: unknown;
   kwargs: unknown;
   headers: unknown;
-  managedBy: string;
+  managedBy: ManagedBy;
   source: string | null;
   pausedAt: Date | null;
   pausedReason: string | null;

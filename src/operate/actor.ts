@@ -1,7 +1,8 @@
 /** Who did something, for the audit log: a person at the CLI, a caller of the API or of the client. */
 import { hostname, userInfo } from 'node:os';
+import type { ActorVia } from '../db/schema.ts';
 
-export type ActorVia = 'cli' | 'api' | 'client';
+export type { ActorVia };
 
 export interface Actor {
   /**

@@ -2,25 +2,31 @@
  * The audit log (`metronome.audit_log`): every operator action, written in the transaction of the
  * action itself, so an action is never done without its record nor recorded without being done.
  */
-import { and, asc, desc, eq, gte, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, or, sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
-import { auditLog, type Json } from '../db/schema.ts';
-import type { Actor } from './actor.ts';
+import { type AuditAction, auditLog, type Json } from '../db/schema.ts';
+import type { Actor, ActorVia } from './actor.ts';
 
 /**
  * What was done. `create`, `update` and `remove` (the client, the API, `beat add|remove`) record the
  * schedule's `version` after the action and, for `update`, the fields it `changed`: a version
- * conflict names the actions that moved the version (see {@link actionsSinceVersion}).
+ * conflict names the actions that moved the version (see {@link actionsSinceVersion}). `sync` and
+ * `import` (`beat sync`, `beat import`) record one per schedule they write: `change` (create,
+ * update or remove), the `version` it left, the columns an update `changed`, and the declaration's
+ * `file` or the import's `source`.
  */
-export type Action = 'pause' | 'resume' | 'trigger' | 'enable' | 'disable' | 'create' | 'update' | 'remove';
+export type Action = AuditAction;
+
+/** What a `sync` or an `import` did to one schedule (its record's `detail.change`). */
+export type WriteChange = 'create' | 'update' | 'remove';
 
 export interface AuditEntry {
   id: number;
   at: string;
   actor: string;
-  via: string;
+  via: ActorVia;
   address: string | null;
-  action: string;
+  action: Action;
   schedule: string;
   detail: Record<string, Json>;
 }
@@ -44,13 +50,14 @@ export async function recordAction(
 
 export interface BulkAuditEntry {
   name: string;
-  action: 'create' | 'update';
+  action: Action;
   detail: Record<string, unknown>;
 }
 
 /**
- * Record a bulk upsert's actions in its transaction `tx`: one statement whatever their number (one
- * JSON parameter read by `jsonb_to_recordset`, as the bulk upsert's own statements: bulk-sql.ts).
+ * Record many actions in the transaction `tx` that did them (a bulk upsert, a sync, an import): one
+ * statement whatever their number (one JSON parameter read by `jsonb_to_recordset`, as the bulk
+ * upsert's own statements: bulk-sql.ts).
  */
 export async function recordActions(
   database: Database,
@@ -83,7 +90,8 @@ export async function recentActions(db: Db, limit: number, scheduleName?: string
 
 /**
  * The recorded actions that moved a schedule past `version`, oldest first: those since its latest
- * `create` (a name can be reused after a remove) whose recorded version is above it.
+ * creation (`create`, or a sync's or import's `change: create`; a name can be reused after a
+ * remove) whose recorded version is above it.
  */
 export async function actionsSinceVersion(
   db: Db,
@@ -93,7 +101,12 @@ export async function actionsSinceVersion(
   const created = db
     .select({ id: sql`max(${auditLog.id})` })
     .from(auditLog)
-    .where(and(eq(auditLog.scheduleName, scheduleName), eq(auditLog.action, 'create')));
+    .where(
+      and(
+        eq(auditLog.scheduleName, scheduleName),
+        or(eq(auditLog.action, 'create'), sql`${auditLog.detail}->>'change' = 'create'`),
+      ),
+    );
   const rows = await db
     .select()
     .from(auditLog)

@@ -57,7 +57,7 @@ export interface BulkResult {
   batches: BulkBatch[];
 }
 
-export const MAX_BATCH = 1500;
+const MAX_BATCH = 1500;
 
 interface ValidItem {
   index: number;

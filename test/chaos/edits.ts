@@ -1,16 +1,19 @@
 /**
  * The schedule edits of a chaos run, made the ways people make them: rows inserted and updated
  * with SQL (next_fire_at left to the runtime) or with next_fire_at set as `beat add`/`beat sync` do,
- * `beat pause`/`beat resume`/`beat remove` through the store functions those commands call, and
- * `beat trigger` through the occurrence insert it does. Each is recorded in the World with the
+ * `beat pause`/`beat resume` through the store functions those commands call, `beat remove` through
+ * the operation it calls (src/operate/edit.ts), and `beat trigger` through the occurrence insert it
+ * does. Each is recorded in the World with the
  * database time it took effect.
  */
 import { eq } from 'drizzle-orm';
 import type { Database } from '../../src/db/database.ts';
 import { type NewScheduleRow, schedules } from '../../src/db/schema.ts';
 import { insertManualOccurrence } from '../../src/db/sql/occurrences.ts';
-import { deleteSchedule, findSchedule, pauseSchedule, resumeSchedule } from '../../src/db/store.ts';
+import { findSchedule, pauseSchedule, resumeSchedule } from '../../src/db/store.ts';
 import { nextFireWithin, type ScheduleRecord, specOf } from '../../src/model/index.ts';
+import { cliActor } from '../../src/operate/actor.ts';
+import { removeSchedule } from '../../src/operate/edit.ts';
 import { compileSchedule } from '../../src/time/index.ts';
 import type { ChaosSchedule, EditStep } from './plan.ts';
 import type { ChangeKind, World } from './world.ts';
@@ -84,7 +87,7 @@ export async function applyEdit(ctx: EditContext, step: EditStep): Promise<strin
       if (!target) return `no schedule to ${step.kind}`;
       const { record, history } = target;
       if (step.kind === 'delete') {
-        await deleteSchedule(ctx.database.db, record.id);
+        await removeSchedule(ctx.database, record.name, cliActor(), { force: true });
         world.record(record.id, record.name, history.role, { at: await ctx.dbNow(), kind: 'delete' });
         return `deleted ${record.name}`;
       }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { assertCliActor, auditRows } from '../support/audit.ts';
 import { beat, beatChild } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
@@ -201,6 +202,19 @@ test('beat remove refuses a code-owned schedule unless --force', async () => {
   assert.match(refused.stderr, /declared in code \(schedules\/one\.ts\).*sync --prune.*--force/);
   const forced = await run('remove', 'code.one', '--force');
   assert.equal(forced.code, 0, forced.stderr);
+});
+
+test('beat add and beat remove each leave an audit record naming who ran them', async () => {
+  assert.equal((await run('add', 'audit.me', '--task', 't', '--every', '1h')).code, 0);
+  assert.equal((await run('remove', 'audit.me')).code, 0);
+  const rows = await auditRows(pg, 'audit.me');
+  assert.deepEqual(
+    rows.map((r) => r.action),
+    ['create', 'remove'],
+    'beat add and beat remove are each recorded',
+  );
+  for (const row of rows) assertCliActor(row, row.action);
+  assert.equal(rows[0]!.detail.source, 'beat add');
 });
 
 test('unknown names give a clear error and exit 2 for every command that takes one', async () => {

@@ -3,6 +3,7 @@ import { after, beforeEach, test } from 'node:test';
 import { openDatabase } from '../../src/db/database.ts';
 import { loadDeclarations } from '../../src/declare/load.ts';
 import { type PlanEntry, syncDeclarations, validateDeclarations } from '../../src/declare/sync.ts';
+import { assertCliActor, auditRows } from '../support/audit.ts';
 import { beat } from '../support/cli.ts';
 import { type DeclarationDir, declarationDir } from '../support/declarations.ts';
 import { migratedDatabasePerFile } from '../support/migrated.ts';
@@ -14,7 +15,7 @@ let decl: DeclarationDir;
 beforeEach(async () => {
   decl?.cleanup();
   decl = declarationDir();
-  await file.db.sql`truncate metronome.schedules, metronome.occurrences`;
+  await file.db.sql`truncate metronome.schedules, metronome.occurrences, metronome.audit_log`;
 });
 after(() => decl?.cleanup());
 
@@ -142,6 +143,33 @@ test('a removed declaration is kept (orphan) without --prune, deleted with it; i
     await file.db.sql`select count(*)::int as n from metronome.occurrences where schedule_name = 'tasks.add'`,
   );
   assert.equal(n, 1);
+});
+
+test('every schedule a sync creates, updates or prunes leaves an audit record naming who ran it', async () => {
+  decl.write('reports.ts', REPORTS);
+  decl.write('add.ts', ADD);
+  await sync();
+  await sync(); // unchanged: nothing recorded
+  await sync({ prune: true, dryRun: true }); // a dry run records nothing
+  decl.write('reports.ts', REPORTS.replace("{ format: 'pdf' }", "{ format: 'csv' }"));
+  decl.remove('add.ts');
+  await sync({ prune: true });
+  // By schedule, each one's records oldest first (the sort is stable).
+  const rows = (await auditRows(file.db)).sort((a, b) => a.schedule_name.localeCompare(b.schedule_name));
+  assert.deepEqual(
+    rows.map((r) => [r.schedule_name, r.action, r.detail.change, r.detail.file]),
+    [
+      ['reports.nightly', 'sync', 'create', `${decl.rel}/reports.ts`],
+      ['reports.nightly', 'sync', 'update', `${decl.rel}/reports.ts`],
+      ['tasks.add', 'sync', 'create', `${decl.rel}/add.ts`],
+      ['tasks.add', 'sync', 'remove', `${decl.rel}/add.ts`],
+    ],
+    'one record per schedule written, none for an unchanged one or a dry run',
+  );
+  for (const row of rows) assertCliActor(row, `${row.schedule_name} ${row.detail.change}`);
+  assert.deepEqual(rows[1]!.detail.changed, ['kwargs'], 'an update records the columns it changed');
+  const [stored] = await file.db.sql`select version from metronome.schedules where name = 'reports.nightly'`;
+  assert.equal(rows[1]!.detail.version, Number(stored!.version), 'an update records the version it left');
 });
 
 test('--dry-run on an empty database plans creates and writes nothing', async () => {

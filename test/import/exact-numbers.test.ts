@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { assertCliActor, auditRows } from '../support/audit.ts';
 import { PYTHON, requireCelery } from '../support/celery-worker.ts';
 import { beat, ROOT } from '../support/cli.ts';
 import { type DeclarationDir, declarationDir } from '../support/declarations.ts';
@@ -141,4 +142,17 @@ test('beat import django-celery-beat: the JSON columns as celery beat sends them
     again.stdout,
     /kwargs: \{"e":100\.0,"n":18446744073709551616,"small":0\.0000001\} -> \{"n":18446744073709551617,"e":100\.0,"small":0\.0000001\}/,
   );
+
+  // Both writes are recorded in the audit log, with who ran the import.
+  const audit = await auditRows(db, 'numbers');
+  assert.deepEqual(
+    audit.map((r) => [r.action, r.detail.change, r.detail.source]),
+    [
+      ['import', 'create', 'django-celery-beat'],
+      ['import', 'update', 'django-celery-beat'],
+    ],
+    'the import and the re-import each leave an audit record',
+  );
+  for (const row of audit) assertCliActor(row, `${row.detail.change}`);
+  assert.deepEqual(audit[1]!.detail.changed, ['kwargs'], 'the update records the columns it changed');
 });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
 import { after, before, test } from 'node:test';
+import { auditRows } from '../support/audit.ts';
 import { beat } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
@@ -27,19 +28,7 @@ after(async () => {
   await pg?.drop();
 });
 
-interface AuditRow {
-  actor: string;
-  via: string;
-  action: string;
-  schedule_name: string;
-  detail: Record<string, unknown>;
-  at: Date;
-}
-
-const audit = () =>
-  pg.sql<
-    AuditRow[]
-  >`select actor, via, action, schedule_name, detail, at from metronome.audit_log order by id`;
+const audit = () => auditRows(pg);
 
 test('pause, resume, trigger, disable, enable: done and recorded with who and when', async () => {
   const started = Date.now() - 1_000;

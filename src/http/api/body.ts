@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { parseJsonExact } from '../../model/json.ts';
 import { ApiError } from './respond.ts';
 
-export const MAX_BODY_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 16 * 1024;
 /** A bulk upsert's body: 100,000 schedules of a few hundred bytes each. */
 export const MAX_BULK_BODY_BYTES = 64 * 1024 * 1024;
 /** Past this (or 1 MiB past a larger limit) the connection is dropped instead of read to the end. */

@@ -13,7 +13,7 @@ import { ConfigError } from '../../config.ts';
 import type { Actor } from '../../operate/actor.ts';
 import { ApiError } from './respond.ts';
 
-export function tokensMatch(given: string, expected: string): boolean {
+function tokensMatch(given: string, expected: string): boolean {
   // Hash first: equal lengths for timingSafeEqual, and no early exit on a length difference.
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();

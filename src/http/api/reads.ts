@@ -13,7 +13,7 @@ import { openApiDocument } from './openapi.ts';
 import { instantParam, intParam, scheduleFilter, statusesParam } from './params.ts';
 import { ApiError, sendJson } from './respond.ts';
 
-export const API_VERSION = 1;
+const API_VERSION = 1;
 
 export function noSchedule(name: string): ApiError {
   return new ApiError(404, 'not_found', `no schedule named ${JSON.stringify(name)}`);

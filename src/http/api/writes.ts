@@ -58,7 +58,7 @@ function guarded(handler: Handler): Handler {
 }
 
 /** The ETag of a version: strong, the version in quotes. */
-export const etagOf = (version: number) => `"${version}"`;
+const etagOf = (version: number) => `"${version}"`;
 
 /** `If-Match`: a version, `*` (it must exist), or absent. */
 function ifMatch(exchange: Exchange): number | '*' | undefined {

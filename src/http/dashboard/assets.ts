@@ -12,7 +12,7 @@ import { ApiError, SECURITY_HEADERS } from '../api/respond.ts';
 import type { Exchange } from '../context.ts';
 
 /** src/http/dashboard → the package root's web/ (the same depth from a compiled dist/http/dashboard). */
-export const WEB_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
+const WEB_DIR = fileURLToPath(new URL('../../../web/', import.meta.url));
 
 const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',

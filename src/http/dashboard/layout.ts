@@ -34,7 +34,7 @@ export async function leaderPill(app: AppContext): Promise<PageContent['leader']
   }
 }
 
-export function layout(content: PageContent, app: AppContext | null): Html {
+function layout(content: PageContent, app: AppContext | null): Html {
   const mutations = app?.token ? 'token' : 'off';
   const leader = content.leader;
   return html`<!doctype html>

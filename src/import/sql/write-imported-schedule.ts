@@ -1,7 +1,8 @@
 /**
  * Write one imported schedule: insert it, or update one this import made before. Its cursor
  * (`next_fire_at`, `last_fire_at`, `total_runs`, src/import/cursor.ts) is written with it, or left
- * alone when the plan says so. Called inside the import's one transaction.
+ * alone when the plan says so. Called inside the import's one transaction; each returns the
+ * version it left, for the audit record.
  */
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../db/database.ts';
@@ -27,8 +28,12 @@ export async function insertImportedSchedule(
   fields: ScheduleFields,
   source: string,
   cursor: Cursor,
-): Promise<void> {
-  await tx.insert(schedules).values({ name, ...fields, managedBy: 'db', source, ...cursorColumns(cursor) });
+): Promise<number> {
+  const [row] = await tx
+    .insert(schedules)
+    .values({ name, ...fields, managedBy: 'db', source, ...cursorColumns(cursor) })
+    .returning({ version: schedules.version });
+  return row!.version;
 }
 
 export async function updateImportedSchedule(
@@ -37,9 +42,11 @@ export async function updateImportedSchedule(
   fields: ScheduleFields,
   source: string,
   cursor: Cursor | null,
-): Promise<void> {
-  await tx
+): Promise<number> {
+  const [row] = await tx
     .update(schedules)
     .set({ ...fields, source, invalidReason: null, ...cursorColumns(cursor) })
-    .where(eq(schedules.id, id));
+    .where(eq(schedules.id, id))
+    .returning({ version: schedules.version });
+  return row!.version;
 }

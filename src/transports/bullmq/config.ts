@@ -17,9 +17,9 @@ export interface BullmqConfig {
   timeoutMs: number;
 }
 
-export const DEFAULT_PREFIX = 'bull';
-export const DEFAULT_QUEUE = 'metronome';
-export const DEFAULT_TIMEOUT_MS = 5_000;
+const DEFAULT_PREFIX = 'bull';
+const DEFAULT_QUEUE = 'metronome';
+const DEFAULT_TIMEOUT_MS = 5_000;
 
 const value = (env: NodeJS.ProcessEnv, key: string): string | undefined => {
   const v = env[key]?.trim();

@@ -249,9 +249,9 @@ export function celeryPriorityForAmqp(p: number | null | undefined): number {
 // ---------------------------------------------------------------------------------------------------
 
 /** kombu's Redis key separator: the bytes 0x06 0x16. */
-export const REDIS_SEP = '\x06\x16';
+const REDIS_SEP = '\x06\x16';
 /** kombu's `priority_steps`. */
-export const REDIS_PRIORITY_STEPS = [0, 3, 6, 9] as const;
+const REDIS_PRIORITY_STEPS = [0, 3, 6, 9] as const;
 
 /**
  * The list a message of this priority goes to: the queue itself for 0–2, else `<queue>\x06\x16<step>`

@@ -156,7 +156,7 @@ function runLock(detail: ScheduleDetail, now: number): Html {
   }</p>`;
 }
 
-export function historyTable(rows: OccurrenceView[], caption: string): Html {
+function historyTable(rows: OccurrenceView[], caption: string): Html {
   if (rows.length === 0) return html`<p class="muted">No occurrences yet.</p>`;
   return html`<div class="table-wrap" tabindex="0" role="region" aria-label="${caption}">
 <table class="history cards"><caption class="visually-hidden">${caption}</caption>
