@@ -1,9 +1,11 @@
 /**
  * The leader's one clock: database time for due decisions, without a query on the hot path.
  *
- * The offset between the database's clock and this process's monotonic clock is measured (half a
- * round trip either side) and re-measured periodically; `now()` is the monotonic clock plus that
- * offset. So a step of this machine's wall clock (an NTP jump, a VM resumed, an operator's `date`)
+ * The offset between the database's clock and this process's monotonic clock is measured and
+ * re-measured periodically; `now()` is the monotonic clock plus that offset. The database's answer
+ * is taken as read at the end of its round trip, the latest it can have been: the clock may then lag
+ * the database's by up to a round trip, never run ahead of it, so an occurrence claimed ahead is never
+ * sent before its instant however the round trip splits. Of a few round trips the tightest is kept. So a step of this machine's wall clock (an NTP jump, a VM resumed, an operator's `date`)
  * moves nothing: an occurrence claimed ahead is never sent early because the local clock jumped
  * forward, nor late because it jumped back. A change of the database's clock is seen at the next
  * measurement. Sleeps use timers, which run on the monotonic clock too.
@@ -25,6 +27,9 @@ export interface ClockSources {
   /** A monotonic clock, ms from an arbitrary origin. */
   monotonic: () => number;
 }
+
+/** Round trips per measurement; the one that bounds the database's time tightest is kept. */
+const SAMPLES = 3;
 
 export class DatabaseClock implements Clock {
   readonly #sources: ClockSources;
@@ -50,11 +55,18 @@ export class DatabaseClock implements Clock {
   }
 
   async measure(): Promise<void> {
-    const before = this.#sources.monotonic();
-    const db = await this.#sources.databaseNow();
-    const after = this.#sources.monotonic();
-    this.#roundTripMs = after - before;
-    this.#offsetMs = db - (before + after) / 2;
+    let best: { offsetMs: number; roundTripMs: number } | undefined;
+    for (let i = 0; i < SAMPLES; i++) {
+      const before = this.#sources.monotonic();
+      const db = await this.#sources.databaseNow();
+      const after = this.#sources.monotonic();
+      // Read no later than `after`: the database's time is at least db + (now - after).
+      const sample = { offsetMs: db - after, roundTripMs: after - before };
+      if (!best || sample.offsetMs > best.offsetMs) best = sample;
+    }
+    if (!best) return;
+    this.#offsetMs = best.offsetMs;
+    this.#roundTripMs = best.roundTripMs;
   }
 
   now(): number {
