@@ -243,7 +243,10 @@ describe('beat → BullMQ → the example worker', () => {
     for (let i = 1; i < rows.length; i++)
       assert.equal((rows[i] as Row).ms - (rows[i - 1] as Row).ms, 1_000, 'no slot lost');
     const late = executions.filter((e) => claimed.some((c) => c.task_id === e.id));
-    assert.equal(late.length, claimed.length, 'the occurrences claimed during the outage ran');
+    // Of those, the ones claimed ahead of an instant after the test's disable were taken back.
+    const owed = claimed.filter((c) => rows.some((r) => r.task_id === c.task_id));
+    assert.ok(owed.length >= 2, `claims due during the outage (never taken back): ${owed.length}`);
+    assert.equal(late.length, owed.length, 'the occurrences claimed during the outage ran');
     for (const e of late) assert.ok(e.start > downAt + 3_000, 'after the broker came back');
   });
 });
