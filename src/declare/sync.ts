@@ -16,7 +16,8 @@ import { eq, sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
 import { LOCK_KEYS } from '../db/migrate.ts';
 import { schedules } from '../db/schema.ts';
-import { databaseNow, insertSchedule } from '../db/store.ts';
+import { insertSchedule } from '../db/sql/schedules.ts';
+import { databaseNow } from '../db/store.ts';
 import {
   canonicalJson,
   declarationField,
