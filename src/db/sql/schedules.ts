@@ -6,7 +6,8 @@
  * writes are bookkeeping (no bump, no notification). The operators' edits (src/operate/) lock the
  * row by name first, so that two operators' actions on one schedule apply one after the other; each
  * edit bumps `version` through that trigger. The bulk upsert is schedules-bulk.ts; the reads of
- * observe/ and the client are schedules-read.ts; loading and refresh are in src/db/store.ts.
+ * observe/ and the client are schedules-read.ts; the importer's, schedules-import.ts; loading and
+ * refresh are in src/db/store.ts.
  */
 import { eq, sql } from 'drizzle-orm';
 import {
@@ -174,4 +175,33 @@ export async function writeDefinition(
 /** Delete a schedule; its occurrences have no foreign key and stay, found by name. */
 export async function deleteSchedule(tx: Db, id: number): Promise<void> {
   await tx.delete(schedules).where(eq(schedules.id, id));
+}
+
+/** Every row, in no particular order: what `beat sync` plans against, under its advisory lock. */
+export async function allSchedules(tx: Db): Promise<ScheduleRecord[]> {
+  return tx.select().from(schedules);
+}
+
+/**
+ * Overwrite a code-owned schedule from its declaration (`beat sync`): the fields, the file that
+ * declares it, the verdict cleared; `nextFireAt` undefined keeps the cursor. Returns the new version.
+ */
+export async function writeDeclared(
+  tx: Db,
+  id: number,
+  fields: ScheduleFields,
+  source: string,
+  nextFireAt: number | null | undefined,
+): Promise<number> {
+  const [updated] = await tx
+    .update(schedules)
+    .set({
+      ...fields,
+      source,
+      invalidReason: null,
+      ...(nextFireAt === undefined ? {} : { nextFireAt: nextFireAt === null ? null : new Date(nextFireAt) }),
+    })
+    .where(eq(schedules.id, id))
+    .returning({ version: schedules.version });
+  return updated!.version;
 }
