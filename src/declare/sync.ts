@@ -15,7 +15,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
 import { LOCK_KEYS } from '../db/migrate.ts';
-import { allSchedules, deleteSchedule, insertSchedule, writeDeclared } from '../db/sql/schedules.ts';
+import { allSchedules, deleteSchedule, insertSchedule, writeDefinition } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import {
   canonicalJson,
@@ -232,7 +232,7 @@ async function applyEntry(
     );
     const recompute = timingChanged || row.nextFireAt === null || row.invalidReason !== null;
     const next = recompute ? nextFor(d.name, d.fields, row.totalRuns, now) : undefined;
-    const version = await writeDeclared(tx, row.id, d.fields, d.file, next);
+    const { version } = await writeDefinition(tx, row.id, d.fields, next, d.file);
     return { change: 'update', version, changed: entry.changes.map((c) => c.field) };
   }
   if (entry.action === 'prune' && row) {

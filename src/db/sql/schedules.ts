@@ -151,19 +151,22 @@ export async function writeEnabled(
 }
 
 /**
- * Overwrite a database-owned schedule's definition and clear its verdict; `nextFireAt` undefined
- * keeps the cursor where it is.
+ * Overwrite a schedule's definition and clear its verdict: an operator's edit of a database-owned
+ * row, or `beat sync` restoring a code-owned one from its declaration (then `source`, the file that
+ * declares it, is written too). `nextFireAt` undefined keeps the cursor where it is.
  */
 export async function writeDefinition(
   tx: Db,
   id: number,
   fields: ScheduleFields,
   nextFireAt: number | null | undefined,
+  source?: string,
 ): Promise<ScheduleRecord> {
   const [row] = await tx
     .update(schedules)
     .set({
       ...fields,
+      ...(source === undefined ? {} : { source }),
       invalidReason: null,
       ...(nextFireAt === undefined ? {} : { nextFireAt: nextFireAt === null ? null : new Date(nextFireAt) }),
     })
@@ -180,28 +183,4 @@ export async function deleteSchedule(tx: Db, id: number): Promise<void> {
 /** Every row, in no particular order: what `beat sync` plans against, under its advisory lock. */
 export async function allSchedules(tx: Db): Promise<ScheduleRecord[]> {
   return tx.select().from(schedules);
-}
-
-/**
- * Overwrite a code-owned schedule from its declaration (`beat sync`): the fields, the file that
- * declares it, the verdict cleared; `nextFireAt` undefined keeps the cursor. Returns the new version.
- */
-export async function writeDeclared(
-  tx: Db,
-  id: number,
-  fields: ScheduleFields,
-  source: string,
-  nextFireAt: number | null | undefined,
-): Promise<number> {
-  const [updated] = await tx
-    .update(schedules)
-    .set({
-      ...fields,
-      source,
-      invalidReason: null,
-      ...(nextFireAt === undefined ? {} : { nextFireAt: nextFireAt === null ? null : new Date(nextFireAt) }),
-    })
-    .where(eq(schedules.id, id))
-    .returning({ version: schedules.version });
-  return updated!.version;
 }
