@@ -1,18 +1,19 @@
 /**
- * The schedule store: how the rest of Metronome reads and writes `metronome.schedules`.
+ * The schedule store: how the runtime loads `metronome.schedules`, validated (the table's other
+ * statements: src/db/sql/schedules*.ts).
  *
  * For the runtime: `horizonPage()` (the firing rows due up to an instant, a page at a time by
  * (next_fire_at, id)), `unfilledPage()` (rows without next_fire_at, or quarantined, by id), and
  * `refreshSchedules(ids)` for the rows change-feed notifications named, a batch at a time — each
  * validating what it reads (a bad row is quarantined with `invalid_reason`, logged and left out; a
  * fixed one is cleared). `loadSchedules()` reads every row (commands and tests). `next_fire_at` is
- * computed on every write made through src/db/sql/schedules.ts and schedules-bulk.ts (the
- * operators', sync's and the importer's writes), so a start reads it instead of recomputing 100k
+ * computed on every write made through src/db/sql/schedules.ts, schedules-bulk.ts and
+ * schedules-import.ts (the operators', sync's and the importer's writes), so a start reads it instead of recomputing 100k
  * crontabs; only rows whose spec was changed by SQL (the update trigger clears next_fire_at) are
  * recomputed on load.
  */
 import { performance } from 'node:perf_hooks';
-import { asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { asc, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
@@ -517,15 +518,6 @@ async function updateVerdictRows(
       updatedAt: new Date(r.updated_at),
     });
   }
-}
-
-export async function findSchedule(db: Db, name: string): Promise<ScheduleRecord | null> {
-  const [row] = await db.select().from(schedules).where(eq(schedules.name, name));
-  return row ?? null;
-}
-
-export async function listScheduleRecords(db: Db): Promise<ScheduleRecord[]> {
-  return db.select().from(schedules).orderBy(asc(schedules.name));
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Database } from '../../src/db/database.ts';
 import { type NewScheduleRow, schedules } from '../../src/db/schema.ts';
 import { insertManualOccurrence } from '../../src/db/sql/occurrences.ts';
 import { pauseSchedule, resumeSchedule } from '../../src/db/sql/schedules.ts';
-import { findSchedule } from '../../src/db/store.ts';
+import { findSchedule } from '../../src/db/sql/schedules-read.ts';
 import { nextFireWithin, type ScheduleRecord, specOf } from '../../src/model/index.ts';
 import { cliActor } from '../../src/operate/actor.ts';
 import { removeSchedule } from '../../src/operate/edit.ts';

@@ -48,6 +48,17 @@ function filterSql(filter: ScheduleFilter): SQL | undefined {
   );
 }
 
+/** The schedule of this name, or null (`beat show`, the API, the client's `get`). */
+export async function findSchedule(db: Db, name: string): Promise<ScheduleRecord | null> {
+  const [row] = await db.select().from(schedules).where(eq(schedules.name, name));
+  return row ?? null;
+}
+
+/** Every schedule by name (`beat list`). */
+export async function listScheduleRecords(db: Db): Promise<ScheduleRecord[]> {
+  return db.select().from(schedules).orderBy(asc(schedules.name));
+}
+
 /** One page of the schedules the filter keeps, by name, and how many it keeps in all. */
 export async function schedulePage(
   database: Database,
