@@ -1,6 +1,6 @@
 /** Shared by the schedule commands: finding a schedule by name, and showing an instant. */
 import type { Db } from '../db/database.ts';
-import { findSchedule } from '../db/store.ts';
+import { findSchedule } from '../db/sql/schedules-read.ts';
 import type { ScheduleRecord } from '../model/index.ts';
 import type { ZoneRules } from '../time/index.ts';
 import { CliError } from './errors.ts';

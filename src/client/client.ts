@@ -11,11 +11,12 @@
  * carry the schedule's `version`; a write given a version that has moved fails with a
  * VersionConflictError naming what moved it.
  */
-import { and, asc, eq, ilike, type SQL, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { migrateDatabase } from '../db/migrate.ts';
-import { type OccurrenceStatus, schedules } from '../db/schema.ts';
-import { databaseNow, findSchedule } from '../db/store.ts';
+import type { OccurrenceStatus } from '../db/schema.ts';
+import { findSchedule, type ScheduleListOptions, scheduleRecordsPage } from '../db/sql/schedules-read.ts';
+import { databaseNow } from '../db/store.ts';
 import type { ScheduleDeclarationInput } from '../model/index.ts';
 import { type OccurrenceView, scheduleOccurrences } from '../observe/history.ts';
 import { nextFires, viewRecord } from '../observe/schedule-view.ts';
@@ -49,15 +50,7 @@ export interface VersionOption {
   version?: number;
 }
 
-export interface ListOptions {
-  managedBy?: 'code' | 'db';
-  /** Names starting with this. */
-  prefix?: string;
-  task?: string;
-  /** Default 100, at most 10,000. */
-  limit?: number;
-  offset?: number;
-}
+export type ListOptions = ScheduleListOptions;
 
 export interface HistoryOptions {
   /** Default 50, at most 1,000. */
@@ -137,18 +130,7 @@ export class MetronomeClient {
 
   /** Schedules by name, a page at a time. */
   async list(options: ListOptions = {}): Promise<ScheduleInfo[]> {
-    const conditions: SQL[] = [];
-    if (options.managedBy) conditions.push(eq(schedules.managedBy, options.managedBy));
-    if (options.prefix)
-      conditions.push(ilike(schedules.name, `${options.prefix.replace(/[\\%_]/g, '\\$&')}%`));
-    if (options.task) conditions.push(eq(schedules.task, options.task));
-    const rows = await this.#database.db
-      .select()
-      .from(schedules)
-      .where(and(...conditions))
-      .orderBy(asc(schedules.name))
-      .limit(Math.min(Math.max(options.limit ?? 100, 1), 10_000))
-      .offset(Math.max(options.offset ?? 0, 0));
+    const rows = await scheduleRecordsPage(this.#database.db, options);
     const now = await databaseNow(this.#database);
     return rows.map((r) => scheduleInfo(r, now));
   }

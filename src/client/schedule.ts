@@ -3,8 +3,8 @@
  * be changed and handed back to `upsert` or `replace`), its `version` (hand it back to make the
  * write conditional), and its state now.
  */
-import type { ScheduleDeclarationInput, ScheduleRecord } from '../model/index.ts';
-import { type DisplayState, displayState, viewRecord } from '../observe/schedule-view.ts';
+import type { DisplayState, ScheduleDeclarationInput, ScheduleRecord } from '../model/index.ts';
+import { displayState, viewRecord } from '../observe/schedule-view.ts';
 import { declarationOf } from '../operate/declaration.ts';
 
 export interface ScheduleInfo extends ScheduleDeclarationInput {

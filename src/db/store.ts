@@ -1,24 +1,25 @@
 /**
- * The schedule store: how the rest of Metronome reads and writes `metronome.schedules`.
+ * The schedule store: how the runtime loads `metronome.schedules`, validated (the table's other
+ * statements: src/db/sql/schedules*.ts).
  *
  * For the runtime: `horizonPage()` (the firing rows due up to an instant, a page at a time by
  * (next_fire_at, id)), `unfilledPage()` (rows without next_fire_at, or quarantined, by id), and
  * `refreshSchedules(ids)` for the rows change-feed notifications named, a batch at a time — each
  * validating what it reads (a bad row is quarantined with `invalid_reason`, logged and left out; a
- * fixed one is cleared). `loadSchedules()` reads every row (commands and tests). `next_fire_at` is computed on every write made through here, so a start
- * reads it instead of recomputing 100k crontabs; only rows whose spec was changed by SQL (the update
- * trigger clears next_fire_at) are recomputed on load.
+ * fixed one is cleared). `loadSchedules()` reads every row (commands and tests). `next_fire_at` is
+ * computed on every write made through src/db/sql/schedules.ts, schedules-bulk.ts and
+ * schedules-import.ts (the operators', sync's and the importer's writes), so a start reads it instead of recomputing 100k
+ * crontabs; only rows whose spec was changed by SQL (the update trigger clears next_fire_at) are
+ * recomputed on load.
  */
 import { performance } from 'node:perf_hooks';
-import { asc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { asc, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
-  type ManagedBy,
   nextFireWithin,
   type RecordCheck,
   type RowProblem,
-  type ScheduleFields,
   type ScheduleRecord,
   type ScheduleState,
   scheduleState,
@@ -517,70 +518,6 @@ async function updateVerdictRows(
       updatedAt: new Date(r.updated_at),
     });
   }
-}
-
-export async function findSchedule(db: Db, name: string): Promise<ScheduleRecord | null> {
-  const [row] = await db.select().from(schedules).where(eq(schedules.name, name));
-  return row ?? null;
-}
-
-export async function listScheduleRecords(db: Db): Promise<ScheduleRecord[]> {
-  return db.select().from(schedules).orderBy(asc(schedules.name));
-}
-
-/** Insert a new schedule with its first next_fire_at. */
-export async function insertSchedule(
-  db: Db,
-  name: string,
-  fields: ScheduleFields,
-  owner: { managedBy: ManagedBy; source: string | null },
-  nextFireAt: number | null,
-): Promise<ScheduleRecord> {
-  const [row] = await db
-    .insert(schedules)
-    .values({
-      name,
-      ...fields,
-      managedBy: owner.managedBy,
-      source: owner.source,
-      nextFireAt: nextFireAt === null ? null : new Date(nextFireAt),
-    })
-    .returning();
-  return row!;
-}
-
-/** Pause (an operator action: `sync` never clears it). Keeps an existing pause's start. */
-export async function pauseSchedule(db: Db, id: number, reason: string | null): Promise<ScheduleRecord> {
-  const [row] = await db
-    .update(schedules)
-    .set({ pausedAt: sql`coalesce(${schedules.pausedAt}, now())`, pausedReason: reason })
-    .where(eq(schedules.id, id))
-    .returning();
-  return row!;
-}
-
-/**
- * Resume: the cursor (next_fire_at) stays where the pause left it, so the runtime treats the paused
- * stretch like downtime: the schedule's catch-up policy decides (latest: one run now; all: each,
- * one at a time and rate-limited; skip: none) and every slot not run gets a `missed` row — no
- * burst and no silent gap. Only a schedule without a cursor gets one computed from now.
- */
-export async function resumeSchedule(db: Db, record: ScheduleRecord, now: number): Promise<ScheduleRecord> {
-  const check = validateRecord(record, now);
-  const next = check.ok
-    ? (record.nextFireAt?.getTime() ?? nextFireWithin(check.schedule, record, now))
-    : null;
-  const [row] = await db
-    .update(schedules)
-    .set({
-      pausedAt: null,
-      pausedReason: null,
-      nextFireAt: next === null ? null : new Date(next),
-      invalidReason: check.ok ? null : check.reason,
-    })
-    .where(eq(schedules.id, record.id))
-    .returning();
-  return row!;
 }
 
 /**

@@ -12,11 +12,11 @@
  * names is an error. A code-owned row edited with SQL shows up as an update (drift) and is restored.
  * `paused_at` / `paused_reason` belong to operators and are never changed by sync.
  */
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
 import { LOCK_KEYS } from '../db/migrate.ts';
-import { schedules } from '../db/schema.ts';
-import { databaseNow, insertSchedule } from '../db/store.ts';
+import { allSchedules, deleteSchedule, insertSchedule, writeDefinition } from '../db/sql/schedules.ts';
+import { databaseNow } from '../db/store.ts';
 import {
   canonicalJson,
   declarationField,
@@ -232,21 +232,12 @@ async function applyEntry(
     );
     const recompute = timingChanged || row.nextFireAt === null || row.invalidReason !== null;
     const next = recompute ? nextFor(d.name, d.fields, row.totalRuns, now) : undefined;
-    const [updated] = await tx
-      .update(schedules)
-      .set({
-        ...d.fields,
-        source: d.file,
-        invalidReason: null,
-        ...(next === undefined ? {} : { nextFireAt: next === null ? null : new Date(next) }),
-      })
-      .where(eq(schedules.id, row.id))
-      .returning({ version: schedules.version });
-    return { change: 'update', version: updated!.version, changed: entry.changes.map((c) => c.field) };
+    const { version } = await writeDefinition(tx, row.id, d.fields, next, d.file);
+    return { change: 'update', version, changed: entry.changes.map((c) => c.field) };
   }
   if (entry.action === 'prune' && row) {
     // Occurrences have no foreign key: the pruned schedule's history stays, found by name.
-    await tx.delete(schedules).where(eq(schedules.id, row.id));
+    await deleteSchedule(tx, row.id);
     return { change: 'remove', version: row.version };
   }
   return null;
@@ -276,7 +267,7 @@ export async function syncDeclarations(
   return database.db.transaction(async (tx) => {
     // Held until commit: a second sync waits here, then plans against what the first one wrote.
     await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_KEYS.sync})`);
-    const rows = await tx.select().from(schedules);
+    const rows = await allSchedules(tx);
     const now = await databaseNow(database, tx);
     const { plan, problems } = planSync(rows, declarations, prune, now);
     if (problems.length > 0) throw new SyncProblemsError(problems);

@@ -7,13 +7,12 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { LOCK_KEYS } from '../db/migrate.ts';
+import { insertImportedSchedule, rowsForImport, updateImportedSchedule } from '../db/sql/schedules-import.ts';
 import { databaseNow } from '../db/store.ts';
 import { type Actor, cliActor } from '../operate/actor.ts';
 import { type BulkAuditEntry, recordActions } from '../operate/audit.ts';
 import { ImportProblemsError, type ReadyEntry } from './entry.ts';
 import { type ImportPlan, planImport } from './plan.ts';
-import { rowsForImport } from './sql/rows-for-import.ts';
-import { insertImportedSchedule, updateImportedSchedule } from './sql/write-imported-schedule.ts';
 
 export interface ApplyOptions {
   /** Written to `source`: how a re-run recognises the rows it made. */

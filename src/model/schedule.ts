@@ -157,6 +157,12 @@ export interface ScheduleRecord
  */
 export type ScheduleState = 'invalid' | 'paused' | 'disabled' | 'enabled';
 
+/**
+ * The state to show: `done` is an enabled schedule that will not fire again (a one-off that ran,
+ * max runs reached, past its end, a sun event that does not happen within a year).
+ */
+export type DisplayState = ScheduleState | 'done';
+
 export function scheduleState(
   record: Pick<ScheduleRecord, 'invalidReason' | 'pausedAt' | 'enabled'>,
   invalidReason = record.invalidReason,

@@ -6,8 +6,8 @@
  * yields every few milliseconds, walks at most a budget of fires (an interval without jitter costs
  * nothing: it is counted on its grid), and a result is reused while the schedules are unchanged.
  */
-import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
+import { definitionsKey } from '../db/sql/schedules-read.ts';
 import { databaseNow, schedulePages } from '../db/store.ts';
 import { countFires } from './fire-counts.ts';
 import { viewRecord } from './schedule-view.ts';
@@ -135,11 +135,4 @@ export class ForecastCache {
     }
     return this.#value.forecast;
   }
-}
-
-async function definitionsKey(database: Database): Promise<string> {
-  const [row] = await database.rows<{ key: string }>(
-    sql`select count(*) || ':' || coalesce(sum(version), 0) as key from metronome.schedules`,
-  );
-  return row?.key ?? '';
 }

@@ -4,6 +4,7 @@
  * show`) and the dashboard's API both build on this, so they always say the same thing.
  */
 import {
+  type DisplayState,
   describeDst,
   describeSpec,
   isoOrInvalid,
@@ -59,12 +60,6 @@ export function viewRecord(record: ScheduleRecord, now: number): RecordView {
     zone,
   };
 }
-
-/**
- * The state to show: `done` is an enabled schedule that will not fire again (a one-off that ran,
- * max runs reached, past its end, a sun event that does not happen within a year).
- */
-export type DisplayState = ScheduleState | 'done';
 
 export function displayState(view: RecordView): DisplayState {
   return view.state === 'enabled' && view.nextFireAt === null ? 'done' : view.state;

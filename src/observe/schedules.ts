@@ -1,29 +1,17 @@
 /**
  * The schedules list: every schedule with its spec in words, state (and why), next fire in UTC and
- * in its zone, and its latest occurrence; filtered and paged in SQL, so 100k rows never leave the
- * database at once.
+ * in its zone, and its latest occurrence; filtered and paged in SQL (src/db/sql/schedules-read.ts),
+ * so 100k rows never leave the database at once.
  */
-import { and, asc, count, eq, ilike, isNotNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { schedules } from '../db/schema.ts';
 import { latestOccurrenceRows } from '../db/sql/occurrences-read.ts';
+import { displayStateCounts, type ScheduleFilter, schedulePage } from '../db/sql/schedules-read.ts';
 import { databaseNow } from '../db/store.ts';
-import { describeSpec, type ManagedBy, type ScheduleRecord, specInWords } from '../model/index.ts';
-import type { ScheduleKind } from '../time/index.ts';
+import { type DisplayState, describeSpec, type ScheduleRecord, specInWords } from '../model/index.ts';
 import { type Instant, iso, maybeInstant } from './instant.ts';
-import { type DisplayState, displayState, type RecordView, viewRecord } from './schedule-view.ts';
+import { displayState, type RecordView, viewRecord } from './schedule-view.ts';
 
 export const DISPLAY_STATES: readonly DisplayState[] = ['enabled', 'paused', 'disabled', 'invalid', 'done'];
-
-export interface ScheduleFilter {
-  /** Words found in the name, task or description (case-insensitive). */
-  q?: string;
-  state?: DisplayState;
-  kind?: ScheduleKind;
-  queue?: string;
-  task?: string;
-  managedBy?: ManagedBy;
-}
 
 export interface LatestOccurrence {
   scheduledFor: string;
@@ -69,58 +57,20 @@ export interface ScheduleList {
   schedules: ScheduleSummary[];
 }
 
-/** Stored columns that say each state (the leader keeps invalid_reason and next_fire_at current). */
-const STATE_SQL: Record<DisplayState, SQL> = {
-  invalid: sql`${schedules.invalidReason} is not null`,
-  paused: sql`${schedules.invalidReason} is null and ${schedules.pausedAt} is not null`,
-  disabled: sql`${schedules.invalidReason} is null and ${schedules.pausedAt} is null and not ${schedules.enabled}`,
-  done: sql`${schedules.invalidReason} is null and ${schedules.pausedAt} is null and ${schedules.enabled} and ${schedules.nextFireAt} is null`,
-  enabled: sql`${schedules.invalidReason} is null and ${schedules.pausedAt} is null and ${schedules.enabled} and ${schedules.nextFireAt} is not null`,
-};
-
-function filterSql(filter: ScheduleFilter): SQL | undefined {
-  const like = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  return and(
-    filter.q
-      ? or(
-          ilike(schedules.name, like(filter.q)),
-          ilike(schedules.task, like(filter.q)),
-          ilike(schedules.description, like(filter.q)),
-        )
-      : undefined,
-    filter.state ? STATE_SQL[filter.state] : undefined,
-    filter.kind ? eq(schedules.kind, filter.kind) : undefined,
-    filter.queue ? eq(schedules.queue, filter.queue) : undefined,
-    filter.task ? ilike(schedules.task, like(filter.task)) : undefined,
-    filter.managedBy ? eq(schedules.managedBy, filter.managedBy) : undefined,
-  );
-}
-
 export async function listSchedules(
   database: Database,
   filter: ScheduleFilter,
   page: { limit: number; offset: number },
 ): Promise<ScheduleList> {
-  const where = filterSql(filter);
-  const rows = await database.db
-    .select()
-    .from(schedules)
-    .where(where)
-    .orderBy(asc(schedules.name))
-    .limit(page.limit)
-    .offset(page.offset);
-  const [{ total } = { total: 0 }] = await database.db
-    .select({ total: count() })
-    .from(schedules)
-    .where(where);
+  const { rows, total } = await schedulePage(database, filter, page);
   const now = await databaseNow(database);
   const latest = await latestOccurrences(
     database,
     rows.map((r) => r.name),
   );
   return {
-    total: Number(total),
-    counts: await stateCounts(database),
+    total,
+    counts: await displayStateCounts(database),
     limit: page.limit,
     offset: page.offset,
     schedules: rows.map((r) => summarize(viewRecord(r, now), now, latest.get(r.name) ?? null)),
@@ -176,38 +126,4 @@ export async function latestOccurrences(
     });
   }
   return out;
-}
-
-async function stateCounts(database: Database): Promise<Record<DisplayState, number>> {
-  const [row] = await database.db
-    .select({
-      enabled: sql<number>`count(*) filter (where ${STATE_SQL.enabled})`,
-      paused: sql<number>`count(*) filter (where ${STATE_SQL.paused})`,
-      disabled: sql<number>`count(*) filter (where ${STATE_SQL.disabled})`,
-      invalid: sql<number>`count(*) filter (where ${STATE_SQL.invalid})`,
-      done: sql<number>`count(*) filter (where ${STATE_SQL.done})`,
-    })
-    .from(schedules);
-  return {
-    enabled: Number(row?.enabled ?? 0),
-    paused: Number(row?.paused ?? 0),
-    disabled: Number(row?.disabled ?? 0),
-    invalid: Number(row?.invalid ?? 0),
-    done: Number(row?.done ?? 0),
-  };
-}
-
-/** The distinct queues and kinds, for the filter's choices. */
-export async function filterChoices(database: Database): Promise<{ queues: string[]; kinds: string[] }> {
-  const queues = await database.db
-    .selectDistinct({ queue: schedules.queue })
-    .from(schedules)
-    .where(isNotNull(schedules.queue))
-    .orderBy(asc(schedules.queue))
-    .limit(200);
-  const kinds = await database.db
-    .selectDistinct({ kind: schedules.kind })
-    .from(schedules)
-    .orderBy(asc(schedules.kind));
-  return { queues: queues.map((q) => q.queue as string), kinds: kinds.map((k) => k.kind) };
 }

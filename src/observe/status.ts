@@ -3,9 +3,8 @@
  * replicas are there, the last leader changes, dispatch lag, what went wrong in the last hour and
  * day, what is in flight, which rows are invalid, and the last operator actions.
  */
-import { asc, isNotNull } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { schedules } from '../db/schema.ts';
+import { invalidSchedules } from '../db/sql/schedules-read.ts';
 import { databaseNow } from '../db/store.ts';
 import { type AuditEntry, recentActions } from '../operate/audit.ts';
 import {
@@ -60,12 +59,7 @@ export async function nowView(
 }
 
 async function invalidRows(database: Database, now: number): Promise<InvalidRow[]> {
-  const rows = await database.db
-    .select()
-    .from(schedules)
-    .where(isNotNull(schedules.invalidReason))
-    .orderBy(asc(schedules.name))
-    .limit(INVALID_SHOWN);
+  const rows = await invalidSchedules(database, INVALID_SHOWN);
   return rows.map((row) => {
     const view = viewRecord(row, now);
     // Judged afresh; a row fixed since the leader last looked shows its stored reason until then.

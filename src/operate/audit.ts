@@ -57,7 +57,7 @@ export interface BulkAuditEntry {
 /**
  * Record many actions in the transaction `tx` that did them (a bulk upsert, a sync, an import): one
  * statement whatever their number (one JSON parameter read by `jsonb_to_recordset`, as the bulk
- * upsert's own statements: bulk-sql.ts).
+ * upsert's own statements: src/db/sql/schedules-bulk.ts).
  */
 export async function recordActions(
   database: Database,

@@ -7,16 +7,16 @@
  * that has moved is reported by its index and name, and its batch is not written (the others are).
  * Sending the same call again is safe: what was written is found unchanged and left alone.
  *
- * A batch is three statements (src/operate/bulk-sql.ts, audit.ts): the existing rows locked (`FOR UPDATE`),
+ * A batch is three statements (src/db/sql/schedules-bulk.ts, audit.ts): the existing rows locked (`FOR UPDATE`),
  * one `INSERT ... ON CONFLICT (name) DO UPDATE` of the new and changed ones, and their audit records.
  * The next batch is validated while the previous one is in the database.
  */
 import type { Database } from '../db/database.ts';
+import { type BulkRow, lockByNames, upsertRows } from '../db/sql/schedules-bulk.ts';
 import { databaseNow } from '../db/store.ts';
 import { nextFireWithin, type ScheduleDeclarationInput, type ScheduleRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
 import { type BulkAuditEntry, recordActions } from './audit.ts';
-import { type BulkRow, lockByNames, upsertRows } from './bulk-sql.ts';
 import { type CheckedDeclaration, checkDeclarationInput } from './declaration.ts';
 import { type CreatedVia, changedFields, needsNewNextFire } from './edit.ts';
 

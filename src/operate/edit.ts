@@ -9,10 +9,9 @@
  * What to do is decided by edit-plan.ts (the same decision a preview takes, writing nothing); here
  * it is acted on.
  */
-import { eq } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
-import { schedules } from '../db/schema.ts';
-import { databaseNow, insertSchedule } from '../db/store.ts';
+import { deleteSchedule, insertSchedule, writeDefinition } from '../db/sql/schedules.ts';
+import { databaseNow } from '../db/store.ts';
 import {
   canonicalJson,
   FIELD_NAMES,
@@ -111,7 +110,7 @@ export async function removeSchedule(
   const decide = decideRemove(name, options);
   return inTransaction(database, async (tx) => {
     const record = (await decide(tx)).record!;
-    await tx.delete(schedules).where(eq(schedules.id, record.id));
+    await deleteSchedule(tx, record.id);
     await recordAction(tx, actor, 'remove', name, {
       managedBy: record.managedBy,
       version: record.version,
@@ -237,17 +236,9 @@ async function writeChecked(
         await databaseNow(database, tx),
       )
     : undefined;
-  const [row] = await tx
-    .update(schedules)
-    .set({
-      ...checked.fields,
-      invalidReason: null,
-      ...(next === undefined ? {} : { nextFireAt: next === null ? null : new Date(next) }),
-    })
-    .where(eq(schedules.id, record.id))
-    .returning();
-  await recordAction(tx, actor, 'update', record.name, { version: row!.version, changed });
-  return { record: row!, action: 'updated', changed };
+  const row = await writeDefinition(tx, record.id, checked.fields, next);
+  await recordAction(tx, actor, 'update', record.name, { version: row.version, changed });
+  return { record: row, action: 'updated', changed };
 }
 
 /** A concurrent create of the same name loses on the unique index: report it as `exists`. */

@@ -3,9 +3,8 @@
  * its `enabled` in code (the next `beat sync` would undo an edit here), so the change is refused
  * with where to make it; pausing works for every schedule.
  */
-import { eq } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
-import { schedules } from '../db/schema.ts';
+import { writeEnabled } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import { nextFireWithin, type ScheduleRecord, validateRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
@@ -47,12 +46,13 @@ export async function setEnabled(
     const check = validateRecord(record, now);
     const next =
       enabled && check.ok ? nextFireWithin(check.schedule, record, now) : record.nextFireAt?.getTime();
-    const [row] = await tx
-      .update(schedules)
-      .set({ enabled, nextFireAt: next === null || next === undefined ? null : new Date(next) })
-      .where(eq(schedules.id, record.id))
-      .returning();
-    await recordAction(tx, actor, enabled ? 'enable' : 'disable', name, { version: row!.version });
-    return { record: row!, changed: true };
+    const row = await writeEnabled(
+      tx,
+      record.id,
+      enabled,
+      next === null || next === undefined ? null : new Date(next),
+    );
+    await recordAction(tx, actor, enabled ? 'enable' : 'disable', name, { version: row.version });
+    return { record: row, changed: true };
   });
 }

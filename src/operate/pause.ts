@@ -4,7 +4,8 @@
  * and `POST /api/v1/schedules/NAME/pause|resume` both call these.
  */
 import type { Database } from '../db/database.ts';
-import { databaseNow, pauseSchedule, resumeSchedule } from '../db/store.ts';
+import { pauseSchedule, resumeSchedule } from '../db/sql/schedules.ts';
+import { databaseNow } from '../db/store.ts';
 import { reasonProblem, type ScheduleRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
 import { recordAction } from './audit.ts';

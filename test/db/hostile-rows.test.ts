@@ -8,7 +8,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { findSchedule, loadSchedules } from '../../src/db/store.ts';
+import { findSchedule } from '../../src/db/sql/schedules-read.ts';
+import { loadSchedules } from '../../src/db/store.ts';
 import { parseTimestamptz } from '../../src/db/timestamps.ts';
 import { beat } from '../support/cli.ts';
 import { dropScheduleChecks, insertLiteralRows, intervalRow, raw } from '../support/hostile.ts';

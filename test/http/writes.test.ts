@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BeatMetrics } from '../../src/beat/metrics.ts';
-import { findSchedule } from '../../src/db/store.ts';
+import { findSchedule } from '../../src/db/sql/schedules-read.ts';
 import { createLogger } from '../../src/logger.ts';
 import { previewBeforeOf, previewEdit } from '../../src/observe/preview.ts';
 import { checkDeclaration, declarationOf } from '../../src/operate/declaration.ts';

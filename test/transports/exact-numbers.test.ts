@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { type Database, openDatabase } from '../../src/db/database.ts';
-import { findSchedule } from '../../src/db/store.ts';
+import { findSchedule } from '../../src/db/sql/schedules-read.ts';
 import {
   canonicalJson,
   ExactNumber,

@@ -99,7 +99,7 @@ async function patchOf(
     return { patch: { ...fields, schedule: specFromOptions(o, '--cron') }, options: { ifVersion } };
   }
   if (specPartsGiven(o).length === 0) return { patch: fields, options: { ifVersion } };
-  const { findSchedule } = await import('../../db/store.ts');
+  const { findSchedule } = await import('../../db/sql/schedules-read.ts');
   const { specOf } = await import('../../model/index.ts');
   const record = await findSchedule(database.db, name);
   // Unknown (or declared in code): the patch refuses it, with the API's message.

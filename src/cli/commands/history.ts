@@ -11,7 +11,7 @@ export function registerHistory(program: Command): void {
     .option('--limit <n>', 'how many occurrences', '20')
     .option('--json', 'print a JSON array')
     .action(async (name: string, options: { limit: string; json?: boolean }) => {
-      const { findSchedule } = await import('../../db/store.ts');
+      const { findSchedule } = await import('../../db/sql/schedules-read.ts');
       const { occurrencesOf } = await import('../../db/sql/occurrences-read.ts');
       const { withDatabase } = await import('../database.ts');
       const { occurrenceTable } = await import('./show.ts');

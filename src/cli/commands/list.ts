@@ -11,7 +11,8 @@ export function registerList(program: Command): void {
     )
     .option('--json', 'print a JSON array')
     .action(async (options: { json?: boolean }) => {
-      const { databaseNow, listScheduleRecords } = await import('../../db/store.ts');
+      const { databaseNow } = await import('../../db/store.ts');
+      const { listScheduleRecords } = await import('../../db/sql/schedules-read.ts');
       const { describeSpec } = await import('../../model/index.ts');
       const { withDatabase } = await import('../database.ts');
       const { recordJson, viewRecord } = await import('../../observe/schedule-view.ts');

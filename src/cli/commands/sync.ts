@@ -138,7 +138,8 @@ async function previewPlan(
   plan: PlanEntry[],
   valid: ValidDeclaration[],
 ): Promise<Map<string, SchedulePreview>> {
-  const { databaseNow, findSchedule } = await import('../../db/store.ts');
+  const { databaseNow } = await import('../../db/store.ts');
+  const { findSchedule } = await import('../../db/sql/schedules-read.ts');
   const { previewBeforeOf, previewEdit } = await import('../../observe/preview.ts');
   const now = database ? await databaseNow(database) : Date.now();
   const declared = new Map(valid.map((d) => [d.name, d]));

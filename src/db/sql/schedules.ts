@@ -1,11 +1,24 @@
 /**
- * The leader's writes to `metronome.schedules`: its bookkeeping (cursor, run count, last fire),
- * made with a version check so that a concurrent edit wins. The trigger that bumps `version` and
- * notifies on every change is told these writes are bookkeeping (no bump, no notification).
- * The table's other statements (loading, refresh, operators' edits) are in src/db/store.ts.
+ * The writes to `metronome.schedules`, and the row locks taken before them.
+ *
+ * The leader's bookkeeping (cursor, run count, last fire) is made with a version check so that a
+ * concurrent edit wins; the trigger that bumps `version` and notifies on every change is told these
+ * writes are bookkeeping (no bump, no notification). The operators' edits (src/operate/) lock the
+ * row by name first, so that two operators' actions on one schedule apply one after the other; each
+ * edit bumps `version` through that trigger. The bulk upsert is schedules-bulk.ts; the reads of
+ * observe/ and the client are schedules-read.ts; the importer's, schedules-import.ts; loading and
+ * refresh are in src/db/store.ts.
  */
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import {
+  type ManagedBy,
+  nextFireWithin,
+  type ScheduleFields,
+  type ScheduleRecord,
+  validateRecord,
+} from '../../model/index.ts';
 import type { Database, Db } from '../database.ts';
+import { schedules } from '../schema.ts';
 
 export interface CursorAdvance {
   scheduleId: number;
@@ -59,4 +72,115 @@ export async function advanceCursors(
   );
   for (const row of rows) advanced.set(Number(row.id), Number(row.version));
   return advanced;
+}
+
+/** The row by name, locked `FOR UPDATE` for the transaction `tx`; undefined when there is none. */
+export async function lockScheduleIfAny(tx: Db, name: string): Promise<ScheduleRecord | undefined> {
+  const [row] = await tx.select().from(schedules).where(eq(schedules.name, name)).for('update');
+  return row;
+}
+
+/** Insert a new schedule with its first next_fire_at. */
+export async function insertSchedule(
+  db: Db,
+  name: string,
+  fields: ScheduleFields,
+  owner: { managedBy: ManagedBy; source: string | null },
+  nextFireAt: number | null,
+): Promise<ScheduleRecord> {
+  const [row] = await db
+    .insert(schedules)
+    .values({
+      name,
+      ...fields,
+      managedBy: owner.managedBy,
+      source: owner.source,
+      nextFireAt: nextFireAt === null ? null : new Date(nextFireAt),
+    })
+    .returning();
+  return row!;
+}
+
+/** Pause (an operator action: `sync` never clears it). Keeps an existing pause's start. */
+export async function pauseSchedule(db: Db, id: number, reason: string | null): Promise<ScheduleRecord> {
+  const [row] = await db
+    .update(schedules)
+    .set({ pausedAt: sql`coalesce(${schedules.pausedAt}, now())`, pausedReason: reason })
+    .where(eq(schedules.id, id))
+    .returning();
+  return row!;
+}
+
+/**
+ * Resume: the cursor (next_fire_at) stays where the pause left it, so the runtime treats the paused
+ * stretch like downtime: the schedule's catch-up policy decides (latest: one run now; all: each,
+ * one at a time and rate-limited; skip: none) and every slot not run gets a `missed` row — no
+ * burst and no silent gap. Only a schedule without a cursor gets one computed from now.
+ */
+export async function resumeSchedule(db: Db, record: ScheduleRecord, now: number): Promise<ScheduleRecord> {
+  const check = validateRecord(record, now);
+  const next = check.ok
+    ? (record.nextFireAt?.getTime() ?? nextFireWithin(check.schedule, record, now))
+    : null;
+  const [row] = await db
+    .update(schedules)
+    .set({
+      pausedAt: null,
+      pausedReason: null,
+      nextFireAt: next === null ? null : new Date(next),
+      invalidReason: check.ok ? null : check.reason,
+    })
+    .where(eq(schedules.id, record.id))
+    .returning();
+  return row!;
+}
+
+/** Set `enabled` and the next fire that goes with it. */
+export async function writeEnabled(
+  tx: Db,
+  id: number,
+  enabled: boolean,
+  nextFireAt: Date | null,
+): Promise<ScheduleRecord> {
+  const [row] = await tx
+    .update(schedules)
+    .set({ enabled, nextFireAt })
+    .where(eq(schedules.id, id))
+    .returning();
+  return row!;
+}
+
+/**
+ * Overwrite a schedule's definition and clear its verdict: an operator's edit of a database-owned
+ * row, or `beat sync` restoring a code-owned one from its declaration (then `source`, the file that
+ * declares it, is written too). `nextFireAt` undefined keeps the cursor where it is.
+ */
+export async function writeDefinition(
+  tx: Db,
+  id: number,
+  fields: ScheduleFields,
+  nextFireAt: number | null | undefined,
+  source?: string,
+): Promise<ScheduleRecord> {
+  const [row] = await tx
+    .update(schedules)
+    .set({
+      ...fields,
+      ...(source === undefined ? {} : { source }),
+      invalidReason: null,
+      ...(nextFireAt === undefined ? {} : { nextFireAt: nextFireAt === null ? null : new Date(nextFireAt) }),
+    })
+    .where(eq(schedules.id, id))
+    .returning();
+  return row!;
+}
+
+/** Delete a schedule; its occurrences have no foreign key and stay, found by name. */
+export async function deleteSchedule(tx: Db, id: number): Promise<void> {
+  await tx.delete(schedules).where(eq(schedules.id, id));
+}
+
+/** Every row, in no particular order: what `beat sync` plans against, under its advisory lock. */
+export async function allSchedules(tx: Db): Promise<ScheduleRecord[]> {
+  return tx.select().from(schedules);
 }

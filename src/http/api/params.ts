@@ -3,7 +3,7 @@
  * the parameter and what it accepts, never a silent default or a database error.
  */
 import { OCCURRENCE_STATUSES, type OccurrenceStatus } from '../../db/schema.ts';
-import type { ScheduleFilter } from '../../observe/schedules.ts';
+import type { ScheduleFilter } from '../../db/sql/schedules-read.ts';
 import { DISPLAY_STATES } from '../../observe/schedules.ts';
 import { SCHEDULE_KINDS } from '../../time/index.ts';
 import { ApiError } from './respond.ts';

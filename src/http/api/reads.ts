@@ -1,5 +1,6 @@
 /** The API's read endpoints: each parses its parameters, asks src/observe/, and answers JSON. */
-import { databaseNow, findSchedule } from '../../db/store.ts';
+import { findSchedule } from '../../db/sql/schedules-read.ts';
+import { databaseNow } from '../../db/store.ts';
 import { scheduleOccurrences } from '../../observe/history.ts';
 import { scheduleDetail } from '../../observe/schedule-detail.ts';
 import { viewRecord } from '../../observe/schedule-view.ts';

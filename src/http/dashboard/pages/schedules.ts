@@ -2,13 +2,9 @@
  * `/`: the schedules, with the state of things in one line above them, search and filters (a plain
  * GET form, applied as you type by the script), and paging.
  */
+import { filterChoices } from '../../../db/sql/schedules-read.ts';
 import { problemCounts } from '../../../observe/dispatch-stats.ts';
-import {
-  DISPLAY_STATES,
-  filterChoices,
-  listSchedules,
-  type ScheduleSummary,
-} from '../../../observe/schedules.ts';
+import { DISPLAY_STATES, listSchedules, type ScheduleSummary } from '../../../observe/schedules.ts';
 import { SCHEDULE_KINDS } from '../../../time/index.ts';
 import { intParam, scheduleFilter } from '../../api/params.ts';
 import type { Exchange } from '../../context.ts';

@@ -1,13 +1,14 @@
 /**
- * The statements of a bulk upsert batch, each with ONE parameter: the batch's rows as a JSON array
- * read by `jsonb_to_recordset`. A thousand rows of thirty columns as bound parameters would cost
- * more to build and bind than to write; one JSON text costs a string join. jsonb keeps numbers
- * exactly (args 12345678901234567890 stays so), and the same SQL runs on Postgres and PGlite.
+ * The operators' bulk upsert of `metronome.schedules` (src/operate/bulk.ts). Each statement of a
+ * batch has ONE parameter: the batch's rows as a JSON array read by `jsonb_to_recordset`. A
+ * thousand rows of thirty columns as bound parameters would cost more to build and bind than to
+ * write; one JSON text costs a string join. jsonb keeps numbers exactly (args
+ * 12345678901234567890 stays so), and the same SQL runs on Postgres and PGlite.
  */
 import { sql } from 'drizzle-orm';
-import type { Database, Db } from '../db/database.ts';
-import { schedules } from '../db/schema.ts';
-import { FIELD_NAMES, type ScheduleFields, type ScheduleRecord, stringifyJson } from '../model/index.ts';
+import { FIELD_NAMES, type ScheduleFields, type ScheduleRecord, stringifyJson } from '../../model/index.ts';
+import type { Database, Db } from '../database.ts';
+import { schedules } from '../schema.ts';
 
 /** A row to write: the declared fields and the columns the bulk path sets besides them. */
 export interface BulkRow extends ScheduleFields {
