@@ -80,4 +80,3 @@ test('the clock never runs ahead of the database, however the round trip splits'
   s.db += 1_000;
   assert.ok(clock.now() <= s.db, `${clock.now() - s.db} ms ahead of the database`);
 });
-
