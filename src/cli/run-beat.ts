@@ -21,6 +21,7 @@ import type { Dashboard } from '../http/app.ts';
 import { HttpBindError, type HttpOptions, parseBind, startHttpServer } from '../http/server.ts';
 import { createRunLocks, type RunLocks } from '../locks/index.ts';
 import { createLogger, type Logger, redactSecrets } from '../logger.ts';
+import { cliActor } from '../operate/actor.ts';
 import { checkTransportConfig, createTransport, TransportConfigError } from '../transports/index.ts';
 import { configValue } from './database.ts';
 import { CliError } from './errors.ts';
@@ -258,7 +259,7 @@ async function syncOnStart(
   const all = [...loadProblems, ...problems];
   try {
     if (all.length > 0) throw new SyncProblemsError(all);
-    const result = await syncDeclarations(database, valid, { prune: false });
+    const result = await syncDeclarations(database, valid, { prune: false, actor: cliActor() });
     const changed = result.plan.filter((p) => p.action === 'create' || p.action === 'update').length;
     log.info({ dir, declarations: valid.length, changed }, 'synced schedules at start');
   } catch (error) {

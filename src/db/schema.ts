@@ -334,7 +334,7 @@ const ACTOR_VIAS = ['cli', 'api', 'client'] as const;
 export type ActorVia = (typeof ACTOR_VIAS)[number];
 
 /**
- * What an audit record says was done (src/operate/audit.ts says what each records in `detail`). Not
+ * What an audit record says was done (src/db/sql/audit.ts says what each records in `detail`). Not
  * a CHECK: a new action needs no migration.
  */
 export type AuditAction =

@@ -15,6 +15,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
 import { LOCK_KEYS } from '../db/migrate.ts';
+import { type Actor, type BulkAuditEntry, recordActions, type WriteChange } from '../db/sql/audit.ts';
 import { allSchedules, deleteSchedule, insertSchedule, writeDefinition } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import {
@@ -29,8 +30,6 @@ import {
   TIMING_FIELDS,
   validateFields,
 } from '../model/index.ts';
-import { type Actor, cliActor } from '../operate/actor.ts';
-import { type BulkAuditEntry, recordActions, type WriteChange } from '../operate/audit.ts';
 import type { FoundDeclaration, SyncProblem } from './load.ts';
 
 export interface FieldChange {
@@ -248,8 +247,8 @@ const camel = (column: string) => column.replace(/_([a-z])/g, (_m, c: string) =>
 export interface SyncOptions {
   prune?: boolean;
   dryRun?: boolean;
-  /** Who the audit log names; by default this process's user@host, as for any `beat` command. */
-  actor?: Actor;
+  /** Who the audit log names (the CLI's: this process's user@host, src/operate/actor.ts). */
+  actor: Actor;
 }
 
 /**
@@ -259,7 +258,7 @@ export interface SyncOptions {
 export async function syncDeclarations(
   database: Database,
   declarations: ValidDeclaration[],
-  options: SyncOptions = {},
+  options: SyncOptions,
 ): Promise<SyncResult> {
   const prune = options.prune ?? false;
   const dryRun = options.dryRun ?? false;
@@ -273,7 +272,7 @@ export async function syncDeclarations(
     if (problems.length > 0) throw new SyncProblemsError(problems);
     if (!dryRun) {
       const byName = new Map(rows.map((r) => [r.name, r]));
-      await applyPlan(database, tx, plan, byName, wanted, now, options.actor ?? cliActor());
+      await applyPlan(database, tx, plan, byName, wanted, now, options.actor);
     }
     return { dryRun, plan };
   });

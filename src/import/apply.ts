@@ -7,10 +7,9 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { LOCK_KEYS } from '../db/migrate.ts';
+import { type Actor, type BulkAuditEntry, recordActions } from '../db/sql/audit.ts';
 import { insertImportedSchedule, rowsForImport, updateImportedSchedule } from '../db/sql/schedules-import.ts';
 import { databaseNow } from '../db/store.ts';
-import { type Actor, cliActor } from '../operate/actor.ts';
-import { type BulkAuditEntry, recordActions } from '../operate/audit.ts';
 import { ImportProblemsError, type ReadyEntry } from './entry.ts';
 import { type ImportPlan, planImport } from './plan.ts';
 
@@ -18,8 +17,8 @@ export interface ApplyOptions {
   /** Written to `source`: how a re-run recognises the rows it made. */
   source: string;
   dryRun: boolean;
-  /** Who the audit log names; by default this process's user@host, as for any `beat` command. */
-  actor?: Actor;
+  /** Who the audit log names (the CLI's: this process's user@host, src/operate/actor.ts). */
+  actor: Actor;
 }
 
 export async function applyImport(
@@ -54,7 +53,7 @@ export async function applyImport(
         });
       }
     }
-    await recordActions(database, tx, options.actor ?? cliActor(), audit);
+    await recordActions(database, tx, options.actor, audit);
     return plan;
   });
 }

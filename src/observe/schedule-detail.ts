@@ -3,10 +3,10 @@
  * marks, who holds its run lock, where it is edited, and the last operator actions on it.
  */
 import type { Database } from '../db/database.ts';
+import { type AuditEntry, recentActions } from '../db/sql/audit.ts';
 import { findSchedule } from '../db/sql/schedules-read.ts';
 import { databaseNow } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
-import { type AuditEntry, recentActions } from '../operate/audit.ts';
 import { codeOwnedHint } from '../operate/enable.ts';
 
 import { type Instant, instant } from './instant.ts';

@@ -4,9 +4,9 @@
  * day, what is in flight, which rows are invalid, and the last operator actions.
  */
 import type { Database } from '../db/database.ts';
+import { type AuditEntry, recentActions } from '../db/sql/audit.ts';
 import { invalidSchedules } from '../db/sql/schedules-read.ts';
 import { databaseNow } from '../db/store.ts';
-import { type AuditEntry, recentActions } from '../operate/audit.ts';
 import {
   type InFlight,
   inFlight,

@@ -1,19 +1,9 @@
-/** Who did something, for the audit log: a person at the CLI, a caller of the API or of the client. */
+/** Who did something, for the audit log (src/db/sql/audit.ts): the CLI's person, the client's caller. */
 import { hostname, userInfo } from 'node:os';
 import type { ActorVia } from '../db/schema.ts';
+import type { Actor } from '../db/sql/audit.ts';
 
-export type { ActorVia };
-
-export interface Actor {
-  /**
-   * `alice@build-7` at the CLI; at the API, the name the caller gave (X-Metronome-Actor) or `api`;
-   * in the client, the name given to connect() or `user@host` of the process.
-   */
-  name: string;
-  via: ActorVia;
-  /** The API caller's address. */
-  address: string | null;
-}
+export type { Actor, ActorVia };
 
 /** `user@host` of this process. */
 function processUser(): string {

@@ -12,11 +12,11 @@
  * The next batch is validated while the previous one is in the database.
  */
 import type { Database } from '../db/database.ts';
+import { type BulkAuditEntry, recordActions } from '../db/sql/audit.ts';
 import { type BulkRow, lockByNames, upsertRows } from '../db/sql/schedules-bulk.ts';
 import { databaseNow } from '../db/store.ts';
 import { nextFireWithin, type ScheduleDeclarationInput, type ScheduleRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
-import { type BulkAuditEntry, recordActions } from './audit.ts';
 import { type CheckedDeclaration, checkDeclarationInput } from './declaration.ts';
 import { type CreatedVia, changedFields, needsNewNextFire } from './edit.ts';
 

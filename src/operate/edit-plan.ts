@@ -6,10 +6,10 @@
  * (`?preview=true`, `beat edit --preview`) is refused exactly as the write would be.
  */
 import type { Database, Db } from '../db/database.ts';
+import { actionsSinceVersion } from '../db/sql/audit.ts';
 import { lockScheduleIfAny } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import type { ScheduleDeclarationInput, ScheduleRecord } from '../model/index.ts';
-import { actionsSinceVersion } from './audit.ts';
 import { type CheckedDeclaration, checkDeclaration, declarationOf } from './declaration.ts';
 import { codeOwnedHint } from './enable.ts';
 import { InvalidScheduleError, OperationError, VersionConflictError } from './errors.ts';

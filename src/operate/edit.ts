@@ -10,6 +10,7 @@
  * it is acted on.
  */
 import type { Database, Db } from '../db/database.ts';
+import { recordAction } from '../db/sql/audit.ts';
 import { deleteSchedule, insertSchedule, writeDefinition } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import {
@@ -22,7 +23,6 @@ import {
   TIMING_FIELDS,
 } from '../model/index.ts';
 import type { Actor } from './actor.ts';
-import { recordAction } from './audit.ts';
 import type { CheckedDeclaration } from './declaration.ts';
 import {
   type Decide,

@@ -4,11 +4,11 @@
  * with where to make it; pausing works for every schedule.
  */
 import type { Database } from '../db/database.ts';
+import { recordAction } from '../db/sql/audit.ts';
 import { writeEnabled } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import { nextFireWithin, type ScheduleRecord, validateRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
-import { recordAction } from './audit.ts';
 import { OperationError } from './errors.ts';
 import { lockSchedule } from './find.ts';
 

@@ -4,8 +4,9 @@
  * carry more than a line (the problems of an invalid schedule, what moved a version) keep it as
  * structured values, formatted once at the edge (CLI, HTTP, client).
  */
+
+import type { AuditEntry } from '../db/sql/audit.ts';
 import type { DeclarationProblem } from '../model/index.ts';
-import type { AuditEntry } from './audit.ts';
 
 /** `bad_reason`: a pause reason with invisible or control characters, or too long. */
 export type OperationErrorCode =

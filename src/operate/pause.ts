@@ -4,11 +4,11 @@
  * and `POST /api/v1/schedules/NAME/pause|resume` both call these.
  */
 import type { Database } from '../db/database.ts';
+import { recordAction } from '../db/sql/audit.ts';
 import { pauseSchedule, resumeSchedule } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import { reasonProblem, type ScheduleRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
-import { recordAction } from './audit.ts';
 import { OperationError } from './errors.ts';
 import { lockSchedule } from './find.ts';
 

@@ -6,9 +6,9 @@
 
 import type { Database } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
+import { recordAction } from '../db/sql/audit.ts';
 import { insertManualOccurrence, occurrenceStatus } from '../db/sql/occurrences.ts';
 import type { Actor } from './actor.ts';
-import { recordAction } from './audit.ts';
 import { lockSchedule } from './find.ts';
 
 export interface Triggered {

@@ -16,6 +16,7 @@ import { migrateDatabase } from '../../src/db/migrate.ts';
 import { loadSchedules } from '../../src/db/store.ts';
 import { syncDeclarations } from '../../src/declare/sync.ts';
 import { parseDeclaration } from '../../src/model/index.ts';
+import { cliActor } from '../../src/operate/actor.ts';
 import { beat, beatChild } from '../support/cli.ts';
 import { type DeclarationDir, declarationDir } from '../support/declarations.ts';
 
@@ -71,9 +72,11 @@ test('PGlite: sync and load work as on Postgres', async () => {
     now,
   );
   assert.ok(parsed.ok);
-  const result = await syncDeclarations(database!, [
-    { name: parsed.name, file: 'schedules/x.ts', fields: parsed.fields },
-  ]);
+  const result = await syncDeclarations(
+    database!,
+    [{ name: parsed.name, file: 'schedules/x.ts', fields: parsed.fields }],
+    { actor: cliActor() },
+  );
   assert.deepEqual(
     result.plan.map((e) => e.action),
     ['create'],

@@ -3,6 +3,7 @@ import { after, beforeEach, test } from 'node:test';
 import { openDatabase } from '../../src/db/database.ts';
 import { loadDeclarations } from '../../src/declare/load.ts';
 import { type PlanEntry, syncDeclarations, validateDeclarations } from '../../src/declare/sync.ts';
+import { cliActor } from '../../src/operate/actor.ts';
 import { assertCliActor, auditRows } from '../support/audit.ts';
 import { beat } from '../support/cli.ts';
 import { type DeclarationDir, declarationDir } from '../support/declarations.ts';
@@ -37,7 +38,7 @@ async function sync(options: { prune?: boolean; dryRun?: boolean } = {}) {
   const { found, problems } = await loadDeclarations(decl.rel);
   const { valid, problems: invalid } = validateDeclarations(found, Date.now());
   assert.deepEqual([...problems, ...invalid], []);
-  return syncDeclarations(file.database, valid, options);
+  return syncDeclarations(file.database, valid, { actor: cliActor(), ...options });
 }
 
 const actions = (plan: PlanEntry[]) => Object.fromEntries(plan.map((e) => [e.name, e.action]));
@@ -243,9 +244,9 @@ test('two syncs at once: serialized by the advisory lock, no duplicate-key failu
     const { found } = await loadDeclarations(decl.rel);
     const { valid } = validateDeclarations(found, Date.now());
     const results = await Promise.all([
-      syncDeclarations(file.database, valid),
-      syncDeclarations(other, valid),
-      syncDeclarations(file.database, valid),
+      syncDeclarations(file.database, valid, { actor: cliActor() }),
+      syncDeclarations(other, valid, { actor: cliActor() }),
+      syncDeclarations(file.database, valid, { actor: cliActor() }),
     ]);
     const creates = results.flatMap((r) => r.plan.filter((e) => e.action === 'create'));
     assert.equal(creates.length, 2, 'each schedule created exactly once');

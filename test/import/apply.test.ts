@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { applyImport } from '../../src/import/apply.ts';
 import { convertAll, type ImportedEntry } from '../../src/import/entry.ts';
 import { connect, every, type MetronomeClient, VersionConflictError } from '../../src/index.ts';
+import { cliActor } from '../../src/operate/actor.ts';
 import { migratedDatabasePerFile } from '../support/migrated.ts';
 
 const file = migratedDatabasePerFile();
@@ -28,7 +29,7 @@ const importOnce = (kwargs: Record<string, number>) =>
   applyImport(
     file.database,
     convertAll([entry(kwargs)], (e) => ({ entry: e }), Date.now()),
-    { source: 'a test', dryRun: false },
+    { source: 'a test', dryRun: false, actor: cliActor() },
   );
 
 test("a conflict on an imported schedule names the import's update, and nothing from before its creation", async () => {

@@ -13,6 +13,7 @@ import { PythonHelperError } from '../../import/python.ts';
 import { renderDeclarations, whyNotDeclarable } from '../../import/render.ts';
 import { MissingTablesError } from '../../import/sql/read-periodic-tasks.ts';
 import { OVERLAP_POLICIES, type OverlapPolicy } from '../../model/index.ts';
+import { cliActor } from '../../operate/actor.ts';
 import { parseDuration, parseInstant, ZoneRules } from '../../time/index.ts';
 import { withDatabase } from '../database.ts';
 import { asCliError, CliError } from '../errors.ts';
@@ -116,7 +117,7 @@ export async function importCelery(options: CeleryOptions): Promise<void> {
   if (options.toDb) {
     await importRows(
       loaded.entries,
-      { source: `celery ${options.app}`, dryRun: options.dryRun ?? false },
+      { source: `celery ${options.app}`, dryRun: options.dryRun ?? false, actor: cliActor() },
       options,
       warnings,
     );
@@ -139,7 +140,7 @@ export async function importCelery(options: CeleryOptions): Promise<void> {
       : await withDatabase(async (database) => ({
           target: database.target,
           plan: await guarded('beat import', () =>
-            applyImport(database, asRows, { source: `celery ${options.app}`, dryRun }),
+            applyImport(database, asRows, { source: `celery ${options.app}`, dryRun, actor: cliActor() }),
           ),
         }));
   const changes = writeDeclarationFile(file, text, dryRun);
@@ -201,7 +202,7 @@ export async function importDjango(options: DjangoOptions): Promise<void> {
   }
   await importRows(
     loaded.entries,
-    { source: 'django-celery-beat', dryRun: options.dryRun ?? false },
+    { source: 'django-celery-beat', dryRun: options.dryRun ?? false, actor: cliActor() },
     options,
     [],
   );

@@ -7,6 +7,7 @@ import type { Database } from '../../db/database.ts';
 import { formatProblem, loadDeclarations, type SyncProblem } from '../../declare/load.ts';
 import type { PlanEntry, ValidDeclaration } from '../../declare/sync.ts';
 import type { SchedulePreview } from '../../observe/preview.ts';
+import { cliActor } from '../../operate/actor.ts';
 import { CliError } from '../errors.ts';
 import { shortJson, shown } from '../format.ts';
 import { print, printJson } from '../output.ts';
@@ -44,7 +45,7 @@ export function registerSync(program: Command): void {
           `no declarations found in ${options.dir}/: refusing to --prune every code-owned schedule. Check --dir, or remove schedules one by one with 'beat remove NAME --force'`,
         );
       }
-      const opts = { prune: options.prune ?? false, dryRun: options.dryRun ?? false };
+      const opts = { prune: options.prune ?? false, dryRun: options.dryRun ?? false, actor: cliActor() };
       const planned = async (run: () => Promise<{ dryRun: boolean; plan: PlanEntry[] }>) => {
         try {
           return await run();

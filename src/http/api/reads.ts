@@ -1,4 +1,6 @@
 /** The API's read endpoints: each parses its parameters, asks src/observe/, and answers JSON. */
+
+import { recentActions } from '../../db/sql/audit.ts';
 import { findSchedule } from '../../db/sql/schedules-read.ts';
 import { databaseNow } from '../../db/store.ts';
 import { scheduleOccurrences } from '../../observe/history.ts';
@@ -7,7 +9,6 @@ import { viewRecord } from '../../observe/schedule-view.ts';
 import { listSchedules } from '../../observe/schedules.ts';
 import { nowView } from '../../observe/status.ts';
 import { scheduleTimeline } from '../../observe/timeline.ts';
-import { recentActions } from '../../operate/audit.ts';
 import { VERSION } from '../../version.ts';
 import type { Exchange } from '../context.ts';
 import { openApiDocument } from './openapi.ts';

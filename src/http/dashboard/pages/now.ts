@@ -4,8 +4,8 @@
  */
 
 import { PROBLEM_STATUSES } from '../../../db/schema.ts';
+import type { AuditEntry } from '../../../db/sql/audit.ts';
 import { type NowView, nowView } from '../../../observe/status.ts';
-import type { AuditEntry } from '../../../operate/audit.ts';
 import type { Exchange } from '../../context.ts';
 import { relative, shortDuration, utc } from '../format.ts';
 import { type Html, html } from '../html.ts';

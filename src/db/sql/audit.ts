@@ -1,11 +1,23 @@
 /**
- * The audit log (`metronome.audit_log`): every operator action, written in the transaction of the
- * action itself, so an action is never done without its record nor recorded without being done.
+ * The audit log's statements (`metronome.audit_log`): every operator action, written in the
+ * transaction of the action itself, so an action is never done without its record nor recorded
+ * without being done. Who did it is the caller's Actor (src/operate/actor.ts makes them).
  */
 import { and, asc, desc, eq, gte, or, sql } from 'drizzle-orm';
-import type { Database, Db } from '../db/database.ts';
-import { type AuditAction, auditLog, type Json } from '../db/schema.ts';
-import type { Actor, ActorVia } from './actor.ts';
+import type { Database, Db } from '../database.ts';
+import { type ActorVia, type AuditAction, auditLog, type Json } from '../schema.ts';
+
+/** Who did something: a person at the CLI, a caller of the API or of the client. */
+export interface Actor {
+  /**
+   * `alice@build-7` at the CLI; at the API, the name the caller gave (X-Metronome-Actor) or `api`;
+   * in the client, the name given to connect() or `user@host` of the process.
+   */
+  name: string;
+  via: ActorVia;
+  /** The API caller's address. */
+  address: string | null;
+}
 
 /**
  * What was done. `create`, `update` and `remove` (the client, the API, `beat add|remove`) record the
