@@ -129,11 +129,7 @@ function refuseCodeOwned(record: ScheduleRecord): void {
 }
 
 /** Refuse when the version moved since the caller read it, naming the actions that moved it. */
-export async function checkVersion(
-  tx: Db,
-  record: ScheduleRecord,
-  expected: number | undefined,
-): Promise<void> {
+async function checkVersion(tx: Db, record: ScheduleRecord, expected: number | undefined): Promise<void> {
   if (expected === undefined || expected === record.version) return;
   const changes = expected < record.version ? await actionsSinceVersion(tx, record.name, expected) : [];
   throw new VersionConflictError(record.name, expected, record.version, changes);

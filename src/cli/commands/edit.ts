@@ -73,8 +73,8 @@ export function registerEdit(program: Command): void {
       try {
         await open(async (database) => {
           const { patch, options } = await patchOf(database, name, o, fields, ifVersion);
-          if (o.preview) await showPreview(database, name, patch, options, o.json ?? false);
-          else await apply(database, name, patch, options, o.json ?? false);
+          const edit: Edit = { database, name, patch, options, json: o.json ?? false };
+          await (o.preview ? showPreview(edit) : apply(edit));
         });
       } catch (error) {
         if (error instanceof InvalidScheduleError) refuse(name, error.problems);
@@ -110,13 +110,16 @@ async function patchOf(
   };
 }
 
-async function apply(
-  database: Database,
-  name: string,
-  patch: SchedulePatch,
-  options: EditOptions,
-  json: boolean,
-): Promise<void> {
+/** One `beat edit`, decided from its options: what to change, where, and how to print it. */
+interface Edit {
+  database: Database;
+  name: string;
+  patch: SchedulePatch;
+  options: EditOptions;
+  json: boolean;
+}
+
+async function apply({ database, name, patch, options, json }: Edit): Promise<void> {
   const { databaseNow } = await import('../../db/store.ts');
   const { cliActor } = await import('../../operate/actor.ts');
   const { patchSchedule } = await import('../../operate/edit.ts');
@@ -140,13 +143,7 @@ async function apply(
   );
 }
 
-async function showPreview(
-  database: Database,
-  name: string,
-  patch: SchedulePatch,
-  options: EditOptions,
-  json: boolean,
-): Promise<void> {
+async function showPreview({ database, name, patch, options, json }: Edit): Promise<void> {
   const { decidePatch } = await import('../../operate/edit-plan.ts');
   const { previewWrite } = await import('../../observe/write-preview.ts');
   const { formatPreview } = await import('../preview-output.ts');
