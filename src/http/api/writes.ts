@@ -114,11 +114,9 @@ async function sendPreview(exchange: Exchange, decide: Decide): Promise<void> {
   sendJson(exchange.res, 200, result, result.version === null ? {} : { etag: etagOf(result.version) });
 }
 
-const wantsPreview = (exchange: Exchange) => previewParam(exchange.url);
-
 /** POST /api/v1/schedules: create; a name that exists is a 409. */
 export const postSchedule = guarded(async (exchange) => {
-  const preview = wantsPreview(exchange);
+  const preview = previewParam(exchange.url);
   const body = await readDefinition(exchange);
   if (preview) return sendPreview(exchange, decideCreate(body as unknown as ScheduleDeclarationInput));
   const record = await createSchedule(
@@ -133,7 +131,7 @@ export const postSchedule = guarded(async (exchange) => {
 /** PUT /api/v1/schedules/NAME: replace (If-Match: that version, or `*`), or create when absent. */
 export const putSchedule = guarded(async (exchange) => {
   const name = exchange.params[0]!;
-  const preview = wantsPreview(exchange);
+  const preview = previewParam(exchange.url);
   const body = await readDefinition(exchange);
   const match = ifMatch(exchange);
   const input = { ...body, name: body.name ?? name } as unknown as ScheduleDeclarationInput;
@@ -155,7 +153,7 @@ export const putSchedule = guarded(async (exchange) => {
 /** PATCH /api/v1/schedules/NAME: change only the fields given. */
 export const patchScheduleRoute = guarded(async (exchange) => {
   const name = exchange.params[0]!;
-  const preview = wantsPreview(exchange);
+  const preview = previewParam(exchange.url);
   const body = await readDefinition(exchange);
   const options = { ifVersion: versionOf(ifMatch(exchange)) };
   if (preview) return sendPreview(exchange, decidePatch(name, body, options));
@@ -166,7 +164,7 @@ export const patchScheduleRoute = guarded(async (exchange) => {
 /** DELETE /api/v1/schedules/NAME: 204; its history stays. */
 export const deleteSchedule = guarded(async (exchange) => {
   const name = exchange.params[0]!;
-  const preview = wantsPreview(exchange);
+  const preview = previewParam(exchange.url);
   await readJsonBody(exchange.req, z.object({}).strict());
   const options = { ifVersion: versionOf(ifMatch(exchange)) };
   if (preview) return sendPreview(exchange, decideRemove(name, options));
