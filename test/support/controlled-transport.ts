@@ -22,6 +22,8 @@ export class ControlledTransport implements Transport {
   #arrived: (() => void) | null = null;
   /** Calls to enqueue() that reached the gate. */
   held = 0;
+  /** The batches waiting at the gate now. */
+  readonly #atGate = new Set<EnqueueItem[]>();
 
   /**
    * Hold every enqueue until the returned `release` is called; `arrived` resolves when the first
@@ -44,8 +46,10 @@ export class ControlledTransport implements Transport {
   async enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]> {
     if (this.#gate) {
       this.held += 1;
+      this.#atGate.add(batch);
       this.#arrived?.();
       await this.#gate;
+      this.#atGate.delete(batch);
     }
     if (this.failing) throw new Error(this.failing);
     if (this.stuck) return new Promise(() => {});
@@ -66,6 +70,11 @@ export class ControlledTransport implements Transport {
 
   finishAll(state: RunState = 'succeeded'): void {
     for (const [id, s] of this.#states) if (s === 'active') this.#states.set(id, state);
+  }
+
+  /** The schedule names of the items waiting at the gate now. */
+  waiting(): string[] {
+    return [...this.#atGate].flatMap((batch) => batch.map((item) => item.scheduleName));
   }
 
   of(schedule: string) {
