@@ -146,6 +146,30 @@ export class Dispatcher {
    * write follows the send; a herd's sends are not held up by its writes).
    */
   async dispatch(requests: DispatchRequest[], options: { flush?: boolean } = {}): Promise<void> {
+    await this.#attempt(this.#admit(requests), options.flush ?? true);
+  }
+
+  /**
+   * Send batch after batch while `next` gives one, each batch's run locks taken while the batch
+   * before it is with the broker, so the two round trips overlap. The locks are still taken a batch
+   * at a time, in order: a batch meets the locks of the batches before it in Redis as it would have
+   * had they been sent one by one. Status writes are left to the writer's next flush.
+   */
+  async dispatchBatches(next: () => DispatchRequest[]): Promise<void> {
+    let sending: Promise<void> | undefined;
+    try {
+      for (let requests = next(); requests.length > 0; requests = next()) {
+        const ready = await this.#lockBatch(this.#admit(requests));
+        await sending;
+        sending = this.#sendLocked(ready);
+      }
+    } finally {
+      await sending;
+    }
+  }
+
+  /** New requests become pending (a task id already pending is left as it is). */
+  #admit(requests: DispatchRequest[]): Pending[] {
     const now = performance.now();
     const batch: Pending[] = [];
     for (const request of requests) {
@@ -155,7 +179,7 @@ export class Dispatcher {
       this.#pending.set(request.taskId, p);
       batch.push(p);
     }
-    await this.#attempt(batch, options.flush ?? true);
+    return batch;
   }
 
   /** Retry what is due for another attempt; what waited past its catch-up window is missed. */
@@ -234,23 +258,32 @@ export class Dispatcher {
   }
 
   async #attempt(batch: Pending[], flush = true): Promise<void> {
+    await this.#sendLocked(await this.#lockBatch(batch));
+    if (flush) await this.#o.writer.flush();
+  }
+
+  /** What of the batch may go now, its run locks taken; what another run holds is settled. */
+  async #lockBatch(batch: Pending[]): Promise<Pending[]> {
     const pending = batch.filter((p) => this.#pending.get(p.request.taskId) === p);
-    if (pending.length === 0) return;
+    if (pending.length === 0) return [];
     const live = await this.#skipAlreadySent(pending);
     await this.#refreshBusy(live);
     const { ready, held } = await this.#takeLocks(live);
     this.#settleHeld(held);
-    if (ready.length > 0) {
-      if (this.#o.canDispatch()) {
-        this.#record(ready, await this.#send(ready));
-      } else {
-        // The lease is not certainly ours: keep them pending. If the term is over, the next leader
-        // adopts them (same task ids); if the lease comes back, they are retried.
-        this.#o.metrics.fired('fenced', ready.length);
-        for (const p of ready) this.#backoff(p, 'not sent: the leader lease is not certainly ours');
-      }
+    return ready;
+  }
+
+  /** Send what holds its locks, if the lease is still certainly ours (the fence, checked last). */
+  async #sendLocked(ready: Pending[]): Promise<void> {
+    if (ready.length === 0) return;
+    if (this.#o.canDispatch()) {
+      this.#record(ready, await this.#send(ready));
+      return;
     }
-    if (flush) await this.#o.writer.flush();
+    // The lease is not certainly ours: keep them pending. If the term is over, the next leader
+    // adopts them (same task ids); if the lease comes back, they are retried.
+    this.#o.metrics.fired('fenced', ready.length);
+    for (const p of ready) this.#backoff(p, 'not sent: the leader lease is not certainly ours');
   }
 
   /**

@@ -429,15 +429,13 @@ export class LeaderTerm {
     const next = this.#ahead.nextFireAt();
     if (next === undefined || next > now || !this.#active) return false;
     if (this.#bookChanged) await this.#takeBack();
-    for (;;) {
-      const due = this.#ahead.takeDue(this.#clock.now(), this.#o.batchSize);
-      if (due.length === 0 || !this.#active) {
-        this.#book.keepFar(this.#ahead.scheduleIds());
-        return true;
-      }
+    await this.#dispatcher.dispatchBatches(() => {
+      if (!this.#active) return [];
       this.#progress();
-      await this.#dispatcher.dispatch(due, { flush: false });
-    }
+      return this.#ahead.takeDue(this.#clock.now(), this.#o.batchSize);
+    });
+    this.#book.keepFar(this.#ahead.scheduleIds());
+    return true;
   }
 
   /** Slots an edit or a removal took away before they were handled are recorded `missed`. */
