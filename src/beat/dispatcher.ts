@@ -60,6 +60,11 @@ export interface DispatcherOptions {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * Before a slot's run lock is asked for, runs of its schedule whose lease ends this soon are looked
+ * for in the task runtime (RunsInFlight.refresh): longer than the look and the lock take together.
+ */
+const LEASE_MARGIN_MS = 1_000;
 
 export class Dispatcher {
   readonly #o: DispatcherOptions;
@@ -347,7 +352,7 @@ export class Dispatcher {
       seen.add(id);
       ids.push(...this.#o.runs.ofSchedule(id));
     }
-    if (ids.length > 0) await this.#o.runs.refresh(ids);
+    if (ids.length > 0) await this.#o.runs.refresh(ids, { leaseMarginMs: LEASE_MARGIN_MS });
   }
 
   #needsLock(p: Pending): boolean {
