@@ -31,6 +31,11 @@ export interface DispatchRequest extends OccurrenceRef {
   force: boolean;
   /** Claimed just now by this term, never sent before: its run lock cannot hold its token yet. */
   fresh: boolean;
+  /**
+   * What is sent, built and encoded ahead of the instant (prepare) from `schedule`; a request whose
+   * schedule has since been replaced by a kept edit (claimed-ahead.ts) is built again at the send.
+   */
+  prepared?: { schedule: LoadedSchedule; item: EnqueueItem };
 }
 
 interface Pending {
@@ -173,6 +178,19 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Build and encode ahead what these requests will send (claimed ahead of their instant), so that
+   * only the run lock and the send are left for the instant.
+   */
+  prepare(requests: DispatchRequest[]): DispatchRequest[] {
+    const prepared = requests.map((r) => ({
+      ...r,
+      prepared: { schedule: r.schedule, item: enqueueItem(r.schedule.record, r) },
+    }));
+    this.#o.transport.prepare?.(prepared.map((r) => r.prepared.item));
+    return prepared;
+  }
+
   /** New requests become pending (a task id already pending is left as it is). */
   #admit(requests: DispatchRequest[]): Pending[] {
     const now = performance.now();
@@ -302,7 +320,7 @@ export class Dispatcher {
     if (maybe.length === 0 || !transport.locate) return batch;
     let present: Map<string, 'queued' | 'seen'>;
     try {
-      present = await transport.locate(maybe.map((p) => enqueueItem(p.request.schedule.record, p.request)));
+      present = await transport.locate(maybe.map((p) => itemOf(p.request)));
     } catch {
       return batch; // the runtime cannot be asked: the send will fail (or land) the same way
     }
@@ -317,7 +335,7 @@ export class Dispatcher {
       const record = request.schedule.record;
       this.#o.runs.add({
         taskId: request.taskId,
-        item: enqueueItem(record, request),
+        item: itemOf(request),
         scheduleId: request.scheduleId,
         scheduleName: record.name,
         lock: p.lock,
@@ -472,7 +490,7 @@ export class Dispatcher {
   }
 
   async #send(ready: Pending[]): Promise<EnqueueResult[]> {
-    const items: EnqueueItem[] = ready.map((p) => enqueueItem(p.request.schedule.record, p.request));
+    const items: EnqueueItem[] = ready.map((p) => itemOf(p.request));
     try {
       return await this.#o.transport.enqueue(items);
     } catch (error) {
@@ -509,7 +527,7 @@ export class Dispatcher {
         const leaseMs = p.lock ? p.lock.expiresAt - nowWall : lockLeaseMs(record, next, now);
         runs.add({
           taskId: request.taskId,
-          item: enqueueItem(record, request),
+          item: itemOf(request),
           scheduleId: request.scheduleId,
           scheduleName: record.name,
           lock: p.lock,
@@ -563,4 +581,12 @@ export class Dispatcher {
         'enqueue attempt failed; will retry',
       );
   }
+}
+
+/** The request's item: the one prepared ahead while its schedule is still the one it was built from. */
+function itemOf(request: DispatchRequest): EnqueueItem {
+  const { prepared } = request;
+  return prepared?.schedule === request.schedule
+    ? prepared.item
+    : enqueueItem(request.schedule.record, request);
 }

@@ -579,7 +579,7 @@ export class LeaderTerm {
   /** What is due now is dispatched; what is not is held for its instant (never sent early). */
   async #sendOrHold(requests: DispatchRequest[]): Promise<void> {
     const now = this.#clock.now();
-    const ahead = requests.filter((r) => r.fireAt > now);
+    const ahead = this.#dispatcher.prepare(requests.filter((r) => r.fireAt > now));
     // Held claims are judged against the book (takeBack): it must know their schedules, also those
     // it does not hold (taken over from an earlier term, or far once claimed).
     for (const r of ahead) this.#book.remember(r.schedule);
