@@ -14,7 +14,13 @@ import { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import { databaseErrorText } from '../db/errors.ts';
 import { type Fence, FencedError } from '../db/sql/leader.ts';
-import { Ledger, pruneOccurrences, releaseClaims, type UnfinishedOccurrence } from '../db/sql/occurrences.ts';
+import {
+  Ledger,
+  pruneOccurrences,
+  releaseClaims,
+  skipClaims,
+  type UnfinishedOccurrence,
+} from '../db/sql/occurrences.ts';
 import type { LoadedSchedule } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
 import type { ScheduleRecord } from '../model/index.ts';
@@ -23,7 +29,7 @@ import type { Transport } from '../transports/transport.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
 import { claim } from './claim.ts';
 import { ClaimRate } from './claim-rate.ts';
-import { ClaimedAhead, takenAwayBecause } from './claimed-ahead.ts';
+import { ClaimedAhead, type ToSkip, takenAwayBecause } from './claimed-ahead.ts';
 import { DatabaseClock } from './clock.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
 import { enqueueItem } from './enqueue-item.ts';
@@ -403,7 +409,8 @@ export class LeaderTerm {
     this.#bookChanged = false;
     // `current`, not `entry`: a schedule whose claim moved its cursor beyond the horizon is not in
     // the book, yet it still wants the slot it holds.
-    const taken = this.#ahead.revise((id) => this.#book.current(id));
+    const { taken, toSkip } = this.#ahead.revise((id) => this.#book.current(id));
+    await this.#skipHeld(toSkip);
     this.#book.keepFar(this.#ahead.scheduleIds());
     if (taken.length === 0) return;
     const byReason = new Map<string, string[]>();
@@ -418,6 +425,30 @@ export class LeaderTerm {
       'claims taken back: their schedule changed before their instant',
     );
     await this.#writer.flush();
+  }
+
+  /**
+   * Held claims an operator's skip landed on (after they were claimed ahead): recorded `skipped` and
+   * taken from the skip count in one fenced transaction, then no longer held — never sent. What the
+   * write did not take (the skip was cleared or lowered meanwhile) stays held and goes at its instant.
+   */
+  async #skipHeld(toSkip: readonly ToSkip[]): Promise<void> {
+    for (const { scheduleId, requests } of toSkip) {
+      const skipped = await skipClaims(
+        this.#o.database,
+        this.#o.fence,
+        scheduleId,
+        requests.map((r) => r.taskId),
+      );
+      if (skipped.length === 0) continue;
+      this.#ahead.withdraw(skipped);
+      this.#book.consumedSkips(scheduleId, skipped.length);
+      this.#o.metrics.fired('skipped', skipped.length);
+      this.log.info(
+        { scheduleId, occurrences: skipped.length },
+        'claims taken back: an operator skipped them before their instant',
+      );
+    }
   }
 
   /**
@@ -567,6 +598,8 @@ export class LeaderTerm {
       this.#o.metrics.missed.inc(missed);
       this.#o.metrics.fired('missed', missed);
     }
+    const skipped = inserted.filter((o) => o.status === 'skipped').length;
+    if (skipped > 0) this.#o.metrics.fired('skipped', skipped);
     const snapshot = new Map(due.map((d) => [d.id, d.loaded]));
     const requests: DispatchRequest[] = [];
     for (const o of inserted) {
@@ -586,6 +619,9 @@ export class LeaderTerm {
     // it does not hold (taken over from an earlier term, or far once claimed).
     for (const r of ahead) this.#book.remember(r.schedule);
     this.#ahead.add(ahead);
+    // A claim taken over with a skip pending (the claim's own skips are consumed as it is made):
+    // the next look at the held claims records it skipped.
+    if (ahead.some((r) => r.schedule.record.skipCount > 0)) this.#bookChanged = true;
     const due = ahead.length === 0 ? requests : requests.filter((r) => r.fireAt <= now);
     if (due.length > 0) await this.#dispatcher.dispatch(due);
   }
