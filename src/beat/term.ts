@@ -36,6 +36,7 @@ import { enqueueItem } from './enqueue-item.ts';
 import { herdClaimUntil } from './herd-window.ts';
 import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
+import { PauseEnds } from './pause-ends.ts';
 import { RunsInFlight } from './runs-in-flight.ts';
 import { type BookOptions, DEFAULT_HORIZON_MS, ScheduleBook } from './schedule-book.ts';
 
@@ -108,6 +109,8 @@ export class LeaderTerm {
   readonly #dispatcher: Dispatcher;
   /** Claimed, waiting for their instant (claimed-ahead.ts). */
   readonly #ahead = new ClaimedAhead();
+  /** Pauses with an end: the leader resumes them at it (pause-ends.ts). */
+  readonly #pauseEnds: PauseEnds;
   readonly #claimAheadMs: number;
   readonly #claimRate: ClaimRate;
   /** How far ahead a herd may be claimed (herd-window.ts): half the horizon, which the book holds. */
@@ -148,6 +151,7 @@ export class LeaderTerm {
       options.book,
     );
     this.#ledger = new Ledger(options.database, options.fence);
+    this.#pauseEnds = new PauseEnds(options.database, options.fence);
     this.#writer = new LedgerWriter(this.#ledger, () => this.log, options.inherited);
     this.#runs = new RunsInFlight({
       transport: options.transport,
@@ -321,6 +325,7 @@ export class LeaderTerm {
   }
 
   #onScheduleChange(payload: string): void {
+    this.#pauseEnds.stale(); // a pause set, moved or ended: its end is read again
     if (this.#book.onChange(payload)) {
       this.#bookChanged = true;
       this.#wake?.();
@@ -380,6 +385,7 @@ export class LeaderTerm {
       [this.#book.hasDirty, () => this.#refreshDirty()],
       [this.#bookChanged, () => this.#takeBack()],
       [this.#book.hasDropped, () => this.#recordDropped()],
+      [this.#pauseEnds.due(this.#clock.now()), () => this.#resumeEndedPauses()],
       [this.#pickUpClaims || mono - this.#lastSweep >= o.sweepMs, () => this.#sweep()],
       [true, () => this.#dispatcher.retryDue()],
       [mono - this.#lastTrack >= o.trackMs, () => this.#track()],
@@ -488,7 +494,14 @@ export class LeaderTerm {
     await this.#dispatcher.releaseBuffered(freed);
   }
 
+  /** Schedules whose pause has ended are resumed (recorded as by the beat itself). */
+  async #resumeEndedPauses(): Promise<void> {
+    const resumed = await this.#pauseEnds.step(this.#clock.now());
+    if (resumed.length > 0) this.log.info({ schedules: resumed }, 'resumed by itself: the pause has ended');
+  }
+
   async #reconcile(): Promise<void> {
+    this.#pauseEnds.stale();
     await this.#clock.measure();
     await this.#book.reconcile();
     this.#bookChanged = true;
@@ -517,6 +530,8 @@ export class LeaderTerm {
       delay = Math.max(0, nextSend - now);
       towardFire = true;
     }
+    const pauseEnd = this.#pauseEnds.nextAt;
+    if (pauseEnd !== undefined && pauseEnd - now < delay) delay = Math.max(0, pauseEnd - now);
     const retry = this.#dispatcher.nextRetryAt();
     if (retry !== undefined) delay = Math.min(delay, Math.max(0, retry - mono));
     if (this.#runs.size > 0) delay = Math.min(delay, Math.max(0, this.#lastTrack + this.#o.trackMs - mono));

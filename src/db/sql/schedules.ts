@@ -9,7 +9,7 @@
  * observe/ and the client are schedules-read.ts; the importer's, schedules-import.ts; loading and
  * refresh are in src/db/store.ts.
  */
-import { eq, sql } from 'drizzle-orm';
+import { asc, eq, isNotNull, lte, sql } from 'drizzle-orm';
 import {
   type ManagedBy,
   nextFireWithin,
@@ -215,4 +215,30 @@ export async function deleteSchedule(tx: Db, id: number): Promise<void> {
 /** Every row, in no particular order: what `beat sync` plans against, under its advisory lock. */
 export async function allSchedules(tx: Db): Promise<ScheduleRecord[]> {
   return tx.select().from(schedules);
+}
+
+/**
+ * The earliest end of a pause with an end (`beat pause --until`), database ms; null when none is
+ * pending. The leader wakes for it (src/beat/pause-ends.ts); a small partial index answers it.
+ */
+export async function nextPauseEnd(database: Database): Promise<number | null> {
+  const [row] = await database.rows<{ ms: number | string | null }>(
+    sql`select (extract(epoch from min(paused_until)) * 1000)::float8 as ms
+        from metronome.schedules where paused_until is not null`,
+  );
+  return row?.ms === null || row?.ms === undefined ? null : Number(row.ms);
+}
+
+/**
+ * Paused rows whose pause has ended by `now` (database ms), locked `FOR UPDATE SKIP LOCKED` for the
+ * transaction `tx` (an operator acting on one meanwhile keeps it: it is looked at again after).
+ */
+export async function lockEndedPauses(tx: Db, now: number, limit: number): Promise<ScheduleRecord[]> {
+  return tx
+    .select()
+    .from(schedules)
+    .where(sql`${isNotNull(schedules.pausedUntil)} and ${lte(schedules.pausedUntil, new Date(now))}`)
+    .orderBy(asc(schedules.pausedUntil))
+    .limit(limit)
+    .for('update', { skipLocked: true });
 }
