@@ -36,10 +36,9 @@ export interface PauseOptions {
 export async function pause(
   database: Database,
   name: string,
-  options: PauseOptions | string | null,
+  { reason, until }: PauseOptions,
   actor: Actor,
 ): Promise<PauseResult> {
-  const { reason, until } = typeof options === 'object' && options !== null ? options : { reason: options };
   const problem = reason === null ? null : reasonProblem(reason);
   if (problem) {
     throw new OperationError('bad_reason', `the pause reason for ${JSON.stringify(name)} ${problem}`);
