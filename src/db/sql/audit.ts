@@ -26,12 +26,12 @@ export interface Actor {
  * What was done. `pause` records its `reason` and `until` (null: until resumed by hand); `resume`
  * the pause's start, reason and `until`, and `byItself: true` when the leader resumed it because
  * its pause had ended (the actor is then the beat, `via: beat`); `skip` the `count` and `reason`
- * set (`count: 0` and `cleared` for `beat skip --clear`). `create`, `update` and `remove` (the client, the API, `beat add|remove`) record the
- * schedule's `version` after the action and, for `update`, the fields it `changed`: a version
- * conflict names the actions that moved the version (see {@link actionsSinceVersion}). `sync` and
- * `import` (`beat sync`, `beat import`) record one per schedule they write: `change` (create,
- * update or remove), the `version` it left, the columns an update `changed`, and the declaration's
- * `file` or the import's `source`.
+ * set (`count: 0` and `cleared` for `beat skip --clear`). `create`, `update` and `remove` (the
+ * client, the API, `beat add|remove`) record the schedule's `version` after the action and, for
+ * `update`, the fields it `changed`: a version conflict names the actions that moved the version
+ * (see {@link actionsSinceVersion}). `sync` and `import` (`beat sync`, `beat import`) record one
+ * per schedule they write: `change` (create, update or remove), the `version` it left, the columns
+ * an update `changed`, and the declaration's `file` or the import's `source`.
  */
 export type Action = AuditAction;
 

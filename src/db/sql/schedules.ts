@@ -9,7 +9,7 @@
  * observe/ and the client are schedules-read.ts; the importer's, schedules-import.ts; loading and
  * refresh are in src/db/store.ts.
  */
-import { asc, eq, isNotNull, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, lte, sql } from 'drizzle-orm';
 import {
   type ManagedBy,
   nextFireWithin,
@@ -237,7 +237,7 @@ export async function lockEndedPauses(tx: Db, now: number, limit: number): Promi
   return tx
     .select()
     .from(schedules)
-    .where(sql`${isNotNull(schedules.pausedUntil)} and ${lte(schedules.pausedUntil, new Date(now))}`)
+    .where(and(isNotNull(schedules.pausedUntil), lte(schedules.pausedUntil, new Date(now))))
     .orderBy(asc(schedules.pausedUntil))
     .limit(limit)
     .for('update', { skipLocked: true });
