@@ -131,14 +131,22 @@ const VERBS = {
   trigger: 'Triggered',
   enable: 'Enabled',
   disable: 'Disabled',
+  skip: 'Skipping the next occurrences of',
+  'clear-skip': 'Cleared the skip of',
 };
 
-/** The JSON body of an action form: the pause reason, the trigger's force. */
+/** The JSON body of an action form: the pause reason and end, the skip, the trigger's force. */
 function bodyOf(form) {
   const action = form.dataset.action;
+  const text = (name) => form.elements.namedItem(name)?.value.trim() ?? '';
   if (action === 'pause') {
-    const reason = form.elements.namedItem('reason')?.value.trim();
-    return reason ? { reason } : {};
+    const reason = text('reason');
+    const until = text('until');
+    return { ...(reason ? { reason } : {}), ...(until ? { until } : {}) };
+  }
+  if (action === 'skip') {
+    const count = Number(text('count') || '1');
+    return { count: Number.isFinite(count) ? count : 1, reason: text('reason') };
   }
   if (action === 'trigger') return { force: Boolean(form.elements.namedItem('force')?.checked) };
   return {};
@@ -164,10 +172,12 @@ document.addEventListener('submit', async (event) => {
   if (actor) headers['x-metronome-actor'] = `UTF-8''${encodeURIComponent(actor)}`;
   if (button) button.disabled = true;
   try {
+    // A form names its method in data-method (DELETE ends a skip); POST takes the JSON body.
+    const method = form.dataset.method ?? 'POST';
     const response = await fetch(form.action, {
-      method: 'POST',
+      method,
       headers,
-      body: JSON.stringify(bodyOf(form)),
+      ...(method === 'POST' ? { body: JSON.stringify(bodyOf(form)) } : {}),
       credentials: 'omit',
     });
     const result = await response.json().catch(() => ({}));
