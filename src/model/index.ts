@@ -1,4 +1,6 @@
 /** The schedule model: stored fields and records, declaration and row validation. */
+
+export * from './deadline.ts';
 export * from './declaration.ts';
 export * from './describe.ts';
 export * from './headers.ts';

@@ -57,6 +57,8 @@ export function registerShow(program: Command): void {
           ['catch-up', `${r.catchup} within ${formatDuration(r.catchupWindowMs)}`],
           ['jitter', ms(r.jitterMs)],
           ['run lease', ms(r.runLeaseMs)],
+          ['start deadline', ms(r.startDeadlineMs)],
+          ['finish deadline', ms(r.finishDeadlineMs)],
           [
             'managed by',
             r.managedBy === 'code' ? `code (${r.source ?? '?'})` : `db${r.source ? ` (${r.source})` : ''}`,

@@ -162,6 +162,8 @@ const definitionProperties = {
   catchupWindow: duration,
   jitter: duration,
   runLease: nullable(duration),
+  startDeadline: nullable(duration),
+  finishDeadline: nullable(duration),
   description: nullable({ type: 'string' }),
 };
 
