@@ -1,5 +1,6 @@
 /** The schedule model: stored fields and records, declaration and row validation. */
 
+export * from './alert-message.ts';
 export * from './deadline.ts';
 export * from './declaration.ts';
 export * from './describe.ts';
