@@ -136,3 +136,42 @@ export async function openBreaches(database: Database): Promise<Map<number, Set<
   }
   return open;
 }
+
+export interface JudgedRow {
+  scheduledFor: Date;
+  outcome: DeadlineOutcome;
+  reason: string | null;
+  /** Start (or, with none seen, the finish of a run that succeeded) minus the slot, ms; null when it never ran. */
+  latenessMs: number | null;
+}
+
+/**
+ * A schedule's decided occurrences with slots in [from, now] (the dashboard's last 7 days), newest
+ * first, at most `limit`: through the history index (schedule_name, scheduled_for).
+ */
+export async function judgedOccurrences(
+  database: Database,
+  scheduleName: string,
+  from: number,
+  limit: number,
+): Promise<JudgedRow[]> {
+  const rows = await database.rows<{
+    scheduled_for: string | Date;
+    outcome: DeadlineOutcome;
+    reason: string | null;
+    lateness_ms: string | number | null;
+  }>(sql`
+    select scheduled_for, deadline_outcome as outcome, deadline_reason as reason,
+           (extract(epoch from coalesce(started_at, case when status = 'succeeded' then finished_at end) - scheduled_for) * 1000)::bigint as lateness_ms
+    from metronome.occurrences
+    where schedule_name = ${scheduleName} and not manual and deadline_outcome is not null
+      and scheduled_for >= ${new Date(from).toISOString()}::timestamptz
+    order by scheduled_for desc
+    limit ${limit}`);
+  return rows.map((r) => ({
+    scheduledFor: new Date(r.scheduled_for),
+    outcome: r.outcome,
+    reason: r.reason,
+    latenessMs: r.lateness_ms === null ? null : Number(r.lateness_ms),
+  }));
+}

@@ -449,6 +449,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
         nameParam,
         query('hours', 'integer', '1 to 168, default 24.'),
       ]),
+      '/schedules/{name}/deadlines': read(
+        'How it kept its deadlines over the last 7 days: on-time share, outcomes, breaches with reasons, alerts, lateness (docs/alerts.md).',
+        object,
+        [nameParam],
+      ),
       '/schedules/{name}/pause': action('Pause it (any schedule).', {
         type: 'object',
         properties: { reason: nullable({ type: 'string' }) },
