@@ -37,6 +37,8 @@ const blankToUndefined = (value: unknown) =>
  * values are never shown with the user name and password, whatever their form.
  */
 const URL_KEY = /(?:_URLS?|^RESULT_BACKEND)$/;
+/** Environment keys whose whole value is a secret (METRONOME_ALERT_WEBHOOK_SECRET, METRONOME_API_TOKEN). */
+const SECRET_KEY = /(?:_SECRET|_TOKEN|_PASSWORD)$/;
 
 /**
  * A URL with everything before its last `@` hidden (after the scheme), also when it is malformed
@@ -58,6 +60,8 @@ function hideCredentials(text: string): string {
 /** An environment value as an error message may show it (quoted; a URL key's credentials hidden). */
 export function shownEnvValue(key: string, value: string | undefined): string {
   const text = value ?? '';
+  // A secret is never shown, whatever is wrong with it: only how long it is.
+  if (SECRET_KEY.test(key)) return `(hidden, ${text.length} characters)`;
   return JSON.stringify(URL_KEY.test(key) ? hideCredentials(text) : redactSecrets(text));
 }
 

@@ -14,6 +14,7 @@ import type { AlertSettings } from '../config.ts';
 import { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import { databaseErrorText } from '../db/errors.ts';
+import { pruneAlerts } from '../db/sql/alerts.ts';
 import { type Fence, FencedError } from '../db/sql/leader.ts';
 import { Ledger, pruneOccurrences, releaseClaims, type UnfinishedOccurrence } from '../db/sql/occurrences.ts';
 import type { LoadedSchedule } from '../db/store.ts';
@@ -512,6 +513,8 @@ export class LeaderTerm {
     if (!this.#o.prune) return;
     const pruned = await pruneOccurrences(this.#o.database, this.#o.prune);
     if (pruned.byAge + pruned.byCount > 0) this.log.info(pruned, 'pruned finished occurrences');
+    const alerts = await pruneAlerts(this.#o.database, this.#o.prune.maxAgeMs);
+    if (alerts > 0) this.log.info({ alerts }, 'pruned alerts delivered long ago');
   }
 
   /** Sleep until the earliest of: the next due schedule, a retry, tracking, the max sleep; or a wake-up. */

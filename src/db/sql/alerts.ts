@@ -151,3 +151,15 @@ export async function alertsOf(
     order by id desc limit ${limit}`);
   return rows.map(fromRow);
 }
+
+/**
+ * Alerts older than `maxAgeMs` that are over (delivered, or never to be delivered) are deleted with
+ * the ledger's history. A pending one is kept whatever its age: an alert is never lost.
+ */
+export async function pruneAlerts(database: Database, maxAgeMs: number): Promise<number> {
+  const rows = await database.rows(sql`
+    delete from metronome.alerts
+    where delivery <> 'pending' and raised_at < clock_timestamp() - ${maxAgeMs} * interval '1 millisecond'
+    returning 1`);
+  return rows.length;
+}
