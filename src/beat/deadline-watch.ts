@@ -8,9 +8,14 @@
  */
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import { openBreaches, recordJudgements, undecidedOccurrences } from '../db/sql/deadlines.ts';
+import {
+  type DecidedOutcome,
+  openBreaches,
+  recordJudgements,
+  undecidedOccurrences,
+} from '../db/sql/deadlines.ts';
 import { type Fence, FencedError } from '../db/sql/leader.ts';
-import { alertsToRaise, type JudgedOccurrence, judge } from '../model/deadline.ts';
+import { type AlertToRaise, judgePass } from '../model/deadline.ts';
 import type { BeatMetrics } from './metrics.ts';
 import { Repeating } from './repeating.ts';
 
@@ -51,50 +56,43 @@ export class DeadlineWatch {
 
   async #pass(): Promise<void> {
     try {
-      await this.pass();
+      await this.#judge();
     } catch (error) {
       if (error instanceof FencedError) return; // the term ends; the next leader judges them
       this.#o.log.warn({ err: error }, 'deadline pass failed; the next pass tries again');
     }
   }
 
-  /** One pass (exported for tests through the class). */
-  async pass(): Promise<void> {
+  /** Read what is undecided, decide (src/model/deadline.ts), record, and keep the series. */
+  async #judge(): Promise<void> {
     const o = this.#o;
-    const firstSince = this.#since;
-    const { now, rows } = await undecidedOccurrences(
-      o.database,
-      firstSince ?? Date.now() - FIRST_LOOK_BACK_MS,
-      PASS_LIMIT,
-    );
+    const since = this.#since ?? Date.now() - FIRST_LOOK_BACK_MS;
+    const { now, rows } = await undecidedOccurrences(o.database, since, PASS_LIMIT);
     const open = await openBreaches(o.database);
-    const judged: JudgedOccurrence[] = [];
-    const decided: Array<{ taskId: string; outcome: JudgedOccurrence['judgement']['outcome'] & {} }> = [];
-    let oldestOpen: number | null = null;
-    for (const row of rows) {
-      const judgement = judge({ startMs: row.startDeadlineMs, finishMs: row.finishDeadlineMs }, row, now);
-      judged.push({
-        scheduleId: row.scheduleId,
-        scheduleName: row.scheduleName,
-        scheduledFor: row.scheduledFor,
-        judgement,
-      });
-      if (judgement.outcome) decided.push({ taskId: row.taskId, outcome: judgement.outcome });
-      else oldestOpen ??= row.scheduledFor;
-    }
-    const alerts = alertsToRaise(open, judged);
+    const pass = judgePass(rows, open, now);
     const raised = await recordJudgements(
       o.database,
       o.fence,
-      decided.map((d) => ({ taskId: d.taskId, outcome: d.outcome.kind, reason: d.outcome.reason })),
-      alerts,
+      pass.decided,
+      pass.alerts,
       o.deliver ? 'pending' : 'none',
     );
-    for (const d of decided) o.metrics.deadlineOutcomes.inc({ outcome: d.outcome.kind });
-    for (const alert of alerts) {
-      if (!raised.has(alert.key)) continue;
-      o.metrics.alertsRaised.inc({ kind: alert.kind });
-      o.log.warn(
+    this.#observe(
+      pass.decided,
+      pass.alerts.filter((a) => raised.has(a.key)),
+      open.size,
+    );
+    if (raised.size > 0) o.onRaised?.();
+    // The next pass starts from the oldest slot still undecided (or now); a full page starts over.
+    if (rows.length < PASS_LIMIT) this.#since = pass.oldestOpen ?? now;
+  }
+
+  #observe(decided: readonly DecidedOutcome[], raised: readonly AlertToRaise[], inBreach: number): void {
+    const { metrics, log } = this.#o;
+    for (const d of decided) metrics.deadlineOutcomes.inc({ outcome: d.outcome });
+    for (const alert of raised) {
+      metrics.alertsRaised.inc({ kind: alert.kind });
+      log.warn(
         {
           schedule: alert.scheduleName,
           slot: new Date(alert.scheduledFor).toISOString(),
@@ -104,9 +102,6 @@ export class DeadlineWatch {
         alert.kind === 'recovered' ? 'schedule back on time' : 'deadline breach',
       );
     }
-    o.metrics.schedulesInBreach.set(open.size);
-    if (raised.size > 0) o.onRaised?.();
-    // The next pass starts from the oldest slot still undecided (or now); a full page starts over.
-    if (rows.length < PASS_LIMIT) this.#since = oldestOpen ?? now;
+    metrics.schedulesInBreach.set(inBreach);
   }
 }

@@ -276,6 +276,42 @@ export function alertsToRaise(
   return raised;
 }
 
+/** What the ledger holds of an undecided occurrence, with its schedule's deadlines. */
+export interface UndecidedFacts extends OccurrenceFacts {
+  taskId: string;
+  scheduleId: number;
+  scheduleName: string;
+  startDeadlineMs: number | null;
+  finishDeadlineMs: number | null;
+}
+
+/**
+ * One pass of the deadline watch, decided: each occurrence judged at `now`, the outcomes now final,
+ * the alerts to raise (`open` updated in place), and the oldest slot still undecided.
+ */
+export function judgePass(
+  rows: readonly UndecidedFacts[],
+  open: Map<number, Set<BreachKind>>,
+  now: number,
+): {
+  decided: Array<{ taskId: string; outcome: DeadlineOutcome; reason: string }>;
+  alerts: AlertToRaise[];
+  oldestOpen: number | null;
+} {
+  const judged: JudgedOccurrence[] = [];
+  const decided: Array<{ taskId: string; outcome: DeadlineOutcome; reason: string }> = [];
+  let oldestOpen: number | null = null;
+  for (const row of rows) {
+    const judgement = judge({ startMs: row.startDeadlineMs, finishMs: row.finishDeadlineMs }, row, now);
+    const { scheduleId, scheduleName, scheduledFor } = row;
+    judged.push({ scheduleId, scheduleName, scheduledFor, judgement });
+    if (judgement.outcome)
+      decided.push({ taskId: row.taskId, outcome: judgement.outcome.kind, reason: judgement.outcome.reason });
+    else if (oldestOpen === null || scheduledFor < oldestOpen) oldestOpen = scheduledFor;
+  }
+  return { decided, alerts: alertsToRaise(open, judged), oldestOpen };
+}
+
 /** Delay before delivery attempt `attempt + 1` after `attempt` failed: doubling from 1 s, capped. */
 export function retryDelayMs(attempt: number, maxMs: number): number {
   return Math.min(maxMs, 1_000 * 2 ** Math.max(0, Math.min(30, attempt - 1)));

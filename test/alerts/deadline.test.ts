@@ -8,6 +8,7 @@ import {
   type BreachKind,
   type Deadlines,
   judge,
+  judgePass,
   type OccurrenceFacts,
   retryDelayMs,
   signAlert,
@@ -154,4 +155,33 @@ test('the signature covers the timestamp and the body; a receiver verifies it', 
   assert.ok(!verifyAlertSignature(header, `${body} `, 'secret-secret-secret', 1_700_000_100));
   assert.ok(!verifyAlertSignature(header, body, 'other-secret-secret', 1_700_000_100));
   assert.ok(!verifyAlertSignature(header, body, 'secret-secret-secret', 1_700_001_000), 'too old');
+});
+
+test('a pass: outcomes decided, alerts raised, the oldest slot still open', () => {
+  const row = (taskId: string, scheduledFor: number, over: Partial<OccurrenceFacts>) => ({
+    taskId,
+    scheduleId: 1,
+    scheduleName: 'a',
+    startDeadlineMs: 60_000,
+    finishDeadlineMs: null,
+    ...facts({ scheduledFor, ...over }),
+  });
+  const pass = judgePass(
+    [
+      row('t1', s(0), { status: 'succeeded', startedAt: s(1), finishedAt: s(2) }),
+      row('t2', s(60), { status: 'enqueued' }),
+      row('t3', s(120), { status: 'running', startedAt: s(121) }),
+    ],
+    new Map(),
+    s(125),
+  );
+  assert.deepEqual(
+    pass.decided.map((d) => [d.taskId, d.outcome]),
+    [['t1', 'on_time']],
+  );
+  assert.deepEqual(
+    pass.alerts.map((a) => [a.kind, a.scheduledFor]),
+    [['started_late', s(60)]],
+  );
+  assert.equal(pass.oldestOpen, s(60));
 });
