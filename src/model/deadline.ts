@@ -68,6 +68,12 @@ export interface Judgement {
   latenessMs: number | null;
 }
 
+/**
+ * Why a slot was recorded missed when an operator's change took it away (src/beat/claimed-ahead.ts,
+ * src/beat/batch.ts): not a breach of its deadlines.
+ */
+const OPERATOR_CHANGE = /^(taken back: |missed: the schedule was (removed|edited) )/;
+
 /** The statuses of an occurrence still on its way (claimed, waiting, sent, running). */
 const OPEN = new Set(['claimed', 'buffered', 'enqueued', 'running']);
 
@@ -194,7 +200,15 @@ function endedOutcome(o: OccurrenceFacts): { kind: DeadlineOutcome; reason: stri
         breach: true,
       };
     case 'missed':
-      return { kind: 'missed', reason: `the slot was not run${why}`, breach: true };
+      // A slot an operator's change took away (pause, disable, edit, removal) is theirs, no breach.
+      if (o.error && OPERATOR_CHANGE.test(o.error))
+        return { kind: 'skipped', reason: `not run: ${o.error}`, breach: false };
+      // The runtime's reasons already say `missed: ...`.
+      return {
+        kind: 'missed',
+        reason: `the slot was not run${o.error ? `: ${o.error.replace(/^missed: /, '')}` : ''}`,
+        breach: true,
+      };
     case 'lease_ended':
       return o.startedAt === null
         ? { kind: 'missed', reason: `no start and no finish were seen${why}`, breach: true }

@@ -89,6 +89,16 @@ test('failed, missed, skipped and lost runs, each with its reason', () => {
     assert.match(j.outcome!.reason, reason);
     assert.ok(j.breaches.some((b) => b.kind === kind));
   }
+  const takenBack = judge(
+    both,
+    facts({
+      status: 'missed',
+      error: 'taken back: the schedule was paused after this occurrence was claimed ahead of its instant',
+    }),
+    s(3),
+  );
+  assert.equal(takenBack.outcome?.kind, 'skipped');
+  assert.deepEqual(takenBack.breaches, [], 'a slot an operator took away is no breach');
   const paused = judge(both, facts({ status: 'paused' }), s(3));
   assert.equal(paused.outcome?.kind, 'skipped');
   assert.deepEqual(paused.breaches, [], 'a pause is the operator’s, not a breach');
