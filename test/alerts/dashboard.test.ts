@@ -4,14 +4,18 @@
  * on real Postgres (issue 20): a schedule's last 7 days — the on-time share, the outcomes, the
  * breaches with their reasons, the alerts and the lateness distribution — from a ledger the test
  * wrote, and a live schedule with deadlines judged by the running leader. Readable by keyboard and
- * screen reader, on a phone, and loading nothing from elsewhere.
+ * screen reader, on a phone, and loading nothing from elsewhere. The section's screenshot goes to a
+ * temporary folder, or to docs/screenshots/deadlines.png with METRONOME_SCREENSHOTS=1.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { BeatProcess, eventually, STARTUP_MS } from '../support/beat-process.ts';
 import { type Browser, launchChromium } from '../support/browser.ts';
-import { beatChild } from '../support/cli.ts';
+import { beatChild, ROOT } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/pg.ts';
 
 let pg: TestDatabase;
@@ -20,6 +24,10 @@ let base: string;
 let browser: Browser;
 const problems: string[] = [];
 const HOUR = 3_600_000;
+/** The section's screenshot: a temporary folder, or docs/screenshots/ with METRONOME_SCREENSHOTS=1. */
+const SHOTS = process.env.METRONOME_SCREENSHOTS
+  ? path.join(ROOT, 'docs/screenshots')
+  : mkdtempSync(path.join(tmpdir(), 'metronome-shots-'));
 
 before(async () => {
   pg = await createTestDatabase();
@@ -129,6 +137,9 @@ test('a schedule page shows the last 7 days: on-time share, breaches with reason
     (await page.textContent('#overview')) ?? '',
     /each run started within 1m and finished within 10m after its slot/,
   );
+  await page
+    .locator('section[aria-labelledby=deadlines-title]')
+    .screenshot({ path: path.join(SHOTS, 'deadlines.png') });
   // Keyboard: the breaches table is a focusable, labelled region.
   const region = await page.getAttribute('table.breaches >> xpath=..', 'aria-labelledby');
   assert.equal(region, 'breaches-title');

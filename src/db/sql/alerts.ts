@@ -148,7 +148,7 @@ export async function alertsOf(
   const rows = await database.rows<RawAlert>(sql`
     select ${COLUMNS} from metronome.alerts
     where schedule_name = ${scheduleName} and raised_at >= ${since.toISOString()}::timestamptz
-    order by id desc limit ${limit}`);
+    order by raised_at desc, id desc limit ${limit}`);
   return rows.map(fromRow);
 }
 
