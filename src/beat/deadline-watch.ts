@@ -23,6 +23,8 @@ import { Repeating } from './repeating.ts';
 const FIRST_LOOK_BACK_MS = 86_400_000;
 /** Occurrences judged per pass at most; the rest wait for the next pass. */
 const PASS_LIMIT = 5_000;
+/** One pass in this many reads each schedule's whole catch-up window (see undecidedOccurrences). */
+const WIDE_EVERY = 12;
 
 export interface DeadlineWatchOptions {
   database: Database;
@@ -41,6 +43,7 @@ export class DeadlineWatch {
   readonly #loop: Repeating;
   /** Slots before this are decided (database ms); null until the first pass. */
   #since: number | null = null;
+  #passes = 0;
 
   constructor(options: DeadlineWatchOptions) {
     this.#o = options;
@@ -67,7 +70,9 @@ export class DeadlineWatch {
   async #judge(): Promise<void> {
     const o = this.#o;
     const since = this.#since ?? Date.now() - FIRST_LOOK_BACK_MS;
-    const { now, rows } = await undecidedOccurrences(o.database, since, PASS_LIMIT);
+    // The first pass of a term, and one in WIDE_EVERY, also looks back over the catch-up windows.
+    const wide = this.#passes++ % WIDE_EVERY === 0;
+    const { now, rows } = await undecidedOccurrences(o.database, since, PASS_LIMIT, wide);
     const open = await openBreaches(o.database);
     const pass = judgePass(rows, open, now);
     const raised = await recordJudgements(

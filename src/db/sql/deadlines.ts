@@ -43,15 +43,19 @@ const num = (v: string | number | null) => (v === null ? null : Number(v));
 
 /**
  * Scheduled (not manual) occurrences of schedules with deadlines, slot at most now, outcome not
- * decided, slot after `since` — and, per schedule, after its catch-up window and a minute before
- * now whatever `since` says, so slots a catch-up records late (missed, with an older slot) are seen.
+ * decided, slot after `since` or within the last minute (a slot claimed at its instant lands a
+ * moment after it). A `wide` read also looks back over each schedule's catch-up window, where a
+ * catch-up or an edit records slots late (missed, with an older slot); it costs more (every slot of
+ * that window is looked at), so the watch makes it now and then, not every pass.
  * Returns them with the database's now, by which they are judged.
  */
 export async function undecidedOccurrences(
   database: Database,
   since: number,
   limit: number,
+  wide: boolean,
 ): Promise<{ now: number; rows: UndecidedOccurrence[] }> {
+  const back = wide ? sql`s.catchup_window_ms + 60000` : sql`60000`;
   const rows = await database.rows<Row>(sql`
     select o.task_id, o.schedule_id, o.schedule_name, o.scheduled_for, o.status, o.started_at,
            o.finished_at, o.error, s.start_deadline_ms, s.finish_deadline_ms, clock_timestamp() as now
@@ -61,7 +65,7 @@ export async function undecidedOccurrences(
       and o.deadline_outcome is null
       and o.scheduled_for <= clock_timestamp()
       and o.scheduled_for >= least(${new Date(since).toISOString()}::timestamptz,
-            clock_timestamp() - (s.catchup_window_ms + 60000) * interval '1 millisecond')
+            clock_timestamp() - (${back}) * interval '1 millisecond')
     order by o.scheduled_for
     limit ${limit}`);
   const [{ now } = { now: new Date() }] =
