@@ -11,6 +11,7 @@ import { metronomeWorker } from '../../examples/bullmq-worker.ts';
 import { beatEnv } from '../support/beat-env.ts';
 import { BeatProcess, eventually, STARTUP_MS, sleep } from '../support/beat-process.ts';
 import { bullmqPrefixPerFile } from '../support/bullmq.ts';
+import { beat as beatCli } from '../support/cli.ts';
 import { createMigratedDatabase } from '../support/migrated.ts';
 import type { TestDatabase } from '../support/pg.ts';
 import { REDIS_URL } from '../support/redis.ts';
@@ -81,4 +82,14 @@ test('BullMQ: a job past its finish deadline, an on-time one and a failing one',
     return (row?.n ?? 0) >= 2;
   });
   assert.equal(await alert('quick', 'started_late'), undefined);
+  // `beat history` says how each run kept its deadlines, and why not.
+  const history = await beatCli(['history', 'slow'], { DATABASE_URL: db.url });
+  assert.equal(history.code, 0, history.stderr);
+  assert.match(history.stdout, /DEADLINES/);
+  assert.match(history.stdout, /not_finished .*finished \d+s after its slot, past its finish deadline of 2s/);
+  const json = await beatCli(['history', 'quick', '--json'], { DATABASE_URL: db.url });
+  const judged = (JSON.parse(json.stdout) as Array<{ deadlineOutcome: string | null }>).filter(
+    (o) => o.deadlineOutcome,
+  );
+  assert.ok(judged.every((o) => o.deadlineOutcome === 'on_time'));
 });
