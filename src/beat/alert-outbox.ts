@@ -37,12 +37,27 @@ export interface AlertOutboxOptions {
   log: Logger;
 }
 
+/**
+ * The webhook's address without a user name and password (fetch refuses a URL that carries them),
+ * and those as a Basic `Authorization` header, as a browser would send them.
+ */
+export function webhookTarget(url: string): { url: string; authorization: string | undefined } {
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return { url, authorization: undefined };
+  const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), authorization: `Basic ${Buffer.from(credentials).toString('base64')}` };
+}
+
 export class AlertOutbox {
   readonly #o: AlertOutboxOptions;
   readonly #loop: Repeating;
+  readonly #target: ReturnType<typeof webhookTarget>;
 
   constructor(options: AlertOutboxOptions) {
     this.#o = options;
+    this.#target = webhookTarget(options.settings.webhookUrl);
     this.#loop = new Repeating(
       () => this.#round(),
       () => LOOK_MS,
@@ -79,9 +94,10 @@ export class AlertOutbox {
     const timestamp = Math.floor(Date.now() / 1000);
     let problem: string;
     try {
-      const response = await fetch(o.settings.webhookUrl, {
+      const response = await fetch(this.#target.url, {
         method: 'POST',
         headers: {
+          ...(this.#target.authorization ? { authorization: this.#target.authorization } : {}),
           'content-type': 'application/json',
           'user-agent': `metronome/${VERSION}`,
           'idempotency-key': alert.key,

@@ -5,7 +5,11 @@
  * delivered alert leaves the outbox; a pending one survives pruning whatever its age.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { AlertOutbox } from '../../src/beat/alert-outbox.ts';
+import { BeatMetrics } from '../../src/beat/metrics.ts';
 import {
   claimDeliveries,
   markAttemptFailed,
@@ -15,13 +19,17 @@ import {
 } from '../../src/db/sql/alerts.ts';
 import { openBreaches, recordJudgements } from '../../src/db/sql/deadlines.ts';
 import { FencedError } from '../../src/db/sql/leader.ts';
+import { createLogger } from '../../src/logger.ts';
+import { verifyAlertSignature } from '../../src/model/alert-message.ts';
 import { type AlertToRaise, alertKey } from '../../src/model/deadline.ts';
+import { eventually } from '../support/beat-process.ts';
 import { migratedDatabasePerFile } from '../support/migrated.ts';
 
 const file = migratedDatabasePerFile();
 const leaderA = { group: 'default', holder: 'a', epoch: 1 };
 const leaderB = { group: 'default', holder: 'b', epoch: 2 };
 const SLOT = Date.parse('2026-06-01T10:00:00Z');
+const SECRET = 'outbox-test-secret-0123456789';
 
 async function lease(holder: string, epoch: number): Promise<void> {
   await file.db.sql`
@@ -96,4 +104,82 @@ test('pruning deletes old delivered alerts and keeps pending ones whatever their
     left.map((r) => r.schedule_id),
     ['8'],
   );
+});
+
+test('the outbox delivers to a receiver behind Basic auth given in the URL, signed, with its key', async () => {
+  const received: Array<{ authorization?: string; key?: string; valid: boolean; body: string }> = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => {
+      body += c;
+    });
+    req.on('end', () => {
+      received.push({
+        authorization: req.headers.authorization,
+        key: req.headers['idempotency-key'] as string | undefined,
+        valid: verifyAlertSignature(
+          String(req.headers['metronome-signature']),
+          body,
+          SECRET,
+          Math.floor(Date.now() / 1000),
+        ),
+        body,
+      });
+      res
+        .writeHead(
+          req.headers.authorization === `Basic ${Buffer.from('hook:p@ss').toString('base64')}` ? 204 : 401,
+        )
+        .end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await lease('c', 3);
+  const fence = { group: 'default', holder: 'c', epoch: 3 };
+  await recordJudgements(file.database, fence, [], [alert(9, 'not_finished')], 'pending');
+  const outbox = new AlertOutbox({
+    database: file.database,
+    fence,
+    settings: {
+      webhookUrl: `http://hook:p%40ss@127.0.0.1:${port}/in`,
+      webhookSecret: SECRET,
+      webhookTimeoutMs: 2_000,
+      retryMaxMs: 1_000,
+      deadlineIntervalMs: 1_000,
+      publicUrl: 'https://metronome.example.com',
+    },
+    metrics: new BeatMetrics({ processMetrics: false }),
+    log: createLogger({ level: 'silent' }),
+  });
+  try {
+    await eventually(
+      'the alert delivered',
+      10_000,
+      async () => (await pendingAlertCount(file.database)) === 0,
+    );
+  } finally {
+    await outbox.stop(2_000);
+    server.close();
+  }
+  // The alert left pending by the test before goes too: the outbox holds every undelivered one.
+  assert.deepEqual(received.map((r) => r.key).sort(), [
+    alertKey(8, SLOT, 'missed'),
+    alertKey(9, SLOT, 'not_finished'),
+  ]);
+  assert.ok(
+    received.every((r) => r.valid),
+    'signatures verify',
+  );
+  const nine = received.find((r) => r.key === alertKey(9, SLOT, 'not_finished'));
+  assert.deepEqual(JSON.parse(nine?.body ?? '{}'), {
+    id: alertKey(9, SLOT, 'not_finished'),
+    type: 'breach',
+    kind: 'not_finished',
+    schedule: 's9',
+    slot: new Date(SLOT).toISOString(),
+    reason: 'reason of not_finished',
+    raisedAt: JSON.parse(nine?.body ?? '{}').raisedAt,
+    dashboard: 'https://metronome.example.com/schedules/s9',
+  });
 });
