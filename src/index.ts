@@ -18,6 +18,8 @@ export type { ScheduleInfo } from './client/schedule.ts';
 export type { AuditEntry } from './db/sql/audit.ts';
 export type { CrontabOptions, EveryOptions, ScheduleDeclaration } from './declare/api.ts';
 export { at, clocked, crontab, defineSchedule, every, isScheduleDeclaration, solar } from './declare/api.ts';
+export type { AlertBody } from './model/alert-message.ts';
+export { verifyAlertSignature } from './model/alert-message.ts';
 export type { Duration, JsonObject, JsonValue, ScheduleDeclarationInput } from './model/index.ts';
 export type { OccurrenceView } from './observe/history.ts';
 export type { BulkBatch, BulkItem, BulkItemError, BulkOptions, BulkResult } from './operate/bulk.ts';

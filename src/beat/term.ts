@@ -10,9 +10,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { AlertSettings } from '../config.ts';
 import { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import { databaseErrorText } from '../db/errors.ts';
+import { pruneAlerts } from '../db/sql/alerts.ts';
 import { type Fence, FencedError } from '../db/sql/leader.ts';
 import {
   Ledger,
@@ -26,11 +28,13 @@ import type { RunLocks } from '../locks/index.ts';
 import type { ScheduleRecord } from '../model/index.ts';
 import { extensionMs, holdMs, lockKey, lockLeaseMs } from '../model/run-lease.ts';
 import type { Transport } from '../transports/transport.ts';
+import { AlertOutbox } from './alert-outbox.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
 import { claim } from './claim.ts';
 import { ClaimRate } from './claim-rate.ts';
 import { ClaimedAhead, type ToSkip, takenAwayBecause } from './claimed-ahead.ts';
 import { DatabaseClock } from './clock.ts';
+import { DeadlineWatch } from './deadline-watch.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
 import { enqueueItem } from './enqueue-item.ts';
 import { herdClaimUntil } from './herd-window.ts';
@@ -66,6 +70,8 @@ export interface TermSettings {
   book?: BookOptions;
   /** Ledger retention (see pruneOccurrences, src/db/sql/occurrences.ts); no pruning when absent. */
   prune?: { maxAgeMs: number; perSchedule: number; intervalMs: number };
+  /** Deadlines and alerts (docs/alerts.md); default: judged every 5 s, alerts recorded, no webhook. */
+  alerts?: AlertSettings;
 }
 
 export interface TermOptions extends TermSettings {
@@ -137,6 +143,9 @@ export class LeaderTerm {
   #catchupTokens: number;
   #catchupRefilledAt = performance.now();
   #lastTickError: string | undefined;
+  /** The side loops of a term (deadline-watch.ts, alert-outbox.ts), started with the tick loop. */
+  #deadlines: DeadlineWatch | undefined;
+  #outbox: AlertOutbox | undefined;
 
   constructor(options: TermOptions) {
     this.#o = options;
@@ -229,7 +238,40 @@ export class LeaderTerm {
     this.#lastProgress = performance.now();
     this.#loop = this.#run();
     this.log.info('tick loop started');
+    this.#startAlerting();
     return true;
+  }
+
+  /** The deadline watch, and the outbox when a webhook is configured: beside the tick, never in it. */
+  #startAlerting(): void {
+    const o = this.#o;
+    const settings = o.alerts;
+    const { webhookUrl, webhookSecret } = settings ?? {};
+    if (settings && webhookUrl && webhookSecret) {
+      this.#outbox = new AlertOutbox({
+        database: o.database,
+        fence: o.fence,
+        settings: { ...settings, webhookUrl, webhookSecret },
+        metrics: o.metrics,
+        log: this.log,
+      });
+    }
+    this.#deadlines = new DeadlineWatch({
+      database: o.database,
+      fence: o.fence,
+      metrics: o.metrics,
+      log: this.log,
+      intervalMs: settings?.deadlineIntervalMs ?? 5_000,
+      deliver: this.#outbox !== undefined,
+      onRaised: () => this.#outbox?.nudge(),
+    });
+  }
+
+  async #stopAlerting(boundMs: number): Promise<void> {
+    await Promise.all([this.#deadlines?.stop(boundMs), this.#outbox?.stop(boundMs)]);
+    // What a standby shows is not the state of the group: only the leader's series count.
+    this.#o.metrics.schedulesInBreach.set(0);
+    this.#o.metrics.alertsPending.set(0);
   }
 
   /**
@@ -240,6 +282,7 @@ export class LeaderTerm {
   async stop(boundMs: number): Promise<StatusWrite[]> {
     this.#active = false;
     this.#wake?.();
+    const alerting = this.#stopAlerting(boundMs);
     const loop = this.#loop;
     if (loop) {
       let timer: NodeJS.Timeout | undefined;
@@ -261,6 +304,7 @@ export class LeaderTerm {
       }
     }
     await this.#unlistenAll();
+    await alerting;
     return this.#writer.drain();
   }
 
@@ -511,6 +555,8 @@ export class LeaderTerm {
     if (!this.#o.prune) return;
     const pruned = await pruneOccurrences(this.#o.database, this.#o.prune);
     if (pruned.byAge + pruned.byCount > 0) this.log.info(pruned, 'pruned finished occurrences');
+    const alerts = await pruneAlerts(this.#o.database, this.#o.prune.maxAgeMs);
+    if (alerts > 0) this.log.info({ alerts }, 'pruned alerts delivered long ago');
   }
 
   /** Sleep until the earliest of: the next due schedule, a retry, tracking, the max sleep; or a wake-up. */

@@ -28,6 +28,8 @@ export interface DefinitionOptions {
   catchupWindow?: string;
   jitter?: string;
   runLease?: string;
+  startDeadline?: string;
+  finishDeadline?: string;
   description?: string;
 }
 
@@ -51,6 +53,14 @@ export function definitionOptions(command: Command): Command {
     .option('--catchup-window <duration>', "how far back catch-up looks (default '1h')")
     .option('--jitter <duration>', 'spread fires by up to this much')
     .option('--run-lease <duration>', 'longest run-lock hold when completion is never seen')
+    .option(
+      '--start-deadline <duration>',
+      "each run must have started this long after its slot, e.g. '5m' (alerts)",
+    )
+    .option(
+      '--finish-deadline <duration>',
+      "each run must have finished this long after its slot, e.g. '1h' (alerts)",
+    )
     .option('--description <text>', 'free text');
 }
 
@@ -79,6 +89,8 @@ export function definitionFromOptions(o: DefinitionOptions): Record<string, unkn
     catchupWindow: durationOption(o.catchupWindow),
     jitter: durationOption(o.jitter),
     runLease: durationOption(o.runLease),
+    startDeadline: durationOption(o.startDeadline),
+    finishDeadline: durationOption(o.finishDeadline),
     description: o.description,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));

@@ -25,6 +25,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { ALERT_KINDS, type AlertKind, DEADLINE_OUTCOMES, type DeadlineOutcome } from '../model/deadline.ts';
 import { type JsonObject, type JsonValue, parseJsonExact, stringifyJson } from '../model/json.ts';
 import { MAX_DURATION_MS } from '../model/limits.ts';
 import { DST_POLICY_TEXTS, MANAGED_BY, type ManagedBy } from '../model/schedule.ts';
@@ -110,6 +111,9 @@ export const schedules = metronome.table(
     catchupWindowMs: ms('catchup_window_ms').notNull().default(3_600_000),
     jitterMs: ms('jitter_ms').notNull().default(0),
     runLeaseMs: ms('run_lease_ms'),
+    // deadlines after each slot (migration 0016, src/model/deadline.ts); null: none
+    startDeadlineMs: ms('start_deadline_ms'),
+    finishDeadlineMs: ms('finish_deadline_ms'),
     description: text('description'),
     // ownership and operator state; `sync` never touches paused_at / paused_reason.
     managedBy: text('managed_by').$type<ManagedBy>().notNull().default('db'),
@@ -204,7 +208,28 @@ export const schedules = metronome.table(
       t.createdAt,
       t.updatedAt,
     ].map((c) => check(`${c.name}_is_finite`, sql`${c} is null or isfinite(${c})`)),
-    ...[t.everyMs, t.expiresMs, t.catchupWindowMs, t.jitterMs, t.runLeaseMs].map((c) =>
+    // Migration 0016: deadlines of at least a second, the finish one not before the start one.
+    check(
+      'start_deadline_ms_at_least_1000',
+      sql`${t.startDeadlineMs} is null or ${t.startDeadlineMs} >= 1000`,
+    ),
+    check(
+      'finish_deadline_ms_at_least_1000',
+      sql`${t.finishDeadlineMs} is null or ${t.finishDeadlineMs} >= 1000`,
+    ),
+    check(
+      'finish_deadline_not_before_start_deadline',
+      sql`${t.startDeadlineMs} is null or ${t.finishDeadlineMs} is null or ${t.finishDeadlineMs} >= ${t.startDeadlineMs}`,
+    ),
+    ...[
+      t.everyMs,
+      t.expiresMs,
+      t.catchupWindowMs,
+      t.jitterMs,
+      t.runLeaseMs,
+      t.startDeadlineMs,
+      t.finishDeadlineMs,
+    ].map((c) =>
       check(`${c.name}_at_most_100_years`, sql`${c} is null or ${c} <= ${sql.raw(String(MAX_DURATION_MS))}`),
     ),
     check('version_is_safe', sql`${t.version} between 1 and ${sql.raw(String(Number.MAX_SAFE_INTEGER))}`),
@@ -216,6 +241,10 @@ export const schedules = metronome.table(
       .where(sql`${t.nextFireAt} is null or ${t.invalidReason} is not null`),
     // The leader's look for pauses that end (migration 0015).
     index('schedules_paused_until_idx').on(t.pausedUntil).where(sql`${t.pausedUntil} is not null`),
+    // The leader's deadline pass reads only schedules with deadlines (migration 0016).
+    index('schedules_with_deadlines_idx')
+      .on(t.id)
+      .where(sql`${t.startDeadlineMs} is not null or ${t.finishDeadlineMs} is not null`),
   ],
 );
 
@@ -260,8 +289,16 @@ export const occurrences = metronome.table(
     leaderEpoch: bigint('leader_epoch', { mode: 'number' }),
     claimedAt: tstz('claimed_at').notNull().default(sql`now()`),
     enqueuedAt: tstz('enqueued_at'),
+    /** When the run was first seen started (the leader's observation; migration 0016). */
+    startedAt: tstz('started_at'),
     finishedAt: tstz('finished_at'),
     error: text('error'),
+    /**
+     * How the occurrence stood against its schedule's deadlines, once decided (src/model/deadline.ts;
+     * migration 0016); null for schedules without deadlines and until decided.
+     */
+    deadlineOutcome: text('deadline_outcome').$type<DeadlineOutcome>(),
+    deadlineReason: text('deadline_reason'),
   },
   (t) => [
     // One scheduled occurrence per slot: the key that makes a double claim impossible. Manual runs
@@ -269,6 +306,10 @@ export const occurrences = metronome.table(
     // the slot's place.
     uniqueIndex('occurrences_slot_idx').on(t.scheduleId, t.scheduledFor).where(sql`not ${t.manual}`),
     check('status_is_known', sql`status in (${listed(OCCURRENCE_STATUSES)})`),
+    check(
+      'deadline_outcome_is_known',
+      sql`${t.deadlineOutcome} is null or ${t.deadlineOutcome} in (${listed(DEADLINE_OUTCOMES)})`,
+    ),
     // The runtime's "what is in flight" query; a partial index stays small however long history is.
     index('occurrences_in_flight_idx')
       .on(t.status)
@@ -386,6 +427,38 @@ export const auditLog = metronome.table(
   (t) => [
     check('via_is_known', sql`${t.via} in (${listed(ACTOR_VIAS)})`),
     index('audit_log_schedule_idx').on(t.scheduleName, t.id.desc()),
+  ],
+);
+
+/**
+ * The alerts outbox (migration 0016): a breach of a schedule's deadline, or its recovery, one row
+ * each, keyed by its idempotency key so a second leader raising it again adds nothing. Only the
+ * leader delivers, fenced by its epoch (src/db/sql/alerts.ts); `delivered_at` set once a webhook
+ * receiver accepted it; `delivery` 'none' when no webhook was configured when it was raised.
+ */
+export const alerts = metronome.table(
+  'alerts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    key: text('key').notNull().unique(),
+    scheduleId: bigint('schedule_id', { mode: 'number' }).notNull(),
+    scheduleName: text('schedule_name').notNull(),
+    scheduledFor: tstz('scheduled_for').notNull(),
+    kind: text('kind').$type<AlertKind>().notNull(),
+    reason: text('reason').notNull(),
+    raisedAt: tstz('raised_at').notNull().default(sql`now()`),
+    raisedEpoch: bigint('raised_epoch', { mode: 'number' }),
+    delivery: text('delivery').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: tstz('next_attempt_at').notNull().default(sql`now()`),
+    deliveredAt: tstz('delivered_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    check('alert_kind_is_known', sql`${t.kind} in (${listed(ALERT_KINDS)})`),
+    check('delivery_is_known', sql`${t.delivery} in ('pending', 'delivered', 'none')`),
+    index('alerts_pending_idx').on(t.nextAttemptAt).where(sql`${t.delivery} = 'pending'`),
+    index('alerts_schedule_idx').on(t.scheduleId, t.id.desc()),
   ],
 );
 

@@ -21,6 +21,7 @@ import {
 import { checkHost, isLoopbackHost, type ReadAccess, requireReadToken } from './api/guard.ts';
 import {
   getActions,
+  getDeadlines,
   getEvents,
   getForecast,
   getIndex,
@@ -99,6 +100,7 @@ export const ROUTES: Route[] = [
   { kind: 'api', path: api('/bulk/schedules'), POST: postBulk },
   { kind: 'api', path: api(`/schedules/${NAME}/occurrences`), GET: getOccurrences },
   { kind: 'api', path: api(`/schedules/${NAME}/timeline`), GET: getTimeline },
+  { kind: 'api', path: api(`/schedules/${NAME}/deadlines`), GET: getDeadlines },
   { kind: 'api', path: api(`/schedules/${NAME}/pause`), POST: postPause },
   { kind: 'api', path: api(`/schedules/${NAME}/resume`), POST: postResume },
   { kind: 'api', path: api(`/schedules/${NAME}/skip`), POST: postSkip, DELETE: deleteSkip },

@@ -80,6 +80,13 @@ export interface ScheduleDeclarationInput {
   jitter?: Duration;
   /** How long the run lock is held at most when completion is never observed. Default: the runtime's. */
   runLease?: Duration | null;
+  /**
+   * Each run must have started within this long after its slot (e.g. `'5m'`); a run that has not is
+   * a breach, alerted once (docs/alerts.md). Default none.
+   */
+  startDeadline?: Duration | null;
+  /** Each run must have finished within this long after its slot (e.g. `'1h'`). Default none. */
+  finishDeadline?: Duration | null;
   /** Free text for people. */
   description?: string | null;
 }
@@ -265,6 +272,8 @@ const declarationSchema = z.strictObject(
     catchupWindow: duration(DEFAULTS.catchupWindowMs, 0, 'use 0 or more'),
     jitter: duration(DEFAULTS.jitterMs, 0, 'use 0 or more'),
     runLease: duration(null, 1000, "use at least '1s'"),
+    startDeadline: duration(null, 1000, "use at least '1s', e.g. '5m'"),
+    finishDeadline: duration(null, 1000, "use at least '1s', e.g. '1h'"),
     description: z
       .string({ error: 'must be a string or null' })
       .superRefine((text, ctx) => {
@@ -407,6 +416,8 @@ export function parseDeclaration(input: unknown, now: number): DeclarationResult
         catchupWindow,
         jitter,
         runLease,
+        startDeadline,
+        finishDeadline,
         ...rest
       } = d;
       const fields: ScheduleFields = {
@@ -418,6 +429,8 @@ export function parseDeclaration(input: unknown, now: number): DeclarationResult
         catchupWindowMs: catchupWindow as number,
         jitterMs: jitter as number,
         runLeaseMs: runLease,
+        startDeadlineMs: startDeadline,
+        finishDeadlineMs: finishDeadline,
       };
       // Last, exactly what will be stored, through the checks every row goes through when loaded.
       const check = validateFields({ ...fields, name: declared }, now);
@@ -502,4 +515,6 @@ const COLUMN_FIELD: Record<string, string> = {
   catchup_window_ms: 'catchupWindow',
   jitter_ms: 'jitter',
   run_lease_ms: 'runLease',
+  start_deadline_ms: 'startDeadline',
+  finish_deadline_ms: 'finishDeadline',
 };

@@ -67,6 +67,10 @@ export interface ScheduleFields {
   catchupWindowMs: number;
   jitterMs: number;
   runLeaseMs: number | null;
+  /** A run must have started within this long after its slot, or it is late (src/model/deadline.ts). */
+  startDeadlineMs: number | null;
+  /** A run must have finished within this long after its slot, or it is late. */
+  finishDeadlineMs: number | null;
   description: string | null;
 }
 
@@ -102,6 +106,8 @@ export const FIELD_NAMES = [
   'catchupWindowMs',
   'jitterMs',
   'runLeaseMs',
+  'startDeadlineMs',
+  'finishDeadlineMs',
   'description',
 ] as const satisfies readonly (keyof ScheduleFields)[];
 

@@ -7,7 +7,7 @@
  * columns (next_fire_at, last_fire_at, total_runs, version) are checked too: a person can edit
  * them. A row that fails is quarantined by the store (invalid_reason), never thrown.
  */
-import { compileSchedule, type Schedule, ScheduleSpecError } from '../time/index.ts';
+import { compileSchedule, formatDuration, type Schedule, ScheduleSpecError } from '../time/index.ts';
 import { reservedHeaderProblem } from './headers.ts';
 import { isJsonObject, jsonProblem } from './json.ts';
 import {
@@ -196,8 +196,16 @@ function timingProblem(r: CheckedFields): RecordCheck | null {
     ['catchup_window_ms', durationProblem(r.catchupWindowMs, 0)],
     ['jitter_ms', durationProblem(r.jitterMs, 0)],
     ['run_lease_ms', durationProblem(r.runLeaseMs, 1_000)],
+    ['start_deadline_ms', durationProblem(r.startDeadlineMs, 1_000)],
+    ['finish_deadline_ms', durationProblem(r.finishDeadlineMs, 1_000)],
   ]);
   if (found) return found;
+  if (r.startDeadlineMs !== null && r.finishDeadlineMs !== null && r.finishDeadlineMs < r.startDeadlineMs) {
+    return problem(
+      'finish_deadline_ms',
+      `${formatDuration(r.finishDeadlineMs)} is shorter than start_deadline_ms (${formatDuration(r.startDeadlineMs)}): a run cannot finish before it starts; make the finish deadline at least the start deadline`,
+    );
+  }
   if (r.startAt && r.endAt && r.startAt.getTime() >= r.endAt.getTime()) {
     return problem('end_at', `${r.endAt.toISOString()} is not after start_at (${r.startAt.toISOString()})`);
   }

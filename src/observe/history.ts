@@ -17,6 +17,8 @@ export interface OccurrenceView {
   leaderEpoch: number | null;
   claimedAt: string;
   enqueuedAt: string | null;
+  /** When the run was first seen started; null when no start was seen. */
+  startedAt: string | null;
   finishedAt: string | null;
   /** Enqueue minus due instant, ms; null until enqueued. */
   lagMs: number | null;
@@ -24,6 +26,9 @@ export interface OccurrenceView {
   durationMs: number | null;
   /** The worker's error, or why the slot did not run (missed, skipped). */
   error: string | null;
+  /** How it kept its schedule's deadlines, once judged (docs/alerts.md); null without deadlines. */
+  deadlineOutcome: string | null;
+  deadlineReason: string | null;
 }
 
 export async function scheduleOccurrences(
@@ -48,9 +53,12 @@ export function occurrenceView(o: OccurrenceRow): OccurrenceView {
     leaderEpoch: o.leaderEpoch,
     claimedAt: o.claimedAt.toISOString(),
     enqueuedAt: o.enqueuedAt?.toISOString() ?? null,
+    startedAt: o.startedAt?.toISOString() ?? null,
     finishedAt: o.finishedAt?.toISOString() ?? null,
     lagMs: enqueued === null ? null : Math.max(0, enqueued - o.fireAt.getTime()),
     durationMs: enqueued !== null && finished !== null ? Math.max(0, finished - enqueued) : null,
     error: o.error,
+    deadlineOutcome: o.deadlineOutcome,
+    deadlineReason: o.deadlineReason,
   };
 }

@@ -157,6 +157,8 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     catchupWindowMs: r.catchupWindowMs,
     jitterMs: r.jitterMs,
     runLeaseMs: r.runLeaseMs,
+    startDeadlineMs: r.startDeadlineMs,
+    finishDeadlineMs: r.finishDeadlineMs,
     description: r.description,
     managedBy: r.managedBy,
     source: r.source,

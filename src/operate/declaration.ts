@@ -77,6 +77,8 @@ export function declarationOf(record: ScheduleRecord): ScheduleDeclarationInput 
     catchupWindow: record.catchupWindowMs,
     jitter: record.jitterMs,
     runLease: record.runLeaseMs,
+    startDeadline: record.startDeadlineMs,
+    finishDeadline: record.finishDeadlineMs,
     description: record.description,
   };
 }

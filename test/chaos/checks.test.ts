@@ -59,6 +59,8 @@ function record(over: Partial<ScheduleRecord> = {}): ScheduleRecord {
     catchupWindowMs: 3_600_000,
     jitterMs: 0,
     runLeaseMs: null,
+    startDeadlineMs: null,
+    finishDeadlineMs: null,
     description: null,
     managedBy: 'db',
     source: null,

@@ -129,6 +129,7 @@ test('each operation answers with a documented status and a body its schema acce
     ['DELETE', '/schedules/{name}', '/api/v1/schedules/nope'],
     ['GET', '/schedules/{name}/occurrences', '/api/v1/schedules/doc.made/occurrences'],
     ['GET', '/schedules/{name}/timeline', '/api/v1/schedules/doc.made/timeline'],
+    ['GET', '/schedules/{name}/deadlines', '/api/v1/schedules/doc.made/deadlines'],
     ['POST', '/schedules/{name}/pause', '/api/v1/schedules/doc.one/pause', { reason: 'docs' }],
     ['POST', '/schedules/{name}/resume', '/api/v1/schedules/doc.one/resume', {}],
     ['POST', '/schedules/{name}/pause', '/api/v1/schedules/doc.one/pause', { reason: 'docs', until: '2h' }],

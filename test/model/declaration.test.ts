@@ -49,6 +49,8 @@ test('a minimal declaration gets the documented defaults', () => {
     catchupWindowMs: 3_600_000,
     jitterMs: 0,
     runLeaseMs: null,
+    startDeadlineMs: null,
+    finishDeadlineMs: null,
     description: null,
   });
 });

@@ -34,6 +34,8 @@ export function scheduleRow(patch: object = {}): CheckedRecord {
     catchupWindowMs: 3_600_000,
     jitterMs: 0,
     runLeaseMs: null,
+    startDeadlineMs: null,
+    finishDeadlineMs: null,
     description: null,
     nextFireAt: null,
     lastFireAt: null,

@@ -70,6 +70,8 @@ export function registerShow(program: Command): void {
           ['catch-up', `${r.catchup} within ${formatDuration(r.catchupWindowMs)}`],
           ['jitter', ms(r.jitterMs)],
           ['run lease', ms(r.runLeaseMs)],
+          ['start deadline', ms(r.startDeadlineMs)],
+          ['finish deadline', ms(r.finishDeadlineMs)],
           [
             'managed by',
             r.managedBy === 'code' ? `code (${r.source ?? '?'})` : `db${r.source ? ` (${r.source})` : ''}`,
@@ -104,15 +106,18 @@ export function registerShow(program: Command): void {
 }
 
 export function occurrenceTable(history: OccurrenceRow[]): string {
+  // A schedule with deadlines gets a column saying how each run kept them (docs/alerts.md).
+  const judged = history.some((o) => o.deadlineOutcome !== null);
   return table(
-    ['SCHEDULED FOR', 'STATUS', 'TASK ID', 'ENQUEUED', 'FINISHED', 'ERROR'],
+    ['SCHEDULED FOR', 'STATUS', 'TASK ID', 'ENQUEUED', 'FINISHED', ...(judged ? ['DEADLINES'] : []), 'ERROR'],
     history.map((o) => [
       isoOf(o.scheduledFor) ?? '-',
       o.status + (o.manual ? ' (manual)' : ''),
       o.taskId,
       isoOf(o.enqueuedAt) ?? '-',
       isoOf(o.finishedAt) ?? '-',
-      o.error ?? '',
+      ...(judged ? [o.deadlineOutcome ?? '-'] : []),
+      o.error ?? (o.deadlineOutcome && o.deadlineOutcome !== 'on_time' ? (o.deadlineReason ?? '') : ''),
     ]),
   );
 }

@@ -143,9 +143,12 @@ export class Ledger {
       status === 'enqueued' || (status === 'succeeded' && from.includes('claimed'))
         ? sql`clock_timestamp()`
         : sql`enqueued_at`;
+    // When a run was first seen started: deadlines judge the start by it (src/model/deadline.ts).
+    const started = status === 'running' ? sql`coalesce(started_at, clock_timestamp())` : sql`started_at`;
     const rows = await this.database.rows<{ task_id: string }>(
       sql`update metronome.occurrences
-          set status = ${status}, error = ${error}, finished_at = ${finished}, enqueued_at = ${enqueued}
+          set status = ${status}, error = ${error}, finished_at = ${finished}, enqueued_at = ${enqueued},
+              started_at = ${started}
           where task_id in ${list(taskIds)} and status in ${list(from)} and leader_epoch = ${this.fence.epoch}
           returning task_id`,
     );

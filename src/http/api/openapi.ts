@@ -162,6 +162,8 @@ const definitionProperties = {
   catchupWindow: duration,
   jitter: duration,
   runLease: nullable(duration),
+  startDeadline: nullable(duration),
+  finishDeadline: nullable(duration),
   description: nullable({ type: 'string' }),
 };
 
@@ -455,6 +457,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
         nameParam,
         query('hours', 'integer', '1 to 168, default 24.'),
       ]),
+      '/schedules/{name}/deadlines': read(
+        'How it kept its deadlines over the last 7 days: on-time share, outcomes, breaches with reasons, alerts, lateness (docs/alerts.md).',
+        object,
+        [nameParam],
+      ),
       '/schedules/{name}/pause': action(
         'Pause it (any schedule); with `until`, the leader resumes it by itself then.',
         {

@@ -3,6 +3,7 @@
 import { recentActions } from '../../db/sql/audit.ts';
 import { findSchedule } from '../../db/sql/schedules-read.ts';
 import { databaseNow } from '../../db/store.ts';
+import { deadlineReport } from '../../observe/deadline-report.ts';
 import { scheduleOccurrences } from '../../observe/history.ts';
 import { scheduleDetail } from '../../observe/schedule-detail.ts';
 import { viewRecord } from '../../observe/schedule-view.ts';
@@ -37,6 +38,7 @@ export async function getIndex({ res, app }: Exchange): Promise<void> {
       'POST /api/v1/bulk/schedules',
       'GET /api/v1/schedules/{name}/occurrences',
       'GET /api/v1/schedules/{name}/timeline',
+      'GET /api/v1/schedules/{name}/deadlines',
       'POST /api/v1/schedules/{name}/pause',
       'POST /api/v1/schedules/{name}/resume',
       'POST /api/v1/schedules/{name}/trigger',
@@ -95,6 +97,12 @@ export async function getTimeline({ res, url, params, app }: Exchange): Promise<
   if (!record) throw noSchedule(params[0]!);
   const now = await databaseNow(app.database);
   sendJson(res, 200, await scheduleTimeline(app.database, viewRecord(record, now), now, hours));
+}
+
+export async function getDeadlines({ res, params, app }: Exchange): Promise<void> {
+  const record = await findSchedule(app.database.db, params[0]!);
+  if (!record) throw noSchedule(params[0]!);
+  sendJson(res, 200, await deadlineReport(app.database, record, await databaseNow(app.database)));
 }
 
 export async function getNow({ res, app }: Exchange): Promise<void> {

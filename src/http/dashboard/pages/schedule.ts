@@ -4,6 +4,7 @@
  * history, its missed, skipped and failed rows with their reasons, and the operator actions on it.
  */
 import { PROBLEM_STATUSES } from '../../../db/schema.ts';
+import { type DeadlineReport, deadlineReport } from '../../../observe/deadline-report.ts';
 import { type OccurrenceView, scheduleOccurrences } from '../../../observe/history.ts';
 import { type ScheduleDetail, scheduleDetail } from '../../../observe/schedule-detail.ts';
 import { scheduleTimeline } from '../../../observe/timeline.ts';
@@ -11,7 +12,7 @@ import { formatDuration } from '../../../time/index.ts';
 import { instantParam } from '../../api/params.ts';
 import { noSchedule } from '../../api/reads.ts';
 import type { Exchange } from '../../context.ts';
-import { timelineChart } from '../charts.ts';
+import { latenessChart, timelineChart } from '../charts.ts';
 import { relative, shortDuration, stateBadge, statusBadge, utc } from '../format.ts';
 import { type Html, html } from '../html.ts';
 import { leaderPill, sendPage } from '../layout.ts';
@@ -36,6 +37,9 @@ export async function schedulePage({ res, url, params, app }: Exchange): Promise
     statuses: [...PROBLEM_STATUSES, 'skipped'],
   });
   const timeline = await scheduleTimeline(app.database, view, now, 24);
+  const deadlines = await deadlineReport(app.database, view.record, now);
+  const showDeadlines =
+    deadlines.startDeadlineMs !== null || deadlines.finishDeadlineMs !== null || deadlines.judged > 0;
   const s = detail.schedule;
   const path = `/api/v1/schedules/${encodeURIComponent(name)}`;
   const body = html`<p class="crumbs"><a href="/">Schedules</a> /</p>
@@ -66,6 +70,14 @@ ${detail.codeOwned ? html`<p class="notice info" id="code-owned">This schedule i
   <h2 id="timeline-title">Last and next 24 hours</h2>
   <div data-live id="timeline">${timelineChart(timeline)}</div>
 </section>
+${
+  showDeadlines
+    ? html`<section aria-labelledby="deadlines-title">
+  <h2 id="deadlines-title">Deadlines, last ${deadlines.days} days</h2>
+  <div data-live id="deadlines">${deadlineSection(deadlines)}</div>
+</section>`
+    : ''
+}
 <section aria-labelledby="history-title">
   <h2 id="history-title">Run history</h2>
   <div data-live id="history">${historyTable(history, 'Run history: newest first')}
@@ -140,6 +152,7 @@ function definition(detail: ScheduleDetail): Html {
     ['Overlap', d.overlap],
     ['Catch-up', html`${d.catchup} within ${ms(d.catchupWindowMs)}`],
     ['Jitter', ms(d.jitterMs)],
+    ['Deadlines', deadlinesText(d.startDeadlineMs, d.finishDeadlineMs)],
     ['Window', `${utc(d.startAt as string | null)} … ${utc(d.endAt as string | null)}`],
     ['Runs', `${d.totalRuns}${d.maxRuns === null ? '' : ` of at most ${d.maxRuns}`}`],
     ['Managed by', s.managedBy === 'code' ? html`code <code>${s.source ?? ''}</code>` : 'database'],
@@ -216,4 +229,67 @@ function historyTable(rows: OccurrenceView[], caption: string): Html {
 <td data-label="Error" class="error">${o.error ?? ''}</td>
 </tr>`,
   )}</tbody></table></div>`;
+}
+
+function deadlinesText(start: unknown, finish: unknown): string {
+  const parts: string[] = [];
+  if (typeof start === 'number') parts.push(`started within ${formatDuration(start)}`);
+  if (typeof finish === 'number') parts.push(`finished within ${formatDuration(finish)}`);
+  return parts.length === 0 ? 'none' : `each run ${parts.join(' and ')} after its slot`;
+}
+
+const OUTCOME_TONE: Record<string, string> = {
+  on_time: 'ok',
+  started_late: 'warn',
+  not_finished: 'bad',
+  failed: 'bad',
+  missed: 'warn',
+  skipped: 'warn',
+};
+
+function outcomeBadge(outcome: string): Html {
+  return html`<span class="badge ${OUTCOME_TONE[outcome] ?? 'quiet'}">${outcome.replace('_', ' ')}</span>`;
+}
+
+/** On-time share, the outcomes, the lateness distribution, the breaches and the alerts. */
+function deadlineSection(r: DeadlineReport): Html {
+  const share =
+    r.onTimeShare === null
+      ? html`<span class="muted">no occurrence judged yet</span>`
+      : html`<strong>${Number((r.onTimeShare * 100).toFixed(1))} %</strong> on time (${r.onTime} of ${r.judged}${r.complete ? '' : ', the newest'})`;
+  const counts = Object.entries(r.outcomes).filter(([, n]) => n > 0);
+  const p = (ms: number | null) => shortDuration(ms);
+  return html`<p id="on-time-share">${share}${
+    counts.length > 0
+      ? html` · ${counts.map(([o, n], i) => html`${i > 0 ? ', ' : ''}${n} ${o.replace('_', ' ')}`)}`
+      : ''
+  }</p>
+<p class="muted">Start lateness: median ${p(r.lateness.p50Ms)}, 95th percentile ${p(r.lateness.p95Ms)}, worst ${p(r.lateness.maxMs)}.</p>
+${latenessChart(r)}
+<h3 id="breaches-title">Breaches</h3>
+${
+  r.breaches.length === 0
+    ? html`<p class="muted">None in the last ${r.days} days.</p>`
+    : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="breaches-title">
+<table class="breaches cards"><thead><tr><th scope="col">Slot (UTC)</th><th scope="col">Outcome</th><th scope="col">Reason</th></tr></thead>
+<tbody>${r.breaches.map(
+        (
+          b,
+        ) => html`<tr data-outcome="${b.outcome}"><td data-label="Slot"><time datetime="${b.slot}">${utc(b.slot)}</time></td>
+<td data-label="Outcome">${outcomeBadge(b.outcome)}</td><td data-label="Reason" class="error">${b.reason ?? ''}</td></tr>`,
+      )}</tbody></table></div>`
+}
+${
+  r.alerts.length === 0
+    ? ''
+    : html`<h3 id="alerts-title">Alerts raised</h3>
+<div class="table-wrap" tabindex="0" role="region" aria-labelledby="alerts-title">
+<table class="alerts cards"><thead><tr><th scope="col">Raised (UTC)</th><th scope="col">Kind</th><th scope="col">Slot (UTC)</th><th scope="col">Webhook</th><th scope="col">Reason</th></tr></thead>
+<tbody>${r.alerts.map(
+        (a) => html`<tr><td data-label="Raised"><time datetime="${a.raisedAt}">${utc(a.raisedAt)}</time></td>
+<td data-label="Kind">${a.kind === 'recovered' ? html`<span class="badge ok">recovered</span>` : outcomeBadge(a.kind)}</td>
+<td data-label="Slot">${utc(a.slot)}</td><td data-label="Webhook">${a.delivery === 'none' ? 'not configured' : a.delivery}</td>
+<td data-label="Reason" class="error">${a.reason}</td></tr>`,
+      )}</tbody></table></div>`
+}`;
 }
