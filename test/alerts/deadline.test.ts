@@ -102,6 +102,10 @@ test('failed, missed, skipped and lost runs, each with its reason', () => {
   const paused = judge(both, facts({ status: 'paused' }), s(3));
   assert.equal(paused.outcome?.kind, 'skipped');
   assert.deepEqual(paused.breaches, [], 'a pause is the operator’s, not a breach');
+  const skipped = judge(both, facts({ status: 'skipped', error: 'skipped: maintenance window' }), s(3));
+  assert.equal(skipped.outcome?.kind, 'skipped');
+  assert.match(skipped.outcome!.reason, /maintenance window/);
+  assert.deepEqual(skipped.breaches, [], 'a slot an operator skipped (beat skip) is no breach');
 });
 
 test('alerts: one per kind while in breach, one recovery, keys naming schedule, slot and kind', () => {
