@@ -221,6 +221,9 @@ function endedOutcome(o: OccurrenceFacts): { kind: DeadlineOutcome; reason: stri
       };
     case 'paused':
       return { kind: 'skipped', reason: `not run: the schedule was paused${why}`, breach: false };
+    case 'skipped':
+      // `beat skip`: the operator's reason is in the error (`skipped: ...`).
+      return { kind: 'skipped', reason: `not run: ${o.error ?? 'skipped by an operator'}`, breach: false };
     default:
       return { kind: 'missed', reason: `ended as ${JSON.stringify(o.status)}${why}`, breach: true };
   }
