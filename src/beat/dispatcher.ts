@@ -31,6 +31,8 @@ export interface DispatchRequest extends OccurrenceRef {
   force: boolean;
   /** Claimed just now by this term, never sent before: its run lock cannot hold its token yet. */
   fresh: boolean;
+  /** A slot of a backfill (src/beat/backfill-runner.ts): never superseded, never supersedes. */
+  backfill?: boolean;
 }
 
 interface Pending {
@@ -199,12 +201,12 @@ export class Dispatcher {
    * A schedule whose runs may not overlap keeps at most one unsent occurrence: an earlier one that
    * could not be sent is recorded missed when a later slot is due, and the later one goes (as
    * catch-up `latest` would) — so an outage never ends in a burst of runs that must not overlap.
-   * Runs that may overlap (`allow`) all stay, up to their catch-up window. Manual runs are never
-   * superseded and never supersede.
+   * Runs that may overlap (`allow`) all stay, up to their catch-up window. Manual and backfilled
+   * runs are never superseded and never supersede (each was asked for, slot by slot).
    */
   #supersede(p: Pending): void {
     const { request } = p;
-    if (request.manual || request.schedule.record.overlap === 'allow') return;
+    if (request.manual || request.backfill || request.schedule.record.overlap === 'allow') return;
     const older = this.#unsentBySchedule.get(request.scheduleId);
     this.#unsentBySchedule.set(request.scheduleId, p);
     if (!older || this.#pending.get(older.request.taskId) !== older) return;

@@ -20,6 +20,7 @@ import type { RunLocks } from '../locks/index.ts';
 import type { ScheduleRecord } from '../model/index.ts';
 import { extensionMs, holdMs, lockKey, lockLeaseMs } from '../model/run-lease.ts';
 import type { Transport } from '../transports/transport.ts';
+import { BackfillRunner } from './backfill-runner.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
 import { claim } from './claim.ts';
 import { ClaimRate } from './claim-rate.ts';
@@ -100,6 +101,7 @@ export class LeaderTerm {
   readonly #writer: LedgerWriter;
   readonly #runs: RunsInFlight;
   readonly #dispatcher: Dispatcher;
+  readonly #backfills: BackfillRunner;
   /** Claimed, waiting for their instant (claimed-ahead.ts). */
   readonly #ahead = new ClaimedAhead();
   readonly #claimAheadMs: number;
@@ -161,6 +163,15 @@ export class LeaderTerm {
       now: () => this.#clock.now(),
       owner: () => `${options.fence.holder} epoch ${this.epoch}`,
       maxRunHoldMs: options.maxRunHoldMs,
+    });
+    this.#backfills = new BackfillRunner({
+      database: options.database,
+      fence: options.fence,
+      log: () => this.log,
+      entries: (ids) => this.#book.entries(ids),
+      busy: (loaded) => this.#dispatcher.busySchedules().has(loaded.record.id),
+      dispatch: (requests) => this.#dispatcher.dispatch(requests),
+      active: () => this.#active && this.#maySend && options.leaseValid(),
     });
     this.#catchupTokens = options.catchupRatePerSecond;
     this.#claimAheadMs = Math.max(0, options.claimAheadMs ?? CLAIM_AHEAD_MS);
@@ -323,6 +334,7 @@ export class LeaderTerm {
 
   #onTrigger(): void {
     this.#pickUpClaims = true;
+    this.#backfills.wake();
     this.#wake?.();
   }
 
@@ -376,6 +388,7 @@ export class LeaderTerm {
       [this.#book.hasDropped, () => this.#recordDropped()],
       [this.#pickUpClaims || mono - this.#lastSweep >= o.sweepMs, () => this.#sweep()],
       [true, () => this.#dispatcher.retryDue()],
+      [this.#adopted && this.#backfills.due(), () => this.#backfills.step()],
       [mono - this.#lastTrack >= o.trackMs, () => this.#track()],
       [mono - this.#lastReconcile >= o.reconcileMs, () => this.#reconcile()],
       [o.prune !== undefined && mono - this.#lastPrune >= o.prune.intervalMs, () => this.#prune()],
@@ -488,6 +501,8 @@ export class LeaderTerm {
     }
     const retry = this.#dispatcher.nextRetryAt();
     if (retry !== undefined) delay = Math.min(delay, Math.max(0, retry - mono));
+    const backfill = this.#adopted ? this.#backfills.msUntilNext() : undefined;
+    if (backfill !== undefined) delay = Math.min(delay, Math.max(0, backfill));
     if (this.#runs.size > 0) delay = Math.min(delay, Math.max(0, this.#lastTrack + this.#o.trackMs - mono));
     const intended = mono + delay;
     await this.#sleepFor(delay);
@@ -678,6 +693,7 @@ export class LeaderTerm {
       manual: o.manual,
       force: o.force,
       fresh: false,
+      backfill: o.backfill,
       schedule: loaded,
     };
   }

@@ -28,6 +28,7 @@ export interface DefinitionOptions {
   catchupWindow?: string;
   jitter?: string;
   runLease?: string;
+  exclusionGroup?: string;
   description?: string;
 }
 
@@ -51,6 +52,10 @@ export function definitionOptions(command: Command): Command {
     .option('--catchup-window <duration>', "how far back catch-up looks (default '1h')")
     .option('--jitter <duration>', 'spread fires by up to this much')
     .option('--run-lease <duration>', 'longest run-lock hold when completion is never seen')
+    .option(
+      '--exclusion-group <group>',
+      "never run at the same time as the group's other schedules ('none': no group)",
+    )
     .option('--description <text>', 'free text');
 }
 
@@ -79,6 +84,7 @@ export function definitionFromOptions(o: DefinitionOptions): Record<string, unkn
     catchupWindow: durationOption(o.catchupWindow),
     jitter: durationOption(o.jitter),
     runLease: durationOption(o.runLease),
+    exclusionGroup: o.exclusionGroup === 'none' ? null : o.exclusionGroup,
     description: o.description,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));

@@ -18,6 +18,7 @@ import {
 import { type JsonObject, type JsonValue, jsonProblem } from './json.ts';
 import {
   durationProblem,
+  exclusionGroupProblem,
   instantProblem,
   MAX_INT4,
   printableProblem,
@@ -80,6 +81,11 @@ export interface ScheduleDeclarationInput {
   jitter?: Duration;
   /** How long the run lock is held at most when completion is never observed. Default: the runtime's. */
   runLease?: Duration | null;
+  /**
+   * Schedules naming the same group never run at the same time: they share one run lock, and a run
+   * that finds it held follows its own `overlap` policy. Default none (its own lock).
+   */
+  exclusionGroup?: string | null;
   /** Free text for people. */
   description?: string | null;
 }
@@ -265,6 +271,14 @@ const declarationSchema = z.strictObject(
     catchupWindow: duration(DEFAULTS.catchupWindowMs, 0, 'use 0 or more'),
     jitter: duration(DEFAULTS.jitterMs, 0, 'use 0 or more'),
     runLease: duration(null, 1000, "use at least '1s'"),
+    exclusionGroup: z
+      .string({ error: 'must be a group name (e.g. "nightly-db") or null' })
+      .superRefine((text, ctx) => {
+        const problem = exclusionGroupProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .nullish()
+      .transform((v) => v ?? null),
     description: z
       .string({ error: 'must be a string or null' })
       .superRefine((text, ctx) => {
@@ -502,4 +516,5 @@ const COLUMN_FIELD: Record<string, string> = {
   catchup_window_ms: 'catchupWindow',
   jitter_ms: 'jitter',
   run_lease_ms: 'runLease',
+  exclusion_group: 'exclusionGroup',
 };

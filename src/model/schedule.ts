@@ -67,6 +67,8 @@ export interface ScheduleFields {
   catchupWindowMs: number;
   jitterMs: number;
   runLeaseMs: number | null;
+  /** Schedules naming the same group share one run lock: no two runs of the group overlap. */
+  exclusionGroup: string | null;
   description: string | null;
 }
 
@@ -102,6 +104,7 @@ export const FIELD_NAMES = [
   'catchupWindowMs',
   'jitterMs',
   'runLeaseMs',
+  'exclusionGroup',
   'description',
 ] as const satisfies readonly (keyof ScheduleFields)[];
 

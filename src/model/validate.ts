@@ -12,6 +12,7 @@ import { reservedHeaderProblem } from './headers.ts';
 import { isJsonObject, jsonProblem } from './json.ts';
 import {
   durationProblem,
+  exclusionGroupProblem,
   instantProblem,
   jitterProblem,
   MAX_INT4,
@@ -196,6 +197,7 @@ function timingProblem(r: CheckedFields): RecordCheck | null {
     ['catchup_window_ms', durationProblem(r.catchupWindowMs, 0)],
     ['jitter_ms', durationProblem(r.jitterMs, 0)],
     ['run_lease_ms', durationProblem(r.runLeaseMs, 1_000)],
+    ['exclusion_group', exclusionGroupProblem(r.exclusionGroup)],
   ]);
   if (found) return found;
   if (r.startAt && r.endAt && r.startAt.getTime() >= r.endAt.getTime()) {

@@ -77,6 +77,7 @@ export function declarationOf(record: ScheduleRecord): ScheduleDeclarationInput 
     catchupWindow: record.catchupWindowMs,
     jitter: record.jitterMs,
     runLease: record.runLeaseMs,
+    exclusionGroup: record.exclusionGroup,
     description: record.description,
   };
 }

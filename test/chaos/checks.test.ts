@@ -59,6 +59,7 @@ function record(over: Partial<ScheduleRecord> = {}): ScheduleRecord {
     catchupWindowMs: 3_600_000,
     jitterMs: 0,
     runLeaseMs: null,
+    exclusionGroup: null,
     description: null,
     managedBy: 'db',
     source: null,

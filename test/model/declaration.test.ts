@@ -49,6 +49,7 @@ test('a minimal declaration gets the documented defaults', () => {
     catchupWindowMs: 3_600_000,
     jitterMs: 0,
     runLeaseMs: null,
+    exclusionGroup: null,
     description: null,
   });
 });

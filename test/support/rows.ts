@@ -34,6 +34,7 @@ export function scheduleRow(patch: object = {}): CheckedRecord {
     catchupWindowMs: 3_600_000,
     jitterMs: 0,
     runLeaseMs: null,
+    exclusionGroup: null,
     description: null,
     nextFireAt: null,
     lastFireAt: null,

@@ -94,7 +94,9 @@ export function occurrenceTable(history: OccurrenceRow[]): string {
     ['SCHEDULED FOR', 'STATUS', 'TASK ID', 'ENQUEUED', 'FINISHED', 'ERROR'],
     history.map((o) => [
       isoOf(o.scheduledFor) ?? '-',
-      o.status + (o.manual ? ' (manual)' : ''),
+      o.status +
+        (o.manual ? ' (manual)' : '') +
+        (o.backfillId === null ? '' : ` (backfill #${o.backfillId})`),
       o.taskId,
       isoOf(o.enqueuedAt) ?? '-',
       isoOf(o.finishedAt) ?? '-',
