@@ -63,6 +63,13 @@ export interface DispatcherOptions {
 
 const MAX_BACKOFF_MS = 30_000;
 
+function add(map: Map<string, string[]>, key: string, value: string): void {
+  map.set(key, [...(map.get(key) ?? []), value]);
+}
+
+/** The run lock a request takes: its schedule's, or its exclusion group's (lockKey). */
+const scopeOf = (request: DispatchRequest) => lockKey(request.schedule.record);
+
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #pending = new Map<string, Pending>();
@@ -91,11 +98,14 @@ export class Dispatcher {
     return out;
   }
 
-  /** The schedules with a run waiting to be enqueued, buffered or in flight. */
-  busySchedules(): Set<number> {
-    const busy = this.#o.runs.busySchedules();
-    for (const p of this.#pending.values()) busy.add(p.request.scheduleId);
-    for (const id of this.#buffered.keys()) busy.add(id);
+  /**
+   * The run-lock scopes (lockKey: a schedule, or its exclusion group) with a run waiting to be
+   * enqueued, buffered or in flight.
+   */
+  busyScopes(): Set<string> {
+    const busy = this.#o.runs.busyScopes();
+    for (const p of this.#pending.values()) busy.add(scopeOf(p.request));
+    for (const r of this.#buffered.values()) busy.add(scopeOf(r));
     return busy;
   }
 
@@ -138,8 +148,8 @@ export class Dispatcher {
     this.#earlierTermsBusy = new Set(scheduleIds);
   }
 
-  #busy(scheduleId: number): boolean {
-    return this.#o.runs.holds(scheduleId) || this.#earlierTermsBusy.has(scheduleId);
+  #busy(request: DispatchRequest): boolean {
+    return this.#o.runs.holds(scopeOf(request)) || this.#earlierTermsBusy.has(request.scheduleId);
   }
 
   /**
@@ -181,13 +191,17 @@ export class Dispatcher {
     return next;
   }
 
-  /** Buffered occurrences of schedules that are free now go (called after tracking freed some). */
-  async releaseBuffered(freed: ReadonlySet<number>): Promise<void> {
+  /**
+   * Buffered occurrences whose scope is free now go (called after tracking freed some). Two
+   * buffered schedules of one exclusion group both go: the run lock lets one through, and the other
+   * is buffered again (see #settleHeld).
+   */
+  async releaseBuffered(freed: ReadonlySet<string>): Promise<void> {
     const release: DispatchRequest[] = [];
     for (const [scheduleId, request] of this.#buffered) {
-      if (this.#busy(scheduleId)) continue;
-      if (!freed.has(scheduleId) && (await this.#o.locks.isHeld(lockKey(scheduleId)).catch(() => true)))
-        continue;
+      if (this.#busy(request)) continue;
+      const scope = scopeOf(request);
+      if (!freed.has(scope) && (await this.#o.locks.isHeld(scope).catch(() => true))) continue;
       this.#buffered.delete(scheduleId);
       release.push({ ...request, fresh: false });
     }
@@ -284,6 +298,7 @@ export class Dispatcher {
         item: enqueueItem(record, request),
         scheduleId: request.scheduleId,
         scheduleName: record.name,
+        scope: lockKey(record),
         lock: p.lock,
         extendMs: extensionMs(
           record,
@@ -309,12 +324,12 @@ export class Dispatcher {
   /** Read the runs in flight of the batch's schedules now, so a run just finished frees its schedule. */
   async #refreshBusy(batch: Pending[]): Promise<void> {
     const ids: string[] = [];
-    const seen = new Set<number>();
+    const seen = new Set<string>();
     for (const p of batch) {
-      const id = p.request.scheduleId;
-      if (seen.has(id) || !this.#needsLock(p)) continue;
-      seen.add(id);
-      ids.push(...this.#o.runs.ofSchedule(id));
+      const scope = scopeOf(p.request);
+      if (seen.has(scope) || !this.#needsLock(p)) continue;
+      seen.add(scope);
+      ids.push(...this.#o.runs.ofScope(scope));
     }
     if (ids.length > 0) await this.#o.runs.refresh(ids);
   }
@@ -338,7 +353,7 @@ export class Dispatcher {
     const asking: Pending[] = [];
     for (const p of batch) {
       if (!this.#needsLock(p)) ready.push(p);
-      else if (this.#busy(p.request.scheduleId)) held.push(p);
+      else if (this.#busy(p.request)) held.push(p);
       else asking.push(p);
     }
     if (asking.length === 0) return { ready, held };
@@ -346,11 +361,11 @@ export class Dispatcher {
     try {
       answers = await this.#acquire(asking);
       const overdue = asking.filter(
-        (p, i) => answers[i] === null && this.#o.runs.overdueLocks(p.request.scheduleId).length > 0,
+        (p, i) => answers[i] === null && this.#o.runs.overdueLocks(scopeOf(p.request)).length > 0,
       );
       if (overdue.length > 0) {
         await this.#o.locks.releaseMany(
-          overdue.flatMap((p) => this.#o.runs.overdueLocks(p.request.scheduleId)),
+          overdue.flatMap((p) => this.#o.runs.overdueLocks(scopeOf(p.request))),
         );
         const again = await this.#acquire(overdue);
         overdue.forEach((p, i) => {
@@ -385,7 +400,7 @@ export class Dispatcher {
         const { request } = p;
         const next = request.schedule.schedule.next(request.scheduledFor);
         return {
-          scheduleKey: lockKey(request.scheduleId),
+          scheduleKey: scopeOf(request),
           ttlMs: lockLeaseMs(request.schedule.record, next, now),
           token: request.taskId,
           retake: !request.fresh || p.attempts > 0,
@@ -395,21 +410,24 @@ export class Dispatcher {
     );
   }
 
-  /** The previous run still holds the schedule: skip it, or keep one waiting (buffer_one). */
+  /**
+   * The previous run still holds the schedule (or a run of another schedule holds its exclusion
+   * group): skip it, or keep one waiting (buffer_one). The reason names the group and its holder.
+   */
   #settleHeld(held: Pending[]): void {
-    const skipped: string[] = [];
+    const skipped = new Map<string, string[]>();
     const skippedForEarlier: string[] = [];
-    const buffered: string[] = [];
+    const buffered = new Map<string, string[]>();
     for (const p of held) {
       this.#forgetPending(p);
       const { request } = p;
       if (request.schedule.record.overlap === 'buffer_one' && !this.#buffered.has(request.scheduleId)) {
         this.#buffered.set(request.scheduleId, request);
-        buffered.push(request.taskId);
+        add(buffered, this.#heldBy(request, 'waiting for', 'buffer_one'), request.taskId);
       } else if (this.#earlierTermsBusy.has(request.scheduleId)) {
         skippedForEarlier.push(request.taskId);
       } else {
-        skipped.push(request.taskId);
+        add(skipped, this.#heldBy(request, 'still holds', 'skip'), request.taskId);
       }
     }
     const { metrics, writer } = this.#o;
@@ -419,20 +437,30 @@ export class Dispatcher {
       metrics.fired('skipped_overlap', taskIds.length);
       writer.add({ taskIds, status: 'skipped_overlap', from: ['claimed', 'buffered'], error });
     };
-    skip(skipped, 'the previous run still holds the run lock (overlap: skip)');
+    for (const [error, taskIds] of skipped) skip(taskIds, error);
     skip(
       skippedForEarlier,
       'the previous leader may still be sending an occurrence of this schedule (overlap: skip)',
     );
-    if (buffered.length > 0) {
-      metrics.fired('buffered', buffered.length);
-      writer.add({
-        taskIds: buffered,
-        status: 'buffered',
-        from: ['claimed'],
-        error: 'waiting for the previous run to finish (overlap: buffer_one)',
-      });
+    for (const [error, taskIds] of buffered) {
+      metrics.fired('buffered', taskIds.length);
+      writer.add({ taskIds, status: 'buffered', from: ['claimed'], error });
     }
+  }
+
+  /** Why a run is held: the previous run of its schedule, or the run holding its exclusion group. */
+  #heldBy(request: DispatchRequest, verb: 'still holds' | 'waiting for', policy: string): string {
+    const group = request.schedule.record.exclusionGroup;
+    if (group === null) {
+      return verb === 'still holds'
+        ? `the previous run still holds the run lock (overlap: ${policy})`
+        : `waiting for the previous run to finish (overlap: ${policy})`;
+    }
+    const holder = this.#o.runs.holderOf(scopeOf(request));
+    const by = holder === undefined ? 'another run' : `a run of ${JSON.stringify(holder)}`;
+    return verb === 'still holds'
+      ? `exclusion group ${JSON.stringify(group)} is held by ${by} (overlap: ${policy})`
+      : `waiting for exclusion group ${JSON.stringify(group)}, held by ${by} (overlap: ${policy})`;
   }
 
   async #send(ready: Pending[]): Promise<EnqueueResult[]> {
@@ -476,6 +504,7 @@ export class Dispatcher {
           item: enqueueItem(record, request),
           scheduleId: request.scheduleId,
           scheduleName: record.name,
+          scope: lockKey(record),
           lock: p.lock,
           extendMs: extensionMs(record, request.scheduledFor, next),
           leaseEndsAt: nowWall + leaseMs,

@@ -169,7 +169,7 @@ export class LeaderTerm {
       fence: options.fence,
       log: () => this.log,
       entries: (ids) => this.#book.entries(ids),
-      busy: (loaded) => this.#dispatcher.busySchedules().has(loaded.record.id),
+      busy: (loaded) => this.#dispatcher.busyScopes().has(lockKey(loaded.record)),
       dispatch: (requests) => this.#dispatcher.dispatch(requests),
       active: () => this.#active && this.#maySend && options.leaseValid(),
     });
@@ -611,13 +611,13 @@ export class LeaderTerm {
    * previous one has finished. The busy schedules are looked up once per tick, and only if needed.
    */
   #catchupBudget(): { available(record: ScheduleRecord): number; spend(runs: number): void } {
-    let busy: Set<number> | undefined;
+    let busy: Set<string> | undefined;
     return {
       available: (record) => {
         const tokens = Math.floor(this.#catchupTokens);
         if (record.overlap === 'allow' || record.catchup !== 'all') return tokens;
-        busy ??= this.#dispatcher.busySchedules();
-        return busy.has(record.id) ? 0 : Math.min(1, tokens);
+        busy ??= this.#dispatcher.busyScopes();
+        return busy.has(lockKey(record)) ? 0 : Math.min(1, tokens);
       },
       spend: (runs) => {
         this.#catchupTokens -= runs;
@@ -738,6 +738,7 @@ export class LeaderTerm {
         taskId: o.taskId,
         scheduleId: o.scheduleId,
         scheduleName: '',
+        scope: `schedule:${o.scheduleId}`,
         item: null,
         lock: null,
         extendMs: 1_000,
@@ -758,7 +759,7 @@ export class LeaderTerm {
       record.overlap === 'allow'
         ? null
         : this.#o.locks.handleFor(
-            lockKey(o.scheduleId),
+            lockKey(record),
             o.taskId,
             `${this.#o.fence.holder} epoch ${this.epoch}`,
             leaseEndsAt,
@@ -767,6 +768,7 @@ export class LeaderTerm {
       taskId: o.taskId,
       scheduleId: o.scheduleId,
       scheduleName: record.name,
+      scope: lockKey(record),
       item: enqueueItem(record, o),
       lock,
       extendMs: extensionMs(record, o.scheduledFor, next),

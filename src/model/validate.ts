@@ -103,6 +103,12 @@ export function validateFields(record: CheckedFields, now: number): RecordCheck 
       `${JSON.stringify(record.overlap)} is not one of ${OVERLAP_POLICIES.join(', ')}`,
     );
   }
+  if (record.exclusionGroup !== null && record.overlap === 'allow') {
+    return problem(
+      'exclusion_group',
+      `${JSON.stringify(record.exclusionGroup)}: a schedule of an exclusion group never overlaps a run of the group, so overlap 'allow' cannot apply; use overlap 'skip' or 'buffer_one', or no group`,
+    );
+  }
   if (!(CATCHUP_POLICIES as readonly string[]).includes(record.catchup)) {
     return problem(
       'catchup',

@@ -49,7 +49,7 @@ export async function scheduleDetail(
       ...instant(f.at, view.zone),
       dst: f.dst || null,
     })),
-    runLock: await runLockOf(database, locks, record.id),
+    runLock: await runLockOf(database, locks, record),
     codeOwned: record.managedBy === 'code' ? codeOwnedHint(record) : null,
     actions: await recentActions(database.db, 10, name),
   };

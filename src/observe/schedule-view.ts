@@ -131,6 +131,7 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     catchupWindowMs: r.catchupWindowMs,
     jitterMs: r.jitterMs,
     runLeaseMs: r.runLeaseMs,
+    exclusionGroup: r.exclusionGroup,
     description: r.description,
     managedBy: r.managedBy,
     source: r.source,
