@@ -10,6 +10,7 @@ import type { Database } from '../db/database.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { ForecastCache } from '../observe/forecast.ts';
 import { postDisable, postEnable, postPause, postResume, postTrigger } from './api/actions.ts';
+import { getBackfills, postBackfill } from './api/backfill.ts';
 import { checkHost, isLoopbackHost, type ReadAccess, requireReadToken } from './api/guard.ts';
 import {
   getActions,
@@ -94,6 +95,8 @@ export const ROUTES: Route[] = [
   { kind: 'api', path: api(`/schedules/${NAME}/pause`), POST: postPause },
   { kind: 'api', path: api(`/schedules/${NAME}/resume`), POST: postResume },
   { kind: 'api', path: api(`/schedules/${NAME}/trigger`), POST: postTrigger },
+  { kind: 'api', path: api(`/schedules/${NAME}/backfill`), POST: postBackfill },
+  { kind: 'api', path: api(`/schedules/${NAME}/backfills`), GET: getBackfills },
   { kind: 'api', path: api(`/schedules/${NAME}/enable`), POST: postEnable },
   { kind: 'api', path: api(`/schedules/${NAME}/disable`), POST: postDisable },
   { kind: 'api', path: api('/now'), GET: getNow },

@@ -40,6 +40,8 @@ export async function getIndex({ res, app }: Exchange): Promise<void> {
       'POST /api/v1/schedules/{name}/pause',
       'POST /api/v1/schedules/{name}/resume',
       'POST /api/v1/schedules/{name}/trigger',
+      'POST /api/v1/schedules/{name}/backfill',
+      'GET /api/v1/schedules/{name}/backfills',
       'POST /api/v1/schedules/{name}/enable',
       'POST /api/v1/schedules/{name}/disable',
       'GET /api/v1/now',
