@@ -129,19 +129,38 @@ const VERBS = {
   pause: 'Paused',
   resume: 'Resumed',
   trigger: 'Triggered',
+  backfill: 'Backfill of',
   enable: 'Enabled',
   disable: 'Disabled',
 };
 
-/** The JSON body of an action form: the pause reason, the trigger's force. */
-function bodyOf(form) {
+/** The JSON body of an action form: the pause reason, the trigger's force, the backfill's range. */
+function bodyOf(form, submitter) {
   const action = form.dataset.action;
   if (action === 'pause') {
     const reason = form.elements.namedItem('reason')?.value.trim();
     return reason ? { reason } : {};
   }
   if (action === 'trigger') return { force: Boolean(form.elements.namedItem('force')?.checked) };
+  if (action === 'backfill') {
+    const value = (name) => form.elements.namedItem(name)?.value.trim() ?? '';
+    const body = { from: value('from'), to: value('to') || 'now', dryRun: submitter?.value !== 'run' };
+    if (value('rate')) body.rate = value('rate');
+    if (form.elements.namedItem('confirm')?.checked) body.confirm = true;
+    return body;
+  }
   return {};
+}
+
+/** A backfill's answer in a line: the slots it lists, how many it sends, the first and the last. */
+function backfillSummary(result) {
+  const slots = result.slots ?? [];
+  const range =
+    slots.length === 0 ? '' : ` (${slots[0].scheduledFor} … ${slots[slots.length - 1].scheduledFor})`;
+  if (result.dryRun) {
+    return `${result.name}: ${slots.length} slots${range}, ${result.toSend} to send; nothing recorded.`;
+  }
+  return `Backfill #${result.backfill.id} of ${result.name} recorded: ${result.toSend} of ${slots.length} slots${range} to send at ${result.ratePerSecond}/s.`;
 }
 
 function say(text, tone) {
@@ -167,12 +186,18 @@ document.addEventListener('submit', async (event) => {
     const response = await fetch(form.action, {
       method: 'POST',
       headers,
-      body: JSON.stringify(bodyOf(form)),
+      body: JSON.stringify(bodyOf(form, event.submitter)),
       credentials: 'omit',
     });
     const result = await response.json().catch(() => ({}));
     if (response.ok) {
       const verb = VERBS[form.dataset.action] ?? 'Done';
+      if (form.dataset.action === 'backfill') {
+        say(backfillSummary(result), 'ok');
+        lastRefresh = 0;
+        void refresh();
+        return;
+      }
       const detail = result.taskId
         ? ` (task ${result.taskId}: ${result.status})`
         : result.changed === false
