@@ -37,8 +37,8 @@ export interface BackfillRunnerOptions {
   log: () => Logger;
   /** The schedules, as the book has them or reads them (absent: removed or invalid). */
   entries: (ids: number[]) => Promise<Map<number, LoadedSchedule>>;
-  /** Whether a run of this schedule's lock scope is pending, buffered or in flight. */
-  busy: (loaded: LoadedSchedule) => boolean;
+  /** Whether a run of this schedule's lock scope is pending, buffered or in flight (asked now). */
+  busy: (loaded: LoadedSchedule) => Promise<boolean>;
   dispatch: (requests: DispatchRequest[]) => Promise<void>;
   /** Whether this term may still claim (active, lease certainly valid). */
   active: () => boolean;
@@ -125,7 +125,7 @@ export class BackfillRunner {
     }
     if (loaded.state !== 'enabled' || backfill.nextSlot === null) return;
     const mayOverlap = loaded.record.overlap === 'allow';
-    if (!mayOverlap && this.#o.busy(loaded)) return;
+    if (!mayOverlap && (await this.#o.busy(loaded))) return;
     const bucket = this.#refill(backfill, performance.now());
     const n = Math.min(Math.floor(bucket.tokens), mayOverlap ? MAX_STEP : 1);
     if (n < 1) return;
@@ -161,6 +161,7 @@ export class BackfillRunner {
         force: false,
         fresh: true,
         backfill: true,
+        backfillPaceMs: 1000 / backfill.ratePerSecond,
         schedule: loaded,
       })),
     );

@@ -33,6 +33,8 @@ export interface DispatchRequest extends OccurrenceRef {
   fresh: boolean;
   /** A slot of a backfill (src/beat/backfill-runner.ts): never superseded, never supersedes. */
   backfill?: boolean;
+  /** A backfill's time between two slots (1 / its rate), for its run lock's lease. */
+  backfillPaceMs?: number;
 }
 
 interface Pending {
@@ -65,6 +67,20 @@ const MAX_BACKOFF_MS = 30_000;
 
 function add(map: Map<string, string[]>, key: string, value: string): void {
   map.set(key, [...(map.get(key) ?? []), value]);
+}
+
+/**
+ * The instant a run lock "until the next slot" lasts to (see lockLeaseMs). A backfilled slot's next
+ * slot is long past: its lock lasts until the backfill's next slot is due (its pace, at least a
+ * second), and never past the schedule's own next slot — a run whose end cannot be seen must not
+ * cost an on-time slot. A run seen still going keeps it longer (runs-in-flight.ts).
+ */
+function leaseNext(request: DispatchRequest, now: number): number | null {
+  const schedule = request.schedule.schedule;
+  if (!request.backfill) return schedule.next(request.scheduledFor);
+  const paced = now + Math.max(1_000, request.backfillPaceMs ?? 1_000);
+  const own = schedule.next(now);
+  return own === null ? paced : Math.min(own, paced);
 }
 
 /** The run lock a request takes: its schedule's, or its exclusion group's (lockKey). */
@@ -107,6 +123,18 @@ export class Dispatcher {
     for (const p of this.#pending.values()) busy.add(scopeOf(p.request));
     for (const r of this.#buffered.values()) busy.add(scopeOf(r));
     return busy;
+  }
+
+  /**
+   * Whether a run of this lock scope (the schedule, or its exclusion group) is pending, buffered or
+   * in flight, its runs in flight asked about now: a run that just finished frees it, one seen
+   * queued or going holds it (a lock's lease may have ended before the run was first seen).
+   */
+  async isBusyNow(record: LoadedSchedule['record']): Promise<boolean> {
+    const scope = lockKey(record);
+    const ids = this.#o.runs.ofScope(scope);
+    if (ids.length > 0) await this.#o.runs.refresh(ids);
+    return this.busyScopes().has(scope);
   }
 
   /** Task ids this term has in hand (pending, buffered, in flight, or with a write to land). */
@@ -398,7 +426,7 @@ export class Dispatcher {
     return this.#o.locks.tryAcquireMany(
       batch.map((p) => {
         const { request } = p;
-        const next = request.schedule.schedule.next(request.scheduledFor);
+        const next = leaseNext(request, now);
         return {
           scheduleKey: scopeOf(request),
           ttlMs: lockLeaseMs(request.schedule.record, next, now),
@@ -497,7 +525,7 @@ export class Dispatcher {
       metrics.dispatchLag.observe(Math.max(0, now - request.fireAt) / 1000);
       const record = request.schedule.record;
       if (!transport.finishedOnEnqueue) {
-        const next = request.schedule.schedule.next(request.scheduledFor);
+        const next = leaseNext(request, now);
         const leaseMs = p.lock ? p.lock.expiresAt - nowWall : lockLeaseMs(record, next, now);
         runs.add({
           taskId: request.taskId,

@@ -169,7 +169,7 @@ export class LeaderTerm {
       fence: options.fence,
       log: () => this.log,
       entries: (ids) => this.#book.entries(ids),
-      busy: (loaded) => this.#dispatcher.busyScopes().has(lockKey(loaded.record)),
+      busy: (loaded) => this.#dispatcher.isBusyNow(loaded.record),
       dispatch: (requests) => this.#dispatcher.dispatch(requests),
       active: () => this.#active && this.#maySend && options.leaseValid(),
     });

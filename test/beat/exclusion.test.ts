@@ -122,3 +122,34 @@ describe('exclusion groups', () => {
     assert.ok((waited[0]?.n ?? 0) >= 1, 'a buffered reindex run went once the group was free');
   });
 });
+
+describe('backfill with a real Celery worker', () => {
+  test('a skip schedule whose runs outlive the pace: every slot runs, one at a time, none skipped', async () => {
+    const { sql } = file.db;
+    await addSchedule(sql, {
+      name: 'slowfill',
+      task: 'tasks.record',
+      everyMs: 60_000,
+      kwargs: { sleep: 2 },
+    });
+    const base = Math.floor(Date.now() / 60_000) * 60_000;
+    const from = new Date(base - 7 * 60_000).toISOString();
+    const to = new Date(base - 2 * 60_000).toISOString();
+    const run = await cli(['backfill', 'slowfill', '--from', from, '--to', to, '--rate', '20/s'], {
+      DATABASE_URL: file.db.url,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /slowfill: 6 slots .* 6 to send at 20\/s/);
+    const rows = await eventually('the six backfilled runs to succeed', 30_000, async () => {
+      const found = await sql<{ status: string; error: string | null }[]>`
+        select status, error from metronome.occurrences where schedule_name = 'slowfill' and backfill_id is not null`;
+      return found.length === 6 && found.every((r) => r.status === 'succeeded') ? found : undefined;
+    });
+    assert.equal(rows.length, 6);
+    const all = worker?.records() ?? [];
+    assert.deepEqual(duplicates(all), []);
+    assert.deepEqual(overlapsIn(all, ['slowfill']), [], 'one run at a time (overlap skip)');
+    const show = await cli(['show', 'slowfill'], { DATABASE_URL: file.db.url });
+    assert.match(show.stdout, /Backfills:\n.*\n\s*\d+\s+\S+\s+\S+\s+6\s+6\s+0\s+done/);
+  });
+});
