@@ -32,7 +32,16 @@ test('migrations apply to a fresh database, and a second run is a no-op', async 
     select table_name from information_schema.tables where table_schema = 'metronome' order by 1`;
   assert.deepEqual(
     tables.map((t) => t.table_name),
-    ['__migrations', 'audit_log', 'leader', 'leader_history', 'occurrences', 'replicas', 'schedules'],
+    [
+      '__migrations',
+      'audit_log',
+      'backfills',
+      'leader',
+      'leader_history',
+      'occurrences',
+      'replicas',
+      'schedules',
+    ],
   );
   const triggers = await fresh.sql`
     select distinct trigger_name from information_schema.triggers where event_object_schema = 'metronome' order by 1`;
