@@ -130,6 +130,7 @@ const VERBS = {
   resume: 'Resumed',
   trigger: 'Triggered',
   backfill: 'Backfill of',
+  'cancel-backfill': 'Cancelled the backfills of',
   enable: 'Enabled',
   disable: 'Disabled',
 };

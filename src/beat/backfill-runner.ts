@@ -99,9 +99,13 @@ export class BackfillRunner {
   async #load(): Promise<void> {
     this.#reload = false;
     this.#loadedAt = performance.now();
+    const before = this.#open;
     this.#open = await openBackfills(this.#o.database);
     const ids = new Set(this.#open.map((b) => b.id));
     for (const id of this.#buckets.keys()) if (!ids.has(id)) this.#buckets.delete(id);
+    // Open before, gone now: only a cancel closes a backfill this term is working on.
+    for (const b of before.filter((b) => !ids.has(b.id)))
+      this.#o.log().info({ backfill: b.id, schedule: b.scheduleName }, 'backfill cancelled');
   }
 
   #refill(b: Backfill, now: number): Bucket {
@@ -134,6 +138,11 @@ export class BackfillRunner {
     const nextSlot = times[n] ?? null;
     const slots = take.map((at) => ({ scheduledFor: at, taskId: taskIdFor(backfill.scheduleId, at) }));
     const result = await claimBackfillSlots(this.#o.database, this.#o.fence, backfill, slots, nextSlot);
+    if (result.closed) {
+      this.#forget(backfill);
+      this.#o.log().info({ backfill: backfill.id, schedule: backfill.scheduleName }, 'backfill cancelled');
+      return;
+    }
     bucket.tokens -= take.length;
     backfill.nextSlot = nextSlot;
     backfill.claimed += result.claimed.length;

@@ -21,7 +21,13 @@ import type { ScheduleDeclarationInput } from '../model/index.ts';
 import { type OccurrenceView, scheduleOccurrences } from '../observe/history.ts';
 import { nextFires, viewRecord } from '../observe/schedule-view.ts';
 import { type Actor, clientActor } from '../operate/actor.ts';
-import { type BackfillPlan, listBackfills, planBackfill, requestBackfill } from '../operate/backfill.ts';
+import {
+  type BackfillPlan,
+  cancelBackfill,
+  listBackfills,
+  planBackfill,
+  requestBackfill,
+} from '../operate/backfill.ts';
 import { type BulkItem, type BulkOptions, type BulkResult, upsertMany } from '../operate/bulk.ts';
 import {
   createSchedule,
@@ -198,6 +204,11 @@ export class MetronomeClient {
     if (options.dryRun) return backfillResult(null, await planBackfill(this.#database, request));
     const { plan, backfill } = await requestBackfill(this.#database, request, this.#actor);
     return backfillResult(backfill.id, plan);
+  }
+
+  /** Cancel its open backfills (no further slot is claimed; runs already sent go on). */
+  async cancelBackfills(name: string): Promise<BackfillInfo[]> {
+    return cancelBackfill(this.#database, name, this.#actor);
   }
 
   /** Its backfills, newest first, with how far each got. */

@@ -10,7 +10,7 @@ import type { Database } from '../db/database.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { ForecastCache } from '../observe/forecast.ts';
 import { postDisable, postEnable, postPause, postResume, postTrigger } from './api/actions.ts';
-import { getBackfills, postBackfill } from './api/backfill.ts';
+import { getBackfills, postBackfill, postCancelBackfills } from './api/backfill.ts';
 import { checkHost, isLoopbackHost, type ReadAccess, requireReadToken } from './api/guard.ts';
 import {
   getActions,
@@ -97,6 +97,7 @@ export const ROUTES: Route[] = [
   { kind: 'api', path: api(`/schedules/${NAME}/trigger`), POST: postTrigger },
   { kind: 'api', path: api(`/schedules/${NAME}/backfill`), POST: postBackfill },
   { kind: 'api', path: api(`/schedules/${NAME}/backfills`), GET: getBackfills },
+  { kind: 'api', path: api(`/schedules/${NAME}/backfills/cancel`), POST: postCancelBackfills },
   { kind: 'api', path: api(`/schedules/${NAME}/enable`), POST: postEnable },
   { kind: 'api', path: api(`/schedules/${NAME}/disable`), POST: postDisable },
   { kind: 'api', path: api('/now'), GET: getNow },

@@ -7,7 +7,13 @@
 import type { Database } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
 import { recordAction } from '../db/sql/audit.ts';
-import { type Backfill, backfillsOf, insertBackfill, ledgerAtSlots } from '../db/sql/backfills.ts';
+import {
+  type Backfill,
+  backfillsOf,
+  cancelBackfills,
+  insertBackfill,
+  ledgerAtSlots,
+} from '../db/sql/backfills.ts';
 import { lockScheduleIfAny } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import {
@@ -150,6 +156,25 @@ export async function requestBackfill(
       rate: formatRate(plan.ratePerSecond),
     });
     return { plan, backfill };
+  });
+}
+
+/**
+ * Cancel a schedule's open backfills: no further slot is claimed (the leader sees it at its next
+ * step); runs already sent go on. Recorded in the audit log. Returns the backfills cancelled.
+ */
+export async function cancelBackfill(database: Database, name: string, actor: Actor): Promise<Backfill[]> {
+  return database.db.transaction(async (tx) => {
+    const record = await lockScheduleIfAny(tx, name);
+    const cancelled = await cancelBackfills(database, tx, name);
+    if (!record && cancelled.length === 0) throw notFound(name);
+    if (cancelled.length > 0) {
+      await recordAction(tx, actor, 'backfill', name, {
+        cancelled: cancelled.map((b) => b.id),
+        claimed: cancelled.reduce((n, b) => n + b.claimed, 0),
+      });
+    }
+    return cancelled;
   });
 }
 

@@ -176,4 +176,33 @@ describe('beat backfill', () => {
     });
     assert.deepEqual(ofRange(b.enqueued.slice(sentBefore)), [], 'the second backfill sent nothing');
   });
+
+  test('a cancelled backfill claims no further slot; what it sent stays sent', async () => {
+    const id = await addSchedule('cancelled', MINUTE, 'allow');
+    const range = minutesAgo(60, 2);
+    const leader = beats.find((b) => b.label === 'B' && b.child.exitCode === null) ?? start('C');
+    await leader.waitForLog('leading', STARTUP_MS);
+    const run = await cli(['backfill', 'cancelled', '--from', range.from, '--to', range.to, '--rate', '2/s']);
+    assert.equal(run.code, 0, run.stderr);
+    const ours = new Set(range.slots.map((at) => taskIdFor(id, at)));
+    await eventually(
+      'two slots sent',
+      20_000,
+      () => leader.enqueued.filter((e) => ours.has(e.taskId)).length >= 2,
+    );
+    const cancelledAt = Date.now();
+    const cancel = await cli(['backfill', 'cancelled', '--cancel']);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.match(cancel.stdout, /backfill #\d+ of cancelled cancelled: \d+ of 59 slots had been claimed/);
+    await leader.waitForLog('backfill cancelled', 10_000, cancelledAt);
+    const [row] = await db.sql<{ status: string; claimed: number }[]>`
+      select status, claimed from metronome.backfills where schedule_name = 'cancelled'`;
+    assert.equal(row?.status, 'cancelled');
+    const [ledger] = await db.sql<{ n: number }[]>`
+      select count(*)::int as n from metronome.occurrences where schedule_name = 'cancelled' and backfill_id is not null`;
+    assert.equal(ledger?.n, row?.claimed, 'no slot claimed after the cancel');
+    assert.ok((row?.claimed ?? 0) < 59);
+    const again = await cli(['backfill', 'cancelled', '--cancel']);
+    assert.match(again.stdout, /cancelled: no backfill in progress/);
+  });
 });

@@ -100,9 +100,16 @@ describe('backfill over the API', () => {
     const missing = await post('/api/v1/schedules/nope/backfill', range);
     assert.equal(missing.status, 404);
 
+    const cancelled = await post('/api/v1/schedules/hourly/backfills/cancel', {});
+    assert.equal(cancelled.status, 200, cancelled.text);
+    assert.equal(cancelled.json().changed, true);
+    assert.equal(cancelled.json().cancelled[0].status, 'cancelled');
+    const noneLeft = await post('/api/v1/schedules/hourly/backfills/cancel', {});
+    assert.equal(noneLeft.json().changed, false);
     const list = await call(api.url, 'GET', '/api/v1/schedules/hourly/backfills');
     assert.equal(list.status, 200);
     assert.equal(list.json().backfills.length, 1);
+    assert.equal(list.json().backfills[0].status, 'cancelled');
     assert.equal(list.json().backfills[0].requestedBy, 'ops');
   });
 });
@@ -122,6 +129,11 @@ describe('the client', () => {
     const listed = await client.backfills('hourly');
     assert.equal(listed[0]?.id, made.id);
     assert.equal(listed[0]?.requestedBy, 'backfill-app');
+    const cancelled = await client.cancelBackfills('hourly');
+    assert.deepEqual(
+      cancelled.map((b) => b.id),
+      [made.id],
+    );
   });
 
   test('an exclusion group is written and read back; with overlap allow it is refused', async () => {

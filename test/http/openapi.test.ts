@@ -153,6 +153,7 @@ test('each operation answers with a documented status and a body its schema acce
       { from: '2026-01-01T00:00:00Z', to: '2026-01-10T00:00:00Z' },
     ],
     ['GET', '/schedules/{name}/backfills', '/api/v1/schedules/doc.two/backfills'],
+    ['POST', '/schedules/{name}/backfills/cancel', '/api/v1/schedules/doc.two/backfills/cancel', {}],
     [
       'POST',
       '/bulk/schedules',

@@ -1,5 +1,6 @@
 /**
- * `beat backfill NAME --from T1 --to T2 [--rate N/s] [--dry-run] [--yes] [--json]`: fire the
+ * `beat backfill NAME --from T1 --to T2 [--rate N/s] [--dry-run] [--yes] [--json]`, or
+ * `beat backfill NAME --cancel`: fire the
  * schedule's slots of a past range. The slots are listed first (with what the ledger already holds
  * at each; a slot already sent is never sent again); without --dry-run the backfill is then
  * recorded, and the elected leader sends it at the rate (src/beat/backfill-runner.ts). It asks
@@ -11,8 +12,9 @@ import { CliError } from '../errors.ts';
 import { print, printJson } from '../output.ts';
 
 interface BackfillOptions {
-  from: string;
-  to: string;
+  from?: string;
+  to?: string;
+  cancel?: boolean;
   rate?: string;
   dryRun?: boolean;
   yes?: boolean;
@@ -29,15 +31,16 @@ export function registerBackfill(program: Command): void {
       "fire a schedule's slots of a past range, rate-limited, each slot at most once (the leader sends them)",
     )
     .argument('<name>', 'schedule name')
-    .requiredOption('--from <instant>', 'first instant of the range (ISO 8601 with an offset), inclusive')
-    .requiredOption('--to <instant>', "last instant of the range, inclusive ('now' for now)")
+    .option('--from <instant>', 'first instant of the range (ISO 8601 with an offset), inclusive')
+    .option('--to <instant>', "last instant of the range, inclusive ('now' for now)")
+    .option('--cancel', "cancel the schedule's open backfills (runs already sent go on)")
     .option('--rate <rate>', 'how fast the slots go: N/s or N/m (default 1/s)')
     .option('--dry-run', 'list the slots and what the ledger holds at each; record nothing')
     .option('--yes', 'confirm a range of more than 1000 slots')
     .option('--json', 'print JSON')
     .action(async (name: string, options: BackfillOptions) => {
       const { parseRate } = await import('../../model/backfill.ts');
-      const { planBackfill, requestBackfill } = await import('../../operate/backfill.ts');
+      const { cancelBackfill, planBackfill, requestBackfill } = await import('../../operate/backfill.ts');
       const { cliActor } = await import('../../operate/actor.ts');
       const { withDatabase } = await import('../database.ts');
       let ratePerSecond: number | undefined;
@@ -46,13 +49,32 @@ export function registerBackfill(program: Command): void {
       } catch (error) {
         throw new CliError((error as Error).message);
       }
+      if (options.cancel) {
+        await withDatabase(async (database) => {
+          const cancelled = await cancelBackfill(database, name, cliActor());
+          if (options.json) printJson({ name, cancelled: cancelled.map((b) => b.id) });
+          else if (cancelled.length === 0) print(`${name}: no backfill in progress`);
+          else
+            for (const b of cancelled)
+              print(
+                `backfill #${b.id} of ${name} cancelled: ${b.claimed} of ${b.slots} slots had been claimed`,
+              );
+        });
+        return;
+      }
+      if (options.from === undefined || options.to === undefined) {
+        throw new CliError(
+          `beat backfill ${name} needs --from and --to (e.g. --from 2026-01-01T00:00:00Z --to now), or --cancel`,
+        );
+      }
+      const range = { from: options.from, to: options.to };
       await withDatabase(async (database) => {
         const { databaseNow } = await import('../../db/store.ts');
         const now = await databaseNow(database);
         const request = {
           name,
-          from: instantOption(options.from, '--from', now),
-          to: instantOption(options.to, '--to', now),
+          from: instantOption(range.from, '--from', now),
+          to: instantOption(range.to, '--to', now),
           ratePerSecond,
           confirm: options.yes ?? false,
         };

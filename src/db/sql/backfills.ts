@@ -156,6 +156,8 @@ export interface BackfillClaim {
   claimed: Array<BackfillSlot & { fireAt: number }>;
   /** Slots the ledger already had. */
   already: number;
+  /** The backfill was cancelled (or ended) meanwhile: nothing was claimed. */
+  closed: boolean;
 }
 
 /**
@@ -171,6 +173,13 @@ export async function claimBackfillSlots(
 ): Promise<BackfillClaim> {
   const batch = JSON.stringify(slots.map((s) => ({ scheduled_for: iso(s.scheduledFor), task_id: s.taskId })));
   return database.db.transaction(async (tx) => {
+    // Locked first: a cancel waits for this step, or this step sees the cancel and claims nothing.
+    const [open] = await database.rows<{ id: string }>(
+      sql`select id from metronome.backfills where id = ${backfill.id} and status in ('pending', 'running')
+          for update`,
+      tx,
+    );
+    if (!open) return { claimed: [], already: 0, closed: true };
     type Claimed = { task_id: string; ms: number | string; fire_ms: number | string };
     // Never sent (`missed`: the leader was down, the slot out of its catch-up window): taken back.
     const retaken = await database.rows<Claimed>(
@@ -214,8 +223,23 @@ export async function claimBackfillSlots(
       tx,
     );
     await checkLease(database, tx, fence);
-    return { claimed: claimed.sort((a, b) => a.scheduledFor - b.scheduledFor), already };
+    return { claimed: claimed.sort((a, b) => a.scheduledFor - b.scheduledFor), already, closed: false };
   });
+}
+
+/**
+ * Cancel a schedule's open backfills (the slots already claimed go on; no further slot is claimed).
+ * In the caller's transaction; returns the backfills cancelled.
+ */
+export async function cancelBackfills(database: Database, tx: Db, scheduleName: string): Promise<Backfill[]> {
+  const rows = await database.rows<BackfillRow>(
+    sql`update metronome.backfills set status = 'cancelled', finished_at = clock_timestamp()
+        where schedule_name = ${scheduleName} and status in ('pending', 'running')
+        returning ${COLUMNS}`,
+    tx,
+  );
+  if (rows.length > 0) await database.rows(sql`select pg_notify(${TRIGGER_CHANNEL}, 'backfill:cancel')`, tx);
+  return rows.map(fromRow);
 }
 
 /** End a backfill that cannot go on (its schedule was removed or is invalid), with why. */

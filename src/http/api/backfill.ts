@@ -1,14 +1,20 @@
 /**
  * The API's backfills: POST /api/v1/schedules/NAME/backfill (a dry run, or record one for the leader
- * to send: src/operate/backfill.ts) and GET /api/v1/schedules/NAME/backfills (the schedule's
- * backfills, newest first, with how far each got). The same operation as `beat backfill`.
+ * to send: src/operate/backfill.ts), GET /api/v1/schedules/NAME/backfills (the schedule's
+ * backfills, newest first, with how far each got) and POST .../backfills/cancel. The same operation as `beat backfill`.
  */
 import { z } from 'zod';
 import type { Backfill } from '../../db/sql/backfills.ts';
 import { findSchedule } from '../../db/sql/schedules-read.ts';
 import { databaseNow } from '../../db/store.ts';
 import { parseRate } from '../../model/backfill.ts';
-import { type BackfillPlan, listBackfills, planBackfill, requestBackfill } from '../../operate/backfill.ts';
+import {
+  type BackfillPlan,
+  cancelBackfill,
+  listBackfills,
+  planBackfill,
+  requestBackfill,
+} from '../../operate/backfill.ts';
 import type { Exchange } from '../context.ts';
 import { readJsonBody } from './body.ts';
 import { apiActor, requireToken } from './guard.ts';
@@ -116,6 +122,22 @@ export async function postBackfill(exchange: Exchange): Promise<void> {
     dryRun: false,
     backfill: backfillJson(backfill),
     ...planJson(plan),
+  });
+}
+
+const empty = z.object({}).strict();
+
+export async function postCancelBackfills(exchange: Exchange): Promise<void> {
+  requireToken(exchange.req, exchange.app.token);
+  await readJsonBody(exchange.req, empty);
+  const name = exchange.params[0]!;
+  const cancelled = await cancelBackfill(exchange.app.database, name, apiActor(exchange.req));
+  exchange.app.hub.poke();
+  sendJson(exchange.res, 200, {
+    action: 'cancel-backfill',
+    name,
+    changed: cancelled.length > 0,
+    cancelled: cancelled.map(backfillJson),
   });
 }
 

@@ -507,6 +507,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
       '/schedules/{name}/backfills': read('Its backfills, newest first, with how far each got.', object, [
         nameParam,
       ]),
+      '/schedules/{name}/backfills/cancel': action(
+        'Cancel its open backfills: no further slot is claimed; runs already sent go on.',
+        { type: 'object', additionalProperties: false },
+      ),
       '/schedules/{name}/enable': action('Enable it (database-owned only).', {
         type: 'object',
         additionalProperties: false,

@@ -42,6 +42,7 @@ export async function getIndex({ res, app }: Exchange): Promise<void> {
       'POST /api/v1/schedules/{name}/trigger',
       'POST /api/v1/schedules/{name}/backfill',
       'GET /api/v1/schedules/{name}/backfills',
+      'POST /api/v1/schedules/{name}/backfills/cancel',
       'POST /api/v1/schedules/{name}/enable',
       'POST /api/v1/schedules/{name}/disable',
       'GET /api/v1/now',

@@ -74,7 +74,12 @@ ${detail.codeOwned ? html`<p class="notice info" id="code-owned">This schedule i
 </section>
 <section aria-labelledby="backfills-title">
   <h2 id="backfills-title">Backfills</h2>
-  <div data-live id="backfills">${backfillTable(backfills)}</div>
+  <div data-live id="backfills">${backfillTable(backfills)}${
+    backfills.some((b) => b.status === 'pending' || b.status === 'running')
+      ? html`<form class="action" data-action="cancel-backfill" action="${path}/backfills/cancel" method="post">
+      <button type="submit" class="button quiet">Cancel backfills in progress</button></form>`
+      : ''
+  }</div>
 </section>
 <section aria-labelledby="problems-title">
   <h2 id="problems-title">Missed, skipped and failed</h2>
