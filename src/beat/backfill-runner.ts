@@ -30,6 +30,10 @@ import type { DispatchRequest } from './dispatcher.ts';
 const MAX_STEP = 50;
 /** How often open requests are re-read without a notification (one recorded while we started). */
 const RELOAD_MS = 5_000;
+/** How soon a request held back by a busy lock scope is looked at again (run tracking frees it). */
+const BUSY_RETRY_MS = 250;
+/** How soon a paused or disabled schedule's request is looked at again. */
+const IDLE_RETRY_MS = 2_000;
 
 export interface BackfillRunnerOptions {
   database: Database;
@@ -48,6 +52,8 @@ interface Bucket {
   tokens: number;
   /** performance.now() of the last refill. */
   at: number;
+  /** performance.now() before which the request is not looked at (held back: busy, paused). */
+  notBefore: number;
 }
 
 export class BackfillRunner {
@@ -69,28 +75,42 @@ export class BackfillRunner {
   /** Whether a step is worth taking now. */
   due(): boolean {
     if (this.#reload || performance.now() - this.#loadedAt >= RELOAD_MS) return true;
-    return this.#open.length > 0 && (this.msUntilNext() ?? 1) <= 0;
+    return (this.msUntilNext() ?? 1) <= 0;
   }
 
-  /** Milliseconds until a request has a token again; undefined when none is open. */
+  /**
+   * Milliseconds until a request may go again (a token, and not held back); undefined when none is
+   * open. Never 0 for a request held back: the loop sleeps while a backfill waits.
+   */
   msUntilNext(): number | undefined {
-    if (this.#open.length === 0) return this.#reload ? 0 : undefined;
+    if (this.#reload) return 0;
+    if (this.#open.length === 0) return undefined;
     const now = performance.now();
     let next = Number.POSITIVE_INFINITY;
-    for (const b of this.#open) {
-      const bucket = this.#refill(b, now);
-      next = Math.min(next, bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) / b.ratePerSecond) * 1000);
-    }
-    // Also look again when a busy schedule may have become free (run tracking frees it).
-    return Math.min(next, 250);
+    for (const b of this.#open) next = Math.min(next, this.#waitMs(b, now));
+    return next;
+  }
+
+  #waitMs(b: Backfill, now: number): number {
+    const bucket = this.#refill(b, now);
+    const forToken = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) / b.ratePerSecond) * 1000;
+    return Math.max(forToken, bucket.notBefore - now);
+  }
+
+  #holdBack(b: Backfill, ms: number): void {
+    const bucket = this.#refill(b, performance.now());
+    bucket.notBefore = bucket.at + ms;
   }
 
   /** Claim and send what the open requests may send now. */
   async step(): Promise<void> {
     if (this.#reload || performance.now() - this.#loadedAt >= RELOAD_MS) await this.#load();
     if (this.#open.length === 0) return;
-    const entries = await this.#o.entries([...new Set(this.#open.map((b) => b.scheduleId))]);
-    for (const backfill of [...this.#open]) {
+    const now = performance.now();
+    const ready = this.#open.filter((b) => this.#waitMs(b, now) <= 0);
+    if (ready.length === 0) return;
+    const entries = await this.#o.entries([...new Set(ready.map((b) => b.scheduleId))]);
+    for (const backfill of ready) {
       if (!this.#o.active()) return;
       await this.#stepOne(backfill, entries.get(backfill.scheduleId));
     }
@@ -109,7 +129,7 @@ export class BackfillRunner {
   }
 
   #refill(b: Backfill, now: number): Bucket {
-    const bucket = this.#buckets.get(b.id) ?? { tokens: 1, at: now };
+    const bucket = this.#buckets.get(b.id) ?? { tokens: 1, at: now, notBefore: 0 };
     const burst = Math.max(1, b.ratePerSecond);
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * b.ratePerSecond);
     bucket.at = now;
@@ -127,9 +147,10 @@ export class BackfillRunner {
         .warn({ backfill: backfill.id, schedule: backfill.scheduleName }, `backfill failed: ${error}`);
       return;
     }
-    if (loaded.state !== 'enabled' || backfill.nextSlot === null) return;
+    if (loaded.state !== 'enabled' || backfill.nextSlot === null)
+      return this.#holdBack(backfill, IDLE_RETRY_MS);
     const mayOverlap = loaded.record.overlap === 'allow';
-    if (!mayOverlap && (await this.#o.busy(loaded))) return;
+    if (!mayOverlap && (await this.#o.busy(loaded))) return this.#holdBack(backfill, BUSY_RETRY_MS);
     const bucket = this.#refill(backfill, performance.now());
     const n = Math.min(Math.floor(bucket.tokens), mayOverlap ? MAX_STEP : 1);
     if (n < 1) return;
