@@ -121,6 +121,13 @@ describe('beat backfill', () => {
       20_000,
       () => ofRange(a.enqueued).length >= 8,
     );
+    // The rate holds: 4/s with a burst of at most a second's worth (4 slots).
+    const times = ofRange(a.enqueued).map((e) => e.receivedAt);
+    const spanMs = (times.at(-1) as number) - (times[0] as number);
+    assert.ok(
+      spanMs >= ((times.length - 4) / 4) * 1000 * 0.9,
+      `${times.length} slots in ${spanMs} ms at 4/s`,
+    );
     const killedAt = Date.now();
     a.signal('SIGKILL');
     await b.waitForLog('leading', TTL_MS + 5_000, killedAt);
