@@ -133,20 +133,27 @@ const VERBS = {
   'cancel-backfill': 'Cancelled the backfills of',
   enable: 'Enabled',
   disable: 'Disabled',
+  skip: 'Skipping the next occurrences of',
+  'clear-skip': 'Cleared the skip of',
 };
 
-/** The JSON body of an action form: the pause reason, the trigger's force, the backfill's range. */
+/** The JSON body of an action form: the pause reason and end, the skip, the trigger's force, the backfill's range. */
 function bodyOf(form, submitter) {
   const action = form.dataset.action;
+  const text = (name) => form.elements.namedItem(name)?.value.trim() ?? '';
   if (action === 'pause') {
-    const reason = form.elements.namedItem('reason')?.value.trim();
-    return reason ? { reason } : {};
+    const reason = text('reason');
+    const until = text('until');
+    return { ...(reason ? { reason } : {}), ...(until ? { until } : {}) };
+  }
+  if (action === 'skip') {
+    const count = Number(text('count') || '1');
+    return { count: Number.isFinite(count) ? count : 1, reason: text('reason') };
   }
   if (action === 'trigger') return { force: Boolean(form.elements.namedItem('force')?.checked) };
   if (action === 'backfill') {
-    const value = (name) => form.elements.namedItem(name)?.value.trim() ?? '';
-    const body = { from: value('from'), to: value('to') || 'now', dryRun: submitter?.value !== 'run' };
-    if (value('rate')) body.rate = value('rate');
+    const body = { from: text('from'), to: text('to') || 'now', dryRun: submitter?.value !== 'run' };
+    if (text('rate')) body.rate = text('rate');
     if (form.elements.namedItem('confirm')?.checked) body.confirm = true;
     return body;
   }
@@ -184,10 +191,12 @@ document.addEventListener('submit', async (event) => {
   if (actor) headers['x-metronome-actor'] = `UTF-8''${encodeURIComponent(actor)}`;
   if (button) button.disabled = true;
   try {
+    // A form names its method in data-method (DELETE ends a skip); POST takes the JSON body.
+    const method = form.dataset.method ?? 'POST';
     const response = await fetch(form.action, {
-      method: 'POST',
+      method,
       headers,
-      body: JSON.stringify(bodyOf(form, event.submitter)),
+      ...(method === 'POST' ? { body: JSON.stringify(bodyOf(form, event.submitter)) } : {}),
       credentials: 'omit',
     });
     const result = await response.json().catch(() => ({}));

@@ -1,6 +1,7 @@
 /**
  * One tick's batch, decided without I/O: for each due schedule, its plan (src/model/plan.ts) becomes a cursor
- * advance and the occurrences to insert — claimed ones to send, missed ones to record. The claim
+ * advance and the occurrences to insert — claimed ones to send, missed and skipped ones to record
+ * (the advance takes the skipped ones from the schedule's skip count, in the same transaction). The claim
  * (claim.ts) then writes them in one transaction, and the dispatcher sends what it inserted.
  */
 
@@ -8,7 +9,7 @@ import type { NewOccurrence } from '../db/sql/occurrences.ts';
 import type { CursorAdvance } from '../db/sql/schedules.ts';
 import type { LoadedSchedule } from '../db/store.ts';
 import type { CatchupPolicy, ScheduleRecord } from '../model/index.ts';
-import { fireAtOf, MISSED_ROWS_CAP, planGuarded } from '../model/plan.ts';
+import { fireAtOf, MISSED_ROWS_CAP, planGuarded, skippedBecause } from '../model/plan.ts';
 import { taskIdFor } from '../model/task-id.ts';
 import type { DroppedBacklog } from './schedule-book.ts';
 
@@ -71,13 +72,19 @@ export function planBatch(input: BatchInput): BatchPlan {
       endAt: record.endAt?.getTime() ?? null,
       runsLeft: record.maxRuns === null ? Number.POSITIVE_INFINITY : record.maxRuns - record.totalRuns,
       catchupBudget: input.catchup.available(record),
+      skipLeft: record.skipCount,
     });
     if (due instanceof Error) {
       plan.failed.push({ id, error: due });
       continue;
     }
     input.catchup.spend(due.catchupRuns);
-    if (due.run.length === 0 && due.missed.length === 0 && due.cursor === cursor) {
+    if (
+      due.run.length === 0 &&
+      due.missed.length === 0 &&
+      due.skipped.length === 0 &&
+      due.cursor === cursor
+    ) {
       // Out of budget: look again shortly; not due yet (a schedule claimed at its instant): at its
       // instant. The index is read the lookahead ahead (term.ts), so its time is that much later.
       const fireAt = fireAtOf(record.name, cursor, record.jitterMs);
@@ -91,6 +98,7 @@ export function planBatch(input: BatchInput): BatchPlan {
       version: record.version,
       nextFireAt: due.cursor,
       runs: due.run.length,
+      skipped: due.skipped.length,
       lastFireAt: lastRun ? lastRun.scheduledFor : null,
     });
     for (const s of due.run) {
@@ -98,6 +106,13 @@ export function planBatch(input: BatchInput): BatchPlan {
         ...occurrence(record, s.scheduledFor, s.fireAt),
         status: 'claimed',
         error: null,
+      });
+    }
+    for (const k of due.skipped) {
+      plan.occurrences.push({
+        ...occurrence(record, k.scheduledFor, k.fireAt),
+        status: 'skipped',
+        error: skippedBecause(record.skipReason),
       });
     }
     for (const m of due.missed) {

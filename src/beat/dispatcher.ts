@@ -35,6 +35,11 @@ export interface DispatchRequest extends OccurrenceRef {
   backfill?: boolean;
   /** A backfill's time between two slots (1 / its rate), for its run lock's lease. */
   backfillPaceMs?: number;
+  /**
+   * What is sent, built and encoded ahead of the instant (prepare) from `schedule`; a request whose
+   * schedule has since been replaced by a kept edit (claimed-ahead.ts) is built again at the send.
+   */
+  prepared?: { schedule: LoadedSchedule; item: EnqueueItem };
 }
 
 interface Pending {
@@ -64,6 +69,11 @@ export interface DispatcherOptions {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * Before a slot's run lock is asked for, runs of its schedule whose lease ends this soon are looked
+ * for in the task runtime (RunsInFlight.refresh): longer than the look and the lock take together.
+ */
+const LEASE_MARGIN_MS = 1_000;
 
 function add(map: Map<string, string[]>, key: string, value: string): void {
   map.set(key, [...(map.get(key) ?? []), value]);
@@ -186,6 +196,43 @@ export class Dispatcher {
    * write follows the send; a herd's sends are not held up by its writes).
    */
   async dispatch(requests: DispatchRequest[], options: { flush?: boolean } = {}): Promise<void> {
+    await this.#attempt(this.#admit(requests), options.flush ?? true);
+  }
+
+  /**
+   * Send batch after batch while `next` gives one, each batch's run locks taken while the batch
+   * before it is with the broker, so the two round trips overlap. The locks are still taken a batch
+   * at a time, in order: a batch meets the locks of the batches before it in Redis as it would have
+   * had they been sent one by one. Status writes are left to the writer's next flush.
+   */
+  async dispatchBatches(next: () => DispatchRequest[]): Promise<void> {
+    let sending: Promise<void> | undefined;
+    try {
+      for (let requests = next(); requests.length > 0; requests = next()) {
+        const ready = await this.#lockBatch(this.#admit(requests));
+        await sending;
+        sending = this.#sendLocked(ready);
+      }
+    } finally {
+      await sending;
+    }
+  }
+
+  /**
+   * Build and encode ahead what these requests will send (claimed ahead of their instant), so that
+   * only the run lock and the send are left for the instant.
+   */
+  prepare(requests: DispatchRequest[]): DispatchRequest[] {
+    const prepared = requests.map((r) => ({
+      ...r,
+      prepared: { schedule: r.schedule, item: enqueueItem(r.schedule.record, r) },
+    }));
+    this.#o.transport.prepare?.(prepared.map((r) => r.prepared.item));
+    return prepared;
+  }
+
+  /** New requests become pending (a task id already pending is left as it is). */
+  #admit(requests: DispatchRequest[]): Pending[] {
     const now = performance.now();
     const batch: Pending[] = [];
     for (const request of requests) {
@@ -195,7 +242,7 @@ export class Dispatcher {
       this.#pending.set(request.taskId, p);
       batch.push(p);
     }
-    await this.#attempt(batch, options.flush ?? true);
+    return batch;
   }
 
   /** Retry what is due for another attempt; what waited past its catch-up window is missed. */
@@ -278,23 +325,32 @@ export class Dispatcher {
   }
 
   async #attempt(batch: Pending[], flush = true): Promise<void> {
+    await this.#sendLocked(await this.#lockBatch(batch));
+    if (flush) await this.#o.writer.flush();
+  }
+
+  /** What of the batch may go now, its run locks taken; what another run holds is settled. */
+  async #lockBatch(batch: Pending[]): Promise<Pending[]> {
     const pending = batch.filter((p) => this.#pending.get(p.request.taskId) === p);
-    if (pending.length === 0) return;
+    if (pending.length === 0) return [];
     const live = await this.#skipAlreadySent(pending);
     await this.#refreshBusy(live);
     const { ready, held } = await this.#takeLocks(live);
     this.#settleHeld(held);
-    if (ready.length > 0) {
-      if (this.#o.canDispatch()) {
-        this.#record(ready, await this.#send(ready));
-      } else {
-        // The lease is not certainly ours: keep them pending. If the term is over, the next leader
-        // adopts them (same task ids); if the lease comes back, they are retried.
-        this.#o.metrics.fired('fenced', ready.length);
-        for (const p of ready) this.#backoff(p, 'not sent: the leader lease is not certainly ours');
-      }
+    return ready;
+  }
+
+  /** Send what holds its locks, if the lease is still certainly ours (the fence, checked last). */
+  async #sendLocked(ready: Pending[]): Promise<void> {
+    if (ready.length === 0) return;
+    if (this.#o.canDispatch()) {
+      this.#record(ready, await this.#send(ready));
+      return;
     }
-    if (flush) await this.#o.writer.flush();
+    // The lease is not certainly ours: keep them pending. If the term is over, the next leader
+    // adopts them (same task ids); if the lease comes back, they are retried.
+    this.#o.metrics.fired('fenced', ready.length);
+    for (const p of ready) this.#backoff(p, 'not sent: the leader lease is not certainly ours');
   }
 
   /**
@@ -308,7 +364,7 @@ export class Dispatcher {
     if (maybe.length === 0 || !transport.locate) return batch;
     let present: Map<string, 'queued' | 'seen'>;
     try {
-      present = await transport.locate(maybe.map((p) => enqueueItem(p.request.schedule.record, p.request)));
+      present = await transport.locate(maybe.map((p) => itemOf(p.request)));
     } catch {
       return batch; // the runtime cannot be asked: the send will fail (or land) the same way
     }
@@ -323,7 +379,7 @@ export class Dispatcher {
       const record = request.schedule.record;
       this.#o.runs.add({
         taskId: request.taskId,
-        item: enqueueItem(record, request),
+        item: itemOf(request),
         scheduleId: request.scheduleId,
         scheduleName: record.name,
         scope: lockKey(record),
@@ -359,7 +415,7 @@ export class Dispatcher {
       seen.add(scope);
       ids.push(...this.#o.runs.ofScope(scope));
     }
-    if (ids.length > 0) await this.#o.runs.refresh(ids);
+    if (ids.length > 0) await this.#o.runs.refresh(ids, { leaseMarginMs: LEASE_MARGIN_MS });
   }
 
   #needsLock(p: Pending): boolean {
@@ -492,7 +548,7 @@ export class Dispatcher {
   }
 
   async #send(ready: Pending[]): Promise<EnqueueResult[]> {
-    const items: EnqueueItem[] = ready.map((p) => enqueueItem(p.request.schedule.record, p.request));
+    const items: EnqueueItem[] = ready.map((p) => itemOf(p.request));
     try {
       return await this.#o.transport.enqueue(items);
     } catch (error) {
@@ -529,7 +585,7 @@ export class Dispatcher {
         const leaseMs = p.lock ? p.lock.expiresAt - nowWall : lockLeaseMs(record, next, now);
         runs.add({
           taskId: request.taskId,
-          item: enqueueItem(record, request),
+          item: itemOf(request),
           scheduleId: request.scheduleId,
           scheduleName: record.name,
           scope: lockKey(record),
@@ -584,4 +640,12 @@ export class Dispatcher {
         'enqueue attempt failed; will retry',
       );
   }
+}
+
+/** The request's item: the one prepared ahead while its schedule is still the one it was built from. */
+function itemOf(request: DispatchRequest): EnqueueItem {
+  const { prepared } = request;
+  return prepared?.schedule === request.schedule
+    ? prepared.item
+    : enqueueItem(request.schedule.record, request);
 }

@@ -144,8 +144,11 @@ export class RunsInFlight {
     return locks;
   }
 
-  /** Read the state of these runs now and act on it; scopes whose runs all ended are returned. */
-  async refresh(taskIds: readonly string[]): Promise<Set<string>> {
+  /**
+   * Read the state of these runs now and act on it; scopes whose runs all ended are returned.
+   * `leaseMarginMs`: also ask where the runs are whose lease ends within it (see #locateUnseen).
+   */
+  async refresh(taskIds: readonly string[], options: { leaseMarginMs?: number } = {}): Promise<Set<string>> {
     const ids = taskIds.filter((id) => this.#runs.has(id));
     if (ids.length === 0) return new Set();
     let states: Map<string, RunState>;
@@ -157,7 +160,7 @@ export class RunsInFlight {
       this.o.log().warn({ err: error }, 'could not read run states; runs stay tracked');
       return new Set();
     }
-    await this.#locateUnseen(ids, states);
+    await this.#locateUnseen(ids, states, options.leaseMarginMs ?? 0);
     return this.#apply(ids, states);
   }
 
@@ -166,8 +169,18 @@ export class RunsInFlight {
    * asked where they are. One still queued, or with a worker, holds its schedule like a queued run
    * (it may still start, and must not start beside the next one); one the runtime has nowhere was
    * lost (a broker restarted without its data, a worker killed with it prefetched) and ends now.
+   *
+   * With a margin, runs whose lease ends within it are asked too, and one still queued holds its
+   * schedule from now: the dispatcher asks so before it takes the next slot's run lock, because a
+   * lease that ends between this look and that lock (a run sent after its next slot was due gets
+   * only a moment's lease) would let the next run start beside one waiting in the queue. Only a run
+   * whose lease has ended is ever found lost.
    */
-  async #locateUnseen(ids: readonly string[], states: Map<string, RunState>): Promise<void> {
+  async #locateUnseen(
+    ids: readonly string[],
+    states: Map<string, RunState>,
+    marginMs: number,
+  ): Promise<void> {
     const { transport } = this.o;
     if (!transport.locate || transport.tracksRuns === false) return;
     const nowWall = Date.now();
@@ -175,7 +188,7 @@ export class RunsInFlight {
     for (const id of ids) {
       const run = this.#runs.get(id);
       const state = states.get(id) ?? 'unknown';
-      if (run?.item && state === 'unknown' && nowWall >= run.leaseEndsAt) unseen.push(run.item);
+      if (run?.item && state === 'unknown' && nowWall >= run.leaseEndsAt - marginMs) unseen.push(run.item);
     }
     if (unseen.length === 0) return;
     let found: Map<string, 'queued' | 'seen'>;
@@ -190,7 +203,8 @@ export class RunsInFlight {
       if (where === 'queued') states.set(item.taskId, 'queued');
       // A run a worker reported on and status() still calls unknown (STARTED past its time limit:
       // its worker died) is neither queued nor lost: it holds nothing and is followed to its end.
-      else if (where === undefined) this.#lost.add(item.taskId);
+      else if (where === undefined && nowWall >= (this.#runs.get(item.taskId)?.leaseEndsAt ?? 0))
+        this.#lost.add(item.taskId);
     }
   }
 

@@ -14,7 +14,13 @@ import { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import { databaseErrorText } from '../db/errors.ts';
 import { type Fence, FencedError } from '../db/sql/leader.ts';
-import { Ledger, pruneOccurrences, releaseClaims, type UnfinishedOccurrence } from '../db/sql/occurrences.ts';
+import {
+  Ledger,
+  pruneOccurrences,
+  releaseClaims,
+  skipClaims,
+  type UnfinishedOccurrence,
+} from '../db/sql/occurrences.ts';
 import type { LoadedSchedule } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
 import type { ScheduleRecord } from '../model/index.ts';
@@ -24,13 +30,14 @@ import { BackfillRunner } from './backfill-runner.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
 import { claim } from './claim.ts';
 import { ClaimRate } from './claim-rate.ts';
-import { ClaimedAhead, takenAwayBecause } from './claimed-ahead.ts';
+import { ClaimedAhead, type ToSkip, takenAwayBecause } from './claimed-ahead.ts';
 import { DatabaseClock } from './clock.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
 import { enqueueItem } from './enqueue-item.ts';
 import { herdClaimUntil } from './herd-window.ts';
 import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
+import { PauseEnds } from './pause-ends.ts';
 import { RunsInFlight } from './runs-in-flight.ts';
 import { type BookOptions, DEFAULT_HORIZON_MS, ScheduleBook } from './schedule-book.ts';
 
@@ -104,6 +111,8 @@ export class LeaderTerm {
   readonly #backfills: BackfillRunner;
   /** Claimed, waiting for their instant (claimed-ahead.ts). */
   readonly #ahead = new ClaimedAhead();
+  /** Pauses with an end: the leader resumes them at it (pause-ends.ts). */
+  readonly #pauseEnds: PauseEnds;
   readonly #claimAheadMs: number;
   readonly #claimRate: ClaimRate;
   /** How far ahead a herd may be claimed (herd-window.ts): half the horizon, which the book holds. */
@@ -144,6 +153,7 @@ export class LeaderTerm {
       options.book,
     );
     this.#ledger = new Ledger(options.database, options.fence);
+    this.#pauseEnds = new PauseEnds(options.database, options.fence);
     this.#writer = new LedgerWriter(this.#ledger, () => this.log, options.inherited);
     this.#runs = new RunsInFlight({
       transport: options.transport,
@@ -326,6 +336,7 @@ export class LeaderTerm {
   }
 
   #onScheduleChange(payload: string): void {
+    this.#pauseEnds.stale(); // a pause set, moved or ended: its end is read again
     if (this.#book.onChange(payload)) {
       this.#bookChanged = true;
       this.#wake?.();
@@ -386,6 +397,7 @@ export class LeaderTerm {
       [this.#book.hasDirty, () => this.#refreshDirty()],
       [this.#bookChanged, () => this.#takeBack()],
       [this.#book.hasDropped, () => this.#recordDropped()],
+      [this.#pauseEnds.due(this.#clock.now()), () => this.#resumeEndedPauses()],
       [this.#pickUpClaims || mono - this.#lastSweep >= o.sweepMs, () => this.#sweep()],
       [true, () => this.#dispatcher.retryDue()],
       [this.#adopted && this.#backfills.due(), () => this.#backfills.step()],
@@ -416,7 +428,8 @@ export class LeaderTerm {
     this.#bookChanged = false;
     // `current`, not `entry`: a schedule whose claim moved its cursor beyond the horizon is not in
     // the book, yet it still wants the slot it holds.
-    const taken = this.#ahead.revise((id) => this.#book.current(id));
+    const { taken, toSkip } = this.#ahead.revise((id) => this.#book.current(id));
+    await this.#skipHeld(toSkip);
     this.#book.keepFar(this.#ahead.scheduleIds());
     if (taken.length === 0) return;
     const byReason = new Map<string, string[]>();
@@ -434,6 +447,30 @@ export class LeaderTerm {
   }
 
   /**
+   * Held claims an operator's skip landed on (after they were claimed ahead): recorded `skipped` and
+   * taken from the skip count in one fenced transaction, then no longer held — never sent. What the
+   * write did not take (the skip was cleared or lowered meanwhile) stays held and goes at its instant.
+   */
+  async #skipHeld(toSkip: readonly ToSkip[]): Promise<void> {
+    for (const { scheduleId, requests } of toSkip) {
+      const skipped = await skipClaims(
+        this.#o.database,
+        this.#o.fence,
+        scheduleId,
+        requests.map((r) => r.taskId),
+      );
+      if (skipped.length === 0) continue;
+      this.#ahead.withdraw(skipped);
+      this.#book.consumedSkips(scheduleId, skipped.length);
+      this.#o.metrics.fired('skipped', skipped.length);
+      this.log.info(
+        { scheduleId, occurrences: skipped.length },
+        'claims taken back: an operator skipped them before their instant',
+      );
+    }
+  }
+
+  /**
    * Send what was claimed ahead and is due now, a batch at a time, the status writes after all the
    * sends (the next turn's housekeeping flushes them). True when something was due.
    */
@@ -442,15 +479,13 @@ export class LeaderTerm {
     const next = this.#ahead.nextFireAt();
     if (next === undefined || next > now || !this.#active) return false;
     if (this.#bookChanged) await this.#takeBack();
-    for (;;) {
-      const due = this.#ahead.takeDue(this.#clock.now(), this.#o.batchSize);
-      if (due.length === 0 || !this.#active) {
-        this.#book.keepFar(this.#ahead.scheduleIds());
-        return true;
-      }
+    await this.#dispatcher.dispatchBatches(() => {
+      if (!this.#active) return [];
       this.#progress();
-      await this.#dispatcher.dispatch(due, { flush: false });
-    }
+      return this.#ahead.takeDue(this.#clock.now(), this.#o.batchSize);
+    });
+    this.#book.keepFar(this.#ahead.scheduleIds());
+    return true;
   }
 
   /** Slots an edit or a removal took away before they were handled are recorded `missed`. */
@@ -470,7 +505,14 @@ export class LeaderTerm {
     await this.#dispatcher.releaseBuffered(freed);
   }
 
+  /** Schedules whose pause has ended are resumed (recorded as by the beat itself). */
+  async #resumeEndedPauses(): Promise<void> {
+    const resumed = await this.#pauseEnds.step(this.#clock.now());
+    if (resumed.length > 0) this.log.info({ schedules: resumed }, 'resumed by itself: the pause has ended');
+  }
+
   async #reconcile(): Promise<void> {
+    this.#pauseEnds.stale();
     await this.#clock.measure();
     await this.#book.reconcile();
     this.#bookChanged = true;
@@ -499,6 +541,8 @@ export class LeaderTerm {
       delay = Math.max(0, nextSend - now);
       towardFire = true;
     }
+    const pauseEnd = this.#pauseEnds.nextAt;
+    if (pauseEnd !== undefined && pauseEnd - now < delay) delay = Math.max(0, pauseEnd - now);
     const retry = this.#dispatcher.nextRetryAt();
     if (retry !== undefined) delay = Math.min(delay, Math.max(0, retry - mono));
     const backfill = this.#adopted ? this.#backfills.msUntilNext() : undefined;
@@ -568,7 +612,6 @@ export class LeaderTerm {
     for (const { id, at } of plan.recheck) this.#book.recheckAt(id, at);
     if (plan.advances.length === 0) return 0;
     const result = await claim(this.#o.database, this.#o.fence, plan.advances, plan.occurrences);
-    this.#claimRate.observe(plan.occurrences.length, performance.now() - started);
     this.#progress();
     for (const a of plan.advances) {
       const version = result.advanced.get(a.scheduleId);
@@ -582,6 +625,8 @@ export class LeaderTerm {
       this.#o.metrics.missed.inc(missed);
       this.#o.metrics.fired('missed', missed);
     }
+    const skipped = inserted.filter((o) => o.status === 'skipped').length;
+    if (skipped > 0) this.#o.metrics.fired('skipped', skipped);
     const snapshot = new Map(due.map((d) => [d.id, d.loaded]));
     const requests: DispatchRequest[] = [];
     for (const o of inserted) {
@@ -590,17 +635,22 @@ export class LeaderTerm {
       requests.push({ ...o, schedule: loaded, force: false, fresh: true });
     }
     await this.#sendOrHold(requests);
+    // What a batch of claims costs the loop: the plan, the claim, and its messages prepared.
+    this.#claimRate.observe(plan.occurrences.length, performance.now() - started);
     return plan.advances.length;
   }
 
   /** What is due now is dispatched; what is not is held for its instant (never sent early). */
   async #sendOrHold(requests: DispatchRequest[]): Promise<void> {
     const now = this.#clock.now();
-    const ahead = requests.filter((r) => r.fireAt > now);
+    const ahead = this.#dispatcher.prepare(requests.filter((r) => r.fireAt > now));
     // Held claims are judged against the book (takeBack): it must know their schedules, also those
     // it does not hold (taken over from an earlier term, or far once claimed).
     for (const r of ahead) this.#book.remember(r.schedule);
     this.#ahead.add(ahead);
+    // A claim taken over with a skip pending (the claim's own skips are consumed as it is made):
+    // the next look at the held claims records it skipped.
+    if (ahead.some((r) => r.schedule.record.skipCount > 0)) this.#bookChanged = true;
     const due = ahead.length === 0 ? requests : requests.filter((r) => r.fireAt <= now);
     if (due.length > 0) await this.#dispatcher.dispatch(due);
   }

@@ -19,6 +19,7 @@ import { registerRemove } from './commands/remove.ts';
 import { registerResume } from './commands/resume.ts';
 import { registerRun } from './commands/run.ts';
 import { registerShow } from './commands/show.ts';
+import { registerSkip } from './commands/skip.ts';
 import { registerSync } from './commands/sync.ts';
 import { registerTrigger } from './commands/trigger.ts';
 import { CliError } from './errors.ts';
@@ -37,6 +38,7 @@ function buildProgram(): Command {
   registerShow(program);
   registerPause(program);
   registerResume(program);
+  registerSkip(program);
   registerEnable(program);
   registerAdd(program);
   registerEdit(program);

@@ -41,6 +41,7 @@ import {
 import { setEnabled } from '../operate/enable.ts';
 import { notFound } from '../operate/errors.ts';
 import { pause, resume } from '../operate/pause.ts';
+import { clearSkip, skip } from '../operate/skip.ts';
 import { trigger } from '../operate/trigger.ts';
 import { type ConnectionOptions, openConnection } from './connection.ts';
 import { type ScheduleInfo, scheduleInfo } from './schedule.ts';
@@ -165,9 +166,38 @@ export class MetronomeClient {
     return rows.map((r) => scheduleInfo(r, now));
   }
 
-  /** Pause (any schedule: an operator's switch, apart from its definition). */
-  async pause(name: string, options: { reason?: string } = {}): Promise<ScheduleInfo> {
-    return this.#info((await pause(this.#database, name, options.reason ?? null, this.#actor)).record);
+  /**
+   * Pause (any schedule: an operator's switch, apart from its definition). With `until` (a Date, an
+   * ISO 8601 string with an offset, or a duration from now such as `'2h'`) the leader resumes it by
+   * itself then, with the catch-up of a manual resume; without, it stays paused until `resume`.
+   */
+  async pause(name: string, options: { reason?: string; until?: Date | string } = {}): Promise<ScheduleInfo> {
+    const { record } = await pause(
+      this.#database,
+      name,
+      { reason: options.reason ?? null, until: options.until ?? null },
+      this.#actor,
+    );
+    return this.#info(record);
+  }
+
+  /**
+   * Skip its next `count` occurrences (default 1): each is recorded `skipped` with `reason` and
+   * never sent (one already claimed ahead of its instant is taken back). Replaces a pending skip.
+   */
+  async skip(name: string, options: { count?: number; reason: string }): Promise<ScheduleInfo> {
+    const { record } = await skip(
+      this.#database,
+      name,
+      { count: options.count, reason: options.reason },
+      this.#actor,
+    );
+    return this.#info(record);
+  }
+
+  /** End a pending skip (nothing happens when there is none). */
+  async clearSkip(name: string): Promise<ScheduleInfo> {
+    return this.#info((await clearSkip(this.#database, name, this.#actor)).record);
   }
 
   async resume(name: string): Promise<ScheduleInfo> {
@@ -222,7 +252,11 @@ export class MetronomeClient {
     if (!record) throw notFound(name);
     const now = options.after?.getTime() ?? (await databaseNow(this.#database));
     const count = Math.min(Math.max(options.count ?? 10, 1), 10_000);
-    return nextFires(viewRecord(record, now), now, count).map((f) => new Date(f.at));
+    // The ones a pending skip takes are not fires: they are recorded skipped, never sent.
+    return nextFires(viewRecord(record, now), now, count + record.skipCount)
+      .filter((f) => !f.skipped)
+      .slice(0, count)
+      .map((f) => new Date(f.at));
   }
 
   /** Its occurrences, newest first (kept after the schedule is removed). */

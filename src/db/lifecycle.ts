@@ -7,8 +7,9 @@
  *      │                │       └────────────────┴─► lease_ended
  *      │                ├─► buffered ─► claimed (released) | enqueued | skipped_overlap | …
  *      │                ├─► skipped_overlap | missed (superseded, out of window, taken back)
+ *      │                ├─► skipped (an operator's skip landed while it was claimed ahead)
  *      │                └─► succeeded (done on enqueue) | failed (schedule gone before the send)
- *      └─► missed (a slot recorded without running)
+ *      └─► missed | skipped (a slot recorded without running; skipped: `beat skip`)
  *
  * `claimed` to `claimed` is not a step: it notes why an attempt failed, the status unchanged.
  * Nor is a backfill's claim of a `missed` slot (never sent) as `claimed`: that is a claim, made in
@@ -29,6 +30,7 @@ const MAY_FOLLOW: Readonly<Record<OccurrenceStatus, readonly OccurrenceStatus[]>
   lease_ended: ['enqueued', 'running'],
   skipped_overlap: ['claimed', 'buffered'],
   missed: ['claimed', 'buffered'],
+  skipped: ['claimed'],
   paused: [],
 };
 
@@ -39,6 +41,7 @@ export const FINISHED_STATUSES: ReadonlySet<OccurrenceStatus> = new Set([
   'expired',
   'skipped_overlap',
   'missed',
+  'skipped',
   'revoked',
   'lease_ended',
 ]);

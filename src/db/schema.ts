@@ -118,6 +118,11 @@ export const schedules = metronome.table(
     source: text('source'),
     pausedAt: tstz('paused_at'),
     pausedReason: text('paused_reason'),
+    // the leader resumes the schedule at this instant; null: paused until resumed by hand (0015)
+    pausedUntil: tstz('paused_until'),
+    // the next skip_count occurrences are recorded `skipped` with skip_reason, never sent (0015)
+    skipCount: integer('skip_count').notNull().default(0),
+    skipReason: text('skip_reason'),
     invalidReason: text('invalid_reason'),
     nextFireAt: tstz('next_fire_at'),
     lastFireAt: tstz('last_fire_at'),
@@ -180,6 +185,9 @@ export const schedules = metronome.table(
       'dst_policy_is_known',
       sql`${t.dstPolicy} is null or ${t.dstPolicy} in (${listed(DST_POLICY_TEXTS)})`,
     ),
+    // Migration 0015: skip and pause until.
+    check('skip_count_not_negative', sql`${t.skipCount} >= 0`),
+    check('paused_until_only_when_paused', sql`${t.pausedUntil} is null or ${t.pausedAt} is not null`),
     check('dst_policy_only_for_crontab', sql`${t.kind} = 'crontab' or ${t.dstPolicy} is null`),
     // Migration 0017: a group's name is part of its lock key and shown everywhere: a plain name.
     check(
@@ -197,6 +205,7 @@ export const schedules = metronome.table(
       t.startAt,
       t.endAt,
       t.pausedAt,
+      t.pausedUntil,
       t.nextFireAt,
       t.lastFireAt,
       t.createdAt,
@@ -212,6 +221,8 @@ export const schedules = metronome.table(
     index('schedules_unsettled_idx')
       .on(t.id)
       .where(sql`${t.nextFireAt} is null or ${t.invalidReason} is not null`),
+    // The leader's look for pauses that end (migration 0015).
+    index('schedules_paused_until_idx').on(t.pausedUntil).where(sql`${t.pausedUntil} is not null`),
   ],
 );
 
@@ -229,6 +240,8 @@ export const OCCURRENCE_STATUSES = [
   'paused',
   'revoked',
   'lease_ended',
+  /** An operator skipped it (`beat skip`, migration 0015): recorded with the reason, never sent. */
+  'skipped',
 ] as const;
 export type OccurrenceStatus = (typeof OCCURRENCE_STATUSES)[number];
 
@@ -375,8 +388,11 @@ export const replicas = metronome.table('replicas', {
   seenAt: tstz('seen_at').notNull(),
 });
 
-/** How an actor reached Metronome: the CLI, the HTTP API, or the client in the package (migration 0012). */
-const ACTOR_VIAS = ['cli', 'api', 'client'] as const;
+/**
+ * How an actor reached Metronome: the CLI, the HTTP API, the client in the package (migration
+ * 0012), or the beat itself (it resumes a schedule whose pause has ended: migration 0015).
+ */
+const ACTOR_VIAS = ['cli', 'api', 'client', 'beat'] as const;
 export type ActorVia = (typeof ACTOR_VIAS)[number];
 
 /**
@@ -386,6 +402,7 @@ export type ActorVia = (typeof ACTOR_VIAS)[number];
 export type AuditAction =
   | 'pause'
   | 'resume'
+  | 'skip'
   | 'trigger'
   | 'backfill'
   | 'enable'

@@ -145,6 +145,11 @@ export interface ScheduleRecord
   source: string | null;
   pausedAt: Date | null;
   pausedReason: string | null;
+  /** The leader resumes the schedule at this instant; null: paused until resumed by hand. */
+  pausedUntil: Date | null;
+  /** How many of the next occurrences are recorded `skipped` (with skipReason) instead of sent. */
+  skipCount: number;
+  skipReason: string | null;
   invalidReason: string | null;
   nextFireAt: Date | null;
   lastFireAt: Date | null;

@@ -1,6 +1,6 @@
 /**
  * One schedule, everything about it: its summary, its whole definition, its next fires with DST
- * marks, who holds its run lock, where it is edited, and the last operator actions on it.
+ * marks (and the ones a pending skip takes), its DST policy's effect at the coming clock changes, who holds its run lock, where it is edited, and the last operator actions on it.
  */
 import type { Database } from '../db/database.ts';
 import { type AuditEntry, recentActions } from '../db/sql/audit.ts';
@@ -9,6 +9,7 @@ import { databaseNow } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { codeOwnedHint } from '../operate/enable.ts';
 
+import { type DstOutlook, dstOutlook } from './dst-outlook.ts';
 import { type Instant, instant } from './instant.ts';
 import { type RunLockView, runLockOf } from './run-lock.ts';
 import { nextFires, type RecordView, recordJson, viewRecord } from './schedule-view.ts';
@@ -17,6 +18,8 @@ import { latestOccurrences, type ScheduleSummary, summarize } from './schedules.
 interface NextFireView extends Instant {
   /** The DST mark in words, null when DST did not touch this fire. */
   dst: string | null;
+  /** An operator skipped it (`beat skip`): it will be recorded skipped, not sent. */
+  skipped: boolean;
 }
 
 export interface ScheduleDetail {
@@ -24,6 +27,8 @@ export interface ScheduleDetail {
   /** Every column, as `beat show --json` prints it. */
   definition: Record<string, unknown>;
   nextFires: NextFireView[];
+  /** A local-time crontab's DST policy and its effect at the coming clock changes; null otherwise. */
+  dst: DstOutlook | null;
   runLock: RunLockView;
   /** For a schedule declared in code: where to edit it (its `enabled` cannot be changed here). */
   codeOwned: string | null;
@@ -48,7 +53,9 @@ export async function scheduleDetail(
     nextFires: nextFires(view, now, NEXT_FIRES_SHOWN).map((f) => ({
       ...instant(f.at, view.zone),
       dst: f.dst || null,
+      skipped: f.skipped,
     })),
+    dst: view.schedule ? dstOutlook(view.schedule, now, record.dstPolicy !== null) : null,
     runLock: await runLockOf(database, locks, record),
     codeOwned: record.managedBy === 'code' ? codeOwnedHint(record) : null,
     actions: await recentActions(database.db, 10, name),

@@ -1,4 +1,7 @@
-/** `beat show NAME`: everything about one schedule, its next 5 fires (with DST marks), its last 10 runs. */
+/**
+ * `beat show NAME`: everything about one schedule (a pause's end, a pending skip), its next 5 fires
+ * (with DST marks, and the ones a skip takes), its last 10 runs.
+ */
 import type { Command } from 'commander';
 import type { OccurrenceRow } from '../../db/schema.ts';
 import { formatDuration } from '../../time/index.ts';
@@ -16,7 +19,7 @@ export function registerShow(program: Command): void {
       const { occurrencesOf } = await import('../../db/sql/occurrences-read.ts');
       const { describeSpec, stringifyJson } = await import('../../model/index.ts');
       const { occurrenceView } = await import('../../observe/history.ts');
-      const { nextFires, recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
+      const { nextFires, recordJson, stateText, viewRecord } = await import('../../observe/schedule-view.ts');
       const { withDatabase } = await import('../database.ts');
       const { requireSchedule, when } = await import('../schedules.ts');
       const { runHoldingLock } = await import('../../db/sql/occurrences-read.ts');
@@ -37,7 +40,11 @@ export function registerShow(program: Command): void {
               ? { schedule: holder.schedule_name, taskId: holder.task_id, status: holder.status }
               : null,
             backfills: backfills.map(backfillJson),
-            nextFires: fires.map((f) => ({ at: new Date(f.at).toISOString(), dst: f.dst || null })),
+            nextFires: fires.map((f) => ({
+              at: new Date(f.at).toISOString(),
+              dst: f.dst || null,
+              skipped: f.skipped,
+            })),
             lastOccurrences: history.map(occurrenceView),
           });
           return;
@@ -47,7 +54,7 @@ export function registerShow(program: Command): void {
         const lines: [string, string][] = [
           ['name', r.name],
           ['task', r.task],
-          ['state', view.state + (view.state === 'paused' && r.pausedReason ? ` (${r.pausedReason})` : '')],
+          ['state', stateText(view)],
           ['schedule', `${r.kind}: ${describeSpec(r)}`],
           ['args', stringifyJson(r.args)],
           ['kwargs', stringifyJson(r.kwargs)],
@@ -59,7 +66,13 @@ export function registerShow(program: Command): void {
           ['time limit', r.timeLimitS === null ? '-' : `${r.timeLimitS}s`],
           ['soft time limit', r.softTimeLimitS === null ? '-' : `${r.softTimeLimitS}s`],
           ['enabled', String(r.enabled)],
-          ['paused', r.pausedAt ? `since ${isoOf(r.pausedAt)}` : 'no'],
+          [
+            'paused',
+            r.pausedAt
+              ? `since ${isoOf(r.pausedAt)}${r.pausedUntil ? `, resumes by itself at ${isoOf(r.pausedUntil)}` : ''}`
+              : 'no',
+          ],
+          ['skip', r.skipCount > 0 ? `the next ${r.skipCount} (${r.skipReason ?? 'no reason given'})` : 'no'],
           ['window', `${isoOf(r.startAt) ?? '-'} .. ${isoOf(r.endAt) ?? '-'}`],
           ['runs', `${r.totalRuns}${r.maxRuns === null ? '' : ` of at most ${r.maxRuns}`}`],
           ['overlap', r.overlap],
@@ -88,12 +101,13 @@ export function registerShow(program: Command): void {
         if (fires.length > 0) {
           print(
             table(
-              ['#', 'UTC', 'LOCAL', 'DST'],
+              ['#', 'UTC', 'LOCAL', 'DST', 'NOTE'],
               fires.map((f, i) => [
                 String(i + 1),
                 new Date(f.at).toISOString(),
                 when(f.at, view.zone),
                 f.dst,
+                f.skipped ? `skipped (${r.skipReason ?? 'no reason given'})` : '',
               ]),
             ),
           );

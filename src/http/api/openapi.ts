@@ -274,6 +274,14 @@ const schemas = {
       state: { enum: ['enabled', 'paused', 'disabled', 'invalid', 'done'] },
       nextFireAt: nullable({ type: 'string' }),
       pausedAt: nullable({ type: 'string' }),
+      pausedReason: nullable({ type: 'string' }),
+      pausedUntil: nullable({ type: 'object', description: 'When it resumes by itself (utc, local).' }),
+      skip: nullable({
+        type: 'object',
+        description: 'A pending skip: how many of the next occurrences, and why.',
+        properties: { count: { type: 'integer' }, reason: nullable({ type: 'string' }) },
+      }),
+      stateText: { type: 'string', description: 'The state in words: `paused until … (reason)`.' },
     },
     additionalProperties: true,
   },
@@ -452,12 +460,46 @@ export function openApiDocument(version: string): Record<string, unknown> {
         nameParam,
         query('hours', 'integer', '1 to 168, default 24.'),
       ]),
-      '/schedules/{name}/pause': action('Pause it (any schedule).', {
-        type: 'object',
-        properties: { reason: nullable({ type: 'string' }) },
-        additionalProperties: false,
-      }),
+      '/schedules/{name}/pause': action(
+        'Pause it (any schedule); with `until`, the leader resumes it by itself then.',
+        {
+          type: 'object',
+          properties: {
+            reason: nullable({ type: 'string' }),
+            until: nullable({
+              type: 'string',
+              description:
+                'ISO 8601 date-time with Z or an offset, or a duration from now (`90m`, `2h`, `1d12h`); null: until resumed.',
+            }),
+          },
+          additionalProperties: false,
+        },
+      ),
       '/schedules/{name}/resume': action('Resume it.', { type: 'object', additionalProperties: false }),
+      '/schedules/{name}/skip': {
+        ...action(
+          'Skip its next `count` occurrences (default 1): each is recorded `skipped` with the reason, never sent. Replaces a skip still pending.',
+          {
+            type: 'object',
+            required: ['reason'],
+            properties: {
+              count: { type: 'integer', minimum: 1, maximum: 10000 },
+              reason: { type: 'string', maxLength: 500 },
+            },
+            additionalProperties: false,
+          },
+        ),
+        delete: {
+          summary: 'End a pending skip (`changed` is false when there was none).',
+          security: [{ bearer: [] }],
+          parameters: [nameParam, actor],
+          responses: {
+            '200': { description: 'Done (or none pending).', content: json(object) },
+            ...refusals,
+            '404': error('No such schedule.'),
+          },
+        },
+      },
       '/schedules/{name}/trigger': action('Run it now.', {
         type: 'object',
         properties: { force: { type: 'boolean' }, wait: { type: 'number', minimum: 0, maximum: 10 } },

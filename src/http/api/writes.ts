@@ -233,6 +233,7 @@ export function operationRefusal(error: unknown): ApiError | null {
     );
   }
   if (error.code === 'not_found') return new ApiError(404, 'not_found', error.message);
-  if (error.code === 'bad_reason') return new ApiError(400, 'bad_reason', error.message);
+  if (error.code === 'bad_reason' || error.code === 'bad_value')
+    return new ApiError(400, error.code, error.message);
   return new ApiError(409, error.code, error.message);
 }

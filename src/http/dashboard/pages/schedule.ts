@@ -32,9 +32,10 @@ export async function schedulePage({ res, url, params, app }: Exchange): Promise
     limit: HISTORY,
     ...(before ? { before } : {}),
   });
+  // Skipped by an operator is no problem, but it is a slot that did not run: shown with its reason.
   const problems = await scheduleOccurrences(app.database, name, {
     limit: 20,
-    statuses: [...PROBLEM_STATUSES],
+    statuses: [...PROBLEM_STATUSES, 'skipped'],
   });
   const timeline = await scheduleTimeline(app.database, view, now, 24);
   const backfills = await backfillsOf(app.database, name, 10);
@@ -59,6 +60,7 @@ ${detail.codeOwned ? html`<p class="notice info" id="code-owned">This schedule i
 <section aria-labelledby="next-title">
   <h2 id="next-title">Next fires <span class="muted">(${s.zone})</span></h2>
   ${nextFiresTable(detail)}
+  ${dstMarks(detail)}
   <h2 id="lock-title">Run lock</h2>
   ${runLock(detail, now)}
 </section>
@@ -104,8 +106,12 @@ function actionForms(detail: ScheduleDetail, path: string): Html {
       : html`<form class="action" data-action="pause" action="${path}/pause" method="post">
       <label for="pause-reason">Reason</label>
       <input id="pause-reason" name="reason" type="text" maxlength="500" placeholder="e.g. broker maintenance">
+      <label for="pause-until">Until</label>
+      <input id="pause-until" name="until" type="text" maxlength="100" placeholder="2h, or 2026-12-14T09:00:00Z" aria-describedby="pause-until-hint">
+      <span id="pause-until-hint" class="sub">empty: until resumed</span>
       <button type="submit" class="button">Pause</button></form>`
   }
+  ${skipForm(s, path)}
   <form class="action" data-action="trigger" action="${path}/trigger" method="post">
     <label class="check"><input type="checkbox" name="force"> even if a run is going</label>
     <button type="submit" class="button">Trigger now</button></form>
@@ -127,6 +133,21 @@ function actionForms(detail: ScheduleDetail, path: string): Html {
   }
 </div>
 <noscript><p class="notice">The actions need JavaScript; the JSON API takes them too (docs/api.md).</p></noscript>`;
+}
+
+/** Skip the next N (a reason is required: the ledger records it); a pending skip can be cleared. */
+function skipForm(s: ScheduleDetail['schedule'], path: string): Html {
+  const pending = s.skip
+    ? html`<form class="action" data-action="clear-skip" data-method="DELETE" action="${path}/skip" method="post">
+      <span id="skip-pending">Skipping the next ${s.skip.count} (${s.skip.reason ?? 'no reason given'})</span>
+      <button type="submit" class="button quiet">Clear skip</button></form>`
+    : '';
+  return html`${pending}<form class="action" data-action="skip" action="${path}/skip" method="post">
+      <label for="skip-count">Skip next</label>
+      <input id="skip-count" name="count" type="number" min="1" max="10000" value="1" inputmode="numeric">
+      <label for="skip-reason">Reason</label>
+      <input id="skip-reason" name="reason" type="text" maxlength="500" required placeholder="e.g. public holiday">
+      <button type="submit" class="button">Skip</button></form>`;
 }
 
 function definition(detail: ScheduleDetail): Html {
@@ -153,12 +174,35 @@ function definition(detail: ScheduleDetail): Html {
 
 function nextFiresTable(detail: ScheduleDetail): Html {
   if (detail.nextFires.length === 0) return html`<p class="muted">No fires to come.</p>`;
+  const skipReason = detail.schedule.skip?.reason ?? 'no reason given';
   return html`<div class="table-wrap" tabindex="0" role="region" aria-label="Next fires">
-<table><thead><tr><th scope="col">UTC</th><th scope="col">Local</th><th scope="col">DST</th></tr></thead>
+<table id="next-fires"><thead><tr><th scope="col">UTC</th><th scope="col">Local</th><th scope="col">DST</th></tr></thead>
 <tbody>${detail.nextFires.map(
     (f) =>
-      html`<tr${f.dst ? html` class="dst"` : ''}><td><time datetime="${f.utc}">${utc(f.utc)}</time></td><td>${f.local}</td><td>${f.dst ? html`<span class="tag warn">DST</span> ${f.dst}` : ''}</td></tr>`,
+      html`<tr${f.dst ? html` class="dst"` : ''}${f.skipped ? html` data-skipped` : ''}><td><time datetime="${f.utc}">${utc(f.utc)}</time>${f.skipped ? html` <span class="tag">skipped</span><span class="sub">${skipReason}</span>` : ''}</td><td>${f.local}</td><td>${f.dst ? html`<span class="tag warn">DST</span> ${f.dst}` : ''}</td></tr>`,
   )}</tbody></table></div>`;
+}
+
+/** What each coming clock change does to this crontab, as `beat next` says it. */
+const DST_OUTCOME: Record<string, string> = {
+  shifted: 'shifted',
+  skipped: 'skipped',
+  first: 'runs once (first pass)',
+  second: 'runs once (second pass)',
+  both: 'runs twice',
+};
+
+function dstMarks(detail: ScheduleDetail): Html | '' {
+  const dst = detail.dst;
+  if (!dst) return '';
+  const policy = html`<p class="sub" id="dst-policy">DST policy${dst.declared ? '' : ' (default)'}: ${dst.policy}.</p>`;
+  if (dst.changes.length === 0)
+    return html`<h3 id="dst-title">Clock changes</h3>${policy}<p class="muted">No clock change in ${dst.zone} in the next two years skips or repeats a time it matches.</p>`;
+  return html`<h3 id="dst-title">Clock changes</h3>${policy}
+<ul class="dst-changes" id="dst-changes" aria-labelledby="dst-title">${dst.changes.map(
+    (c) =>
+      html`<li data-outcome="${c.outcome}"><span class="tag ${c.outcome === 'skipped' || c.outcome === 'both' ? 'warn' : ''}">${DST_OUTCOME[c.outcome] ?? c.outcome}</span> ${c.text}</li>`,
+  )}</ul>`;
 }
 
 function runLock(detail: ScheduleDetail, now: number): Html {
