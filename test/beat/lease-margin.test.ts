@@ -60,7 +60,11 @@ test('a run in the queue whose lease ends within the margin holds its schedule b
   add('late-run', 1, 200);
   transport.queued.add('late-run');
   await runs.refresh(['late-run']);
-  assert.equal(runs.holds('schedule:1'), false, 'without a margin, a run whose lease has not ended is not looked for');
+  assert.equal(
+    runs.holds('schedule:1'),
+    false,
+    'without a margin, a run whose lease has not ended is not looked for',
+  );
   await runs.refresh(['late-run'], { leaseMarginMs: 1_000 });
   assert.equal(runs.holds('schedule:1'), true, 'found in the queue: it holds its schedule');
 });
