@@ -5,6 +5,9 @@
  */
 
 export type {
+  BackfillInfo,
+  BackfillOptions,
+  BackfillResult,
   ConnectOptions,
   HistoryOptions,
   ListOptions,

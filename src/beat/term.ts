@@ -29,6 +29,7 @@ import type { ScheduleRecord } from '../model/index.ts';
 import { extensionMs, holdMs, lockKey, lockLeaseMs } from '../model/run-lease.ts';
 import type { Transport } from '../transports/transport.ts';
 import { AlertOutbox } from './alert-outbox.ts';
+import { BackfillRunner } from './backfill-runner.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
 import { claim } from './claim.ts';
 import { ClaimRate } from './claim-rate.ts';
@@ -113,6 +114,7 @@ export class LeaderTerm {
   readonly #writer: LedgerWriter;
   readonly #runs: RunsInFlight;
   readonly #dispatcher: Dispatcher;
+  readonly #backfills: BackfillRunner;
   /** Claimed, waiting for their instant (claimed-ahead.ts). */
   readonly #ahead = new ClaimedAhead();
   /** Pauses with an end: the leader resumes them at it (pause-ends.ts). */
@@ -180,6 +182,15 @@ export class LeaderTerm {
       now: () => this.#clock.now(),
       owner: () => `${options.fence.holder} epoch ${this.epoch}`,
       maxRunHoldMs: options.maxRunHoldMs,
+    });
+    this.#backfills = new BackfillRunner({
+      database: options.database,
+      fence: options.fence,
+      log: () => this.log,
+      entries: (ids) => this.#book.entries(ids),
+      busy: (loaded) => this.#dispatcher.isBusyNow(loaded.record),
+      dispatch: (requests) => this.#dispatcher.dispatch(requests),
+      active: () => this.#active && this.#maySend && options.leaseValid(),
     });
     this.#catchupTokens = options.catchupRatePerSecond;
     this.#claimAheadMs = Math.max(0, options.claimAheadMs ?? CLAIM_AHEAD_MS);
@@ -378,6 +389,7 @@ export class LeaderTerm {
 
   #onTrigger(): void {
     this.#pickUpClaims = true;
+    this.#backfills.wake();
     this.#wake?.();
   }
 
@@ -432,6 +444,7 @@ export class LeaderTerm {
       [this.#pauseEnds.due(this.#clock.now()), () => this.#resumeEndedPauses()],
       [this.#pickUpClaims || mono - this.#lastSweep >= o.sweepMs, () => this.#sweep()],
       [true, () => this.#dispatcher.retryDue()],
+      [this.#adopted && this.#backfills.due(), () => this.#backfills.step()],
       [mono - this.#lastTrack >= o.trackMs, () => this.#track()],
       [mono - this.#lastReconcile >= o.reconcileMs, () => this.#reconcile()],
       [o.prune !== undefined && mono - this.#lastPrune >= o.prune.intervalMs, () => this.#prune()],
@@ -578,6 +591,8 @@ export class LeaderTerm {
     if (pauseEnd !== undefined && pauseEnd - now < delay) delay = Math.max(0, pauseEnd - now);
     const retry = this.#dispatcher.nextRetryAt();
     if (retry !== undefined) delay = Math.min(delay, Math.max(0, retry - mono));
+    const backfill = this.#adopted ? this.#backfills.msUntilNext() : undefined;
+    if (backfill !== undefined) delay = Math.min(delay, Math.max(0, backfill));
     if (this.#runs.size > 0) delay = Math.min(delay, Math.max(0, this.#lastTrack + this.#o.trackMs - mono));
     const intended = mono + delay;
     await this.#sleepFor(delay);
@@ -692,13 +707,13 @@ export class LeaderTerm {
    * previous one has finished. The busy schedules are looked up once per tick, and only if needed.
    */
   #catchupBudget(): { available(record: ScheduleRecord): number; spend(runs: number): void } {
-    let busy: Set<number> | undefined;
+    let busy: Set<string> | undefined;
     return {
       available: (record) => {
         const tokens = Math.floor(this.#catchupTokens);
         if (record.overlap === 'allow' || record.catchup !== 'all') return tokens;
-        busy ??= this.#dispatcher.busySchedules();
-        return busy.has(record.id) ? 0 : Math.min(1, tokens);
+        busy ??= this.#dispatcher.busyScopes();
+        return busy.has(lockKey(record)) ? 0 : Math.min(1, tokens);
       },
       spend: (runs) => {
         this.#catchupTokens -= runs;
@@ -774,6 +789,7 @@ export class LeaderTerm {
       manual: o.manual,
       force: o.force,
       fresh: false,
+      backfill: o.backfill,
       schedule: loaded,
     };
   }
@@ -818,6 +834,7 @@ export class LeaderTerm {
         taskId: o.taskId,
         scheduleId: o.scheduleId,
         scheduleName: '',
+        scope: `schedule:${o.scheduleId}`,
         item: null,
         lock: null,
         extendMs: 1_000,
@@ -838,7 +855,7 @@ export class LeaderTerm {
       record.overlap === 'allow'
         ? null
         : this.#o.locks.handleFor(
-            lockKey(o.scheduleId),
+            lockKey(record),
             o.taskId,
             `${this.#o.fence.holder} epoch ${this.epoch}`,
             leaseEndsAt,
@@ -847,6 +864,7 @@ export class LeaderTerm {
       taskId: o.taskId,
       scheduleId: o.scheduleId,
       scheduleName: record.name,
+      scope: lockKey(record),
       item: enqueueItem(record, o),
       lock,
       extendMs: extensionMs(record, o.scheduledFor, next),

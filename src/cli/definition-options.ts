@@ -30,6 +30,7 @@ export interface DefinitionOptions {
   runLease?: string;
   startDeadline?: string;
   finishDeadline?: string;
+  exclusionGroup?: string;
   description?: string;
 }
 
@@ -61,6 +62,10 @@ export function definitionOptions(command: Command): Command {
       '--finish-deadline <duration>',
       "each run must have finished this long after its slot, e.g. '1h' (alerts)",
     )
+    .option(
+      '--exclusion-group <group>',
+      "never run at the same time as the group's other schedules ('none': no group)",
+    )
     .option('--description <text>', 'free text');
 }
 
@@ -91,6 +96,7 @@ export function definitionFromOptions(o: DefinitionOptions): Record<string, unkn
     runLease: durationOption(o.runLease),
     startDeadline: durationOption(o.startDeadline),
     finishDeadline: durationOption(o.finishDeadline),
+    exclusionGroup: o.exclusionGroup === 'none' ? null : o.exclusionGroup,
     description: o.description,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));

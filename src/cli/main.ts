@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { OperationError } from '../operate/errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAdd } from './commands/add.ts';
+import { registerBackfill } from './commands/backfill.ts';
 import { registerEdit } from './commands/edit.ts';
 import { registerEnable } from './commands/enable.ts';
 import { registerHistory } from './commands/history.ts';
@@ -44,6 +45,7 @@ function buildProgram(): Command {
   registerRemove(program);
   registerHistory(program);
   registerTrigger(program);
+  registerBackfill(program);
   registerImport(program);
   return program;
 }

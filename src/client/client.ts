@@ -21,6 +21,13 @@ import type { ScheduleDeclarationInput } from '../model/index.ts';
 import { type OccurrenceView, scheduleOccurrences } from '../observe/history.ts';
 import { nextFires, viewRecord } from '../observe/schedule-view.ts';
 import { type Actor, clientActor } from '../operate/actor.ts';
+import {
+  type BackfillPlan,
+  cancelBackfill,
+  listBackfills,
+  planBackfill,
+  requestBackfill,
+} from '../operate/backfill.ts';
 import { type BulkItem, type BulkOptions, type BulkResult, upsertMany } from '../operate/bulk.ts';
 import {
   createSchedule,
@@ -74,6 +81,29 @@ export interface TriggerResult {
   taskId: string;
   scheduledFor: Date;
 }
+
+export interface BackfillOptions {
+  /** First instant of the range, inclusive. */
+  from: Date;
+  /** Last instant of the range, inclusive; not in the future. */
+  to: Date;
+  /** Slots a second (default 1, at most 100). */
+  ratePerSecond?: number;
+  /** List the slots and record nothing. */
+  dryRun?: boolean;
+  /** Needed for a range of more than 1,000 slots. */
+  confirm?: boolean;
+}
+
+export interface BackfillResult {
+  /** The recorded backfill's id (`beat show`, GET /api/v1/schedules/NAME/backfills); null for a dry run. */
+  id: number | null;
+  /** Each slot of the range, what the ledger holds at it, and whether the backfill sends it. */
+  slots: Array<{ scheduledFor: Date; taskId: string; ledger: OccurrenceStatus | null; sends: boolean }>;
+  toSend: number;
+}
+
+export type BackfillInfo = Awaited<ReturnType<typeof listBackfills>>[number];
 
 export class MetronomeClient {
   readonly #database: Database;
@@ -189,6 +219,33 @@ export class MetronomeClient {
     return { name: t.name, taskId: t.taskId, scheduledFor: new Date(t.scheduledFor) };
   }
 
+  /**
+   * Fire its slots of a past range: recorded here, sent by the elected leader at the rate, each slot
+   * at most once (a slot already in the ledger, but for one recorded missed, is not sent again).
+   */
+  async backfill(name: string, options: BackfillOptions): Promise<BackfillResult> {
+    const request = {
+      name,
+      from: options.from.getTime(),
+      to: options.to.getTime(),
+      ...(options.ratePerSecond === undefined ? {} : { ratePerSecond: options.ratePerSecond }),
+      confirm: options.confirm ?? false,
+    };
+    if (options.dryRun) return backfillResult(null, await planBackfill(this.#database, request));
+    const { plan, backfill } = await requestBackfill(this.#database, request, this.#actor);
+    return backfillResult(backfill.id, plan);
+  }
+
+  /** Cancel its open backfills (no further slot is claimed; runs already sent go on). */
+  async cancelBackfills(name: string): Promise<BackfillInfo[]> {
+    return cancelBackfill(this.#database, name, this.#actor);
+  }
+
+  /** Its backfills, newest first, with how far each got. */
+  async backfills(name: string): Promise<BackfillInfo[]> {
+    return listBackfills(this.#database, name);
+  }
+
   /** Its next fires within its window (start, end, max runs), from now or `after`. */
   async nextFires(name: string, options: { count?: number; after?: Date } = {}): Promise<Date[]> {
     const record = await findSchedule(this.#database.db, name);
@@ -223,6 +280,14 @@ export class MetronomeClient {
   async #result(result: EditResult): Promise<WriteResult> {
     return { schedule: await this.#info(result.record), action: result.action, changed: result.changed };
   }
+}
+
+function backfillResult(id: number | null, plan: BackfillPlan): BackfillResult {
+  return {
+    id,
+    slots: plan.slots.map((s) => ({ ...s, scheduledFor: new Date(s.scheduledFor) })),
+    toSend: plan.toSend,
+  };
 }
 
 export async function openClient(options: ConnectOptions = {}): Promise<MetronomeClient> {

@@ -12,6 +12,8 @@
  *      └─► missed | skipped (a slot recorded without running; skipped: `beat skip`)
  *
  * `claimed` to `claimed` is not a step: it notes why an attempt failed, the status unchanged.
+ * Nor is a backfill's claim of a `missed` slot (never sent) as `claimed`: that is a claim, made in
+ * the backfill's own fenced transaction (src/db/sql/backfills.ts), not a status write.
  */
 import type { OccurrenceStatus } from '../db/schema.ts';
 

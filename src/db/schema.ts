@@ -114,6 +114,8 @@ export const schedules = metronome.table(
     // deadlines after each slot (migration 0016, src/model/deadline.ts); null: none
     startDeadlineMs: ms('start_deadline_ms'),
     finishDeadlineMs: ms('finish_deadline_ms'),
+    // schedules naming the same group share one run lock: no two runs of the group overlap (0017)
+    exclusionGroup: text('exclusion_group'),
     description: text('description'),
     // ownership and operator state; `sync` never touches paused_at / paused_reason.
     managedBy: text('managed_by').$type<ManagedBy>().notNull().default('db'),
@@ -191,6 +193,11 @@ export const schedules = metronome.table(
     check('skip_count_not_negative', sql`${t.skipCount} >= 0`),
     check('paused_until_only_when_paused', sql`${t.pausedUntil} is null or ${t.pausedAt} is not null`),
     check('dst_policy_only_for_crontab', sql`${t.kind} = 'crontab' or ${t.dstPolicy} is null`),
+    // Migration 0017: a group's name is part of its lock key and shown everywhere: a plain name.
+    check(
+      'exclusion_group_is_a_name',
+      sql`${t.exclusionGroup} is null or ${t.exclusionGroup} ~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$'`,
+    ),
     // Migration 0003 (added NOT VALID: rows written before it are quarantined by the loader).
     check('name_is_printable', printable(t.name)),
     check('task_is_printable', printable(t.task)),
@@ -299,6 +306,8 @@ export const occurrences = metronome.table(
      */
     deadlineOutcome: text('deadline_outcome').$type<DeadlineOutcome>(),
     deadlineReason: text('deadline_reason'),
+    /** The backfill that sent this run (migration 0017); null for a run of the schedule's own time. */
+    backfillId: bigint('backfill_id', { mode: 'number' }),
   },
   (t) => [
     // One scheduled occurrence per slot: the key that makes a double claim impossible. Manual runs
@@ -323,6 +332,43 @@ export const occurrences = metronome.table(
     index('occurrences_problems_idx')
       .on(t.scheduledFor, t.status)
       .where(sql`status in (${listed(PROBLEM_STATUSES)})`),
+  ],
+);
+
+export const BACKFILL_STATUSES = ['pending', 'running', 'done', 'failed', 'cancelled'] as const;
+export type BackfillStatus = (typeof BACKFILL_STATUSES)[number];
+
+/**
+ * Backfill requests (migration 0017): recorded by `beat backfill` and the API, executed by the
+ * leader at `rate_per_second`, fenced by its term. `next_slot` is the cursor (the first slot not yet
+ * claimed; null once all were), moved in the claim's transaction, so the next leader resumes where
+ * a killed one stopped. No foreign key to `schedules`, like the ledger.
+ */
+export const backfills = metronome.table(
+  'backfills',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    scheduleId: bigint('schedule_id', { mode: 'number' }).notNull(),
+    scheduleName: text('schedule_name').notNull(),
+    rangeFrom: tstz('range_from').notNull(),
+    rangeTo: tstz('range_to').notNull(),
+    ratePerSecond: doublePrecision('rate_per_second').notNull(),
+    slots: integer('slots').notNull(),
+    nextSlot: tstz('next_slot'),
+    claimed: integer('claimed').notNull().default(0),
+    already: integer('already').notNull().default(0),
+    status: text('status').$type<BackfillStatus>().notNull().default('pending'),
+    error: text('error'),
+    requestedBy: text('requested_by').notNull(),
+    requestedAt: tstz('requested_at').notNull().default(sql`now()`),
+    finishedAt: tstz('finished_at'),
+  },
+  (t) => [
+    check('backfill_status_is_known', sql`${t.status} in (${listed(BACKFILL_STATUSES)})`),
+    check('backfill_range_is_ordered', sql`${t.rangeFrom} <= ${t.rangeTo}`),
+    check('backfill_rate_positive', sql`${t.ratePerSecond} > 0`),
+    check('backfill_counts_not_negative', sql`${t.slots} >= 0 and ${t.claimed} >= 0 and ${t.already} >= 0`),
+    index('backfills_open_idx').on(t.id).where(sql`${t.status} in ('pending', 'running')`),
   ],
 );
 
@@ -399,6 +445,7 @@ export type AuditAction =
   | 'resume'
   | 'skip'
   | 'trigger'
+  | 'backfill'
   | 'enable'
   | 'disable'
   | 'create'

@@ -18,6 +18,7 @@ import {
   postSkip,
   postTrigger,
 } from './api/actions.ts';
+import { getBackfills, postBackfill, postCancelBackfills } from './api/backfill.ts';
 import { checkHost, isLoopbackHost, type ReadAccess, requireReadToken } from './api/guard.ts';
 import {
   getActions,
@@ -105,6 +106,9 @@ export const ROUTES: Route[] = [
   { kind: 'api', path: api(`/schedules/${NAME}/resume`), POST: postResume },
   { kind: 'api', path: api(`/schedules/${NAME}/skip`), POST: postSkip, DELETE: deleteSkip },
   { kind: 'api', path: api(`/schedules/${NAME}/trigger`), POST: postTrigger },
+  { kind: 'api', path: api(`/schedules/${NAME}/backfill`), POST: postBackfill },
+  { kind: 'api', path: api(`/schedules/${NAME}/backfills`), GET: getBackfills },
+  { kind: 'api', path: api(`/schedules/${NAME}/backfills/cancel`), POST: postCancelBackfills },
   { kind: 'api', path: api(`/schedules/${NAME}/enable`), POST: postEnable },
   { kind: 'api', path: api(`/schedules/${NAME}/disable`), POST: postDisable },
   { kind: 'api', path: api('/now'), GET: getNow },

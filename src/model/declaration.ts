@@ -18,6 +18,7 @@ import {
 import { type JsonObject, type JsonValue, jsonProblem } from './json.ts';
 import {
   durationProblem,
+  exclusionGroupProblem,
   instantProblem,
   MAX_INT4,
   printableProblem,
@@ -87,6 +88,11 @@ export interface ScheduleDeclarationInput {
   startDeadline?: Duration | null;
   /** Each run must have finished within this long after its slot (e.g. `'1h'`). Default none. */
   finishDeadline?: Duration | null;
+  /**
+   * Schedules naming the same group never run at the same time: they share one run lock, and a run
+   * that finds it held follows its own `overlap` policy. Default none (its own lock).
+   */
+  exclusionGroup?: string | null;
   /** Free text for people. */
   description?: string | null;
 }
@@ -274,6 +280,14 @@ const declarationSchema = z.strictObject(
     runLease: duration(null, 1000, "use at least '1s'"),
     startDeadline: duration(null, 1000, "use at least '1s', e.g. '5m'"),
     finishDeadline: duration(null, 1000, "use at least '1s', e.g. '1h'"),
+    exclusionGroup: z
+      .string({ error: 'must be a group name (e.g. "nightly-db") or null' })
+      .superRefine((text, ctx) => {
+        const problem = exclusionGroupProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .nullish()
+      .transform((v) => v ?? null),
     description: z
       .string({ error: 'must be a string or null' })
       .superRefine((text, ctx) => {
@@ -517,4 +531,5 @@ const COLUMN_FIELD: Record<string, string> = {
   run_lease_ms: 'runLease',
   start_deadline_ms: 'startDeadline',
   finish_deadline_ms: 'finishDeadline',
+  exclusion_group: 'exclusionGroup',
 };

@@ -71,6 +71,8 @@ export interface ScheduleFields {
   startDeadlineMs: number | null;
   /** A run must have finished within this long after its slot, or it is late. */
   finishDeadlineMs: number | null;
+  /** Schedules naming the same group share one run lock: no two runs of the group overlap. */
+  exclusionGroup: string | null;
   description: string | null;
 }
 
@@ -108,6 +110,7 @@ export const FIELD_NAMES = [
   'runLeaseMs',
   'startDeadlineMs',
   'finishDeadlineMs',
+  'exclusionGroup',
   'description',
 ] as const satisfies readonly (keyof ScheduleFields)[];
 

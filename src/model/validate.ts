@@ -12,6 +12,7 @@ import { reservedHeaderProblem } from './headers.ts';
 import { isJsonObject, jsonProblem } from './json.ts';
 import {
   durationProblem,
+  exclusionGroupProblem,
   instantProblem,
   jitterProblem,
   MAX_INT4,
@@ -100,6 +101,12 @@ export function validateFields(record: CheckedFields, now: number): RecordCheck 
     return problem(
       'overlap',
       `${JSON.stringify(record.overlap)} is not one of ${OVERLAP_POLICIES.join(', ')}`,
+    );
+  }
+  if (record.exclusionGroup !== null && record.overlap === 'allow') {
+    return problem(
+      'exclusion_group',
+      `${JSON.stringify(record.exclusionGroup)}: a schedule of an exclusion group never overlaps a run of the group, so overlap 'allow' cannot apply; use overlap 'skip' or 'buffer_one', or no group`,
     );
   }
   if (!(CATCHUP_POLICIES as readonly string[]).includes(record.catchup)) {
@@ -198,6 +205,7 @@ function timingProblem(r: CheckedFields): RecordCheck | null {
     ['run_lease_ms', durationProblem(r.runLeaseMs, 1_000)],
     ['start_deadline_ms', durationProblem(r.startDeadlineMs, 1_000)],
     ['finish_deadline_ms', durationProblem(r.finishDeadlineMs, 1_000)],
+    ['exclusion_group', exclusionGroupProblem(r.exclusionGroup)],
   ]);
   if (found) return found;
   if (r.startDeadlineMs !== null && r.finishDeadlineMs !== null && r.finishDeadlineMs < r.startDeadlineMs) {

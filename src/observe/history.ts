@@ -13,6 +13,8 @@ export interface OccurrenceView {
   status: OccurrenceStatus;
   manual: boolean;
   force: boolean;
+  /** The backfill that sent it (`beat backfill`); null for a run of the schedule's own time. */
+  backfillId: number | null;
   taskId: string;
   leaderEpoch: number | null;
   claimedAt: string;
@@ -49,6 +51,7 @@ export function occurrenceView(o: OccurrenceRow): OccurrenceView {
     status: o.status,
     manual: o.manual,
     force: o.force,
+    backfillId: o.backfillId ?? null,
     taskId: o.taskId,
     leaderEpoch: o.leaderEpoch,
     claimedAt: o.claimedAt.toISOString(),

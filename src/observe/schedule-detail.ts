@@ -56,7 +56,7 @@ export async function scheduleDetail(
       skipped: f.skipped,
     })),
     dst: view.schedule ? dstOutlook(view.schedule, now, record.dstPolicy !== null) : null,
-    runLock: await runLockOf(database, locks, record.id),
+    runLock: await runLockOf(database, locks, record),
     codeOwned: record.managedBy === 'code' ? codeOwnedHint(record) : null,
     actions: await recentActions(database.db, 10, name),
   };

@@ -159,6 +159,7 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     runLeaseMs: r.runLeaseMs,
     startDeadlineMs: r.startDeadlineMs,
     finishDeadlineMs: r.finishDeadlineMs,
+    exclusionGroup: r.exclusionGroup,
     description: r.description,
     managedBy: r.managedBy,
     source: r.source,

@@ -79,6 +79,7 @@ export function declarationOf(record: ScheduleRecord): ScheduleDeclarationInput 
     runLease: record.runLeaseMs,
     startDeadline: record.startDeadlineMs,
     finishDeadline: record.finishDeadlineMs,
+    exclusionGroup: record.exclusionGroup,
     description: record.description,
   };
 }

@@ -42,6 +42,7 @@ function setUp() {
       taskId,
       scheduleId,
       scheduleName: `s${scheduleId}`,
+      scope: `schedule:${scheduleId}`,
       lock: null,
       extendMs: 1_000,
       leaseEndsAt: Date.now() + leaseMs,
@@ -59,9 +60,13 @@ test('a run in the queue whose lease ends within the margin holds its schedule b
   add('late-run', 1, 200);
   transport.queued.add('late-run');
   await runs.refresh(['late-run']);
-  assert.equal(runs.holds(1), false, 'without a margin, a run whose lease has not ended is not looked for');
+  assert.equal(
+    runs.holds('schedule:1'),
+    false,
+    'without a margin, a run whose lease has not ended is not looked for',
+  );
   await runs.refresh(['late-run'], { leaseMarginMs: 1_000 });
-  assert.equal(runs.holds(1), true, 'found in the queue: it holds its schedule');
+  assert.equal(runs.holds('schedule:1'), true, 'found in the queue: it holds its schedule');
 });
 
 test('a run the runtime has nowhere is not found lost before its lease has ended', async () => {
@@ -69,7 +74,7 @@ test('a run the runtime has nowhere is not found lost before its lease has ended
   add('just-sent', 2, 500);
   const freed = await runs.refresh(['just-sent'], { leaseMarginMs: 1_000 });
   assert.equal(transport.located, 1, 'it was looked for');
-  assert.equal(freed.has(2), false, 'its schedule is not freed');
+  assert.equal(freed.has('schedule:2'), false, 'its schedule is not freed');
   assert.equal(runs.has('just-sent'), true, 'it is still followed');
 });
 

@@ -61,6 +61,7 @@ function record(over: Partial<ScheduleRecord> = {}): ScheduleRecord {
     runLeaseMs: null,
     startDeadlineMs: null,
     finishDeadlineMs: null,
+    exclusionGroup: null,
     description: null,
     managedBy: 'db',
     source: null,

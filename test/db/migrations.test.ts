@@ -36,6 +36,7 @@ test('migrations apply to a fresh database, and a second run is a no-op', async 
       '__migrations',
       'alerts',
       'audit_log',
+      'backfills',
       'leader',
       'leader_history',
       'occurrences',

@@ -264,6 +264,52 @@ test('pausing through the page: refused without the token, done with it, recorde
   await page.close();
 });
 
+test('backfilling through the page: the slots listed first, then sent by the leader, marked in the history', async () => {
+  const page = await open('/schedules/reports.every_10m');
+  await page.focus('#token-button');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#token-dialog[open]');
+  await page.keyboard.type(TOKEN);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('Dana (on call)');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('token-button')?.textContent === 'Token set');
+  // The hour the beat was down: its slots recorded missed (never sent) are sent; the one sent is not.
+  const from = new Date(Date.now() - 70 * 60_000).toISOString();
+  await page.fill('#backfill-from', from);
+  await page.fill('#backfill-to', 'now');
+  await page.fill('#backfill-rate', '10/s');
+  await page.click('form[data-action=backfill] button[value=dry]');
+  await page.waitForSelector('#action-status.ok');
+  const listed = await text(page, '#action-status');
+  assert.match(listed, /reports\.every_10m: \d+ slots \(.*\), \d+ to send; nothing recorded\./);
+  assert.equal((await pg.sql`select 1 from metronome.backfills`).length, 0, 'listing records nothing');
+  await page.click('form[data-action=backfill] button[value=run]');
+  await page.waitForFunction(() =>
+    /Backfill #\d+ of/.test(document.getElementById('action-status')?.textContent ?? ''),
+  );
+  assert.match(
+    await text(page, '#action-status'),
+    /Backfill #1 of reports\.every_10m recorded: \d+ of \d+ slots/,
+  );
+  // Without a reload: the backfill done, its runs in the history with their mark.
+  await page.waitForFunction(
+    () => /done/.test(document.querySelector('#backfills tr[data-backfill="1"]')?.textContent ?? ''),
+    undefined,
+    { timeout: 20_000 },
+  );
+  await page.waitForSelector('#history .tag:has-text("backfill #1")', { timeout: 10_000 });
+  const [row] = await pg.sql<{ n: number }[]>`
+    select count(*)::int as n from metronome.occurrences where backfill_id = 1 and status = 'succeeded'`;
+  assert.ok((row?.n ?? 0) >= 5, `the missed slots were sent (${row?.n})`);
+  await page.screenshot({ path: path.join(SHOTS, 'schedule-backfill.png'), fullPage: false });
+  await page.close();
+  // The form's fields are labelled, the page still keyboard-friendly.
+  const fresh = await open('/schedules/reports.every_10m');
+  await checkAccessible(fresh);
+  await fresh.close();
+});
+
 /** Set the API token (and an actor name) in a page, through the token dialog. */
 async function setToken(page: Page, actor: string): Promise<void> {
   await page.click('#token-button');

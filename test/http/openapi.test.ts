@@ -142,6 +142,26 @@ test('each operation answers with a documented status and a body its schema acce
     ['POST', '/schedules/{name}/trigger', '/api/v1/schedules/doc.two/trigger', { wait: 0 }],
     [
       'POST',
+      '/schedules/{name}/backfill',
+      '/api/v1/schedules/doc.two/backfill',
+      { from: '2026-01-01T00:00:00Z', to: '2026-01-01T00:10:00Z', dryRun: true },
+    ],
+    [
+      'POST',
+      '/schedules/{name}/backfill',
+      '/api/v1/schedules/doc.two/backfill',
+      { from: '2026-01-01T00:00:00Z', to: '2026-01-01T00:10:00Z', rate: '5/s' },
+    ],
+    [
+      'POST',
+      '/schedules/{name}/backfill',
+      '/api/v1/schedules/doc.two/backfill',
+      { from: '2026-01-01T00:00:00Z', to: '2026-01-10T00:00:00Z' },
+    ],
+    ['GET', '/schedules/{name}/backfills', '/api/v1/schedules/doc.two/backfills'],
+    ['POST', '/schedules/{name}/backfills/cancel', '/api/v1/schedules/doc.two/backfills/cancel', {}],
+    [
+      'POST',
       '/bulk/schedules',
       '/api/v1/bulk/schedules',
       { schedules: [{ name: 'doc.bulk', ...definition }] },

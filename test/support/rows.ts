@@ -36,6 +36,7 @@ export function scheduleRow(patch: object = {}): CheckedRecord {
     runLeaseMs: null,
     startDeadlineMs: null,
     finishDeadlineMs: null,
+    exclusionGroup: null,
     description: null,
     nextFireAt: null,
     lastFireAt: null,

@@ -22,15 +22,24 @@ export function registerShow(program: Command): void {
       const { nextFires, recordJson, stateText, viewRecord } = await import('../../observe/schedule-view.ts');
       const { withDatabase } = await import('../database.ts');
       const { requireSchedule, when } = await import('../schedules.ts');
+      const { runHoldingLock } = await import('../../db/sql/occurrences-read.ts');
+      const { backfillsOf } = await import('../../db/sql/backfills.ts');
       await withDatabase(async (database) => {
         const record = await requireSchedule(database.db, name);
         const now = await databaseNow(database);
         const view = viewRecord(record, now);
         const fires = nextFires(view, now, 5);
         const history = await occurrencesOf(database.db, name, { limit: 10 });
+        const group = record.exclusionGroup;
+        const holder = group === null ? undefined : await runHoldingLock(database, record.id, group);
+        const backfills = await backfillsOf(database, name, 5);
         if (options.json) {
           printJson({
             ...recordJson(view),
+            exclusionGroupHeldBy: holder
+              ? { schedule: holder.schedule_name, taskId: holder.task_id, status: holder.status }
+              : null,
+            backfills: backfills.map(backfillJson),
             nextFires: fires.map((f) => ({
               at: new Date(f.at).toISOString(),
               dst: f.dst || null,
@@ -73,6 +82,12 @@ export function registerShow(program: Command): void {
           ['start deadline', ms(r.startDeadlineMs)],
           ['finish deadline', ms(r.finishDeadlineMs)],
           [
+            'exclusion group',
+            group === null
+              ? '-'
+              : `${group} (${holder ? `held by ${JSON.stringify(holder.schedule_name)}: run ${holder.task_id}, ${holder.status}` : 'free'})`,
+          ],
+          [
             'managed by',
             r.managedBy === 'code' ? `code (${r.source ?? '?'})` : `db${r.source ? ` (${r.source})` : ''}`,
           ],
@@ -101,8 +116,46 @@ export function registerShow(program: Command): void {
         }
         if (history.length === 0) print('\nNo occurrences yet.');
         else print(`\nLast ${history.length} occurrences:\n${occurrenceTable(history)}`);
+        if (backfills.length > 0) print(`\nBackfills:\n${backfillTable(backfills)}`);
       });
     });
+}
+
+type Backfill = import('../../db/sql/backfills.ts').Backfill;
+
+function backfillJson(b: Backfill) {
+  const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: b.id,
+    from: at(b.from),
+    to: at(b.to),
+    ratePerSecond: b.ratePerSecond,
+    slots: b.slots,
+    claimed: b.claimed,
+    already: b.already,
+    nextSlot: at(b.nextSlot),
+    status: b.status,
+    error: b.error,
+    requestedBy: b.requestedBy,
+    requestedAt: at(b.requestedAt),
+    finishedAt: at(b.finishedAt),
+  };
+}
+
+function backfillTable(backfills: Backfill[]): string {
+  return table(
+    ['#', 'FROM', 'TO', 'SLOTS', 'CLAIMED', 'ALREADY', 'STATUS', 'BY'],
+    backfills.map((b) => [
+      String(b.id),
+      new Date(b.from).toISOString(),
+      new Date(b.to).toISOString(),
+      String(b.slots),
+      String(b.claimed),
+      String(b.already),
+      b.status + (b.error ? ` (${b.error})` : ''),
+      b.requestedBy,
+    ]),
+  );
 }
 
 export function occurrenceTable(history: OccurrenceRow[]): string {
@@ -112,7 +165,9 @@ export function occurrenceTable(history: OccurrenceRow[]): string {
     ['SCHEDULED FOR', 'STATUS', 'TASK ID', 'ENQUEUED', 'FINISHED', ...(judged ? ['DEADLINES'] : []), 'ERROR'],
     history.map((o) => [
       isoOf(o.scheduledFor) ?? '-',
-      o.status + (o.manual ? ' (manual)' : ''),
+      o.status +
+        (o.manual ? ' (manual)' : '') +
+        (o.backfillId === null ? '' : ` (backfill #${o.backfillId})`),
       o.taskId,
       isoOf(o.enqueuedAt) ?? '-',
       isoOf(o.finishedAt) ?? '-',

@@ -92,6 +92,8 @@ export interface UnfinishedOccurrence {
   manual: boolean;
   force: boolean;
   enqueuedAt: number | null;
+  /** Claimed by a backfill (src/db/sql/backfills.ts). */
+  backfill: boolean;
 }
 
 interface UnfinishedRow {
@@ -103,6 +105,7 @@ interface UnfinishedRow {
   manual: boolean;
   force: boolean;
   enqueued_at: string | Date | null;
+  backfill_id: string | number | null;
 }
 
 function fromRow(r: UnfinishedRow): UnfinishedOccurrence {
@@ -115,6 +118,7 @@ function fromRow(r: UnfinishedRow): UnfinishedOccurrence {
     manual: r.manual,
     force: r.force,
     enqueuedAt: r.enqueued_at === null ? null : new Date(r.enqueued_at).getTime(),
+    backfill: r.backfill_id !== null,
   };
 }
 
@@ -187,7 +191,7 @@ export class Ledger {
       set leader_epoch = ${this.fence.epoch}
       where status in ${statuses}
         and (leader_epoch is null or leader_epoch < ${this.fence.epoch}) and ${leaseIsOurs(this.fence)}
-      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at`);
+      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at, backfill_id`);
     return rows.map(fromRow).sort((a, b) => a.fireAt - b.fireAt);
   }
 
@@ -221,9 +225,9 @@ export class Ledger {
       update metronome.occurrences
       set leader_epoch = ${this.fence.epoch}
       where status = 'claimed' and ${old} and ${owners} and ${leaseIsOurs(this.fence)}
-      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at`);
+      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at, backfill_id`);
     const own = await this.database.rows<UnfinishedRow>(sql`
-      select task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at
+      select task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at, backfill_id
       from metronome.occurrences
       where status = 'claimed' and ${old} and leader_epoch = ${this.fence.epoch}`);
     return [...taken, ...own]
@@ -257,7 +261,7 @@ export async function releaseClaims(
             select * from jsonb_to_recordset(${batch}::jsonb) as v(task_id text, schedule_id bigint, version bigint)),
           released as (
             delete from metronome.occurrences o using v, metronome.schedules s
-            where o.task_id = v.task_id and o.status = 'claimed' and not o.manual
+            where o.task_id = v.task_id and o.status = 'claimed' and not o.manual and o.backfill_id is null
               and o.leader_epoch = ${fence.epoch} and s.id = v.schedule_id and s.version = v.version
             returning o.schedule_id, o.scheduled_for),
           per as (

@@ -164,6 +164,11 @@ const definitionProperties = {
   runLease: nullable(duration),
   startDeadline: nullable(duration),
   finishDeadline: nullable(duration),
+  exclusionGroup: nullable({
+    type: 'string',
+    pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$',
+    description: 'Schedules naming the same group never run at the same time (they share one run lock).',
+  }),
   description: nullable({ type: 'string' }),
 };
 
@@ -507,6 +512,54 @@ export function openApiDocument(version: string): Record<string, unknown> {
         properties: { force: { type: 'boolean' }, wait: { type: 'number', minimum: 0, maximum: 10 } },
         additionalProperties: false,
       }),
+      '/schedules/{name}/backfill': {
+        post: {
+          summary:
+            'Fire its slots of a past range: a dry run lists them; otherwise the backfill is recorded and the leader sends the slots at the rate, each at most once.',
+          security: [{ bearer: [] }],
+          parameters: [nameParam, actor],
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              required: ['from', 'to'],
+              properties: {
+                from: { type: 'string', description: 'ISO 8601 with an offset; inclusive.' },
+                to: { type: 'string', description: "ISO 8601 with an offset, or 'now'; inclusive." },
+                rate: {
+                  anyOf: [{ type: 'string' }, { type: 'number', exclusiveMinimum: 0, maximum: 100 }],
+                  description: "Slots a second: '5/s', '30/m' or a number. Default 1/s.",
+                },
+                dryRun: { type: 'boolean', description: 'List the slots; record nothing.' },
+                confirm: { type: 'boolean', description: 'Needed for a range of more than 1000 slots.' },
+              },
+              additionalProperties: false,
+            }),
+          },
+          responses: {
+            '200': {
+              description: 'The dry run: the slots, what the ledger holds at each.',
+              content: json(object),
+            },
+            '202': {
+              description: 'Recorded; the leader sends the slots at the rate.',
+              content: json(object),
+            },
+            ...refusals,
+            '404': error('No such schedule.'),
+            '409': error('More than 1000 slots without `confirm`, or the schedule is invalid.'),
+            '413': error('The body is too large.'),
+            '415': error('The body is not JSON.'),
+          },
+        },
+      },
+      '/schedules/{name}/backfills': read('Its backfills, newest first, with how far each got.', object, [
+        nameParam,
+      ]),
+      '/schedules/{name}/backfills/cancel': action(
+        'Cancel its open backfills: no further slot is claimed; runs already sent go on.',
+        { type: 'object', additionalProperties: false },
+      ),
       '/schedules/{name}/enable': action('Enable it (database-owned only).', {
         type: 'object',
         additionalProperties: false,

@@ -17,6 +17,7 @@ import { scheduleInfo } from '../../client/schedule.ts';
 import { databaseNow } from '../../db/store.ts';
 import type { ScheduleDeclarationInput, ScheduleRecord } from '../../model/index.ts';
 import { previewWrite } from '../../observe/write-preview.ts';
+import { BackfillError } from '../../operate/backfill.ts';
 import { type BulkItem, upsertMany } from '../../operate/bulk.ts';
 import {
   createSchedule,
@@ -203,6 +204,10 @@ function jsonField(field: string): string {
  */
 export function operationRefusal(error: unknown): ApiError | null {
   if (!(error instanceof OperationError)) return null;
+  if (error instanceof BackfillError) {
+    // A bad range is the request's fault; a missing confirmation or an invalid schedule a conflict.
+    return new ApiError(error.reason === 'bad_range' ? 400 : 409, error.reason, error.message);
+  }
   if (error instanceof InvalidScheduleError) {
     return new ApiError(
       422,

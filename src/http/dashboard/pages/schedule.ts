@@ -3,7 +3,9 @@
  * next fires with DST marks, who holds its run lock, a timeline of the last and next day, its run
  * history, its missed, skipped and failed rows with their reasons, and the operator actions on it.
  */
+
 import { PROBLEM_STATUSES } from '../../../db/schema.ts';
+import { type Backfill, backfillsOf } from '../../../db/sql/backfills.ts';
 import { type DeadlineReport, deadlineReport } from '../../../observe/deadline-report.ts';
 import { type OccurrenceView, scheduleOccurrences } from '../../../observe/history.ts';
 import { type ScheduleDetail, scheduleDetail } from '../../../observe/schedule-detail.ts';
@@ -40,6 +42,7 @@ export async function schedulePage({ res, url, params, app }: Exchange): Promise
   const deadlines = await deadlineReport(app.database, view.record, now);
   const showDeadlines =
     deadlines.startDeadlineMs !== null || deadlines.finishDeadlineMs !== null || deadlines.judged > 0;
+  const backfills = await backfillsOf(app.database, name, 10);
   const s = detail.schedule;
   const path = `/api/v1/schedules/${encodeURIComponent(name)}`;
   const body = html`<p class="crumbs"><a href="/">Schedules</a> /</p>
@@ -83,6 +86,15 @@ ${
   <div data-live id="history">${historyTable(history, 'Run history: newest first')}
   ${history.length === HISTORY ? html`<p><a href="?before=${encodeURIComponent(history[history.length - 1]!.scheduledFor)}">Older</a></p>` : ''}</div>
 </section>
+<section aria-labelledby="backfills-title">
+  <h2 id="backfills-title">Backfills</h2>
+  <div data-live id="backfills">${backfillTable(backfills)}${
+    backfills.some((b) => b.status === 'pending' || b.status === 'running')
+      ? html`<form class="action" data-action="cancel-backfill" action="${path}/backfills/cancel" method="post">
+      <button type="submit" class="button quiet">Cancel backfills in progress</button></form>`
+      : ''
+  }</div>
+</section>
 <section aria-labelledby="problems-title">
   <h2 id="problems-title">Missed, skipped and failed</h2>
   <div data-live id="problems">${problems.length === 0 ? html`<p class="muted">None recorded.</p>` : historyTable(problems, 'Missed, skipped and failed occurrences with their reasons')}</div>
@@ -115,6 +127,16 @@ function actionForms(detail: ScheduleDetail, path: string): Html {
   <form class="action" data-action="trigger" action="${path}/trigger" method="post">
     <label class="check"><input type="checkbox" name="force"> even if a run is going</label>
     <button type="submit" class="button">Trigger now</button></form>
+  <form class="action backfill" data-action="backfill" action="${path}/backfill" method="post">
+    <label for="backfill-from">From (UTC)</label>
+    <input id="backfill-from" name="from" type="text" required placeholder="2026-01-01T00:00:00Z" autocomplete="off">
+    <label for="backfill-to">To</label>
+    <input id="backfill-to" name="to" type="text" required placeholder="now" value="now" autocomplete="off">
+    <label for="backfill-rate">Rate</label>
+    <input id="backfill-rate" name="rate" type="text" size="6" placeholder="1/s" autocomplete="off">
+    <label class="check"><input type="checkbox" name="confirm"> confirm more than 1,000 slots</label>
+    <button type="submit" class="button quiet" name="mode" value="dry">List slots</button>
+    <button type="submit" class="button" name="mode" value="run">Backfill</button></form>
   ${
     detail.codeOwned
       ? ''
@@ -150,6 +172,7 @@ function definition(detail: ScheduleDetail): Html {
     ['Queue', s.queue ?? html`<span class="muted">routed by task name</span>`],
     ['Arguments', html`<code>${JSON.stringify(d.args)}</code> <code>${JSON.stringify(d.kwargs)}</code>`],
     ['Overlap', d.overlap],
+    ['Exclusion group', d.exclusionGroup ?? '—'],
     ['Catch-up', html`${d.catchup} within ${ms(d.catchupWindowMs)}`],
     ['Jitter', ms(d.jitterMs)],
     ['Deadlines', deadlinesText(d.startDeadlineMs, d.finishDeadlineMs)],
@@ -204,9 +227,11 @@ function runLock(detail: ScheduleDetail, now: number): Html {
         ? html`<span class="badge info">held</span>`
         : html`<span class="badge quiet">free</span>`;
   const run = lock.run;
-  return html`<p id="run-lock">${held}${
+  const group =
+    lock.group === null ? '' : html`<span class="muted">exclusion group</span> <code>${lock.group}</code> `;
+  return html`<p id="run-lock">${group}${held}${
     run
-      ? html` by run <code>${run.taskId}</code> (${run.status}, slot ${utc(run.scheduledFor)}, enqueued ${relative(run.enqueuedAt, now)}${run.leaderEpoch === null ? '' : `, epoch ${run.leaderEpoch}`})`
+      ? html` by ${lock.group === null ? '' : html`<a href="/schedules/${encodeURIComponent(run.schedule)}">${run.schedule}</a>, `}run <code>${run.taskId}</code> (${run.status}, slot ${utc(run.scheduledFor)}, enqueued ${relative(run.enqueuedAt, now)}${run.leaderEpoch === null ? '' : `, epoch ${run.leaderEpoch}`})`
       : lock.held
         ? ' (by no run the ledger has in flight)'
         : ''
@@ -221,7 +246,7 @@ function historyTable(rows: OccurrenceView[], caption: string): Html {
 <tbody>${rows.map(
     (o) => html`<tr data-status="${o.status}">
 <td data-label="Slot"><time datetime="${o.scheduledFor}">${utc(o.scheduledFor)}</time></td>
-<td data-label="Status">${statusBadge(o.status, o.manual)}${o.force ? html` <span class="tag">forced</span>` : ''}</td>
+<td data-label="Status">${statusBadge(o.status, o.manual)}${o.force ? html` <span class="tag">forced</span>` : ''}${o.backfillId === null ? '' : html` <span class="tag">backfill #${o.backfillId}</span>`}</td>
 <td data-label="Lag">${shortDuration(o.lagMs)}</td>
 <td data-label="Duration">${shortDuration(o.durationMs)}</td>
 <td data-label="Task id"><code class="id">${o.taskId}</code></td>
@@ -292,4 +317,23 @@ ${
 <td data-label="Reason" class="error">${a.reason}</td></tr>`,
       )}</tbody></table></div>`
 }`;
+}
+
+function backfillTable(rows: Backfill[]): Html {
+  if (rows.length === 0) return html`<p class="muted">None recorded.</p>`;
+  const at = (ms: number) => new Date(ms).toISOString();
+  return html`<div class="table-wrap" tabindex="0" role="region" aria-label="Backfills">
+<table class="cards"><thead><tr><th scope="col">#</th><th scope="col">Range (UTC)</th><th scope="col">Slots</th><th scope="col">Claimed</th><th scope="col">Already</th><th scope="col">Rate</th><th scope="col">Status</th><th scope="col">By</th></tr></thead>
+<tbody>${rows.map(
+    (b) => html`<tr data-backfill="${b.id}">
+<td data-label="#">${b.id}</td>
+<td data-label="Range">${utc(at(b.from))} … ${utc(at(b.to))}</td>
+<td data-label="Slots">${b.slots}</td>
+<td data-label="Claimed">${b.claimed}</td>
+<td data-label="Already">${b.already}</td>
+<td data-label="Rate">${Number(b.ratePerSecond.toFixed(3))}/s</td>
+<td data-label="Status">${b.status}${b.error ? html` <span class="error">${b.error}</span>` : ''}</td>
+<td data-label="By">${b.requestedBy}</td>
+</tr>`,
+  )}</tbody></table></div>`;
 }
