@@ -8,6 +8,7 @@
  * unknown schedule or a missing --yes.
  */
 import type { Command } from 'commander';
+import { planJson } from '../../observe/backfill-view.ts';
 import { CliError } from '../errors.ts';
 import { print, printJson } from '../output.ts';
 
@@ -113,22 +114,6 @@ function instantOption(text: string, flag: string, now: number): number {
 }
 
 const rateText = (perSecond: number) => `${Number(perSecond.toFixed(3))}/s`;
-
-function planJson(plan: Plan) {
-  return {
-    name: plan.name,
-    from: new Date(plan.from).toISOString(),
-    to: new Date(plan.to).toISOString(),
-    rate: rateText(plan.ratePerSecond),
-    slots: plan.slots.map((s) => ({
-      scheduledFor: new Date(s.scheduledFor).toISOString(),
-      taskId: s.taskId,
-      ledger: s.ledger,
-      sends: s.sends,
-    })),
-    toSend: plan.toSend,
-  };
-}
 
 function planText(plan: Plan): string {
   const head = `${plan.name}: ${plan.slots.length} slots from ${new Date(plan.from).toISOString()} to ${new Date(plan.to).toISOString()}, ${plan.toSend} to send at ${rateText(plan.ratePerSecond)}`;

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { OccurrenceRow } from '../../db/schema.ts';
+import { backfillJson } from '../../observe/backfill-view.ts';
 import { formatDuration } from '../../time/index.ts';
 import { isoOf, shown, table } from '../format.ts';
 import { print, printJson } from '../output.ts';
@@ -122,25 +123,6 @@ export function registerShow(program: Command): void {
 }
 
 type Backfill = import('../../db/sql/backfills.ts').Backfill;
-
-function backfillJson(b: Backfill) {
-  const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  return {
-    id: b.id,
-    from: at(b.from),
-    to: at(b.to),
-    ratePerSecond: b.ratePerSecond,
-    slots: b.slots,
-    claimed: b.claimed,
-    already: b.already,
-    nextSlot: at(b.nextSlot),
-    status: b.status,
-    error: b.error,
-    requestedBy: b.requestedBy,
-    requestedAt: at(b.requestedAt),
-    finishedAt: at(b.finishedAt),
-  };
-}
 
 function backfillTable(backfills: Backfill[]): string {
   return table(

@@ -4,12 +4,11 @@
  * backfills, newest first, with how far each got) and POST .../backfills/cancel. The same operation as `beat backfill`.
  */
 import { z } from 'zod';
-import type { Backfill } from '../../db/sql/backfills.ts';
 import { findSchedule } from '../../db/sql/schedules-read.ts';
 import { databaseNow } from '../../db/store.ts';
 import { parseRate } from '../../model/backfill.ts';
+import { backfillJson, planJson } from '../../observe/backfill-view.ts';
 import {
-  type BackfillPlan,
   cancelBackfill,
   listBackfills,
   planBackfill,
@@ -58,42 +57,6 @@ function rate(value: string | number | undefined): number | undefined {
   } catch (error) {
     throw new ApiError(400, 'bad_rate', (error as Error).message.replace(/^--rate/, 'rate'));
   }
-}
-
-export function planJson(plan: BackfillPlan) {
-  return {
-    name: plan.name,
-    from: new Date(plan.from).toISOString(),
-    to: new Date(plan.to).toISOString(),
-    ratePerSecond: plan.ratePerSecond,
-    slots: plan.slots.map((s) => ({
-      scheduledFor: new Date(s.scheduledFor).toISOString(),
-      taskId: s.taskId,
-      ledger: s.ledger,
-      sends: s.sends,
-    })),
-    toSend: plan.toSend,
-  };
-}
-
-export function backfillJson(b: Backfill) {
-  const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  return {
-    id: b.id,
-    schedule: b.scheduleName,
-    from: at(b.from),
-    to: at(b.to),
-    ratePerSecond: b.ratePerSecond,
-    slots: b.slots,
-    claimed: b.claimed,
-    already: b.already,
-    nextSlot: at(b.nextSlot),
-    status: b.status,
-    error: b.error,
-    requestedBy: b.requestedBy,
-    requestedAt: at(b.requestedAt),
-    finishedAt: at(b.finishedAt),
-  };
 }
 
 export async function postBackfill(exchange: Exchange): Promise<void> {
