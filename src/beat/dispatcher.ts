@@ -69,6 +69,8 @@ export interface DispatcherOptions {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+const SUPERSEDED =
+  'not sent before a later slot was due; the later slot goes instead (one unsent run per schedule)';
 /**
  * Before a slot's run lock is asked for, runs of its schedule whose lease ends this soon are looked
  * for in the task runtime (RunsInFlight.refresh): longer than the look and the lock take together.
@@ -102,6 +104,8 @@ export class Dispatcher {
   /** The one unsent scheduled occurrence of each schedule that may not pile them up. */
   readonly #unsentBySchedule = new Map<number, Pending>();
   readonly #buffered = new Map<number, DispatchRequest>();
+  /** Pending requests whose attempt (run locks, then the send) is under way: never superseded mid-way. */
+  readonly #attempting = new Set<Pending>();
   /** Schedules an earlier leader may still be sending a run of (see holdForEarlierTerms). */
   #earlierTermsBusy = new Set<number>();
   /** The last lock-service and enqueue failures, cleared by the next success: for /readyz. */
@@ -209,9 +213,16 @@ export class Dispatcher {
     let sending: Promise<void> | undefined;
     try {
       for (let requests = next(); requests.length > 0; requests = next()) {
-        const ready = await this.#lockBatch(this.#admit(requests));
+        const batch = this.#admit(requests);
+        let ready: Pending[];
+        try {
+          ready = await this.#lockBatch(batch);
+        } catch (error) {
+          this.#endAttempt(batch);
+          throw error;
+        }
         await sending;
-        sending = this.#sendLocked(ready);
+        sending = this.#sendLocked(ready).finally(() => this.#endAttempt(batch));
       }
     } finally {
       await sending;
@@ -299,10 +310,21 @@ export class Dispatcher {
     const older = this.#unsentBySchedule.get(request.scheduleId);
     this.#unsentBySchedule.set(request.scheduleId, p);
     if (!older || this.#pending.get(older.request.taskId) !== older) return;
-    this.#miss(
-      older,
-      'not sent before a later slot was due; the later slot goes instead (one unsent run per schedule)',
-    );
+    // Its locks taken or its send under way: settled when that attempt ends (#endAttempt).
+    if (this.#attempting.has(older)) return;
+    this.#miss(older, SUPERSEDED);
+  }
+
+  /**
+   * An attempt is over: what it left pending (its send failed) and a later slot of its schedule has
+   * since replaced as the schedule's one unsent occurrence is missed now, as #supersede would have.
+   */
+  #endAttempt(batch: Pending[]): void {
+    for (const p of batch) {
+      this.#attempting.delete(p);
+      const newer = this.#unsentBySchedule.get(p.request.scheduleId);
+      if (newer && newer !== p && this.#pending.get(p.request.taskId) === p) this.#miss(p, SUPERSEDED);
+    }
   }
 
   #miss(p: Pending, why: string): void {
@@ -325,13 +347,18 @@ export class Dispatcher {
   }
 
   async #attempt(batch: Pending[], flush = true): Promise<void> {
-    await this.#sendLocked(await this.#lockBatch(batch));
+    try {
+      await this.#sendLocked(await this.#lockBatch(batch));
+    } finally {
+      this.#endAttempt(batch);
+    }
     if (flush) await this.#o.writer.flush();
   }
 
   /** What of the batch may go now, its run locks taken; what another run holds is settled. */
   async #lockBatch(batch: Pending[]): Promise<Pending[]> {
     const pending = batch.filter((p) => this.#pending.get(p.request.taskId) === p);
+    for (const p of pending) this.#attempting.add(p);
     if (pending.length === 0) return [];
     const live = await this.#skipAlreadySent(pending);
     await this.#refreshBusy(live);
