@@ -522,6 +522,8 @@ export class LeaderTerm {
     const now = this.#clock.now();
     const next = this.#ahead.nextFireAt();
     if (next === undefined || next > now || !this.#active) return false;
+    // A change the feed reported while the loop was busy is read before anything held is sent.
+    if (this.#book.hasDirty) await this.#refreshDirty();
     if (this.#bookChanged) await this.#takeBack();
     await this.#dispatcher.dispatchBatches(() => {
       if (!this.#active) return [];
