@@ -24,8 +24,6 @@ import { VERSION } from '../version.ts';
 import type { BeatMetrics } from './metrics.ts';
 import { Repeating } from './repeating.ts';
 
-/** Alerts sent per round, one after the other (a webhook is not a bulk endpoint). */
-const ROUND = 20;
 /** How often due alerts (retries) are looked for when nothing nudges the outbox. */
 const LOOK_MS = 1_000;
 
@@ -54,6 +52,8 @@ export class AlertOutbox {
   readonly #o: AlertOutboxOptions;
   readonly #loop: Repeating;
   readonly #target: ReturnType<typeof webhookTarget>;
+  /** Aborted by stop(): the round ends, and a POST under way is abandoned. */
+  readonly #stopping = new AbortController();
 
   constructor(options: AlertOutboxOptions) {
     this.#o = options;
@@ -70,17 +70,23 @@ export class AlertOutbox {
   }
 
   stop(boundMs: number): Promise<void> {
+    this.#stopping.abort();
     return this.#loop.stop(boundMs);
   }
 
+  /**
+   * Due alerts one at a time, each claimed right before its POST: the claim is fenced by the lease
+   * and holds the alert only for that attempt, so a leader deposed mid-round posts at most the one
+   * under way, and the next leader takes the rest (a webhook is not a bulk endpoint anyway).
+   */
   async #round(): Promise<void> {
     const o = this.#o;
     try {
-      for (;;) {
+      while (!this.#stopping.signal.aborted) {
         // Held past the longest an attempt may take: nobody else starts it meanwhile.
-        const due = await claimDeliveries(o.database, o.fence, ROUND, o.settings.webhookTimeoutMs + 5_000);
-        for (const alert of due) await this.#deliver(alert);
-        if (due.length < ROUND) break;
+        const [alert] = await claimDeliveries(o.database, o.fence, 1, o.settings.webhookTimeoutMs + 5_000);
+        if (!alert) break;
+        await this.#deliver(alert);
       }
       o.metrics.alertsPending.set(await pendingAlertCount(o.database));
     } catch (error) {
@@ -105,7 +111,7 @@ export class AlertOutbox {
           'metronome-attempt': String(alert.attempts),
         },
         body,
-        signal: AbortSignal.timeout(o.settings.webhookTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(o.settings.webhookTimeoutMs), this.#stopping.signal]),
       });
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) {
@@ -117,7 +123,8 @@ export class AlertOutbox {
     } catch (error) {
       problem = `the webhook could not be reached: ${(error as Error).message}`;
     }
-    const retryIn = retryDelayMs(alert.attempts, o.settings.retryMaxMs);
+    // Abandoned by a stop: the next leader may take it at once.
+    const retryIn = this.#stopping.signal.aborted ? 0 : retryDelayMs(alert.attempts, o.settings.retryMaxMs);
     o.metrics.alertDeliveries.inc({ outcome: 'failed' });
     o.log.warn(
       { schedule: alert.scheduleName, key: alert.key, attempt: alert.attempts, retryInMs: retryIn, problem },
