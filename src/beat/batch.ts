@@ -107,8 +107,32 @@ export function planBatch(input: BatchInput): BatchPlan {
         error: m.reason,
       });
     }
+    const handledUntil = due.cursor ?? Math.max(cursor, ...due.run.map((s) => s.scheduledFor)) + 1;
+    plan.occurrences.push(...calendarSkips(loaded, cursor, handledUntil));
   }
   return plan;
+}
+
+/**
+ * The slots in [from, until) that the schedule's calendars skipped (on_excluded = skip, or a move
+ * with no allowed day near): each recorded `skipped_calendar`, with the calendar and the day, so a
+ * business calendar never leaves a silent gap. Each plan records the slots between its old cursor
+ * and its new one, so every such slot is recorded once. Up to MISSED_ROWS_CAP per plan.
+ */
+export function calendarSkips(loaded: LoadedSchedule, from: number, until: number): NewOccurrence[] {
+  const { record, schedule } = loaded;
+  if (!schedule.calendars || until <= from) return [];
+  const marks = schedule.calendarMarks(from - 1, until - 1).filter((m) => m.kind === 'skipped');
+  const last = marks[marks.length - 1];
+  return marks.slice(0, MISSED_ROWS_CAP).map((m, n) => ({
+    ...occurrence(record, m.slot, fireAtOf(record.name, m.slot, record.jitterMs)),
+    status: 'skipped_calendar' as const,
+    error: `skipped: calendar ${JSON.stringify(m.calendar)} excludes ${m.day}${m.label ? ` (${m.label})` : ''}${
+      n === MISSED_ROWS_CAP - 1 && last && last !== m
+        ? ` (and every excluded slot after it up to ${new Date(last.slot).toISOString()}: one row for all)`
+        : ''
+    }`,
+  }));
 }
 
 /**

@@ -13,6 +13,7 @@ export type FireOutcome =
   | 'skipped_overlap'
   | 'buffered'
   | 'missed'
+  | 'skipped_calendar'
   | 'fenced';
 
 export class BeatMetrics {

@@ -567,6 +567,8 @@ export class LeaderTerm {
       this.#o.metrics.missed.inc(missed);
       this.#o.metrics.fired('missed', missed);
     }
+    const skipped = inserted.filter((o) => o.status === 'skipped_calendar').length;
+    if (skipped > 0) this.#o.metrics.fired('skipped_calendar', skipped);
     const snapshot = new Map(due.map((d) => [d.id, d.loaded]));
     const requests: DispatchRequest[] = [];
     for (const o of inserted) {

@@ -11,10 +11,12 @@
  * carry the schedule's `version`; a write given a version that has moved fails with a
  * VersionConflictError naming what moved it.
  */
+
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
+import { calendarsOf } from '../db/sql/calendars.ts';
 import { findSchedule, type ScheduleListOptions, scheduleRecordsPage } from '../db/sql/schedules-read.ts';
 import { databaseNow } from '../db/store.ts';
 import type { ScheduleDeclarationInput } from '../model/index.ts';
@@ -132,7 +134,8 @@ export class MetronomeClient {
   async list(options: ListOptions = {}): Promise<ScheduleInfo[]> {
     const rows = await scheduleRecordsPage(this.#database.db, options);
     const now = await databaseNow(this.#database);
-    return rows.map((r) => scheduleInfo(r, now));
+    const calendars = await calendarsOf(this.#database.db, rows);
+    return rows.map((r) => scheduleInfo(r, now, calendars));
   }
 
   /** Pause (any schedule: an operator's switch, apart from its definition). */
@@ -165,7 +168,8 @@ export class MetronomeClient {
     if (!record) throw notFound(name);
     const now = options.after?.getTime() ?? (await databaseNow(this.#database));
     const count = Math.min(Math.max(options.count ?? 10, 1), 10_000);
-    return nextFires(viewRecord(record, now), now, count).map((f) => new Date(f.at));
+    const calendars = await calendarsOf(this.#database.db, [record]);
+    return nextFires(viewRecord(record, now, calendars), now, count).map((f) => new Date(f.at));
   }
 
   /** Its occurrences, newest first (kept after the schedule is removed). */
@@ -183,7 +187,8 @@ export class MetronomeClient {
   }
 
   async #info(record: Parameters<typeof scheduleInfo>[0]): Promise<ScheduleInfo> {
-    return scheduleInfo(record, await databaseNow(this.#database));
+    const calendars = await calendarsOf(this.#database.db, [record]);
+    return scheduleInfo(record, await databaseNow(this.#database), calendars);
   }
 
   async #result(result: EditResult): Promise<WriteResult> {

@@ -28,6 +28,7 @@ const MAY_FOLLOW: Readonly<Record<OccurrenceStatus, readonly OccurrenceStatus[]>
   skipped_overlap: ['claimed', 'buffered'],
   missed: ['claimed', 'buffered'],
   paused: [],
+  skipped_calendar: [],
 };
 
 /** Statuses nothing follows: the occurrence is over (finished_at is set when it gets one). */
@@ -39,6 +40,7 @@ export const FINISHED_STATUSES: ReadonlySet<OccurrenceStatus> = new Set([
   'missed',
   'revoked',
   'lease_ended',
+  'skipped_calendar',
 ]);
 
 /** The statuses `status` may follow. */

@@ -4,6 +4,7 @@
  * engine's spec. Column-for-column with `metronome.schedules` (src/db/schema.ts checks the match).
  */
 import {
+  type CalendarAction,
   DST_MISSING,
   DST_REPEATED,
   formatDstPolicy,
@@ -68,6 +69,10 @@ export interface ScheduleFields {
   jitterMs: number;
   runLeaseMs: number | null;
   description: string | null;
+  /** Business calendars, by name, whose excluded days it does not fire on (docs/schedules.md). */
+  calendars: string[];
+  /** What a fire on an excluded day does: skip, or move to the previous/next allowed day. */
+  onExcluded: CalendarAction;
 }
 
 /** The fields `sync` compares, in display order. */
@@ -103,6 +108,8 @@ export const FIELD_NAMES = [
   'jitterMs',
   'runLeaseMs',
   'description',
+  'calendars',
+  'onExcluded',
 ] as const satisfies readonly (keyof ScheduleFields)[];
 
 /** Fields that change when a schedule fires: a change to one of them invalidates next_fire_at. */
@@ -121,6 +128,8 @@ export const TIMING_FIELDS: ReadonlySet<keyof ScheduleFields> = new Set([
   'startAt',
   'endAt',
   'maxRuns',
+  'calendars',
+  'onExcluded',
 ]);
 
 /**
@@ -128,12 +137,18 @@ export const TIMING_FIELDS: ReadonlySet<keyof ScheduleFields> = new Set([
  * with SQL is only trusted after {@link validateRecord} (src/model/validate.ts).
  */
 export interface ScheduleRecord
-  extends Omit<ScheduleFields, 'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers'> {
+  extends Omit<
+    ScheduleFields,
+    'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers' | 'onExcluded'
+  > {
   id: number;
   name: string;
   kind: string;
   overlap: string;
   catchup: string;
+  onExcluded: string;
+  /** Bumped (by a trigger) when a calendar it names changes: that change is an edit of this row. */
+  calendarRevision: number;
   // jsonb comes back as whatever a person stored, whatever the column's type says.
   args: unknown;
   kwargs: unknown;
@@ -190,10 +205,29 @@ export type KindColumn =
  * The kind columns and the DST policy (optional here: records built before it existed, and by
  * callers that only describe a spec, have none, which is the default).
  */
-export type SpecColumns = Pick<ScheduleRecord, KindColumn> & { dstPolicy?: string | null };
+export type SpecColumns = Pick<ScheduleRecord, KindColumn> & {
+  dstPolicy?: string | null;
+  /** Absent or empty: no calendars. */
+  calendars?: readonly string[] | null;
+  onExcluded?: string | null;
+};
+
+/** The calendar part of a spec: absent without calendars, so a spec read back is the spec declared. */
+function calendarPart(record: SpecColumns): object {
+  if (!record.calendars || record.calendars.length === 0) return {};
+  return {
+    calendars: [...record.calendars],
+    ...(record.onExcluded && record.onExcluded !== 'skip' ? { onExcluded: record.onExcluded } : {}),
+  };
+}
 
 /** The time engine's spec for a record's kind columns (not validated: compileSchedule does that). */
 export function specOf(record: SpecColumns): ScheduleSpec {
+  return { ...kindSpecOf(record), ...calendarPart(record) } as ScheduleSpec;
+}
+
+/** The kind columns alone, as a spec (what is compiled once and shared between rows). */
+export function kindSpecOf(record: SpecColumns): ScheduleSpec {
   switch (record.kind) {
     case 'crontab':
       return {

@@ -2,8 +2,10 @@
  * One schedule, everything about it: its summary, its whole definition, its next fires with DST
  * marks, who holds its run lock, where it is edited, and the last operator actions on it.
  */
+
 import type { Database } from '../db/database.ts';
 import { type AuditEntry, recentActions } from '../db/sql/audit.ts';
+import { calendarsOf } from '../db/sql/calendars.ts';
 import { findSchedule } from '../db/sql/schedules-read.ts';
 import { databaseNow } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
@@ -40,7 +42,7 @@ export async function scheduleDetail(
   const record = await findSchedule(database.db, name);
   if (!record) return null;
   const now = await databaseNow(database);
-  const view = viewRecord(record, now);
+  const view = viewRecord(record, now, await calendarsOf(database.db, [record]));
   const latest = await latestOccurrences(database, [name]);
   const detail: ScheduleDetail = {
     schedule: summarize(view, now, latest.get(name) ?? null),

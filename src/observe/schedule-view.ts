@@ -4,6 +4,7 @@
  * show`) and the dashboard's API both build on this, so they always say the same thing.
  */
 import {
+  type CalendarLookup,
   type DisplayState,
   describeDst,
   describeSpec,
@@ -32,8 +33,9 @@ export interface RecordView {
   zone: ZoneRules;
 }
 
-export function viewRecord(record: ScheduleRecord, now: number): RecordView {
-  const check = validateRecord(record, now);
+/** `calendars`: the calendars the row names (src/db/sql/calendars.ts, calendarsOf). */
+export function viewRecord(record: ScheduleRecord, now: number, calendars: CalendarLookup): RecordView {
+  const check = validateRecord(record, now, calendars);
   // A row that can never fire is only quarantined after a look at the ledger: trust the stored verdict.
   const never =
     check.ok && record.invalidReason !== null ? unfireableProblem(check.schedule, record, now) : null;

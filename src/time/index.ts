@@ -31,6 +31,7 @@ export { formatDuration, parseDuration } from './duration.ts';
 export { ScheduleSpecError } from './errors.ts';
 export { hashToUnit, jitterFor } from './jitter.ts';
 export {
+  applyCalendars,
   type CalendarFields,
   type CalendarLookup,
   type CalendarMark,

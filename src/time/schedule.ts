@@ -114,18 +114,30 @@ export function compileSchedule(spec: unknown, options: CompileOptions = {}): Sc
     );
   }
   const s = spec as Record<string, unknown>;
-  const base = compileBase(s, options);
-  const names = calendarNames(s.calendars);
-  const action = parseCalendarAction(s.onExcluded);
+  return applyCalendars(compileBase(s, options), s, options.calendars);
+}
+
+/**
+ * A compiled schedule seen through the calendars a spec names (`calendars`, `onExcluded`); the
+ * schedule itself when it names none. Throws {@link ScheduleSpecError} for a name `lookup` does not
+ * know, a list that is not one, or an unknown action.
+ */
+export function applyCalendars(
+  base: Schedule,
+  spec: { calendars?: unknown; onExcluded?: unknown },
+  lookup: CalendarLookup | undefined,
+): Schedule {
+  const names = calendarNames(spec.calendars);
+  const action = parseCalendarAction(spec.onExcluded);
   if (names.length === 0) return base;
   const calendars = names.map((name, index) => {
-    const calendar = options.calendars?.(name);
+    const calendar = lookup?.(name);
     if (!calendar) {
       throw new ScheduleSpecError(
         `calendars[${index}]`,
         name,
         'no calendar has this name',
-        'the name of an existing calendar (beat calendar list): create it (beat calendar add-day, beat calendar import, or defineCalendar in schedules/*.ts), or leave it out of calendars',
+        'the name of an existing calendar (beat calendar list): create it (beat calendar add-day or import, or defineCalendar in schedules/*.ts), or leave it out of calendars',
       );
     }
     return calendar;

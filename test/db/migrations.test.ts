@@ -32,13 +32,34 @@ test('migrations apply to a fresh database, and a second run is a no-op', async 
     select table_name from information_schema.tables where table_schema = 'metronome' order by 1`;
   assert.deepEqual(
     tables.map((t) => t.table_name),
-    ['__migrations', 'audit_log', 'leader', 'leader_history', 'occurrences', 'replicas', 'schedules'],
+    [
+      '__migrations',
+      'audit_log',
+      'calendar_days',
+      'calendars',
+      'leader',
+      'leader_history',
+      'occurrences',
+      'replicas',
+      'schedules',
+    ],
   );
   const triggers = await fresh.sql`
     select distinct trigger_name from information_schema.triggers where event_object_schema = 'metronome' order by 1`;
   assert.deepEqual(
     triggers.map((t) => t.trigger_name),
-    ['leader_history', 'schedules_before_update', 'schedules_dst_policy_changed', 'schedules_notify'],
+    [
+      'calendar_days_deleted',
+      'calendar_days_inserted',
+      'calendar_days_updated',
+      'calendars_before_update',
+      'calendars_touch_schedules',
+      'leader_history',
+      'schedules_before_update',
+      'schedules_calendars_changed',
+      'schedules_dst_policy_changed',
+      'schedules_notify',
+    ],
   );
 });
 

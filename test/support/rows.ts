@@ -35,6 +35,8 @@ export function scheduleRow(patch: object = {}): CheckedRecord {
     jitterMs: 0,
     runLeaseMs: null,
     description: null,
+    calendars: [],
+    onExcluded: 'skip',
     nextFireAt: null,
     lastFireAt: null,
     pausedAt: null,

@@ -22,7 +22,8 @@ export function registerShow(program: Command): void {
       await withDatabase(async (database) => {
         const record = await requireSchedule(database.db, name);
         const now = await databaseNow(database);
-        const view = viewRecord(record, now);
+        const { calendarsOf } = await import('../../db/sql/calendars.ts');
+        const view = viewRecord(record, now, await calendarsOf(database.db, [record]));
         const fires = nextFires(view, now, 5);
         const history = await occurrencesOf(database.db, name, { limit: 10 });
         if (options.json) {

@@ -29,7 +29,7 @@ export interface NewOccurrence {
   scheduledFor: number;
   fireAt: number;
   taskId: string;
-  status: Extract<OccurrenceStatus, 'claimed' | 'missed'>;
+  status: Extract<OccurrenceStatus, 'claimed' | 'missed' | 'skipped_calendar'>;
   error: string | null;
   manual: boolean;
 }
@@ -37,7 +37,7 @@ export interface NewOccurrence {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /**
- * Insert claimed and missed occurrences in the caller's transaction `tx`. Returns the task ids
+ * Insert claimed, missed and calendar-skipped occurrences in the caller's transaction `tx`. Returns the task ids
  * inserted: a slot already claimed is not (its unique key makes a double claim impossible).
  */
 export async function insertOccurrences(
@@ -64,7 +64,7 @@ export async function insertOccurrences(
       sql`insert into metronome.occurrences
             (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, manual, leader_epoch, error, finished_at)
           select o.schedule_id, o.schedule_name, o.scheduled_for, o.fire_at, o.task_id, o.status, o.manual,
-                 ${epoch}::bigint, o.error, case when o.status = 'missed' then clock_timestamp() end
+                 ${epoch}::bigint, o.error, case when o.status in ('missed', 'skipped_calendar') then clock_timestamp() end
           from jsonb_to_recordset(${batch}::jsonb) as o(schedule_id bigint, schedule_name text, scheduled_for timestamptz,
                fire_at timestamptz, task_id text, status text, manual boolean, error text)
           on conflict do nothing

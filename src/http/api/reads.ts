@@ -1,6 +1,7 @@
 /** The API's read endpoints: each parses its parameters, asks src/observe/, and answers JSON. */
 
 import { recentActions } from '../../db/sql/audit.ts';
+import { calendarsOf } from '../../db/sql/calendars.ts';
 import { findSchedule } from '../../db/sql/schedules-read.ts';
 import { databaseNow } from '../../db/store.ts';
 import { scheduleOccurrences } from '../../observe/history.ts';
@@ -94,7 +95,8 @@ export async function getTimeline({ res, url, params, app }: Exchange): Promise<
   const record = await findSchedule(app.database.db, params[0]!);
   if (!record) throw noSchedule(params[0]!);
   const now = await databaseNow(app.database);
-  sendJson(res, 200, await scheduleTimeline(app.database, viewRecord(record, now), now, hours));
+  const calendars = await calendarsOf(app.database.db, [record]);
+  sendJson(res, 200, await scheduleTimeline(app.database, viewRecord(record, now, calendars), now, hours));
 }
 
 export async function getNow({ res, app }: Exchange): Promise<void> {
