@@ -29,6 +29,8 @@ export interface DefinitionOptions {
   jitter?: string;
   runLease?: string;
   description?: string;
+  calendars?: string;
+  onExcluded?: string;
 }
 
 /** Declare the options (--task is declared by each command: required to add, optional to edit). */
@@ -51,7 +53,12 @@ export function definitionOptions(command: Command): Command {
     .option('--catchup-window <duration>', "how far back catch-up looks (default '1h')")
     .option('--jitter <duration>', 'spread fires by up to this much')
     .option('--run-lease <duration>', 'longest run-lock hold when completion is never seen')
-    .option('--description <text>', 'free text');
+    .option('--description <text>', 'free text')
+    .option(
+      '--calendars <names>',
+      'business calendars whose days it does not fire on, comma-separated ("" for none)',
+    )
+    .option('--on-excluded <action>', 'a fire on an excluded day: skip (default), previous or next (moved)');
 }
 
 /**
@@ -80,6 +87,14 @@ export function definitionFromOptions(o: DefinitionOptions): Record<string, unkn
     jitter: durationOption(o.jitter),
     runLease: durationOption(o.runLease),
     description: o.description,
+    calendars:
+      o.calendars === undefined
+        ? undefined
+        : o.calendars
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
+    onExcluded: o.onExcluded,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
@@ -98,6 +113,8 @@ const FLAG: Record<string, string> = {
   'schedule.dst': '--dst',
   'schedule.dst.repeated': '--dst',
   'schedule.dst.missing': '--dst',
+  calendars: '--calendars',
+  onExcluded: '--on-excluded',
 };
 const flagOf = (field: string) =>
   FLAG[field] ?? `--${field.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { OperationError } from '../operate/errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAdd } from './commands/add.ts';
+import { registerCalendar } from './commands/calendar.ts';
 import { registerEdit } from './commands/edit.ts';
 import { registerEnable } from './commands/enable.ts';
 import { registerHistory } from './commands/history.ts';
@@ -43,6 +44,7 @@ function buildProgram(): Command {
   registerHistory(program);
   registerTrigger(program);
   registerImport(program);
+  registerCalendar(program);
   return program;
 }
 

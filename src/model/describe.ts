@@ -251,6 +251,8 @@ function pad(value: string): string {
 
 /** How far around a list of fires calendar marks are looked for (a move of more is not marked). */
 const CALENDAR_NOTE_REACH_MS = 14 * 86_400_000;
+/** How many skipped slots are listed at most. */
+const SKIPPED_SHOWN = 20;
 
 /** What calendars did around a list of fires: which fires were moved there, and which slots were skipped. */
 export interface CalendarNotes {
@@ -275,13 +277,23 @@ export function calendarNotes(
   const last = fires[fires.length - 1];
   if (!schedule.calendars || last === undefined) return notes;
   const shown = new Set(fires);
-  for (const mark of schedule.calendarMarks(after - CALENDAR_NOTE_REACH_MS, last + CALENDAR_NOTE_REACH_MS)) {
+  // Not before the fires' own span (a schedule that starts later), and a bounded list.
+  const first = fires[0] as number;
+  for (const mark of schedule.calendarMarks(
+    Math.max(after, first - CALENDAR_NOTE_REACH_MS) - CALENDAR_NOTE_REACH_MS,
+    last + CALENDAR_NOTE_REACH_MS,
+  )) {
     const why = `calendar ${JSON.stringify(mark.calendar)}${mark.label ? `: ${mark.label}` : ''}`;
     if (mark.kind === 'moved' && mark.to !== null && shown.has(mark.to)) {
       const from = `moved from ${formatLocal(mark.slot, zone).slice(0, 16)} (${why})`;
       const earlier = notes.moved.get(mark.to);
       notes.moved.set(mark.to, earlier ? `${earlier}; ${from}` : from);
-    } else if (mark.kind === 'skipped' && mark.slot > after && mark.slot <= last) {
+    } else if (
+      mark.kind === 'skipped' &&
+      mark.slot > Math.max(after, first - CALENDAR_NOTE_REACH_MS) &&
+      mark.slot <= last &&
+      notes.skipped.length < SKIPPED_SHOWN
+    ) {
       notes.skipped.push({ at: mark.slot, text: `${formatLocal(mark.slot, zone)} skipped (${why})` });
     }
   }

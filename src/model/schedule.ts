@@ -212,22 +212,8 @@ export type SpecColumns = Pick<ScheduleRecord, KindColumn> & {
   onExcluded?: string | null;
 };
 
-/** The calendar part of a spec: absent without calendars, so a spec read back is the spec declared. */
-function calendarPart(record: SpecColumns): object {
-  if (!record.calendars || record.calendars.length === 0) return {};
-  return {
-    calendars: [...record.calendars],
-    ...(record.onExcluded && record.onExcluded !== 'skip' ? { onExcluded: record.onExcluded } : {}),
-  };
-}
-
 /** The time engine's spec for a record's kind columns (not validated: compileSchedule does that). */
 export function specOf(record: SpecColumns): ScheduleSpec {
-  return { ...kindSpecOf(record), ...calendarPart(record) } as ScheduleSpec;
-}
-
-/** The kind columns alone, as a spec (what is compiled once and shared between rows). */
-export function kindSpecOf(record: SpecColumns): ScheduleSpec {
   switch (record.kind) {
     case 'crontab':
       return {

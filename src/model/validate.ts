@@ -28,11 +28,11 @@ import {
 } from './limits.ts';
 import {
   CATCHUP_POLICIES,
-  kindSpecOf,
   OVERLAP_POLICIES,
   type ScheduleFields,
   type ScheduleRecord,
   type SpecColumns,
+  specOf,
 } from './schedule.ts';
 
 /** What is wrong with a row: the column (`cron_fields.minute`, `kwargs.when`) and why. */
@@ -157,7 +157,7 @@ const COMPILED = new Map<string, Schedule>();
 const COMPILED_CAP = 200_000;
 
 function compileShared(record: SpecColumns & Pick<ScheduleRecord, 'name'>): Schedule {
-  const spec = kindSpecOf(record);
+  const spec = specOf(record);
   const seeded =
     record.kind === 'crontab' && /h/i.test(JSON.stringify((spec as { cron?: unknown }).cron) ?? '');
   const key = `${seeded ? `${JSON.stringify(record.name)}\u0000` : ''}${JSON.stringify(spec, exactKey)}`;

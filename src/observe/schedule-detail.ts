@@ -13,12 +13,14 @@ import { codeOwnedHint } from '../operate/enable.ts';
 
 import { type Instant, instant } from './instant.ts';
 import { type RunLockView, runLockOf } from './run-lock.ts';
-import { nextFires, type RecordView, recordJson, viewRecord } from './schedule-view.ts';
+import { nextFires, type RecordView, recordJson, skippedFires, viewRecord } from './schedule-view.ts';
 import { latestOccurrences, type ScheduleSummary, summarize } from './schedules.ts';
 
 interface NextFireView extends Instant {
   /** The DST mark in words, null when DST did not touch this fire. */
   dst: string | null;
+  /** The business-calendar mark (`moved from ...`), null when no calendar moved this fire. */
+  calendar: string | null;
 }
 
 export interface ScheduleDetail {
@@ -26,6 +28,8 @@ export interface ScheduleDetail {
   /** Every column, as `beat show --json` prints it. */
   definition: Record<string, unknown>;
   nextFires: NextFireView[];
+  /** Slots among the next fires that a business calendar skips (not fired), in words. */
+  skippedFires: Array<ReturnType<typeof instant> & { calendar: string }>;
   runLock: RunLockView;
   /** For a schedule declared in code: where to edit it (its `enabled` cannot be changed here). */
   codeOwned: string | null;
@@ -44,12 +48,18 @@ export async function scheduleDetail(
   const now = await databaseNow(database);
   const view = viewRecord(record, now, await calendarsOf(database.db, [record]));
   const latest = await latestOccurrences(database, [name]);
+  const fires = nextFires(view, now, NEXT_FIRES_SHOWN);
   const detail: ScheduleDetail = {
     schedule: summarize(view, now, latest.get(name) ?? null),
     definition: recordJson(view),
-    nextFires: nextFires(view, now, NEXT_FIRES_SHOWN).map((f) => ({
+    nextFires: fires.map((f) => ({
       ...instant(f.at, view.zone),
       dst: f.dst || null,
+      calendar: f.calendar || null,
+    })),
+    skippedFires: skippedFires(view, now, fires).map((s) => ({
+      ...instant(s.at, view.zone),
+      calendar: s.text,
     })),
     runLock: await runLockOf(database, locks, record.id),
     codeOwned: record.managedBy === 'code' ? codeOwnedHint(record) : null,

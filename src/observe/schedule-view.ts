@@ -5,6 +5,7 @@
  */
 import {
   type CalendarLookup,
+  calendarNotes,
   type DisplayState,
   describeDst,
   describeSpec,
@@ -71,6 +72,8 @@ export interface NextFire {
   at: number;
   /** The DST mark in words, '' when DST did not touch this fire. */
   dst: string;
+  /** The business-calendar mark (`moved from ...`), '' when no calendar moved this fire. */
+  calendar: string;
 }
 
 /** The next `count` fires after `now`, within the schedule's window, with their DST marks. */
@@ -82,11 +85,33 @@ export function nextFires(view: RecordView, now: number, count: number): NextFir
   while (fires.length < count) {
     const at = nextFireWithin(view.schedule, { ...view.record, totalRuns: runs }, after);
     if (at === null) break;
-    fires.push({ at, dst: describeDst(view.schedule.explain(at)) });
+    fires.push({ at, dst: describeDst(view.schedule.explain(at)), calendar: '' });
     after = at;
     runs++;
   }
+  const { moved } = calendarNotes(
+    view.schedule,
+    now,
+    fires.map((f) => f.at),
+    view.zone,
+  );
+  for (const fire of fires) fire.calendar = moved.get(fire.at) ?? '';
   return fires;
+}
+
+/** The slots a business calendar skips up to the last of `fires` (nextFires), in words. */
+export function skippedFires(
+  view: RecordView,
+  now: number,
+  fires: readonly NextFire[],
+): Array<{ at: number; text: string }> {
+  if (!view.schedule) return [];
+  return calendarNotes(
+    view.schedule,
+    now,
+    fires.map((f) => f.at),
+    view.zone,
+  ).skipped;
 }
 
 /** ISO 8601, null for none, `invalid` for a date that is not one (an infinite timestamp). */

@@ -86,6 +86,8 @@ export function declarationOf(record: ScheduleRecord): ScheduleDeclarationInput 
     name: record.name,
     task: record.task,
     schedule: specOf(record),
+    calendars: record.calendars,
+    onExcluded: record.onExcluded as ScheduleDeclarationInput['onExcluded'],
     args: record.args as JsonValue[],
     kwargs: record.kwargs as JsonObject,
     queue: record.queue,

@@ -8,6 +8,8 @@ export {
   type CalendarSpec,
   calendarName,
   formatCivilDay,
+  MAX_CALENDAR_DAYS,
+  MAX_RANGE_DAYS,
   parseCalendarAction,
   parseCivilDay,
 } from './calendar.ts';

@@ -51,7 +51,8 @@ export interface CalendarFields {
   /** What a fire on an excluded day does: `skip` (default), or move to the `previous`/`next` allowed day. */
   onExcluded?: CalendarAction | null;
 }
-export type ScheduleSpec = (CrontabSpec | IntervalSpec | SolarSpec | ClockedSpec) & CalendarFields;
+/** A spec of one of the kinds; compileSchedule also reads {@link CalendarFields} beside its fields. */
+export type ScheduleSpec = CrontabSpec | IntervalSpec | SolarSpec | ClockedSpec;
 export type ScheduleKind = ScheduleSpec['kind'];
 export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['crontab', 'interval', 'solar', 'clocked'];
 

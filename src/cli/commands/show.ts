@@ -16,7 +16,9 @@ export function registerShow(program: Command): void {
       const { occurrencesOf } = await import('../../db/sql/occurrences-read.ts');
       const { describeSpec, stringifyJson } = await import('../../model/index.ts');
       const { occurrenceView } = await import('../../observe/history.ts');
-      const { nextFires, recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
+      const { nextFires, recordJson, skippedFires, viewRecord } = await import(
+        '../../observe/schedule-view.ts'
+      );
       const { withDatabase } = await import('../database.ts');
       const { requireSchedule, when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
@@ -25,11 +27,17 @@ export function registerShow(program: Command): void {
         const { calendarsOf } = await import('../../db/sql/calendars.ts');
         const view = viewRecord(record, now, await calendarsOf(database.db, [record]));
         const fires = nextFires(view, now, 5);
+        const skipped = skippedFires(view, now, fires);
         const history = await occurrencesOf(database.db, name, { limit: 10 });
         if (options.json) {
           printJson({
             ...recordJson(view),
-            nextFires: fires.map((f) => ({ at: new Date(f.at).toISOString(), dst: f.dst || null })),
+            nextFires: fires.map((f) => ({
+              at: new Date(f.at).toISOString(),
+              dst: f.dst || null,
+              calendar: f.calendar || null,
+            })),
+            skippedFires: skipped.map((s) => ({ at: new Date(s.at).toISOString(), calendar: s.text })),
             lastOccurrences: history.map(occurrenceView),
           });
           return;
@@ -74,15 +82,16 @@ export function registerShow(program: Command): void {
         if (fires.length > 0) {
           print(
             table(
-              ['#', 'UTC', 'LOCAL', 'DST'],
+              ['#', 'UTC', 'LOCAL', 'DST / CALENDAR'],
               fires.map((f, i) => [
                 String(i + 1),
                 new Date(f.at).toISOString(),
                 when(f.at, view.zone),
-                f.dst,
+                [f.dst, f.calendar].filter(Boolean).join('; '),
               ]),
             ),
           );
+          for (const s of skipped) print(`  not fired: ${s.text}`);
         }
         if (history.length === 0) print('\nNo occurrences yet.');
         else print(`\nLast ${history.length} occurrences:\n${occurrenceTable(history)}`);

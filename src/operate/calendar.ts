@@ -1,0 +1,213 @@
+/**
+ * The operators' edits of business calendars kept in the database (`managed_by = 'db'`): import
+ * an `.ics` file's days, add or take out a day, set the excluded weekdays, delete. A calendar
+ * declared in code (`defineCalendar`) is refused with the file to edit instead. Each edit is one
+ * transaction, and (through the tables' triggers, migration 0014) an edit of every schedule that
+ * names the calendar: the leader re-plans them, live.
+ *
+ * Deleting a calendar that schedules still name is refused unless forced: those schedules would be
+ * quarantined until it exists again.
+ */
+import type { Database, Db } from '../db/database.ts';
+import type { CalendarRow } from '../db/schema.ts';
+import {
+  deleteCalendar,
+  insertCalendarDays,
+  lockCalendarIfAny,
+  readCalendars,
+  removeCalendarDay,
+  replaceCalendarDays,
+  schedulesUsingCalendar,
+  upsertCalendar,
+} from '../db/sql/calendars.ts';
+import {
+  Calendar,
+  type CalendarDayRange,
+  calendarName,
+  formatCivilDay,
+  parseCivilDay,
+  ScheduleSpecError,
+} from '../time/index.ts';
+import { OperationError } from './errors.ts';
+
+export interface CalendarEdit {
+  name: string;
+  /** Whether the calendar was created by this edit. */
+  created: boolean;
+  /** Excluded days (rows) after the edit. */
+  days: number;
+  /** The schedules that name it: each re-planned. */
+  schedules: string[];
+}
+
+function notFound(name: string): OperationError {
+  return new OperationError(
+    'not_found',
+    `no calendar named ${JSON.stringify(name)} (beat calendar list shows them; beat calendar add-day or import creates one)`,
+  );
+}
+
+function invalid(error: unknown): never {
+  if (error instanceof ScheduleSpecError) throw new OperationError('invalid', error.message);
+  throw error;
+}
+
+/** The calendar, locked, refused when code owns it; undefined when there is none. */
+async function lockOwned(tx: Db, name: string): Promise<CalendarRow | undefined> {
+  const row = await lockCalendarIfAny(tx, name);
+  if (row?.managedBy === 'code') {
+    throw new OperationError(
+      'managed_by_code',
+      `calendar ${JSON.stringify(name)} is declared in code (${row.source ?? 'schedules/*.ts'}): edit it there and run 'beat sync'`,
+    );
+  }
+  return row;
+}
+
+/** Create the calendar, or set what is given; whether it was created. */
+async function ensure(
+  tx: Db,
+  name: string,
+  weekdays?: number[],
+  description?: string | null,
+): Promise<boolean> {
+  const row = await lockOwned(tx, name);
+  if (row && weekdays === undefined && description === undefined) return false;
+  await upsertCalendar(tx, name, {
+    weekdays: weekdays ?? [...(row?.weekdays ?? [])],
+    description: description === undefined ? (row?.description ?? null) : description,
+    managedBy: 'db',
+    source: row?.source ?? null,
+  });
+  return row === undefined;
+}
+
+async function result(tx: Db, name: string, created: boolean): Promise<CalendarEdit> {
+  const stored = (await readCalendars(tx, [name])).get(name);
+  return {
+    name,
+    created,
+    days: stored?.spec.days.length ?? 0,
+    schedules: await schedulesUsingCalendar(tx, name),
+  };
+}
+
+/** Checked days (`YYYY-MM-DD` ranges), ready to store; refuses any that would not compile. */
+export function checkDays(days: readonly CalendarDayRange[]): CalendarDayRange[] {
+  try {
+    Calendar.compile({ name: 'check', days });
+    return days.map((d) => ({
+      from: formatCivilDay(parseCivilDay(d.from, 'from')),
+      to: formatCivilDay(parseCivilDay(d.to, 'to')),
+      ...(d.label ? { label: d.label } : {}),
+    }));
+  } catch (error) {
+    invalid(error);
+  }
+}
+
+/** Checked weekdays (0–6, names allowed), ascending. */
+export function checkWeekdays(weekdays: ReadonlyArray<number | string>): number[] {
+  try {
+    const mask = Calendar.compile({ name: 'check', weekdays }).weekdayMask;
+    return [0, 1, 2, 3, 4, 5, 6].filter((d) => (mask & (1 << d)) !== 0);
+  } catch (error) {
+    invalid(error);
+  }
+}
+
+function checkName(name: string): string {
+  try {
+    return calendarName(name);
+  } catch (error) {
+    invalid(error);
+  }
+}
+
+/**
+ * Import days into a calendar (created if missing): by default they replace the calendar's days
+ * (the file is the truth: importing it again changes nothing); with `merge`, they are added.
+ */
+export async function importCalendarDays(
+  database: Database,
+  name: string,
+  days: readonly CalendarDayRange[],
+  options: { merge?: boolean; weekdays?: number[]; description?: string | null } = {},
+): Promise<CalendarEdit> {
+  checkName(name);
+  const checked = checkDays(days);
+  return database.db.transaction(async (tx) => {
+    const created = await ensure(tx, name, options.weekdays, options.description);
+    if (options.merge) await insertCalendarDays(tx, name, checked);
+    else await replaceCalendarDays(tx, name, checked);
+    return result(tx, name, created);
+  });
+}
+
+/** Exclude a day or an inclusive range (created if missing). */
+export async function addCalendarDays(
+  database: Database,
+  name: string,
+  range: CalendarDayRange,
+): Promise<CalendarEdit> {
+  checkName(name);
+  const [checked] = checkDays([range]);
+  return database.db.transaction(async (tx) => {
+    const created = await ensure(tx, name);
+    await insertCalendarDays(tx, name, [checked!]);
+    return result(tx, name, created);
+  });
+}
+
+/** Allow a day again (a range holding it is split around it). */
+export async function removeCalendarDays(
+  database: Database,
+  name: string,
+  day: string,
+): Promise<CalendarEdit> {
+  const [checked] = checkDays([{ from: day, to: day }]);
+  return database.db.transaction(async (tx) => {
+    if (!(await lockOwned(tx, name))) throw notFound(name);
+    if (!(await removeCalendarDay(tx, name, checked!.from))) {
+      throw new OperationError(
+        'not_found',
+        `calendar ${JSON.stringify(name)} does not exclude ${checked!.from} (beat calendar show ${name} lists its days)`,
+      );
+    }
+    return result(tx, name, false);
+  });
+}
+
+/** Set the excluded weekdays (created if missing). */
+export async function setCalendarWeekdays(
+  database: Database,
+  name: string,
+  weekdays: ReadonlyArray<number | string>,
+): Promise<CalendarEdit> {
+  checkName(name);
+  const checked = checkWeekdays(weekdays);
+  return database.db.transaction(async (tx) => {
+    const created = await ensure(tx, name, checked);
+    return result(tx, name, created);
+  });
+}
+
+/** Delete a calendar; refused while schedules name it, unless `force` (they are quarantined then). */
+export async function removeCalendar(
+  database: Database,
+  name: string,
+  options: { force?: boolean } = {},
+): Promise<CalendarEdit> {
+  return database.db.transaction(async (tx) => {
+    if (!(await lockOwned(tx, name))) throw notFound(name);
+    const schedules = await schedulesUsingCalendar(tx, name);
+    if (schedules.length > 0 && !options.force) {
+      throw new OperationError(
+        'conflict',
+        `calendar ${JSON.stringify(name)} is named by ${schedules.map((s) => JSON.stringify(s)).join(', ')}: take it out of their calendars first, or delete with --force (they are quarantined until it exists again)`,
+      );
+    }
+    await deleteCalendar(tx, name);
+    return { name, created: false, days: 0, schedules };
+  });
+}
