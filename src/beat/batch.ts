@@ -107,22 +107,27 @@ export function planBatch(input: BatchInput): BatchPlan {
         error: m.reason,
       });
     }
-    const handledUntil = due.cursor ?? Math.max(cursor, ...due.run.map((s) => s.scheduledFor)) + 1;
-    plan.occurrences.push(...calendarSkips(loaded, cursor, handledUntil));
+    const handled = [...due.run, ...due.missed].map((x) => x.scheduledFor);
+    if (handled.length > 0) plan.occurrences.push(...calendarSkips(loaded, Math.max(...handled)));
   }
   return plan;
 }
 
 /**
- * The slots in [from, until) that the schedule's calendars skipped (on_excluded = skip, or a move
- * with no allowed day near): each recorded `skipped_calendar`, with the calendar and the day, so a
- * business calendar never leaves a silent gap. Each plan records the slots between its old cursor
- * and its new one, so every such slot is recorded once. Up to MISSED_ROWS_CAP per plan.
+ * The slots a business calendar skipped (on_excluded = skip, or a move with no allowed day near),
+ * from the last fire (or the schedule's creation) up to `until`, the last slot this plan handles:
+ * each recorded `skipped_calendar` with the calendar, the day and its label, once its turn has come,
+ * so a calendar never leaves a silent gap. A slot recorded twice (a plan whose slots were all
+ * missed leaves last_fire_at where it was) is one row: its task id is the slot's. At most
+ * SKIP_REACH_MS back and MISSED_ROWS_CAP rows per plan (the last one says so).
  */
-export function calendarSkips(loaded: LoadedSchedule, from: number, until: number): NewOccurrence[] {
+export function calendarSkips(loaded: LoadedSchedule, until: number): NewOccurrence[] {
   const { record, schedule } = loaded;
-  if (!schedule.calendars || until <= from) return [];
-  const marks = schedule.calendarMarks(from - 1, until - 1).filter((m) => m.kind === 'skipped');
+  if (!schedule.calendars) return [];
+  const since = record.lastFireAt?.getTime() ?? record.createdAt.getTime();
+  const from = Math.max(since, until - SKIP_REACH_MS);
+  if (!(from < until)) return [];
+  const marks = schedule.calendarMarks(from, until).filter((m) => m.kind === 'skipped');
   const last = marks[marks.length - 1];
   return marks.slice(0, MISSED_ROWS_CAP).map((m, n) => ({
     ...occurrence(record, m.slot, fireAtOf(record.name, m.slot, record.jitterMs)),
@@ -134,6 +139,9 @@ export function calendarSkips(loaded: LoadedSchedule, from: number, until: numbe
     }`,
   }));
 }
+
+/** How far back a plan looks for slots a calendar skipped (a longer closure is recorded from here). */
+const SKIP_REACH_MS = 40 * 86_400_000;
 
 /**
  * The `missed` rows for slots a change took away before they were handled (schedule-book.ts,

@@ -7,8 +7,9 @@
  *      │                │       └────────────────┴─► lease_ended
  *      │                ├─► buffered ─► claimed (released) | enqueued | skipped_overlap | …
  *      │                ├─► skipped_overlap | missed (superseded, out of window, taken back)
+ *      │                ├─► skipped_calendar (taken back: a calendar now excludes its day)
  *      │                └─► succeeded (done on enqueue) | failed (schedule gone before the send)
- *      └─► missed (a slot recorded without running)
+ *      └─► missed | skipped_calendar (a slot recorded without running)
  *
  * `claimed` to `claimed` is not a step: it notes why an attempt failed, the status unchanged.
  */
@@ -28,7 +29,8 @@ const MAY_FOLLOW: Readonly<Record<OccurrenceStatus, readonly OccurrenceStatus[]>
   skipped_overlap: ['claimed', 'buffered'],
   missed: ['claimed', 'buffered'],
   paused: [],
-  skipped_calendar: [],
+  // Inserted so (a slot a calendar skips), or a claim taken back because a calendar now excludes it.
+  skipped_calendar: ['claimed'],
 };
 
 /** Statuses nothing follows: the occurrence is over (finished_at is set when it gets one). */

@@ -1,7 +1,7 @@
 /**
  * A slot a business calendar skips is recorded (src/beat/batch.ts, calendarSkips): one
- * `skipped_calendar` row per slot, naming the calendar, the day and its label, each recorded by
- * exactly one plan (the one whose cursor moves over it), never sent.
+ * `skipped_calendar` row per slot, naming the calendar, the day and its label, recorded by the plan
+ * of the next fire after it (looking back to the last fire), never sent.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -17,7 +17,7 @@ const holidays = Calendar.compile({
   days: [{ from: '2026-12-25', to: '2026-12-26', label: 'Christmas' }],
 });
 
-function loaded(cursor: number): LoadedSchedule {
+function loaded(cursor: number, lastFireAt: number | null): LoadedSchedule {
   const record = {
     ...scheduleRow({
       name: 'daily',
@@ -29,6 +29,7 @@ function loaded(cursor: number): LoadedSchedule {
       onExcluded: 'skip',
     }),
     id: 7,
+    lastFireAt: lastFireAt === null ? null : new Date(lastFireAt),
     managedBy: 'db',
     source: null,
     pausedReason: null,
@@ -42,22 +43,29 @@ function loaded(cursor: number): LoadedSchedule {
   return { record, schedule: check.schedule, state: 'enabled', nextFireAt: cursor };
 }
 
-const plan = (cursor: number, now: number) =>
+const plan = (cursor: number, now: number, lastFireAt: number | null) =>
   planBatch({
-    due: [{ id: 7, loaded: loaded(cursor) }],
+    due: [{ id: 7, loaded: loaded(cursor, lastFireAt) }],
     now,
     graceMs: 1_000,
     claimAheadMs: 0,
     catchup: { available: () => 100, spend: () => {} },
   });
 
-test('the slots between a fire and the next allowed one are recorded skipped, once', () => {
+test('the slots a calendar skipped since the last fire are recorded when the next fire is planned, once', () => {
   const dec24 = Date.parse('2026-12-24T08:00:00Z'); // 09:00 in Berlin
-  const first = plan(dec24, dec24 + 100);
+  const first = plan(dec24, dec24 + 100, Date.parse('2026-12-23T08:00:00Z'));
   assert.deepEqual(
-    first.occurrences.map((o) => [new Date(o.scheduledFor).toISOString(), o.status, o.error]),
+    first.occurrences.map((o) => [new Date(o.scheduledFor).toISOString(), o.status]),
+    [['2026-12-24T08:00:00.000Z', 'claimed']],
+  );
+  assert.equal(first.advances[0]?.nextFireAt, Date.parse('2026-12-27T08:00:00Z'));
+  const dec27 = Date.parse('2026-12-27T08:00:00Z');
+  const second = plan(dec27, dec27 + 100, dec24);
+  assert.deepEqual(
+    second.occurrences.map((o) => [new Date(o.scheduledFor).toISOString(), o.status, o.error]),
     [
-      ['2026-12-24T08:00:00.000Z', 'claimed', null],
+      ['2026-12-27T08:00:00.000Z', 'claimed', null],
       [
         '2026-12-25T08:00:00.000Z',
         'skipped_calendar',
@@ -70,19 +78,17 @@ test('the slots between a fire and the next allowed one are recorded skipped, on
       ],
     ],
   );
-  assert.equal(first.advances[0]?.nextFireAt, Date.parse('2026-12-27T08:00:00Z'));
-  // The next plan starts at the cursor: nothing recorded twice.
-  const dec27 = Date.parse('2026-12-27T08:00:00Z');
-  const second = plan(dec27, dec27 + 100);
+  // The plan after it looks back to its last fire only: nothing recorded twice.
+  const dec28 = Date.parse('2026-12-28T08:00:00Z');
   assert.deepEqual(
-    second.occurrences.map((o) => o.status),
+    plan(dec28, dec28 + 100, dec27).occurrences.map((o) => o.status),
     ['claimed'],
   );
 });
 
 test('after downtime across the holidays, the skipped slots are still recorded, the missed ones as missed', () => {
   const dec24 = Date.parse('2026-12-24T08:00:00Z');
-  const late = plan(dec24, Date.parse('2026-12-28T08:30:00Z'));
+  const late = plan(dec24, Date.parse('2026-12-28T08:30:00Z'), Date.parse('2026-12-23T08:00:00Z'));
   const statuses = late.occurrences.map((o) => [
     new Date(o.scheduledFor).toISOString().slice(0, 10),
     o.status,
