@@ -10,6 +10,7 @@ import type { Database } from '../db/database.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { ForecastCache } from '../observe/forecast.ts';
 import { postDisable, postEnable, postPause, postResume, postTrigger } from './api/actions.ts';
+import { deleteCalendar, getCalendar, getCalendars, putCalendar } from './api/calendars.ts';
 import { checkHost, isLoopbackHost, type ReadAccess, requireReadToken } from './api/guard.ts';
 import {
   getActions,
@@ -96,6 +97,14 @@ export const ROUTES: Route[] = [
   { kind: 'api', path: api(`/schedules/${NAME}/trigger`), POST: postTrigger },
   { kind: 'api', path: api(`/schedules/${NAME}/enable`), POST: postEnable },
   { kind: 'api', path: api(`/schedules/${NAME}/disable`), POST: postDisable },
+  { kind: 'api', path: api('/calendars'), GET: getCalendars },
+  {
+    kind: 'api',
+    path: api(`/calendars/${NAME}`),
+    GET: getCalendar,
+    PUT: putCalendar,
+    DELETE: deleteCalendar,
+  },
   { kind: 'api', path: api('/now'), GET: getNow },
   { kind: 'api', path: api('/next-24h'), GET: getForecast },
   { kind: 'api', path: api('/actions'), GET: getActions },
