@@ -97,6 +97,14 @@ test('a schedule naming calendars skips their days; deleting a named calendar is
   assert.match(removed.stdout, /allows 2030-12-25 again; re-planned: cal\.daily/);
   const after = JSON.parse((await beat(['show', 'cal.daily', '--json'], env)).stdout);
   assert.ok((after.nextFires as Array<{ at: string }>).some((f) => f.at.startsWith('2030-12-25')));
+  // beat edit changes them like any field; --preview marks the fires a calendar moves.
+  const preview = await beat(['edit', 'cal.daily', '--on-excluded', 'next', '--preview'], env);
+  assert.equal(preview.code, 0, preview.stderr);
+  assert.match(preview.stdout, /moved from 2030-12-21 09:00 \(calendar "weekends"\)/);
+  const edited = await beat(['edit', 'cal.daily', '--calendars', 'holidays-de', '--json'], env);
+  assert.equal(edited.code, 0, edited.stderr);
+  assert.deepEqual(JSON.parse(edited.stdout).schedule.calendars, ['holidays-de']);
+  assert.equal((await beat(['edit', 'cal.daily', '--calendars', 'weekends,holidays-de'], env)).code, 0);
   const addDay = await beat(
     ['calendar', 'add-day', 'holidays-de', '2030-12-30..2030-12-31', '--label', 'Closing'],
     env,
