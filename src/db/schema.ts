@@ -406,7 +406,8 @@ export type AuditAction =
   | 'update'
   | 'remove'
   | 'sync'
-  | 'import';
+  | 'import'
+  | 'calendar';
 
 /**
  * Every operator action, through the CLI, the API or the client: pause, resume, trigger, enable,

@@ -10,6 +10,7 @@
  */
 import type { Database, Db } from '../db/database.ts';
 import type { CalendarRow } from '../db/schema.ts';
+import { type Actor, recordActions } from '../db/sql/audit.ts';
 import {
   deleteCalendar,
   insertCalendarDays,
@@ -17,6 +18,7 @@ import {
   readCalendars,
   removeCalendarDay,
   replaceCalendarDays,
+  schedulesNamingCalendar,
   schedulesUsingCalendar,
   upsertCalendar,
 } from '../db/sql/calendars.ts';
@@ -82,14 +84,35 @@ async function ensure(
   return row === undefined;
 }
 
-async function result(tx: Db, name: string, created: boolean): Promise<CalendarEdit> {
+/** What changed, for an edit's audit records. */
+type Change = 'import' | 'add-day' | 'remove-day' | 'weekdays' | 'delete';
+
+/**
+ * The edit's answer, and its audit records, in its transaction: one `calendar` record for each
+ * schedule that names the calendar (the edit is an edit of each: who made it, and the version it left).
+ */
+async function finish(
+  database: Database,
+  tx: Db,
+  actor: Actor,
+  name: string,
+  created: boolean,
+  change: Change,
+  detail: Record<string, unknown> = {},
+): Promise<CalendarEdit> {
   const stored = (await readCalendars(tx, [name])).get(name);
-  return {
-    name,
-    created,
-    days: stored?.spec.days.length ?? 0,
-    schedules: await schedulesUsingCalendar(tx, name),
-  };
+  const named = await schedulesNamingCalendar(tx, name);
+  await recordActions(
+    database,
+    tx,
+    actor,
+    named.map((s) => ({
+      name: s.name,
+      action: 'calendar' as const,
+      detail: { calendar: name, change, version: s.version, ...detail },
+    })),
+  );
+  return { name, created, days: stored?.spec.days.length ?? 0, schedules: named.map((s) => s.name) };
 }
 
 /** Checked days (`YYYY-MM-DD` ranges), ready to store; refuses any that would not compile. */
@@ -132,6 +155,7 @@ export async function importCalendarDays(
   database: Database,
   name: string,
   days: readonly CalendarDayRange[],
+  actor: Actor,
   options: { merge?: boolean; weekdays?: number[]; description?: string | null } = {},
 ): Promise<CalendarEdit> {
   checkName(name);
@@ -140,7 +164,10 @@ export async function importCalendarDays(
     const created = await ensure(tx, name, options.weekdays, options.description);
     if (options.merge) await insertCalendarDays(tx, name, checked);
     else await replaceCalendarDays(tx, name, checked);
-    return result(tx, name, created);
+    return finish(database, tx, actor, name, created, 'import', {
+      days: checked.length,
+      merge: options.merge ?? false,
+    });
   });
 }
 
@@ -149,13 +176,14 @@ export async function addCalendarDays(
   database: Database,
   name: string,
   range: CalendarDayRange,
+  actor: Actor,
 ): Promise<CalendarEdit> {
   checkName(name);
   const [checked] = checkDays([range]);
   return database.db.transaction(async (tx) => {
     const created = await ensure(tx, name);
     await insertCalendarDays(tx, name, [checked!]);
-    return result(tx, name, created);
+    return finish(database, tx, actor, name, created, 'add-day', { from: checked!.from, to: checked!.to });
   });
 }
 
@@ -164,6 +192,7 @@ export async function removeCalendarDays(
   database: Database,
   name: string,
   day: string,
+  actor: Actor,
 ): Promise<CalendarEdit> {
   const [checked] = checkDays([{ from: day, to: day }]);
   return database.db.transaction(async (tx) => {
@@ -174,7 +203,7 @@ export async function removeCalendarDays(
         `calendar ${JSON.stringify(name)} does not exclude ${checked!.from} (beat calendar show ${name} lists its days)`,
       );
     }
-    return result(tx, name, false);
+    return finish(database, tx, actor, name, false, 'remove-day', { day: checked!.from });
   });
 }
 
@@ -183,12 +212,13 @@ export async function setCalendarWeekdays(
   database: Database,
   name: string,
   weekdays: ReadonlyArray<number | string>,
+  actor: Actor,
 ): Promise<CalendarEdit> {
   checkName(name);
   const checked = checkWeekdays(weekdays);
   return database.db.transaction(async (tx) => {
     const created = await ensure(tx, name, checked);
-    return result(tx, name, created);
+    return finish(database, tx, actor, name, created, 'weekdays', { weekdays: checked });
   });
 }
 
@@ -196,6 +226,7 @@ export async function setCalendarWeekdays(
 export async function removeCalendar(
   database: Database,
   name: string,
+  actor: Actor,
   options: { force?: boolean } = {},
 ): Promise<CalendarEdit> {
   return database.db.transaction(async (tx) => {
@@ -208,6 +239,6 @@ export async function removeCalendar(
       );
     }
     await deleteCalendar(tx, name);
-    return { name, created: false, days: 0, schedules };
+    return finish(database, tx, actor, name, false, 'delete');
   });
 }

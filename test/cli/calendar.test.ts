@@ -105,6 +105,16 @@ test('a schedule naming calendars skips their days; deleting a named calendar is
   assert.equal(edited.code, 0, edited.stderr);
   assert.deepEqual(JSON.parse(edited.stdout).schedule.calendars, ['holidays-de']);
   assert.equal((await beat(['edit', 'cal.daily', '--calendars', 'weekends,holidays-de'], env)).code, 0);
+  // The edit is recorded on the schedule it changed: who, which calendar, what, the version it left.
+  const [audit] = await pg.sql<
+    { actor: string; detail: { calendar: string; change: string; day: string } }[]
+  >`
+    select actor, detail from metronome.audit_log where schedule_name = 'cal.daily' and action = 'calendar'
+    order by id desc limit 1`;
+  assert.equal(audit?.detail.calendar, 'holidays-de');
+  assert.equal(audit?.detail.change, 'remove-day');
+  assert.equal(audit?.detail.day, '2030-12-25');
+  assert.match(audit?.actor ?? '', /@/);
   const addDay = await beat(
     ['calendar', 'add-day', 'holidays-de', '2030-12-30..2030-12-31', '--label', 'Closing'],
     env,

@@ -5,6 +5,7 @@
  * once to the schedules that name the calendar: the leader re-plans them.
  */
 import type { Command } from 'commander';
+import { cliActor } from '../../operate/actor.ts';
 import type { CalendarEdit } from '../../operate/calendar.ts';
 import { CliError } from '../errors.ts';
 import { table } from '../format.ts';
@@ -128,7 +129,7 @@ export function registerCalendar(program: Command): void {
         const weekdays =
           options.weekdays === undefined ? undefined : checkWeekdays(options.weekdays.split(','));
         await withDatabase(async (database) => {
-          const edit = await importCalendarDays(database, name, parsed.days, {
+          const edit = await importCalendarDays(database, name, parsed.days, cliActor(), {
             merge: options.merge ?? false,
             ...(weekdays ? { weekdays } : {}),
             ...(parsed.title ? { description: parsed.title } : {}),
@@ -155,11 +156,16 @@ export function registerCalendar(program: Command): void {
       const { withDatabase } = await import('../database.ts');
       const [from = '', to = from] = day.split('..');
       await withDatabase(async (database) => {
-        const edit = await addCalendarDays(database, name, {
-          from,
-          to,
-          ...(options.label ? { label: options.label } : {}),
-        });
+        const edit = await addCalendarDays(
+          database,
+          name,
+          {
+            from,
+            to,
+            ...(options.label ? { label: options.label } : {}),
+          },
+          cliActor(),
+        );
         if (options.json) return printJson(edit);
         print(
           `${edit.created ? 'created calendar' : 'calendar'} ${name} excludes ${from === to ? from : `${from} to ${to}`}${usedBy(edit)}`,
@@ -177,7 +183,7 @@ export function registerCalendar(program: Command): void {
       const { removeCalendarDays } = await import('../../operate/calendar.ts');
       const { withDatabase } = await import('../database.ts');
       await withDatabase(async (database) => {
-        const edit = await removeCalendarDays(database, name, day);
+        const edit = await removeCalendarDays(database, name, day, cliActor());
         if (options.json) return printJson(edit);
         print(`calendar ${name} allows ${day} again${usedBy(edit)}`);
       });
@@ -194,7 +200,7 @@ export function registerCalendar(program: Command): void {
       const { withDatabase } = await import('../database.ts');
       const weekdays = list.trim() === '' ? [] : list.split(',');
       await withDatabase(async (database) => {
-        const edit = await setCalendarWeekdays(database, name, weekdays);
+        const edit = await setCalendarWeekdays(database, name, weekdays, cliActor());
         if (options.json) return printJson(edit);
         print(
           `${edit.created ? 'created calendar' : 'calendar'} ${name} excludes weekdays ${list || 'none'}${usedBy(edit)}`,
@@ -212,7 +218,7 @@ export function registerCalendar(program: Command): void {
       const { removeCalendar } = await import('../../operate/calendar.ts');
       const { withDatabase } = await import('../database.ts');
       await withDatabase(async (database) => {
-        const edit = await removeCalendar(database, name, { force: options.force ?? false });
+        const edit = await removeCalendar(database, name, cliActor(), { force: options.force ?? false });
         if (options.json) return printJson({ ...edit, deleted: true });
         print(
           `deleted calendar ${name}${edit.schedules.length > 0 ? `; quarantined until it exists again: ${edit.schedules.join(', ')}` : ''}`,

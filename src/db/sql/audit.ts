@@ -25,7 +25,9 @@ export interface Actor {
  * conflict names the actions that moved the version (see {@link actionsSinceVersion}). `sync` and
  * `import` (`beat sync`, `beat import`) record one per schedule they write: `change` (create,
  * update or remove), the `version` it left, the columns an update `changed`, and the declaration's
- * `file` or the import's `source`.
+ * `file` or the import's `source`. `calendar` is recorded for each schedule that names a business
+ * calendar an operator edited (which is an edit of the schedule): the `calendar`, the `change`
+ * (import, add-day, remove-day, weekdays, delete) and the schedule's `version` after it.
  */
 export type Action = AuditAction;
 

@@ -202,6 +202,18 @@ export async function lockCalendarIfAny(db: Db, name: string): Promise<CalendarR
   return row;
 }
 
+/** The schedules that name this calendar, with their versions (after an edit: the versions it left). */
+export async function schedulesNamingCalendar(
+  db: Db,
+  name: string,
+): Promise<Array<{ name: string; version: number }>> {
+  return db
+    .select({ name: schedules.name, version: schedules.version })
+    .from(schedules)
+    .where(sql`${schedules.calendars} @> array[${name}]::text[]`)
+    .orderBy(asc(schedules.name));
+}
+
 /** The names of the schedules that name this calendar, by name. */
 export async function schedulesUsingCalendar(db: Db, name: string): Promise<string[]> {
   const rows = await db

@@ -11,7 +11,7 @@ import { importCalendarDays, removeCalendar } from '../../operate/calendar.ts';
 import { OperationError } from '../../operate/errors.ts';
 import type { Exchange } from '../context.ts';
 import { readJsonBody } from './body.ts';
-import { requireToken } from './guard.ts';
+import { apiActor, requireToken } from './guard.ts';
 import { ApiError, send, sendJson } from './respond.ts';
 
 const DAY_MS = 86_400_000;
@@ -67,7 +67,7 @@ export async function putCalendar(exchange: Exchange): Promise<void> {
   const { checkWeekdays } = await import('../../operate/calendar.ts');
   let created = false;
   try {
-    const edit = await importCalendarDays(app.database, name, days, {
+    const edit = await importCalendarDays(app.database, name, days, apiActor(req), {
       weekdays: checkWeekdays(body.weekdays ?? []),
       description: body.description ?? null,
     });
@@ -86,7 +86,9 @@ export async function putCalendar(exchange: Exchange): Promise<void> {
 export async function deleteCalendar(exchange: Exchange): Promise<void> {
   const { req, res, params, app, url } = exchange;
   requireToken(req, app.token);
-  await removeCalendar(app.database, params[0]!, { force: url.searchParams.get('force') === 'true' });
+  await removeCalendar(app.database, params[0]!, apiActor(req), {
+    force: url.searchParams.get('force') === 'true',
+  });
   app.hub.poke();
   send(res, 204, 'text/plain', '');
 }
