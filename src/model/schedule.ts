@@ -240,8 +240,19 @@ export function specOf(record: SpecColumns): ScheduleSpec {
   }
 }
 
-/** A one-line description of the spec for tables: `30 2 * * * (Europe/Berlin)`, `every 15m`. */
+/**
+ * A one-line description of the spec for tables: `30 2 * * * (Europe/Berlin)`, `every 15m`, and the
+ * business calendars it names: `0 9 L * * (Europe/Berlin); calendars weekends, holidays (previous)`.
+ */
 export function describeSpec(record: Parameters<typeof specOf>[0]): string {
+  const calendars =
+    record.calendars && record.calendars.length > 0
+      ? `; calendars ${record.calendars.join(', ')}${record.onExcluded && record.onExcluded !== 'skip' ? ` (${record.onExcluded})` : ''}`
+      : '';
+  return `${describeKind(record)}${calendars}`;
+}
+
+function describeKind(record: Parameters<typeof specOf>[0]): string {
   switch (record.kind) {
     case 'crontab': {
       // jsonb does not keep key order: show Celery's field order.
