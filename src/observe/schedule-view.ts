@@ -159,6 +159,8 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     jitterMs: r.jitterMs,
     runLeaseMs: r.runLeaseMs,
     description: r.description,
+    calendars: r.calendars,
+    onExcluded: r.onExcluded,
     managedBy: r.managedBy,
     source: r.source,
     pausedAt: iso(r.pausedAt),
