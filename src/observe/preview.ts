@@ -70,6 +70,13 @@ export interface PreviewInput {
   graceMs?: number;
   /** The calendars either side names, as stored (src/db/sql/calendars.ts). */
   calendars: CalendarLookup;
+  /** The calendars as they will be after the edit; default `calendars`. */
+  calendarsAfter?: CalendarLookup;
+  /**
+   * The edit changes a calendar the schedule names: like a re-timing, it restarts the cursor (the
+   * calendar's triggers clear next_fire_at, migration 0014).
+   */
+  calendarChanged?: boolean;
 }
 
 export interface SchedulePreview {
@@ -103,7 +110,9 @@ export function previewEdit(input: PreviewInput): SchedulePreview {
   const beforeSchedule = input.before
     ? compiled(input.name, input.before.fields, now, input.calendars)
     : null;
-  const afterSchedule = input.after ? compiled(input.name, input.after, now, input.calendars) : null;
+  const afterSchedule = input.after
+    ? compiled(input.name, input.after, now, input.calendarsAfter ?? input.calendars)
+    : null;
   const zone = ZoneRules.get((afterSchedule ?? beforeSchedule)?.timezone ?? 'UTC');
   const show = (schedule: Schedule, at: number, moved?: Map<number, string>): PreviewFire => ({
     utc: new Date(at).toISOString(),
@@ -185,6 +194,7 @@ function atOnce(
   if (!before) return nothing('created: the first run is its next fire; nothing before now is caught up');
   if (before.pausedAt) return nothing('paused: nothing runs until it is resumed');
   const restarts =
+    input.calendarChanged === true ||
     before.nextFireAt === null ||
     before.invalidReason !== null ||
     before.fields.enabled !== after.enabled ||

@@ -85,7 +85,7 @@ async function ensure(
 }
 
 /** What changed, for an edit's audit records. */
-type Change = 'import' | 'add-day' | 'remove-day' | 'weekdays' | 'delete';
+export type Change = 'import' | 'add-day' | 'remove-day' | 'weekdays' | 'delete';
 
 /**
  * The edit's answer, and its audit records, in its transaction: one `calendar` record for each
@@ -148,97 +148,131 @@ function checkName(name: string): string {
 }
 
 /**
+ * One calendar edit, as a step inside a transaction: what it did, for the answer and the audit
+ * records. Steps are applied ({@link applyCalendarEdit}) or previewed and rolled back
+ * (src/observe/calendar-preview.ts).
+ */
+export interface CalendarStep {
+  /** The calendar it edits. */
+  name: string;
+  run(tx: Db): Promise<{ created: boolean; change: Change; detail?: Record<string, unknown> }>;
+}
+
+/** Apply a step: one transaction, audit records on each schedule naming the calendar. */
+export function applyCalendarEdit(
+  database: Database,
+  step: CalendarStep,
+  actor: Actor,
+): Promise<CalendarEdit> {
+  return database.db.transaction(async (tx) => {
+    const done = await step.run(tx);
+    return finish(database, tx, actor, step.name, done.created, done.change, done.detail);
+  });
+}
+
+/**
  * Import days into a calendar (created if missing): by default they replace the calendar's days
  * (the file is the truth: importing it again changes nothing); with `merge`, they are added.
  */
-export async function importCalendarDays(
+export function importDaysStep(
+  name: string,
+  days: readonly CalendarDayRange[],
+  options: { merge?: boolean; weekdays?: number[]; description?: string | null } = {},
+): CalendarStep {
+  checkName(name);
+  const checked = checkDays(days);
+  return {
+    name,
+    async run(tx) {
+      const created = await ensure(tx, name, options.weekdays, options.description);
+      if (options.merge) await insertCalendarDays(tx, name, checked);
+      else await replaceCalendarDays(tx, name, checked);
+      return { created, change: 'import', detail: { days: checked.length, merge: options.merge ?? false } };
+    },
+  };
+}
+
+/** Exclude a day or an inclusive range (created if missing). */
+export function addDaysStep(name: string, range: CalendarDayRange): CalendarStep {
+  checkName(name);
+  const [checked] = checkDays([range]);
+  return {
+    name,
+    async run(tx) {
+      const created = await ensure(tx, name);
+      await insertCalendarDays(tx, name, [checked!]);
+      return { created, change: 'add-day', detail: { from: checked!.from, to: checked!.to } };
+    },
+  };
+}
+
+/** Allow a day again (a range holding it is split around it). */
+export function removeDayStep(name: string, day: string): CalendarStep {
+  const [checked] = checkDays([{ from: day, to: day }]);
+  return {
+    name,
+    async run(tx) {
+      if (!(await lockOwned(tx, name))) throw notFound(name);
+      if (!(await removeCalendarDay(tx, name, checked!.from))) {
+        throw new OperationError(
+          'not_found',
+          `calendar ${JSON.stringify(name)} does not exclude ${checked!.from} (beat calendar show ${name} lists its days)`,
+        );
+      }
+      return { created: false, change: 'remove-day', detail: { day: checked!.from } };
+    },
+  };
+}
+
+/** Set the excluded weekdays (created if missing). */
+export function weekdaysStep(name: string, weekdays: ReadonlyArray<number | string>): CalendarStep {
+  checkName(name);
+  const checked = checkWeekdays(weekdays);
+  return {
+    name,
+    async run(tx) {
+      const created = await ensure(tx, name, checked);
+      return { created, change: 'weekdays', detail: { weekdays: checked } };
+    },
+  };
+}
+
+/** Delete a calendar; refused while schedules name it, unless `force` (they are quarantined then). */
+export function deleteStep(name: string, options: { force?: boolean } = {}): CalendarStep {
+  return {
+    name,
+    async run(tx) {
+      if (!(await lockOwned(tx, name))) throw notFound(name);
+      const schedules = await schedulesUsingCalendar(tx, name);
+      if (schedules.length > 0 && !options.force) {
+        throw new OperationError(
+          'conflict',
+          `calendar ${JSON.stringify(name)} is named by ${schedules.map((s) => JSON.stringify(s)).join(', ')}: take it out of their calendars first, or delete with --force (they are quarantined until it exists again)`,
+        );
+      }
+      await deleteCalendar(tx, name);
+      return { created: false, change: 'delete' };
+    },
+  };
+}
+
+/** {@link importDaysStep}, applied. */
+export function importCalendarDays(
   database: Database,
   name: string,
   days: readonly CalendarDayRange[],
   actor: Actor,
   options: { merge?: boolean; weekdays?: number[]; description?: string | null } = {},
 ): Promise<CalendarEdit> {
-  checkName(name);
-  const checked = checkDays(days);
-  return database.db.transaction(async (tx) => {
-    const created = await ensure(tx, name, options.weekdays, options.description);
-    if (options.merge) await insertCalendarDays(tx, name, checked);
-    else await replaceCalendarDays(tx, name, checked);
-    return finish(database, tx, actor, name, created, 'import', {
-      days: checked.length,
-      merge: options.merge ?? false,
-    });
-  });
+  return applyCalendarEdit(database, importDaysStep(name, days, options), actor);
 }
 
-/** Exclude a day or an inclusive range (created if missing). */
-export async function addCalendarDays(
-  database: Database,
-  name: string,
-  range: CalendarDayRange,
-  actor: Actor,
-): Promise<CalendarEdit> {
-  checkName(name);
-  const [checked] = checkDays([range]);
-  return database.db.transaction(async (tx) => {
-    const created = await ensure(tx, name);
-    await insertCalendarDays(tx, name, [checked!]);
-    return finish(database, tx, actor, name, created, 'add-day', { from: checked!.from, to: checked!.to });
-  });
-}
-
-/** Allow a day again (a range holding it is split around it). */
-export async function removeCalendarDays(
-  database: Database,
-  name: string,
-  day: string,
-  actor: Actor,
-): Promise<CalendarEdit> {
-  const [checked] = checkDays([{ from: day, to: day }]);
-  return database.db.transaction(async (tx) => {
-    if (!(await lockOwned(tx, name))) throw notFound(name);
-    if (!(await removeCalendarDay(tx, name, checked!.from))) {
-      throw new OperationError(
-        'not_found',
-        `calendar ${JSON.stringify(name)} does not exclude ${checked!.from} (beat calendar show ${name} lists its days)`,
-      );
-    }
-    return finish(database, tx, actor, name, false, 'remove-day', { day: checked!.from });
-  });
-}
-
-/** Set the excluded weekdays (created if missing). */
-export async function setCalendarWeekdays(
-  database: Database,
-  name: string,
-  weekdays: ReadonlyArray<number | string>,
-  actor: Actor,
-): Promise<CalendarEdit> {
-  checkName(name);
-  const checked = checkWeekdays(weekdays);
-  return database.db.transaction(async (tx) => {
-    const created = await ensure(tx, name, checked);
-    return finish(database, tx, actor, name, created, 'weekdays', { weekdays: checked });
-  });
-}
-
-/** Delete a calendar; refused while schedules name it, unless `force` (they are quarantined then). */
-export async function removeCalendar(
+/** {@link deleteStep}, applied. */
+export function removeCalendar(
   database: Database,
   name: string,
   actor: Actor,
   options: { force?: boolean } = {},
 ): Promise<CalendarEdit> {
-  return database.db.transaction(async (tx) => {
-    if (!(await lockOwned(tx, name))) throw notFound(name);
-    const schedules = await schedulesUsingCalendar(tx, name);
-    if (schedules.length > 0 && !options.force) {
-      throw new OperationError(
-        'conflict',
-        `calendar ${JSON.stringify(name)} is named by ${schedules.map((s) => JSON.stringify(s)).join(', ')}: take it out of their calendars first, or delete with --force (they are quarantined until it exists again)`,
-      );
-    }
-    await deleteCalendar(tx, name);
-    return finish(database, tx, actor, name, false, 'delete');
-  });
+  return applyCalendarEdit(database, deleteStep(name, options), actor);
 }

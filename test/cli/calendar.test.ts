@@ -85,6 +85,25 @@ test('a schedule naming calendars skips their days; deleting a named calendar is
     ),
     JSON.stringify(fires.skippedFires),
   );
+  // --preview: each schedule naming the calendar, its fires before and after; nothing written.
+  const calPreview = await beat(
+    ['calendar', 'add-day', 'holidays-de', '2030-12-23', '--label', 'Bridge', '--preview'],
+    env,
+  );
+  assert.equal(calPreview.code, 0, calPreview.stderr);
+  assert.match(calPreview.stdout, /^cal\.daily$/m);
+  assert.match(calPreview.stdout, /before\s+2030-12-20T08:00:00\.000Z/);
+  assert.match(calPreview.stdout, /after\s+2030-12-20T08:00:00\.000Z[^\n]*\n\s+2030-12-24T08:00:00\.000Z/);
+  assert.match(
+    calPreview.stdout,
+    /calendar after the edit: 2030-12-23 09:00:00 \+01:00 skipped \(calendar "holidays-de": Bridge\)/,
+  );
+  assert.match(calPreview.stdout, /nothing written/);
+  const unchanged = JSON.parse((await beat(['calendar', 'show', 'holidays-de', '--json'], env)).stdout);
+  assert.ok(
+    !unchanged.days.some((d: { from: string }) => d.from === '2030-12-23'),
+    'the preview wrote nothing',
+  );
   const refused = await beat(['calendar', 'delete', 'weekends'], env);
   assert.notEqual(refused.code, 0);
   assert.match(

@@ -196,3 +196,25 @@ export const s = defineSchedule({ name: 'month.end', task: 't', schedule: cronta
   assert.match(dry.stdout, /create\s+month\.end/);
   assert.match(dry.stdout, /moved from \d{4}-\d\d-\d\d 09:00 \(calendar "not-wednesday"\)/);
 });
+
+test('beat sync --dry-run previews the schedules a changed calendar touches, though their declarations are unchanged', async () => {
+  decl.write('close.ts', CLOSE);
+  assert.equal((await beat(['sync', '--dir', decl.rel], { DATABASE_URL: file.db.url })).code, 0);
+  // Every day of the next two months becomes a holiday.
+  const today = Date.now();
+  const day = (n: number) => new Date(today + n * 86_400_000).toISOString().slice(0, 10);
+  decl.write(
+    'close.ts',
+    CLOSE.replace(
+      "days: ['2026-12-31', { from: '2027-04-30', to: '2027-04-30', label: 'Bridge day' }],",
+      `days: [{ from: '${day(0)}', to: '${day(62)}', label: 'Closed' }],`,
+    ),
+  );
+  const dry = await beat(['sync', '--dir', decl.rel, '--dry-run'], { DATABASE_URL: file.db.url });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /update\s+calendar holidays-de\s+\(.*\): days/);
+  assert.match(dry.stdout, /unchanged\s+books\.close\n\s+\s+UTC/);
+  // Its fires change: the two closed months have no fire left (a month end moves back into the past).
+  assert.match(dry.stdout, /\n\s+after\s+\d{4}-/);
+  assert.match(dry.stdout, /at once if applied now: nothing runs \(when it fires changes/);
+});

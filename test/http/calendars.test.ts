@@ -85,6 +85,24 @@ test('calendars are read and written through the API; a schedule shows what they
     ),
     JSON.stringify(moved.nextFires),
   );
+  // ?preview=true: each schedule naming the calendar, before and after; nothing written.
+  const preview = await call(api.url, 'PUT', '/api/v1/calendars/weekends?preview=true', {
+    headers: auth,
+    body: JSON.stringify({ weekdays: [] }),
+  });
+  assert.equal(preview.status, 200, preview.text);
+  const previewed = preview.json();
+  assert.deepEqual(
+    previewed.schedules.map((p: { name: string; firesChange: boolean }) => [p.name, p.firesChange]),
+    [
+      ['cal.next', true],
+      ['cal.skip', true],
+    ],
+  );
+  assert.deepEqual((await call(api.url, 'GET', '/api/v1/calendars/weekends')).json().weekdays, [
+    'sun',
+    'sat',
+  ]);
   const page = await call(api.url, 'GET', '/schedules/cal.skip');
   assert.equal(page.status, 200);
   assert.match(

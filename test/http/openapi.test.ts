@@ -160,6 +160,8 @@ test('each operation answers with a documented status and a body its schema acce
       '/api/v1/schedules',
       { name: 'doc.cal.user', ...definition, calendars: ['doc.cal'], onExcluded: 'next' },
     ],
+    ['PUT', '/calendars/{name}', '/api/v1/calendars/doc.cal?preview=true', { weekdays: ['sat', 'sun'] }],
+    ['DELETE', '/calendars/{name}', '/api/v1/calendars/doc.cal?preview=true&force=true'],
     ['DELETE', '/calendars/{name}', '/api/v1/calendars/doc.cal'],
     ['DELETE', '/calendars/{name}', '/api/v1/calendars/doc.cal?force=true'],
     ['GET', '/now', '/api/v1/now'],

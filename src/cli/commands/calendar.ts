@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { cliActor } from '../../operate/actor.ts';
-import type { CalendarEdit } from '../../operate/calendar.ts';
+import type { CalendarEdit, CalendarStep } from '../../operate/calendar.ts';
 import { CliError } from '../errors.ts';
 import { table } from '../format.ts';
 import { print, printJson } from '../output.ts';
@@ -98,17 +98,17 @@ export function registerCalendar(program: Command): void {
       'expand recurring events up to this day (YYYY-MM-DD); default: the end of the year 10 years on',
     )
     .option('--weekdays <list>', 'also exclude these weekdays, e.g. sat,sun')
+    .option('--preview', PREVIEW)
     .option('--json', 'print JSON')
     .action(
       async (
         name: string,
         file: string,
-        options: { merge?: boolean; until?: string; weekdays?: string; json?: boolean },
+        options: EditOptions & { merge?: boolean; until?: string; weekdays?: string },
       ) => {
         const { readFile } = await import('node:fs/promises');
         const { IcsError, parseIcsDays } = await import('../../import/ics-calendar.ts');
-        const { checkWeekdays, importCalendarDays } = await import('../../operate/calendar.ts');
-        const { withDatabase } = await import('../database.ts');
+        const { checkWeekdays, importDaysStep } = await import('../../operate/calendar.ts');
         let text: string;
         try {
           text = await readFile(file, 'utf8');
@@ -128,19 +128,16 @@ export function registerCalendar(program: Command): void {
         }
         const weekdays =
           options.weekdays === undefined ? undefined : checkWeekdays(options.weekdays.split(','));
-        await withDatabase(async (database) => {
-          const edit = await importCalendarDays(database, name, parsed.days, cliActor(), {
-            merge: options.merge ?? false,
-            ...(weekdays ? { weekdays } : {}),
-            ...(parsed.title ? { description: parsed.title } : {}),
-          });
-          if (options.json) {
-            return printJson({ ...edit, events: parsed.events, occurrences: parsed.occurrences, until });
-          }
-          print(
-            `${edit.created ? 'created' : options.merge ? 'merged into' : 'replaced the days of'} calendar ${name}: ${parsed.events} event(s), ${parsed.occurrences} occurrence(s) up to ${until}, ${edit.days} day entr${edit.days === 1 ? 'y' : 'ies'}${usedBy(edit)}`,
-          );
+        const step = importDaysStep(name, parsed.days, {
+          merge: options.merge ?? false,
+          ...(weekdays ? { weekdays } : {}),
+          ...(parsed.title ? { description: parsed.title } : {}),
         });
+        await applyOrPreview(step, options, (edit) =>
+          options.json
+            ? { ...edit, events: parsed.events, occurrences: parsed.occurrences, until }
+            : `${edit.created ? 'created' : options.merge ? 'merged into' : 'replaced the days of'} calendar ${name}: ${parsed.events} event(s), ${parsed.occurrences} occurrence(s) up to ${until}, ${edit.days} day entr${edit.days === 1 ? 'y' : 'ies'}${usedBy(edit)}`,
+        );
       },
     );
 
@@ -150,27 +147,17 @@ export function registerCalendar(program: Command): void {
     .argument('<name>', 'calendar name')
     .argument('<day>', 'YYYY-MM-DD, or YYYY-MM-DD..YYYY-MM-DD')
     .option('--label <text>', 'why (a holiday’s name), shown by show and next')
+    .option('--preview', PREVIEW)
     .option('--json', 'print JSON')
-    .action(async (name: string, day: string, options: { label?: string; json?: boolean }) => {
-      const { addCalendarDays } = await import('../../operate/calendar.ts');
-      const { withDatabase } = await import('../database.ts');
+    .action(async (name: string, day: string, options: EditOptions & { label?: string }) => {
+      const { addDaysStep } = await import('../../operate/calendar.ts');
       const [from = '', to = from] = day.split('..');
-      await withDatabase(async (database) => {
-        const edit = await addCalendarDays(
-          database,
-          name,
-          {
-            from,
-            to,
-            ...(options.label ? { label: options.label } : {}),
-          },
-          cliActor(),
-        );
-        if (options.json) return printJson(edit);
-        print(
-          `${edit.created ? 'created calendar' : 'calendar'} ${name} excludes ${from === to ? from : `${from} to ${to}`}${usedBy(edit)}`,
-        );
-      });
+      const step = addDaysStep(name, { from, to, ...(options.label ? { label: options.label } : {}) });
+      await applyOrPreview(step, options, (edit) =>
+        options.json
+          ? edit
+          : `${edit.created ? 'created calendar' : 'calendar'} ${name} excludes ${from === to ? from : `${from} to ${to}`}${usedBy(edit)}`,
+      );
     });
 
   calendar
@@ -178,15 +165,13 @@ export function registerCalendar(program: Command): void {
     .description('allow a day again (a range that holds it is split around it)')
     .argument('<name>', 'calendar name')
     .argument('<day>', 'YYYY-MM-DD')
+    .option('--preview', PREVIEW)
     .option('--json', 'print JSON')
-    .action(async (name: string, day: string, options: { json?: boolean }) => {
-      const { removeCalendarDays } = await import('../../operate/calendar.ts');
-      const { withDatabase } = await import('../database.ts');
-      await withDatabase(async (database) => {
-        const edit = await removeCalendarDays(database, name, day, cliActor());
-        if (options.json) return printJson(edit);
-        print(`calendar ${name} allows ${day} again${usedBy(edit)}`);
-      });
+    .action(async (name: string, day: string, options: EditOptions) => {
+      const { removeDayStep } = await import('../../operate/calendar.ts');
+      await applyOrPreview(removeDayStep(name, day), options, (edit) =>
+        options.json ? edit : `calendar ${name} allows ${day} again${usedBy(edit)}`,
+      );
     });
 
   calendar
@@ -194,18 +179,16 @@ export function registerCalendar(program: Command): void {
     .description('set the weekdays a calendar excludes, e.g. sat,sun ("" for none); creates it if missing')
     .argument('<name>', 'calendar name')
     .argument('<list>', 'weekdays: names or 0-6 (0 = Sunday), comma-separated')
+    .option('--preview', PREVIEW)
     .option('--json', 'print JSON')
-    .action(async (name: string, list: string, options: { json?: boolean }) => {
-      const { setCalendarWeekdays } = await import('../../operate/calendar.ts');
-      const { withDatabase } = await import('../database.ts');
-      const weekdays = list.trim() === '' ? [] : list.split(',');
-      await withDatabase(async (database) => {
-        const edit = await setCalendarWeekdays(database, name, weekdays, cliActor());
-        if (options.json) return printJson(edit);
-        print(
-          `${edit.created ? 'created calendar' : 'calendar'} ${name} excludes weekdays ${list || 'none'}${usedBy(edit)}`,
-        );
-      });
+    .action(async (name: string, list: string, options: EditOptions) => {
+      const { weekdaysStep } = await import('../../operate/calendar.ts');
+      const step = weekdaysStep(name, list.trim() === '' ? [] : list.split(','));
+      await applyOrPreview(step, options, (edit) =>
+        options.json
+          ? edit
+          : `${edit.created ? 'created calendar' : 'calendar'} ${name} excludes weekdays ${list || 'none'}${usedBy(edit)}`,
+      );
     });
 
   calendar
@@ -213,18 +196,57 @@ export function registerCalendar(program: Command): void {
     .description('delete a calendar kept in the database (refused while schedules name it, unless --force)')
     .argument('<name>', 'calendar name')
     .option('--force', 'delete even though schedules name it (they are quarantined until it exists again)')
+    .option('--preview', PREVIEW)
     .option('--json', 'print JSON')
-    .action(async (name: string, options: { force?: boolean; json?: boolean }) => {
-      const { removeCalendar } = await import('../../operate/calendar.ts');
-      const { withDatabase } = await import('../database.ts');
-      await withDatabase(async (database) => {
-        const edit = await removeCalendar(database, name, cliActor(), { force: options.force ?? false });
-        if (options.json) return printJson({ ...edit, deleted: true });
-        print(
-          `deleted calendar ${name}${edit.schedules.length > 0 ? `; quarantined until it exists again: ${edit.schedules.join(', ')}` : ''}`,
-        );
-      });
+    .action(async (name: string, options: EditOptions & { force?: boolean }) => {
+      const { deleteStep } = await import('../../operate/calendar.ts');
+      await applyOrPreview(deleteStep(name, { force: options.force ?? false }), options, (edit) =>
+        options.json
+          ? { ...edit, deleted: true }
+          : `deleted calendar ${name}${edit.schedules.length > 0 ? `; quarantined until it exists again: ${edit.schedules.join(', ')}` : ''}`,
+      );
     });
+}
+
+const PREVIEW =
+  'show, for each schedule that names the calendar, its next fires before and after; write nothing';
+
+interface EditOptions {
+  preview?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Apply the edit and print what `answer` makes of it (text, or a value printed as JSON); with
+ * --preview, print each schedule's fires before and after instead, having written nothing.
+ */
+async function applyOrPreview(
+  step: CalendarStep,
+  options: EditOptions,
+  answer: (edit: CalendarEdit) => string | object,
+): Promise<void> {
+  const { withDatabase } = await import('../database.ts');
+  await withDatabase(async (database) => {
+    if (options.preview) {
+      const { previewCalendarEdit } = await import('../../observe/calendar-preview.ts');
+      const { formatPreview } = await import('../preview-output.ts');
+      const preview = await previewCalendarEdit(database, step);
+      if (options.json) return printJson({ preview: true, ...preview });
+      if (preview.schedules.length === 0) {
+        print(
+          `No schedule names calendar ${step.name}: the edit changes no fires. Nothing written (preview).`,
+        );
+        return;
+      }
+      for (const p of preview.schedules) print(`${p.name}\n${formatPreview(p)}`);
+      print(`Preview of the edit of calendar ${step.name}: nothing written.`);
+      return;
+    }
+    const { applyCalendarEdit } = await import('../../operate/calendar.ts');
+    const result = answer(await applyCalendarEdit(database, step, cliActor()));
+    if (typeof result === 'string') print(result);
+    else printJson(result);
+  });
 }
 
 function usedBy(edit: CalendarEdit): string {

@@ -88,6 +88,7 @@ export function registerSync(program: Command): void {
             result.plan,
             valid,
             calendars,
+            result.calendars,
           );
           report(result, target, options, pending, previews);
         });
@@ -159,28 +160,42 @@ async function previewPlan(
   plan: PlanEntry[],
   valid: ValidDeclaration[],
   calendars: ValidCalendar[],
+  calendarPlan: CalendarPlanEntry[],
 ): Promise<Map<string, SchedulePreview>> {
   const { databaseNow } = await import('../../db/store.ts');
   const { findSchedule } = await import('../../db/sql/schedules-read.ts');
-  const { readCalendars } = await import('../../db/sql/calendars.ts');
+  const { calendarsOf, readCalendars } = await import('../../db/sql/calendars.ts');
   const { syncLookup } = await import('../../declare/sync-calendars.ts');
   const { previewBeforeOf, previewEdit } = await import('../../observe/preview.ts');
   const now = database ? await databaseNow(database) : Date.now();
-  const lookup = syncLookup(calendars, database ? await readCalendars(database.db) : new Map(), new Set());
+  const stored = database ? await readCalendars(database.db) : new Map();
+  // Before: the calendars as stored; after: as this sync leaves them (declared ones as declared).
+  const pruned = new Set(calendarPlan.filter((c) => c.action === 'prune').map((c) => c.name));
+  const after = syncLookup(calendars, stored, pruned);
+  const changedCalendars = new Set(
+    calendarPlan.filter((c) => c.action !== 'unchanged' && c.action !== 'orphan').map((c) => c.name),
+  );
   const declared = new Map(valid.map((d) => [d.name, d]));
   const previews = new Map<string, SchedulePreview>();
   for (const entry of plan) {
-    if (entry.action !== 'create' && entry.action !== 'update' && entry.action !== 'prune') continue;
+    const fields = declared.get(entry.name)?.fields;
+    // An unchanged schedule is touched all the same when a calendar it names changes.
+    const calendarChanged = (fields?.calendars ?? []).some((c) => changedCalendars.has(c));
+    const touched =
+      entry.action === 'create' || entry.action === 'update' || entry.action === 'prune' || calendarChanged;
+    if (!touched) continue;
     const row = entry.action === 'create' || !database ? null : await findSchedule(database.db, entry.name);
-    const after = entry.action === 'prune' ? null : (declared.get(entry.name)?.fields ?? null);
+    const before = database && row ? await calendarsOf(database.db, [row]) : () => undefined;
     previews.set(
       entry.name,
       previewEdit({
         name: entry.name,
         before: row ? previewBeforeOf(row) : null,
-        after,
+        after: entry.action === 'prune' ? null : (fields ?? null),
         now,
-        calendars: lookup,
+        calendars: before,
+        calendarsAfter: after,
+        calendarChanged,
       }),
     );
   }

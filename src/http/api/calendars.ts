@@ -6,12 +6,20 @@
  * calendar declared in code (409), and apply to the schedules that name the calendar at once.
  */
 import { z } from 'zod';
+import { previewCalendarEdit } from '../../observe/calendar-preview.ts';
 import { calendarDetail, listCalendars } from '../../observe/calendars.ts';
-import { importCalendarDays, removeCalendar } from '../../operate/calendar.ts';
+import {
+  applyCalendarEdit,
+  type CalendarStep,
+  checkWeekdays,
+  deleteStep,
+  importDaysStep,
+} from '../../operate/calendar.ts';
 import { OperationError } from '../../operate/errors.ts';
 import type { Exchange } from '../context.ts';
 import { readJsonBody } from './body.ts';
 import { apiActor, requireToken } from './guard.ts';
+import { previewParam } from './params.ts';
 import { ApiError, send, sendJson } from './respond.ts';
 
 const DAY_MS = 86_400_000;
@@ -40,7 +48,7 @@ function noCalendar(name: string): ApiError {
   return new ApiError(404, 'not_found', `no calendar named ${JSON.stringify(name)}`);
 }
 
-/** A refusal of a calendar edit: invalid input is a 422 naming it; the rest as for schedules. */
+/** A refusal of a calendar's input: invalid is a 422 naming it; the rest as for schedules. */
 function refusal(error: unknown): never {
   if (error instanceof OperationError && error.code === 'invalid') {
     throw new ApiError(422, 'invalid_calendar', error.message);
@@ -59,22 +67,22 @@ export async function getCalendar({ res, params, app }: Exchange): Promise<void>
 }
 
 export async function putCalendar(exchange: Exchange): Promise<void> {
-  const { req, res, params, app } = exchange;
+  const { req, res, params, app, url } = exchange;
   requireToken(req, app.token);
   const name = params[0]!;
   const body = await readJsonBody(req, calendarBody);
   const days = (body.days ?? []).map((d) => (typeof d === 'string' ? { from: d, to: d } : d));
-  const { checkWeekdays } = await import('../../operate/calendar.ts');
-  let created = false;
+  let step: CalendarStep;
   try {
-    const edit = await importCalendarDays(app.database, name, days, apiActor(req), {
+    step = importDaysStep(name, days, {
       weekdays: checkWeekdays(body.weekdays ?? []),
       description: body.description ?? null,
     });
-    created = edit.created;
   } catch (error) {
     refusal(error);
   }
+  if (previewParam(url)) return sendJson(res, 200, await previewCalendarEdit(app.database, step));
+  const { created } = await applyCalendarEdit(app.database, step, apiActor(req));
   app.hub.poke();
   const detail = await calendarDetail(app.database, name, today());
   sendJson(res, created ? 201 : 200, detail, {
@@ -86,9 +94,9 @@ export async function putCalendar(exchange: Exchange): Promise<void> {
 export async function deleteCalendar(exchange: Exchange): Promise<void> {
   const { req, res, params, app, url } = exchange;
   requireToken(req, app.token);
-  await removeCalendar(app.database, params[0]!, apiActor(req), {
-    force: url.searchParams.get('force') === 'true',
-  });
+  const step = deleteStep(params[0]!, { force: url.searchParams.get('force') === 'true' });
+  if (previewParam(url)) return sendJson(res, 200, await previewCalendarEdit(app.database, step));
+  await applyCalendarEdit(app.database, step, apiActor(req));
   app.hub.poke();
   send(res, 204, 'text/plain', '');
 }

@@ -174,6 +174,14 @@ const definitionProperties = {
   },
 };
 
+const calendarPreview = {
+  name: 'preview',
+  in: 'query',
+  required: false,
+  description:
+    '`true`: answer 200 with a CalendarPreview and write nothing; refused exactly as the edit would be.',
+  schema: { enum: ['true', 'false'] },
+};
 const calendarName = {
   name: 'name',
   in: 'path',
@@ -303,6 +311,13 @@ const schemas = {
       days: { type: 'array', items: dayRange },
       schedules: { type: 'array', items: { type: 'string' } },
     },
+  },
+  CalendarPreview: {
+    description:
+      'What an edit of a calendar would do: for each schedule that names it, its fires before and after (a SchedulePreview each).',
+    type: 'object',
+    required: ['calendar', 'schedules'],
+    properties: { calendar: { type: 'string' }, schedules: { type: 'array', items: object } },
   },
   CalendarDefinition: {
     description: 'What a calendar excludes (the whole of it: what is left out is emptied).',
@@ -561,10 +576,14 @@ export function openApiDocument(version: string): Record<string, unknown> {
           summary:
             'Replace a calendar kept in the database (created when absent); the schedules that name it are re-planned at once.',
           security: [{ bearer: [] }],
-          parameters: [calendarName, actor],
+          parameters: [calendarName, actor, calendarPreview],
           requestBody: { required: true, content: json(ref('CalendarDefinition')) },
           responses: {
-            '200': { description: 'Replaced.', headers: etag, content: json(ref('Calendar')) },
+            '200': {
+              description: 'Replaced; with `?preview=true`, a CalendarPreview (nothing written).',
+              headers: etag,
+              content: json({ oneOf: [ref('Calendar'), ref('CalendarPreview')] }),
+            },
             '201': { description: 'Created.', headers: etag, content: json(ref('Calendar')) },
             ...refusals,
             '409': error('Declared in code (edit it there and run beat sync).'),
@@ -585,8 +604,13 @@ export function openApiDocument(version: string): Record<string, unknown> {
               'boolean',
               'Delete even though schedules name it (they are quarantined until it exists again).',
             ),
+            calendarPreview,
           ],
           responses: {
+            '200': {
+              description: 'With `?preview=true`: what the delete would do; nothing was written.',
+              content: json(ref('CalendarPreview')),
+            },
             '204': { description: 'Deleted.' },
             ...refusals,
             '404': error('No such calendar.'),
