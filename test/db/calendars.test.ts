@@ -140,4 +140,9 @@ test('the constraints refuse a range that ends before it starts, an unknown week
       .sql`insert into metronome.schedules (name, task, kind, every_ms, on_excluded) values ('x', 't', 'interval', 60000, 'later')`,
     /on_excluded_is_known/,
   );
+  await assert.rejects(
+    file.db
+      .sql`insert into metronome.schedules (name, task, kind, every_ms, calendars) values ('y', 't', 'interval', 60000, '{c,NULL}')`,
+    /calendars_has_no_nulls/,
+  );
 });
