@@ -59,18 +59,24 @@ const dbNow = bench.now;
 
 const dueAt = Math.ceil((await dbNow()) / 1000) * 1000 + LEAD_MS;
 const insertStarted = performance.now();
-await sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by, next_fire_at)
-          select 'herd-' || i, 'tasks.herd', 'interval', 3600000, 'db', to_timestamp(${dueAt / 1000})
+// Anchored at the due instant, so the next slot is an hour after it (on the epoch's grid, a run
+// started a minute before the hour would meet a second herd at the hour).
+await sql`insert into metronome.schedules (name, task, kind, every_ms, anchor_at, managed_by, next_fire_at)
+          select 'herd-' || i, 'tasks.herd', 'interval', 3600000, to_timestamp(${dueAt / 1000}), 'db',
+                 to_timestamp(${dueAt / 1000})
           from generate_series(1, ${N}) i`;
 const insertMs = performance.now() - insertStarted;
 
-// The log: discarded (as by a log shipper reading stderr), looked at only for the start of the loop.
+// The log: discarded (as by a log shipper reading stderr), looked at only for the start of the loop;
+// warnings and errors are kept, to be printed when the herd did not all go out.
 let loopStartedAt: number | undefined;
 let lines = 0;
+const troubles: string[] = [];
 const sink = {
   write(line: string) {
     lines++;
     if (loopStartedAt === undefined && line.includes('"tick loop started"')) loopStartedAt = Date.now();
+    if (/"level":(40|50|60)/.test(line) && troubles.length < 20) troubles.push(line.trim());
   },
 };
 const log = createLogger({ level: opt['log-level'], destination: sink });
@@ -192,6 +198,10 @@ const [phases] = await sql<{ batches: number; claim_to_recorded: number; period:
          avg(extract(epoch from recorded - claimed_at) * 1000)::float8 as claim_to_recorded,
          (extract(epoch from max(claimed_at) - min(claimed_at)) * 1000 / greatest(count(*) - 1, 1))::float8 as period
   from b`;
+// What the rows that are neither claimed nor done are, and why.
+const others = await sql<{ status: string; error: string | null; n: number }[]>`
+  select status, error, count(*)::int as n from metronome.occurrences
+  where status not in ('claimed', ${done}) group by status, error order by n desc limit 10`;
 const [dup] = await sql<{ n: number }[]>`
   select count(*)::int as n from (select 1 from metronome.occurrences where not manual
                                   group by schedule_id, scheduled_for having count(*) > 1) d`;
@@ -251,4 +261,7 @@ console.log(
 console.log(
   `batches: ${phases?.batches}; per batch, claim start → recorded ${phases?.claim_to_recorded.toFixed(0)} ms on average, one claim to the next ${phases?.period.toFixed(0)} ms`,
 );
+for (const o of others) console.log(`  other: ${o.n} ${o.status}${o.error ? ` (${o.error})` : ''}`);
+if (Number(ledger?.other) + Number(ledger?.claimed) > 0)
+  for (const line of troubles) console.log(`  log: ${line.slice(0, 400)}`);
 if (profileFile) console.log(`cpu profile of the herd: ${profileFile}`);

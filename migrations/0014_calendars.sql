@@ -1,7 +1,9 @@
 -- Written by hand (issue 19): business calendars. A calendar is a named set of excluded civil days
 -- (calendar_days: one day or an inclusive range each) and excluded weekdays; a schedule names the
 -- calendars that exclude its fires (`calendars`, by name: a name that is no calendar quarantines the
--- schedule, naming it) and what an excluded fire does (`on_excluded`: skip, previous, next).
+-- schedule, naming it) and what an excluded fire does (`on_excluded`: skip, previous, next). A slot
+-- a calendar skips is recorded with the status `skipped` (migration 0015) and a reason naming the
+-- calendar and the day.
 -- Expand-only: the previous release runs against it (new columns have defaults, new tables are new).
 CREATE TABLE "metronome"."calendars" (
 	"name" text PRIMARY KEY NOT NULL,
@@ -35,9 +37,6 @@ ALTER TABLE "metronome"."schedules" ADD COLUMN "calendar_revision" bigint DEFAUL
 ALTER TABLE "metronome"."schedules" ADD CONSTRAINT "on_excluded_is_known" CHECK ("on_excluded" in ('skip', 'previous', 'next'));--> statement-breakpoint
 ALTER TABLE "metronome"."schedules" ADD CONSTRAINT "calendars_has_no_nulls" CHECK (array_position("calendars", null) is null);--> statement-breakpoint
 CREATE INDEX "schedules_calendars_idx" ON "metronome"."schedules" USING gin ("calendars");--> statement-breakpoint
--- A slot a calendar excluded, under on_excluded = skip: recorded, with the calendar and the day.
-ALTER TABLE "metronome"."occurrences" DROP CONSTRAINT "status_is_known";--> statement-breakpoint
-ALTER TABLE "metronome"."occurrences" ADD CONSTRAINT "status_is_known" CHECK (status in ('claimed', 'enqueued', 'running', 'succeeded', 'failed', 'missed', 'skipped_overlap', 'buffered', 'expired', 'paused', 'revoked', 'lease_ended', 'skipped_calendar')) NOT VALID;--> statement-breakpoint
 -- A calendar's edit is an edit of every schedule that names it, live: its rows (and a calendar
 -- created or deleted under a name a schedule uses) bump those schedules' calendar_revision, which the
 -- update trigger turns into a new version, a change_xid and a notification -- the change feed the

@@ -37,6 +37,8 @@ const blankToUndefined = (value: unknown) =>
  * values are never shown with the user name and password, whatever their form.
  */
 const URL_KEY = /(?:_URLS?|^RESULT_BACKEND)$/;
+/** Environment keys whose whole value is a secret (METRONOME_ALERT_WEBHOOK_SECRET, METRONOME_API_TOKEN). */
+const SECRET_KEY = /(?:_SECRET|_TOKEN|_PASSWORD)$/;
 
 /**
  * A URL with everything before its last `@` hidden (after the scheme), also when it is malformed
@@ -58,6 +60,8 @@ function hideCredentials(text: string): string {
 /** An environment value as an error message may show it (quoted; a URL key's credentials hidden). */
 export function shownEnvValue(key: string, value: string | undefined): string {
   const text = value ?? '';
+  // A secret is never shown, whatever is wrong with it: only how long it is.
+  if (SECRET_KEY.test(key)) return `(hidden, ${text.length} characters)`;
   return JSON.stringify(URL_KEY.test(key) ? hideCredentials(text) : redactSecrets(text));
 }
 
@@ -206,4 +210,57 @@ export function parseListenAddress(text: string, key: string): { host: string; p
 /** Whether a listen host is reachable only from this machine. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+const alertSchema = z.object({
+  METRONOME_ALERT_WEBHOOK_URL: z.preprocess(
+    blank,
+    connectionUrl(/^https?:\/\//, 'must start with http:// or https://').optional(),
+  ),
+  METRONOME_ALERT_WEBHOOK_SECRET: z.preprocess(
+    blank,
+    z.string().min(16, 'must be at least 16 characters (a random shared secret)').optional(),
+  ),
+  METRONOME_ALERT_WEBHOOK_TIMEOUT: duration('10s', 100),
+  METRONOME_ALERT_RETRY_MAX: duration('5m', 1_000),
+  METRONOME_DEADLINE_INTERVAL: duration('5s', 100),
+  METRONOME_PUBLIC_URL: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^https?:\/\//, 'must start with http:// or https:// (the dashboard as people reach it)')
+      .optional(),
+  ),
+});
+
+/** Where and how alerts go (docs/alerts.md). */
+export interface AlertSettings {
+  /** The webhook alerts are POSTed to; none: alerts are recorded and counted, not delivered. */
+  webhookUrl: string | undefined;
+  /** The shared secret of the HMAC-SHA256 signature; required with a webhook. */
+  webhookSecret: string | undefined;
+  webhookTimeoutMs: number;
+  /** Longest wait between two delivery attempts (they double from 1 s up to it). */
+  retryMaxMs: number;
+  /** How often the leader judges occurrences against their deadlines. */
+  deadlineIntervalMs: number;
+  /** The dashboard's address as people reach it, for the link in each alert; none: a path only. */
+  publicUrl: string | undefined;
+}
+
+export function loadAlertSettings(env: NodeJS.ProcessEnv = process.env): AlertSettings {
+  const e = parseEnv(alertSchema, env);
+  if (e.METRONOME_ALERT_WEBHOOK_URL && !e.METRONOME_ALERT_WEBHOOK_SECRET) {
+    throw new ConfigError(
+      'invalid configuration: METRONOME_ALERT_WEBHOOK_SECRET is required with METRONOME_ALERT_WEBHOOK_URL (receivers verify the signature with it; see .env.example)',
+    );
+  }
+  return {
+    webhookUrl: e.METRONOME_ALERT_WEBHOOK_URL,
+    webhookSecret: e.METRONOME_ALERT_WEBHOOK_SECRET,
+    webhookTimeoutMs: e.METRONOME_ALERT_WEBHOOK_TIMEOUT,
+    retryMaxMs: e.METRONOME_ALERT_RETRY_MAX,
+    deadlineIntervalMs: e.METRONOME_DEADLINE_INTERVAL,
+    publicUrl: e.METRONOME_PUBLIC_URL?.replace(/\/+$/, ''),
+  };
 }

@@ -5,6 +5,9 @@
  */
 
 export type {
+  BackfillInfo,
+  BackfillOptions,
+  BackfillResult,
   ConnectOptions,
   HistoryOptions,
   ListOptions,
@@ -34,6 +37,8 @@ export {
   isScheduleDeclaration,
   solar,
 } from './declare/api.ts';
+export type { AlertBody } from './model/alert-message.ts';
+export { verifyAlertSignature } from './model/alert-message.ts';
 export type { Duration, JsonObject, JsonValue, ScheduleDeclarationInput } from './model/index.ts';
 export type { OccurrenceView } from './observe/history.ts';
 export type { BulkBatch, BulkItem, BulkItemError, BulkOptions, BulkResult } from './operate/bulk.ts';

@@ -129,19 +129,46 @@ const VERBS = {
   pause: 'Paused',
   resume: 'Resumed',
   trigger: 'Triggered',
+  backfill: 'Backfill of',
+  'cancel-backfill': 'Cancelled the backfills of',
   enable: 'Enabled',
   disable: 'Disabled',
+  skip: 'Skipping the next occurrences of',
+  'clear-skip': 'Cleared the skip of',
 };
 
-/** The JSON body of an action form: the pause reason, the trigger's force. */
-function bodyOf(form) {
+/** The JSON body of an action form: the pause reason and end, the skip, the trigger's force, the backfill's range. */
+function bodyOf(form, submitter) {
   const action = form.dataset.action;
+  const text = (name) => form.elements.namedItem(name)?.value.trim() ?? '';
   if (action === 'pause') {
-    const reason = form.elements.namedItem('reason')?.value.trim();
-    return reason ? { reason } : {};
+    const reason = text('reason');
+    const until = text('until');
+    return { ...(reason ? { reason } : {}), ...(until ? { until } : {}) };
+  }
+  if (action === 'skip') {
+    const count = Number(text('count') || '1');
+    return { count: Number.isFinite(count) ? count : 1, reason: text('reason') };
   }
   if (action === 'trigger') return { force: Boolean(form.elements.namedItem('force')?.checked) };
+  if (action === 'backfill') {
+    const body = { from: text('from'), to: text('to') || 'now', dryRun: submitter?.value !== 'run' };
+    if (text('rate')) body.rate = text('rate');
+    if (form.elements.namedItem('confirm')?.checked) body.confirm = true;
+    return body;
+  }
   return {};
+}
+
+/** A backfill's answer in a line: the slots it lists, how many it sends, the first and the last. */
+function backfillSummary(result) {
+  const slots = result.slots ?? [];
+  const range =
+    slots.length === 0 ? '' : ` (${slots[0].scheduledFor} … ${slots[slots.length - 1].scheduledFor})`;
+  if (result.dryRun) {
+    return `${result.name}: ${slots.length} slots${range}, ${result.toSend} to send; nothing recorded.`;
+  }
+  return `Backfill #${result.backfill.id} of ${result.name} recorded: ${result.toSend} of ${slots.length} slots${range} to send at ${result.ratePerSecond}/s.`;
 }
 
 function say(text, tone) {
@@ -164,15 +191,23 @@ document.addEventListener('submit', async (event) => {
   if (actor) headers['x-metronome-actor'] = `UTF-8''${encodeURIComponent(actor)}`;
   if (button) button.disabled = true;
   try {
+    // A form names its method in data-method (DELETE ends a skip); POST takes the JSON body.
+    const method = form.dataset.method ?? 'POST';
     const response = await fetch(form.action, {
-      method: 'POST',
+      method,
       headers,
-      body: JSON.stringify(bodyOf(form)),
+      ...(method === 'POST' ? { body: JSON.stringify(bodyOf(form, event.submitter)) } : {}),
       credentials: 'omit',
     });
     const result = await response.json().catch(() => ({}));
     if (response.ok) {
       const verb = VERBS[form.dataset.action] ?? 'Done';
+      if (form.dataset.action === 'backfill') {
+        say(backfillSummary(result), 'ok');
+        lastRefresh = 0;
+        void refresh();
+        return;
+      }
       const detail = result.taskId
         ? ` (task ${result.taskId}: ${result.status})`
         : result.changed === false

@@ -1,6 +1,7 @@
 /**
  * One tick's batch, decided without I/O: for each due schedule, its plan (src/model/plan.ts) becomes a cursor
- * advance and the occurrences to insert — claimed ones to send, missed ones to record. The claim
+ * advance and the occurrences to insert — claimed ones to send, missed and skipped ones to record
+ * (the advance takes the skipped ones from the schedule's skip count, in the same transaction). The claim
  * (claim.ts) then writes them in one transaction, and the dispatcher sends what it inserted.
  */
 
@@ -8,7 +9,7 @@ import type { NewOccurrence } from '../db/sql/occurrences.ts';
 import type { CursorAdvance } from '../db/sql/schedules.ts';
 import type { LoadedSchedule } from '../db/store.ts';
 import type { CatchupPolicy, ScheduleRecord } from '../model/index.ts';
-import { fireAtOf, MISSED_ROWS_CAP, planGuarded } from '../model/plan.ts';
+import { fireAtOf, MISSED_ROWS_CAP, planGuarded, skippedBecause } from '../model/plan.ts';
 import { taskIdFor } from '../model/task-id.ts';
 import type { DroppedBacklog } from './schedule-book.ts';
 
@@ -71,13 +72,19 @@ export function planBatch(input: BatchInput): BatchPlan {
       endAt: record.endAt?.getTime() ?? null,
       runsLeft: record.maxRuns === null ? Number.POSITIVE_INFINITY : record.maxRuns - record.totalRuns,
       catchupBudget: input.catchup.available(record),
+      skipLeft: record.skipCount,
     });
     if (due instanceof Error) {
       plan.failed.push({ id, error: due });
       continue;
     }
     input.catchup.spend(due.catchupRuns);
-    if (due.run.length === 0 && due.missed.length === 0 && due.cursor === cursor) {
+    if (
+      due.run.length === 0 &&
+      due.missed.length === 0 &&
+      due.skipped.length === 0 &&
+      due.cursor === cursor
+    ) {
       // Out of budget: look again shortly; not due yet (a schedule claimed at its instant): at its
       // instant. The index is read the lookahead ahead (term.ts), so its time is that much later.
       const fireAt = fireAtOf(record.name, cursor, record.jitterMs);
@@ -91,6 +98,7 @@ export function planBatch(input: BatchInput): BatchPlan {
       version: record.version,
       nextFireAt: due.cursor,
       runs: due.run.length,
+      skipped: due.skipped.length,
       lastFireAt: lastRun ? lastRun.scheduledFor : null,
     });
     for (const s of due.run) {
@@ -98,6 +106,13 @@ export function planBatch(input: BatchInput): BatchPlan {
         ...occurrence(record, s.scheduledFor, s.fireAt),
         status: 'claimed',
         error: null,
+      });
+    }
+    for (const k of due.skipped) {
+      plan.occurrences.push({
+        ...occurrence(record, k.scheduledFor, k.fireAt),
+        status: 'skipped',
+        error: skippedBecause(record.skipReason),
       });
     }
     for (const m of due.missed) {
@@ -116,7 +131,7 @@ export function planBatch(input: BatchInput): BatchPlan {
 /**
  * The slots a business calendar skipped (on_excluded = skip, or a move with no allowed day near),
  * from the last fire (or the schedule's creation) up to `until`, the last slot this plan handles:
- * each recorded `skipped_calendar` with the calendar, the day and its label, once its turn has come,
+ * each recorded `skipped` with the calendar, the day and its label, once its turn has come,
  * so a calendar never leaves a silent gap. A slot recorded twice (a plan whose slots were all
  * missed leaves last_fire_at where it was) is one row: its task id is the slot's. At most
  * SKIP_REACH_MS back and MISSED_ROWS_CAP rows per plan (the last one says so).
@@ -131,7 +146,7 @@ export function calendarSkips(loaded: LoadedSchedule, until: number): NewOccurre
   const last = marks[marks.length - 1];
   return marks.slice(0, MISSED_ROWS_CAP).map((m, n) => ({
     ...occurrence(record, m.slot, fireAtOf(record.name, m.slot, record.jitterMs)),
-    status: 'skipped_calendar' as const,
+    status: 'skipped' as const,
     error: `skipped: calendar ${JSON.stringify(m.calendar)} excludes ${m.day}${m.label ? ` (${m.label})` : ''}${
       n === MISSED_ROWS_CAP - 1 && last && last !== m
         ? ` (and every excluded slot after it up to ${new Date(last.slot).toISOString()}: one row for all)`

@@ -1,6 +1,6 @@
 /**
- * How many occurrences a second the leader claims (plan and claim transaction), measured on its own
- * batches and smoothed. The herd window (herd-window.ts) counts on half of it: the claims share the
+ * How many occurrences a second the leader claims (plan, claim transaction, messages prepared),
+ * measured on its own batches and smoothed. The herd window (herd-window.ts) counts on half of it: the claims share the
  * loop with the sends and the housekeeping, and a herd claimed early is only held longer, while
  * one claimed late is sent late.
  */

@@ -8,7 +8,10 @@
  * that lands before the instant is applied by `revise`: an occurrence the change takes away (the
  * schedule was removed, paused, disabled, found invalid, or re-timed so this slot is no longer one of
  * its slots) is returned to be recorded with the reason and is never handed out; one the change
- * keeps (the slot is still a slot of the new version) goes out with the new version.
+ * keeps (the slot is still a slot of the new version) goes out with the new version. An operator's
+ * skip (`beat skip`) that lands meanwhile names the first held occurrences of its schedule as to be
+ * skipped: they stay held until the term has recorded them `skipped` and taken them from the skip
+ * count in one transaction (`withdraw`), so a failed write leaves them to the next look, never lost.
  *
  * What a term holds here when it ends stays `claimed` in the ledger, owned by that term: the next
  * term takes it over under the usual rules (sent once with its task id, at its instant, or recorded).
@@ -20,6 +23,19 @@ export interface TakenBack {
   request: DispatchRequest;
   /** Why, for the ledger's `error`. */
   reason: string;
+}
+
+/** Held occurrences an operator's skip names (the first ones of their schedule, oldest first). */
+export interface ToSkip {
+  scheduleId: number;
+  requests: DispatchRequest[];
+}
+
+export interface Revision {
+  /** What the changes took away; no longer held. */
+  taken: TakenBack[];
+  /** What a skip names; still held until recorded (see `withdraw`). */
+  toSkip: ToSkip[];
 }
 
 export class ClaimedAhead {
@@ -92,27 +108,48 @@ export class ClaimedAhead {
   /**
    * Apply the book's current view of each schedule with held occurrences: `current(id)` is the
    * schedule as the book has it now (undefined: removed, or invalid). Returns what the changes took
-   * away; those are no longer held.
+   * away (no longer held) and what an operator's skip names (still held).
    */
-  revise(current: (scheduleId: number) => LoadedSchedule | undefined): TakenBack[] {
-    const out: TakenBack[] = [];
+  revise(current: (scheduleId: number) => LoadedSchedule | undefined): Revision {
+    const taken: TakenBack[] = [];
+    const toSkip: ToSkip[] = [];
     for (const [scheduleId, taskIds] of [...this.#bySchedule]) {
       const now = current(scheduleId);
+      const kept: DispatchRequest[] = [];
       for (const taskId of [...taskIds]) {
         const request = this.#held.get(taskId) as DispatchRequest;
-        if (request.manual || request.schedule === now) continue;
-        const reason = takenAwayBecause(request, now);
+        if (request.manual) continue;
+        const reason = request.schedule === now ? null : takenAwayBecause(request, now);
         if (reason === null) {
           // Kept: the slot is still one of the schedule's; it goes with what the schedule says now.
-          if (now) this.#held.set(taskId, { ...request, schedule: now });
+          if (now && request.schedule !== now) this.#held.set(taskId, { ...request, schedule: now });
+          kept.push(this.#held.get(taskId) as DispatchRequest);
           continue;
         }
         this.#forget(request);
-        out.push({ request, reason });
+        taken.push({ request, reason });
+      }
+      const skips = now?.record.skipCount ?? 0;
+      if (skips > 0 && kept.length > 0) {
+        kept.sort((a, b) => a.scheduledFor - b.scheduledFor);
+        toSkip.push({ scheduleId, requests: kept.slice(0, skips) });
       }
     }
-    if (out.length > 0) this.#heap = this.#heap.filter((r) => this.#held.get(r.taskId) !== undefined);
-    return out;
+    if (taken.length > 0) this.#dropTakenFromHeap();
+    return { taken, toSkip };
+  }
+
+  /** Stop holding these occurrences (recorded otherwise: an operator's skip). */
+  withdraw(taskIds: readonly string[]): void {
+    for (const taskId of taskIds) {
+      const request = this.#held.get(taskId);
+      if (request) this.#forget(request);
+    }
+    this.#dropTakenFromHeap();
+  }
+
+  #dropTakenFromHeap(): void {
+    this.#heap = this.#heap.filter((r) => this.#held.get(r.taskId) !== undefined);
   }
 
   #forget(request: DispatchRequest): void {

@@ -31,6 +31,15 @@ export interface DispatchRequest extends OccurrenceRef {
   force: boolean;
   /** Claimed just now by this term, never sent before: its run lock cannot hold its token yet. */
   fresh: boolean;
+  /** A slot of a backfill (src/beat/backfill-runner.ts): never superseded, never supersedes. */
+  backfill?: boolean;
+  /** A backfill's time between two slots (1 / its rate), for its run lock's lease. */
+  backfillPaceMs?: number;
+  /**
+   * What is sent, built and encoded ahead of the instant (prepare) from `schedule`; a request whose
+   * schedule has since been replaced by a kept edit (claimed-ahead.ts) is built again at the send.
+   */
+  prepared?: { schedule: LoadedSchedule; item: EnqueueItem };
 }
 
 interface Pending {
@@ -60,6 +69,32 @@ export interface DispatcherOptions {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * Before a slot's run lock is asked for, runs of its schedule whose lease ends this soon are looked
+ * for in the task runtime (RunsInFlight.refresh): longer than the look and the lock take together.
+ */
+const LEASE_MARGIN_MS = 1_000;
+
+function add(map: Map<string, string[]>, key: string, value: string): void {
+  map.set(key, [...(map.get(key) ?? []), value]);
+}
+
+/**
+ * The instant a run lock "until the next slot" lasts to (see lockLeaseMs). A backfilled slot's next
+ * slot is long past: its lock lasts until the backfill's next slot is due (its pace, at least a
+ * second), and never past the schedule's own next slot — a run whose end cannot be seen must not
+ * cost an on-time slot. A run seen still going keeps it longer (runs-in-flight.ts).
+ */
+function leaseNext(request: DispatchRequest, now: number): number | null {
+  const schedule = request.schedule.schedule;
+  if (!request.backfill) return schedule.next(request.scheduledFor);
+  const paced = now + Math.max(1_000, request.backfillPaceMs ?? 1_000);
+  const own = schedule.next(now);
+  return own === null ? paced : Math.min(own, paced);
+}
+
+/** The run lock a request takes: its schedule's, or its exclusion group's (lockKey). */
+const scopeOf = (request: DispatchRequest) => lockKey(request.schedule.record);
 
 export class Dispatcher {
   readonly #o: DispatcherOptions;
@@ -89,12 +124,27 @@ export class Dispatcher {
     return out;
   }
 
-  /** The schedules with a run waiting to be enqueued, buffered or in flight. */
-  busySchedules(): Set<number> {
-    const busy = this.#o.runs.busySchedules();
-    for (const p of this.#pending.values()) busy.add(p.request.scheduleId);
-    for (const id of this.#buffered.keys()) busy.add(id);
+  /**
+   * The run-lock scopes (lockKey: a schedule, or its exclusion group) with a run waiting to be
+   * enqueued, buffered or in flight.
+   */
+  busyScopes(): Set<string> {
+    const busy = this.#o.runs.busyScopes();
+    for (const p of this.#pending.values()) busy.add(scopeOf(p.request));
+    for (const r of this.#buffered.values()) busy.add(scopeOf(r));
     return busy;
+  }
+
+  /**
+   * Whether a run of this lock scope (the schedule, or its exclusion group) is pending, buffered or
+   * in flight, its runs in flight asked about now: a run that just finished frees it, one seen
+   * queued or going holds it (a lock's lease may have ended before the run was first seen).
+   */
+  async isBusyNow(record: LoadedSchedule['record']): Promise<boolean> {
+    const scope = lockKey(record);
+    const ids = this.#o.runs.ofScope(scope);
+    if (ids.length > 0) await this.#o.runs.refresh(ids);
+    return this.busyScopes().has(scope);
   }
 
   /** Task ids this term has in hand (pending, buffered, in flight, or with a write to land). */
@@ -136,8 +186,8 @@ export class Dispatcher {
     this.#earlierTermsBusy = new Set(scheduleIds);
   }
 
-  #busy(scheduleId: number): boolean {
-    return this.#o.runs.holds(scheduleId) || this.#earlierTermsBusy.has(scheduleId);
+  #busy(request: DispatchRequest): boolean {
+    return this.#o.runs.holds(scopeOf(request)) || this.#earlierTermsBusy.has(request.scheduleId);
   }
 
   /**
@@ -146,6 +196,43 @@ export class Dispatcher {
    * write follows the send; a herd's sends are not held up by its writes).
    */
   async dispatch(requests: DispatchRequest[], options: { flush?: boolean } = {}): Promise<void> {
+    await this.#attempt(this.#admit(requests), options.flush ?? true);
+  }
+
+  /**
+   * Send batch after batch while `next` gives one, each batch's run locks taken while the batch
+   * before it is with the broker, so the two round trips overlap. The locks are still taken a batch
+   * at a time, in order: a batch meets the locks of the batches before it in Redis as it would have
+   * had they been sent one by one. Status writes are left to the writer's next flush.
+   */
+  async dispatchBatches(next: () => DispatchRequest[]): Promise<void> {
+    let sending: Promise<void> | undefined;
+    try {
+      for (let requests = next(); requests.length > 0; requests = next()) {
+        const ready = await this.#lockBatch(this.#admit(requests));
+        await sending;
+        sending = this.#sendLocked(ready);
+      }
+    } finally {
+      await sending;
+    }
+  }
+
+  /**
+   * Build and encode ahead what these requests will send (claimed ahead of their instant), so that
+   * only the run lock and the send are left for the instant.
+   */
+  prepare(requests: DispatchRequest[]): DispatchRequest[] {
+    const prepared = requests.map((r) => ({
+      ...r,
+      prepared: { schedule: r.schedule, item: enqueueItem(r.schedule.record, r) },
+    }));
+    this.#o.transport.prepare?.(prepared.map((r) => r.prepared.item));
+    return prepared;
+  }
+
+  /** New requests become pending (a task id already pending is left as it is). */
+  #admit(requests: DispatchRequest[]): Pending[] {
     const now = performance.now();
     const batch: Pending[] = [];
     for (const request of requests) {
@@ -155,7 +242,7 @@ export class Dispatcher {
       this.#pending.set(request.taskId, p);
       batch.push(p);
     }
-    await this.#attempt(batch, options.flush ?? true);
+    return batch;
   }
 
   /** Retry what is due for another attempt; what waited past its catch-up window is missed. */
@@ -179,13 +266,17 @@ export class Dispatcher {
     return next;
   }
 
-  /** Buffered occurrences of schedules that are free now go (called after tracking freed some). */
-  async releaseBuffered(freed: ReadonlySet<number>): Promise<void> {
+  /**
+   * Buffered occurrences whose scope is free now go (called after tracking freed some). Two
+   * buffered schedules of one exclusion group both go: the run lock lets one through, and the other
+   * is buffered again (see #settleHeld).
+   */
+  async releaseBuffered(freed: ReadonlySet<string>): Promise<void> {
     const release: DispatchRequest[] = [];
     for (const [scheduleId, request] of this.#buffered) {
-      if (this.#busy(scheduleId)) continue;
-      if (!freed.has(scheduleId) && (await this.#o.locks.isHeld(lockKey(scheduleId)).catch(() => true)))
-        continue;
+      if (this.#busy(request)) continue;
+      const scope = scopeOf(request);
+      if (!freed.has(scope) && (await this.#o.locks.isHeld(scope).catch(() => true))) continue;
       this.#buffered.delete(scheduleId);
       release.push({ ...request, fresh: false });
     }
@@ -199,12 +290,12 @@ export class Dispatcher {
    * A schedule whose runs may not overlap keeps at most one unsent occurrence: an earlier one that
    * could not be sent is recorded missed when a later slot is due, and the later one goes (as
    * catch-up `latest` would) — so an outage never ends in a burst of runs that must not overlap.
-   * Runs that may overlap (`allow`) all stay, up to their catch-up window. Manual runs are never
-   * superseded and never supersede.
+   * Runs that may overlap (`allow`) all stay, up to their catch-up window. Manual and backfilled
+   * runs are never superseded and never supersede (each was asked for, slot by slot).
    */
   #supersede(p: Pending): void {
     const { request } = p;
-    if (request.manual || request.schedule.record.overlap === 'allow') return;
+    if (request.manual || request.backfill || request.schedule.record.overlap === 'allow') return;
     const older = this.#unsentBySchedule.get(request.scheduleId);
     this.#unsentBySchedule.set(request.scheduleId, p);
     if (!older || this.#pending.get(older.request.taskId) !== older) return;
@@ -234,23 +325,32 @@ export class Dispatcher {
   }
 
   async #attempt(batch: Pending[], flush = true): Promise<void> {
+    await this.#sendLocked(await this.#lockBatch(batch));
+    if (flush) await this.#o.writer.flush();
+  }
+
+  /** What of the batch may go now, its run locks taken; what another run holds is settled. */
+  async #lockBatch(batch: Pending[]): Promise<Pending[]> {
     const pending = batch.filter((p) => this.#pending.get(p.request.taskId) === p);
-    if (pending.length === 0) return;
+    if (pending.length === 0) return [];
     const live = await this.#skipAlreadySent(pending);
     await this.#refreshBusy(live);
     const { ready, held } = await this.#takeLocks(live);
     this.#settleHeld(held);
-    if (ready.length > 0) {
-      if (this.#o.canDispatch()) {
-        this.#record(ready, await this.#send(ready));
-      } else {
-        // The lease is not certainly ours: keep them pending. If the term is over, the next leader
-        // adopts them (same task ids); if the lease comes back, they are retried.
-        this.#o.metrics.fired('fenced', ready.length);
-        for (const p of ready) this.#backoff(p, 'not sent: the leader lease is not certainly ours');
-      }
+    return ready;
+  }
+
+  /** Send what holds its locks, if the lease is still certainly ours (the fence, checked last). */
+  async #sendLocked(ready: Pending[]): Promise<void> {
+    if (ready.length === 0) return;
+    if (this.#o.canDispatch()) {
+      this.#record(ready, await this.#send(ready));
+      return;
     }
-    if (flush) await this.#o.writer.flush();
+    // The lease is not certainly ours: keep them pending. If the term is over, the next leader
+    // adopts them (same task ids); if the lease comes back, they are retried.
+    this.#o.metrics.fired('fenced', ready.length);
+    for (const p of ready) this.#backoff(p, 'not sent: the leader lease is not certainly ours');
   }
 
   /**
@@ -264,7 +364,7 @@ export class Dispatcher {
     if (maybe.length === 0 || !transport.locate) return batch;
     let present: Map<string, 'queued' | 'seen'>;
     try {
-      present = await transport.locate(maybe.map((p) => enqueueItem(p.request.schedule.record, p.request)));
+      present = await transport.locate(maybe.map((p) => itemOf(p.request)));
     } catch {
       return batch; // the runtime cannot be asked: the send will fail (or land) the same way
     }
@@ -279,9 +379,10 @@ export class Dispatcher {
       const record = request.schedule.record;
       this.#o.runs.add({
         taskId: request.taskId,
-        item: enqueueItem(record, request),
+        item: itemOf(request),
         scheduleId: request.scheduleId,
         scheduleName: record.name,
+        scope: lockKey(record),
         lock: p.lock,
         extendMs: extensionMs(
           record,
@@ -307,14 +408,14 @@ export class Dispatcher {
   /** Read the runs in flight of the batch's schedules now, so a run just finished frees its schedule. */
   async #refreshBusy(batch: Pending[]): Promise<void> {
     const ids: string[] = [];
-    const seen = new Set<number>();
+    const seen = new Set<string>();
     for (const p of batch) {
-      const id = p.request.scheduleId;
-      if (seen.has(id) || !this.#needsLock(p)) continue;
-      seen.add(id);
-      ids.push(...this.#o.runs.ofSchedule(id));
+      const scope = scopeOf(p.request);
+      if (seen.has(scope) || !this.#needsLock(p)) continue;
+      seen.add(scope);
+      ids.push(...this.#o.runs.ofScope(scope));
     }
-    if (ids.length > 0) await this.#o.runs.refresh(ids);
+    if (ids.length > 0) await this.#o.runs.refresh(ids, { leaseMarginMs: LEASE_MARGIN_MS });
   }
 
   #needsLock(p: Pending): boolean {
@@ -336,7 +437,7 @@ export class Dispatcher {
     const asking: Pending[] = [];
     for (const p of batch) {
       if (!this.#needsLock(p)) ready.push(p);
-      else if (this.#busy(p.request.scheduleId)) held.push(p);
+      else if (this.#busy(p.request)) held.push(p);
       else asking.push(p);
     }
     if (asking.length === 0) return { ready, held };
@@ -344,11 +445,11 @@ export class Dispatcher {
     try {
       answers = await this.#acquire(asking);
       const overdue = asking.filter(
-        (p, i) => answers[i] === null && this.#o.runs.overdueLocks(p.request.scheduleId).length > 0,
+        (p, i) => answers[i] === null && this.#o.runs.overdueLocks(scopeOf(p.request)).length > 0,
       );
       if (overdue.length > 0) {
         await this.#o.locks.releaseMany(
-          overdue.flatMap((p) => this.#o.runs.overdueLocks(p.request.scheduleId)),
+          overdue.flatMap((p) => this.#o.runs.overdueLocks(scopeOf(p.request))),
         );
         const again = await this.#acquire(overdue);
         overdue.forEach((p, i) => {
@@ -381,9 +482,9 @@ export class Dispatcher {
     return this.#o.locks.tryAcquireMany(
       batch.map((p) => {
         const { request } = p;
-        const next = request.schedule.schedule.next(request.scheduledFor);
+        const next = leaseNext(request, now);
         return {
-          scheduleKey: lockKey(request.scheduleId),
+          scheduleKey: scopeOf(request),
           ttlMs: lockLeaseMs(request.schedule.record, next, now),
           token: request.taskId,
           retake: !request.fresh || p.attempts > 0,
@@ -393,21 +494,24 @@ export class Dispatcher {
     );
   }
 
-  /** The previous run still holds the schedule: skip it, or keep one waiting (buffer_one). */
+  /**
+   * The previous run still holds the schedule (or a run of another schedule holds its exclusion
+   * group): skip it, or keep one waiting (buffer_one). The reason names the group and its holder.
+   */
   #settleHeld(held: Pending[]): void {
-    const skipped: string[] = [];
+    const skipped = new Map<string, string[]>();
     const skippedForEarlier: string[] = [];
-    const buffered: string[] = [];
+    const buffered = new Map<string, string[]>();
     for (const p of held) {
       this.#forgetPending(p);
       const { request } = p;
       if (request.schedule.record.overlap === 'buffer_one' && !this.#buffered.has(request.scheduleId)) {
         this.#buffered.set(request.scheduleId, request);
-        buffered.push(request.taskId);
+        add(buffered, this.#heldBy(request, 'waiting for', 'buffer_one'), request.taskId);
       } else if (this.#earlierTermsBusy.has(request.scheduleId)) {
         skippedForEarlier.push(request.taskId);
       } else {
-        skipped.push(request.taskId);
+        add(skipped, this.#heldBy(request, 'still holds', 'skip'), request.taskId);
       }
     }
     const { metrics, writer } = this.#o;
@@ -417,24 +521,34 @@ export class Dispatcher {
       metrics.fired('skipped_overlap', taskIds.length);
       writer.add({ taskIds, status: 'skipped_overlap', from: ['claimed', 'buffered'], error });
     };
-    skip(skipped, 'the previous run still holds the run lock (overlap: skip)');
+    for (const [error, taskIds] of skipped) skip(taskIds, error);
     skip(
       skippedForEarlier,
       'the previous leader may still be sending an occurrence of this schedule (overlap: skip)',
     );
-    if (buffered.length > 0) {
-      metrics.fired('buffered', buffered.length);
-      writer.add({
-        taskIds: buffered,
-        status: 'buffered',
-        from: ['claimed'],
-        error: 'waiting for the previous run to finish (overlap: buffer_one)',
-      });
+    for (const [error, taskIds] of buffered) {
+      metrics.fired('buffered', taskIds.length);
+      writer.add({ taskIds, status: 'buffered', from: ['claimed'], error });
     }
   }
 
+  /** Why a run is held: the previous run of its schedule, or the run holding its exclusion group. */
+  #heldBy(request: DispatchRequest, verb: 'still holds' | 'waiting for', policy: string): string {
+    const group = request.schedule.record.exclusionGroup;
+    if (group === null) {
+      return verb === 'still holds'
+        ? `the previous run still holds the run lock (overlap: ${policy})`
+        : `waiting for the previous run to finish (overlap: ${policy})`;
+    }
+    const holder = this.#o.runs.holderOf(scopeOf(request));
+    const by = holder === undefined ? 'another run' : `a run of ${JSON.stringify(holder)}`;
+    return verb === 'still holds'
+      ? `exclusion group ${JSON.stringify(group)} is held by ${by} (overlap: ${policy})`
+      : `waiting for exclusion group ${JSON.stringify(group)}, held by ${by} (overlap: ${policy})`;
+  }
+
   async #send(ready: Pending[]): Promise<EnqueueResult[]> {
-    const items: EnqueueItem[] = ready.map((p) => enqueueItem(p.request.schedule.record, p.request));
+    const items: EnqueueItem[] = ready.map((p) => itemOf(p.request));
     try {
       return await this.#o.transport.enqueue(items);
     } catch (error) {
@@ -467,13 +581,14 @@ export class Dispatcher {
       metrics.dispatchLag.observe(Math.max(0, now - request.fireAt) / 1000);
       const record = request.schedule.record;
       if (!transport.finishedOnEnqueue) {
-        const next = request.schedule.schedule.next(request.scheduledFor);
+        const next = leaseNext(request, now);
         const leaseMs = p.lock ? p.lock.expiresAt - nowWall : lockLeaseMs(record, next, now);
         runs.add({
           taskId: request.taskId,
-          item: enqueueItem(record, request),
+          item: itemOf(request),
           scheduleId: request.scheduleId,
           scheduleName: record.name,
+          scope: lockKey(record),
           lock: p.lock,
           extendMs: extensionMs(record, request.scheduledFor, next),
           leaseEndsAt: nowWall + leaseMs,
@@ -525,4 +640,12 @@ export class Dispatcher {
         'enqueue attempt failed; will retry',
       );
   }
+}
+
+/** The request's item: the one prepared ahead while its schedule is still the one it was built from. */
+function itemOf(request: DispatchRequest): EnqueueItem {
+  const { prepared } = request;
+  return prepared?.schedule === request.schedule
+    ? prepared.item
+    : enqueueItem(request.schedule.record, request);
 }

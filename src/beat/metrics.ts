@@ -13,7 +13,7 @@ export type FireOutcome =
   | 'skipped_overlap'
   | 'buffered'
   | 'missed'
-  | 'skipped_calendar'
+  | 'skipped'
   | 'fenced';
 
 export class BeatMetrics {
@@ -81,6 +81,35 @@ export class BeatMetrics {
   readonly invalidSchedules = new Counter({
     name: 'metronome_invalid_schedules_total',
     help: 'Schedule rows found invalid when loaded (each is quarantined with invalid_reason).',
+    registers: [this.registry],
+  });
+
+  readonly deadlineOutcomes = new Counter({
+    name: 'metronome_deadline_outcomes_total',
+    help: 'Occurrences of schedules with deadlines, by how they stood against them (on_time, started_late, not_finished, failed, missed, skipped).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsRaised = new Counter({
+    name: 'metronome_alerts_raised_total',
+    help: 'Alerts raised by the leader: deadline breaches by kind, and recoveries (kind="recovered").',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly schedulesInBreach = new Gauge({
+    name: 'metronome_schedules_in_breach',
+    help: 'Schedules whose last deadline alert is a breach (not yet back on time); set by the leader.',
+    registers: [this.registry],
+  });
+  readonly alertDeliveries = new Counter({
+    name: 'metronome_alert_deliveries_total',
+    help: 'Webhook delivery attempts of alerts, by outcome (delivered, failed: retried with backoff).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly alertsPending = new Gauge({
+    name: 'metronome_alerts_pending',
+    help: 'Alerts waiting in the outbox for the webhook to accept them; set by the leader.',
     registers: [this.registry],
   });
 

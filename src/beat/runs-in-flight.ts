@@ -1,6 +1,7 @@
 /**
- * Runs enqueued by this term (or adopted from an earlier one) whose end has not been seen. Polled
- * through the transport: a finished run frees its schedule's run lock; a run seen still going (queued
+ * Runs enqueued by this term (or adopted from an earlier one) whose end has not been seen, by the
+ * scope of their run lock (the schedule, or its exclusion group). Polled through the transport: a
+ * finished run frees its scope's run lock; a run seen still going (queued
  * or running) keeps it, lease by lease, up to its hold limit; a run whose lease ends unseen is closed
  * as `lease_ended` — it lets go of nothing it still holds, since the lock has expired by itself.
  *
@@ -17,6 +18,11 @@ export interface InFlight {
   taskId: string;
   scheduleId: number;
   scheduleName: string;
+  /**
+   * The run lock's scope (lockKey, src/model/run-lease.ts): the schedule, or its exclusion group.
+   * Runs are tracked by it, so a run of one schedule of a group keeps the whole group busy.
+   */
+  scope: string;
   lock: RunLockHandle | null;
   /** What one extension adds (see extensionMs, src/model/run-lease.ts). */
   extendMs: number;
@@ -56,9 +62,9 @@ export interface RunsInFlightOptions {
 
 export class RunsInFlight {
   readonly #runs = new Map<string, InFlight>();
-  readonly #bySchedule = new Map<number, Set<string>>();
-  /** The lock of each schedule's last run that was let go by its lease (see overdueLocks). */
-  readonly #lapsed = new Map<number, RunLockHandle>();
+  readonly #byScope = new Map<string, Set<string>>();
+  /** The lock of each scope's last run that was let go by its lease (see overdueLocks). */
+  readonly #lapsed = new Map<string, RunLockHandle>();
   /** Runs the transport was asked about and has nowhere (see #locateUnseen), until recorded. */
   readonly #lost = new Set<string>();
 
@@ -77,34 +83,44 @@ export class RunsInFlight {
   }
 
   add(run: InFlight): void {
-    this.#lapsed.delete(run.scheduleId);
+    this.#lapsed.delete(run.scope);
     this.#runs.set(run.taskId, run);
-    const ids = this.#bySchedule.get(run.scheduleId) ?? new Set<string>();
+    const ids = this.#byScope.get(run.scope) ?? new Set<string>();
     ids.add(run.taskId);
-    this.#bySchedule.set(run.scheduleId, ids);
+    this.#byScope.set(run.scope, ids);
   }
 
-  /** Task ids of a schedule's runs in flight. */
-  ofSchedule(scheduleId: number): string[] {
-    return [...(this.#bySchedule.get(scheduleId) ?? [])];
+  /** Task ids of a scope's runs in flight. */
+  ofScope(scope: string): string[] {
+    return [...(this.#byScope.get(scope) ?? [])];
   }
 
-  /** Schedules with a run whose lock lease lasts, or that is seen queued or going. */
-  busySchedules(nowWall = Date.now()): Set<number> {
-    const busy = new Set<number>();
+  /** Scopes with a run whose lock lease lasts, or that is seen queued or going. */
+  busyScopes(nowWall = Date.now()): Set<string> {
+    const busy = new Set<string>();
     for (const run of this.#runs.values()) {
       if (nowWall < run.leaseEndsAt || (HOLDING.has(run.state) && nowWall < run.holdUntil))
-        busy.add(run.scheduleId);
+        busy.add(run.scope);
     }
     return busy;
+  }
+
+  /** The schedule whose run holds the scope now (for the reason a run of a group-mate is skipped). */
+  holderOf(scope: string, nowWall = Date.now()): string | undefined {
+    for (const id of this.#byScope.get(scope) ?? []) {
+      const run = this.#runs.get(id);
+      if (run && (nowWall < run.leaseEndsAt || (HOLDING.has(run.state) && nowWall < run.holdUntil)))
+        return run.scheduleName;
+    }
+    return undefined;
   }
 
   /**
    * Whether a run of the schedule is seen queued or going, within its hold limit: the schedule is
    * busy whatever its lock says (the lock may have run out a moment before the run was seen).
    */
-  holds(scheduleId: number, nowWall = Date.now()): boolean {
-    for (const id of this.#bySchedule.get(scheduleId) ?? []) {
+  holds(scope: string, nowWall = Date.now()): boolean {
+    for (const id of this.#byScope.get(scope) ?? []) {
       const run = this.#runs.get(id);
       if (run && HOLDING.has(run.state) && nowWall < run.holdUntil) return true;
     }
@@ -116,10 +132,10 @@ export class RunsInFlight {
    * set "until the next slot" lands a few milliseconds late when the acquire waited on the network):
    * the next slot may release them rather than lose its turn to a lock that should have gone.
    */
-  overdueLocks(scheduleId: number, nowWall = Date.now()): RunLockHandle[] {
-    const lapsed = this.#lapsed.get(scheduleId);
+  overdueLocks(scope: string, nowWall = Date.now()): RunLockHandle[] {
+    const lapsed = this.#lapsed.get(scope);
     const locks: RunLockHandle[] = lapsed ? [lapsed] : [];
-    for (const id of this.#bySchedule.get(scheduleId) ?? []) {
+    for (const id of this.#byScope.get(scope) ?? []) {
       const run = this.#runs.get(id);
       if (!run?.lock || nowWall < run.leaseEndsAt) continue;
       if (HOLDING.has(run.state) && nowWall < run.holdUntil) continue;
@@ -128,8 +144,11 @@ export class RunsInFlight {
     return locks;
   }
 
-  /** Read the state of these runs now and act on it; schedules whose runs all ended are returned. */
-  async refresh(taskIds: readonly string[]): Promise<Set<number>> {
+  /**
+   * Read the state of these runs now and act on it; scopes whose runs all ended are returned.
+   * `leaseMarginMs`: also ask where the runs are whose lease ends within it (see #locateUnseen).
+   */
+  async refresh(taskIds: readonly string[], options: { leaseMarginMs?: number } = {}): Promise<Set<string>> {
     const ids = taskIds.filter((id) => this.#runs.has(id));
     if (ids.length === 0) return new Set();
     let states: Map<string, RunState>;
@@ -141,7 +160,7 @@ export class RunsInFlight {
       this.o.log().warn({ err: error }, 'could not read run states; runs stay tracked');
       return new Set();
     }
-    await this.#locateUnseen(ids, states);
+    await this.#locateUnseen(ids, states, options.leaseMarginMs ?? 0);
     return this.#apply(ids, states);
   }
 
@@ -150,8 +169,18 @@ export class RunsInFlight {
    * asked where they are. One still queued, or with a worker, holds its schedule like a queued run
    * (it may still start, and must not start beside the next one); one the runtime has nowhere was
    * lost (a broker restarted without its data, a worker killed with it prefetched) and ends now.
+   *
+   * With a margin, runs whose lease ends within it are asked too, and one still queued holds its
+   * schedule from now: the dispatcher asks so before it takes the next slot's run lock, because a
+   * lease that ends between this look and that lock (a run sent after its next slot was due gets
+   * only a moment's lease) would let the next run start beside one waiting in the queue. Only a run
+   * whose lease has ended is ever found lost.
    */
-  async #locateUnseen(ids: readonly string[], states: Map<string, RunState>): Promise<void> {
+  async #locateUnseen(
+    ids: readonly string[],
+    states: Map<string, RunState>,
+    marginMs: number,
+  ): Promise<void> {
     const { transport } = this.o;
     if (!transport.locate || transport.tracksRuns === false) return;
     const nowWall = Date.now();
@@ -159,7 +188,7 @@ export class RunsInFlight {
     for (const id of ids) {
       const run = this.#runs.get(id);
       const state = states.get(id) ?? 'unknown';
-      if (run?.item && state === 'unknown' && nowWall >= run.leaseEndsAt) unseen.push(run.item);
+      if (run?.item && state === 'unknown' && nowWall >= run.leaseEndsAt - marginMs) unseen.push(run.item);
     }
     if (unseen.length === 0) return;
     let found: Map<string, 'queued' | 'seen'>;
@@ -174,16 +203,17 @@ export class RunsInFlight {
       if (where === 'queued') states.set(item.taskId, 'queued');
       // A run a worker reported on and status() still calls unknown (STARTED past its time limit:
       // its worker died) is neither queued nor lost: it holds nothing and is followed to its end.
-      else if (where === undefined) this.#lost.add(item.taskId);
+      else if (where === undefined && nowWall >= (this.#runs.get(item.taskId)?.leaseEndsAt ?? 0))
+        this.#lost.add(item.taskId);
     }
   }
 
-  /** Poll every run in flight. Returns the schedules freed. */
-  async poll(): Promise<Set<number>> {
+  /** Poll every run in flight. Returns the scopes freed. */
+  async poll(): Promise<Set<string>> {
     return this.refresh([...this.#runs.keys()]);
   }
 
-  async #apply(ids: readonly string[], states: Map<string, RunState>): Promise<Set<number>> {
+  async #apply(ids: readonly string[], states: Map<string, RunState>): Promise<Set<string>> {
     const nowWall = Date.now();
     const finished = new Map<string, { state: RunState; reason: string | null; ids: string[] }>();
     const leaseEnded: string[] = [];
@@ -191,7 +221,7 @@ export class RunsInFlight {
     const started: string[] = [];
     const toRelease: RunLockHandle[] = [];
     const toExtend: InFlight[] = [];
-    const touched = new Set<number>();
+    const touched = new Set<string>();
     for (const id of ids) {
       const run = this.#runs.get(id);
       if (!run) continue;
@@ -220,11 +250,11 @@ export class RunsInFlight {
         run.leaseEndsAt + (this.o.transport.tracksRuns === false ? 0 : FOLLOW_AFTER_LEASE_MS);
       if (lost) {
         lostRuns.push(id);
-        if (run.lock) this.#lapsed.set(run.scheduleId, run.lock);
+        if (run.lock) this.#lapsed.set(run.scope, run.lock);
         this.#remove(run, touched);
       } else if (nowWall >= followUntil) {
         leaseEnded.push(id);
-        if (run.lock) this.#lapsed.set(run.scheduleId, run.lock);
+        if (run.lock) this.#lapsed.set(run.scope, run.lock);
         this.#remove(run, touched);
       }
     }
@@ -250,15 +280,15 @@ export class RunsInFlight {
       from: ['enqueued', 'running'],
       error: 'lost: its run lease ended, no worker reported it, and the broker no longer holds it',
     });
-    return new Set([...touched].filter((scheduleId) => !this.#bySchedule.has(scheduleId)));
+    return new Set([...touched].filter((scope) => !this.#byScope.has(scope)));
   }
 
-  #remove(run: InFlight, touched: Set<number>): void {
+  #remove(run: InFlight, touched: Set<string>): void {
     this.#runs.delete(run.taskId);
-    const ids = this.#bySchedule.get(run.scheduleId);
+    const ids = this.#byScope.get(run.scope);
     ids?.delete(run.taskId);
-    if (ids && ids.size === 0) this.#bySchedule.delete(run.scheduleId);
-    touched.add(run.scheduleId);
+    if (ids && ids.size === 0) this.#byScope.delete(run.scope);
+    touched.add(run.scope);
   }
 
   async #releaseAll(locks: RunLockHandle[]): Promise<void> {

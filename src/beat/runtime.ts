@@ -152,6 +152,7 @@ export class Beat {
       earlierTermsAfter: previousExpiresAt,
       inherited: this.#leftover.splice(0),
       prune: o.prune,
+      alerts: o.alerts,
     });
     this.#term = term;
     o.metrics.leader.set(1);

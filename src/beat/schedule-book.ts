@@ -425,12 +425,19 @@ export class ScheduleBook {
   /** After a claim moved a schedule's cursor: the new state, as written by the claim. */
   advanced(
     id: number,
-    change: { version: number; nextFireAt: number | null; runs: number; lastFireAt: number | null },
+    change: {
+      version: number;
+      nextFireAt: number | null;
+      runs: number;
+      skipped?: number;
+      lastFireAt: number | null;
+    },
   ): void {
     const entry = this.#entries.get(id);
     if (!entry) return;
     const record = entry.loaded.record;
     record.totalRuns += change.runs;
+    this.#consumeSkips(record, change.skipped ?? 0);
     if (change.lastFireAt !== null) record.lastFireAt = new Date(change.lastFireAt);
     record.version = change.version;
     entry.version = change.version;
@@ -441,6 +448,21 @@ export class ScheduleBook {
       this.#toFar(id, entry.loaded);
       this.#forget(id);
     } else this.#index.set(id, fireAtOf(record.name, change.nextFireAt, record.jitterMs));
+  }
+
+  /**
+   * The skips a claim or a take-back consumed (written in the same transaction as their ledger
+   * rows): the book's copy of the row follows what the database now holds.
+   */
+  consumedSkips(id: number, skipped: number): void {
+    const record = this.current(id)?.record;
+    if (record) this.#consumeSkips(record, skipped);
+  }
+
+  #consumeSkips(record: ScheduleRecord, skipped: number): void {
+    if (skipped <= 0) return;
+    record.skipCount = Math.max(0, record.skipCount - skipped);
+    if (record.skipCount === 0) record.skipReason = null;
   }
 
   /** Drop a due id whose entry is gone or has no cursor. */

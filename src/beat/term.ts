@@ -10,26 +10,38 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { AlertSettings } from '../config.ts';
 import { SCHEDULES_CHANNEL, TRIGGER_CHANNEL } from '../db/channels.ts';
 import type { Database } from '../db/database.ts';
 import { databaseErrorText } from '../db/errors.ts';
+import { pruneAlerts } from '../db/sql/alerts.ts';
 import { type Fence, FencedError } from '../db/sql/leader.ts';
-import { Ledger, pruneOccurrences, releaseClaims, type UnfinishedOccurrence } from '../db/sql/occurrences.ts';
+import {
+  Ledger,
+  pruneOccurrences,
+  releaseClaims,
+  skipClaims,
+  type UnfinishedOccurrence,
+} from '../db/sql/occurrences.ts';
 import type { LoadedSchedule } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
 import type { ScheduleRecord } from '../model/index.ts';
 import { extensionMs, holdMs, lockKey, lockLeaseMs } from '../model/run-lease.ts';
 import type { Transport } from '../transports/transport.ts';
+import { AlertOutbox } from './alert-outbox.ts';
+import { BackfillRunner } from './backfill-runner.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
 import { claim } from './claim.ts';
 import { ClaimRate } from './claim-rate.ts';
-import { CALENDAR_TAKEN_BACK, ClaimedAhead, takenAwayBecause } from './claimed-ahead.ts';
+import { CALENDAR_TAKEN_BACK, ClaimedAhead, type ToSkip, takenAwayBecause } from './claimed-ahead.ts';
 import { DatabaseClock } from './clock.ts';
+import { DeadlineWatch } from './deadline-watch.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
 import { enqueueItem } from './enqueue-item.ts';
 import { herdClaimUntil } from './herd-window.ts';
 import { LedgerWriter, type StatusWrite } from './ledger-writer.ts';
 import type { BeatMetrics } from './metrics.ts';
+import { PauseEnds } from './pause-ends.ts';
 import { RunsInFlight } from './runs-in-flight.ts';
 import { type BookOptions, DEFAULT_HORIZON_MS, ScheduleBook } from './schedule-book.ts';
 
@@ -59,6 +71,8 @@ export interface TermSettings {
   book?: BookOptions;
   /** Ledger retention (see pruneOccurrences, src/db/sql/occurrences.ts); no pruning when absent. */
   prune?: { maxAgeMs: number; perSchedule: number; intervalMs: number };
+  /** Deadlines and alerts (docs/alerts.md); default: judged every 5 s, alerts recorded, no webhook. */
+  alerts?: AlertSettings;
 }
 
 export interface TermOptions extends TermSettings {
@@ -100,8 +114,11 @@ export class LeaderTerm {
   readonly #writer: LedgerWriter;
   readonly #runs: RunsInFlight;
   readonly #dispatcher: Dispatcher;
+  readonly #backfills: BackfillRunner;
   /** Claimed, waiting for their instant (claimed-ahead.ts). */
   readonly #ahead = new ClaimedAhead();
+  /** Pauses with an end: the leader resumes them at it (pause-ends.ts). */
+  readonly #pauseEnds: PauseEnds;
   readonly #claimAheadMs: number;
   readonly #claimRate: ClaimRate;
   /** How far ahead a herd may be claimed (herd-window.ts): half the horizon, which the book holds. */
@@ -128,6 +145,9 @@ export class LeaderTerm {
   #catchupTokens: number;
   #catchupRefilledAt = performance.now();
   #lastTickError: string | undefined;
+  /** The side loops of a term (deadline-watch.ts, alert-outbox.ts), started with the tick loop. */
+  #deadlines: DeadlineWatch | undefined;
+  #outbox: AlertOutbox | undefined;
 
   constructor(options: TermOptions) {
     this.#o = options;
@@ -142,6 +162,7 @@ export class LeaderTerm {
       options.book,
     );
     this.#ledger = new Ledger(options.database, options.fence);
+    this.#pauseEnds = new PauseEnds(options.database, options.fence);
     this.#writer = new LedgerWriter(this.#ledger, () => this.log, options.inherited);
     this.#runs = new RunsInFlight({
       transport: options.transport,
@@ -161,6 +182,15 @@ export class LeaderTerm {
       now: () => this.#clock.now(),
       owner: () => `${options.fence.holder} epoch ${this.epoch}`,
       maxRunHoldMs: options.maxRunHoldMs,
+    });
+    this.#backfills = new BackfillRunner({
+      database: options.database,
+      fence: options.fence,
+      log: () => this.log,
+      entries: (ids) => this.#book.entries(ids),
+      busy: (loaded) => this.#dispatcher.isBusyNow(loaded.record),
+      dispatch: (requests) => this.#dispatcher.dispatch(requests),
+      active: () => this.#active && this.#maySend && options.leaseValid(),
     });
     this.#catchupTokens = options.catchupRatePerSecond;
     this.#claimAheadMs = Math.max(0, options.claimAheadMs ?? CLAIM_AHEAD_MS);
@@ -219,7 +249,40 @@ export class LeaderTerm {
     this.#lastProgress = performance.now();
     this.#loop = this.#run();
     this.log.info('tick loop started');
+    this.#startAlerting();
     return true;
+  }
+
+  /** The deadline watch, and the outbox when a webhook is configured: beside the tick, never in it. */
+  #startAlerting(): void {
+    const o = this.#o;
+    const settings = o.alerts;
+    const { webhookUrl, webhookSecret } = settings ?? {};
+    if (settings && webhookUrl && webhookSecret) {
+      this.#outbox = new AlertOutbox({
+        database: o.database,
+        fence: o.fence,
+        settings: { ...settings, webhookUrl, webhookSecret },
+        metrics: o.metrics,
+        log: this.log,
+      });
+    }
+    this.#deadlines = new DeadlineWatch({
+      database: o.database,
+      fence: o.fence,
+      metrics: o.metrics,
+      log: this.log,
+      intervalMs: settings?.deadlineIntervalMs ?? 5_000,
+      deliver: this.#outbox !== undefined,
+      onRaised: () => this.#outbox?.nudge(),
+    });
+  }
+
+  async #stopAlerting(boundMs: number): Promise<void> {
+    await Promise.all([this.#deadlines?.stop(boundMs), this.#outbox?.stop(boundMs)]);
+    // What a standby shows is not the state of the group: only the leader's series count.
+    this.#o.metrics.schedulesInBreach.set(0);
+    this.#o.metrics.alertsPending.set(0);
   }
 
   /**
@@ -230,6 +293,7 @@ export class LeaderTerm {
   async stop(boundMs: number): Promise<StatusWrite[]> {
     this.#active = false;
     this.#wake?.();
+    const alerting = this.#stopAlerting(boundMs);
     const loop = this.#loop;
     if (loop) {
       let timer: NodeJS.Timeout | undefined;
@@ -251,6 +315,7 @@ export class LeaderTerm {
       }
     }
     await this.#unlistenAll();
+    await alerting;
     return this.#writer.drain();
   }
 
@@ -315,6 +380,7 @@ export class LeaderTerm {
   }
 
   #onScheduleChange(payload: string): void {
+    this.#pauseEnds.stale(); // a pause set, moved or ended: its end is read again
     if (this.#book.onChange(payload)) {
       this.#bookChanged = true;
       this.#wake?.();
@@ -323,6 +389,7 @@ export class LeaderTerm {
 
   #onTrigger(): void {
     this.#pickUpClaims = true;
+    this.#backfills.wake();
     this.#wake?.();
   }
 
@@ -374,8 +441,10 @@ export class LeaderTerm {
       [this.#book.hasDirty, () => this.#refreshDirty()],
       [this.#bookChanged, () => this.#takeBack()],
       [this.#book.hasDropped, () => this.#recordDropped()],
+      [this.#pauseEnds.due(this.#clock.now()), () => this.#resumeEndedPauses()],
       [this.#pickUpClaims || mono - this.#lastSweep >= o.sweepMs, () => this.#sweep()],
       [true, () => this.#dispatcher.retryDue()],
+      [this.#adopted && this.#backfills.due(), () => this.#backfills.step()],
       [mono - this.#lastTrack >= o.trackMs, () => this.#track()],
       [mono - this.#lastReconcile >= o.reconcileMs, () => this.#reconcile()],
       [o.prune !== undefined && mono - this.#lastPrune >= o.prune.intervalMs, () => this.#prune()],
@@ -403,7 +472,8 @@ export class LeaderTerm {
     this.#bookChanged = false;
     // `current`, not `entry`: a schedule whose claim moved its cursor beyond the horizon is not in
     // the book, yet it still wants the slot it holds.
-    const taken = this.#ahead.revise((id) => this.#book.current(id));
+    const { taken, toSkip } = this.#ahead.revise((id) => this.#book.current(id));
+    await this.#skipHeld(toSkip);
     this.#book.keepFar(this.#ahead.scheduleIds());
     if (taken.length === 0) return;
     const byReason = new Map<string, string[]>();
@@ -417,7 +487,7 @@ export class LeaderTerm {
       if (byCalendar) skipped += taskIds.length;
       this.#writer.add({
         taskIds,
-        status: byCalendar ? 'skipped_calendar' : 'missed',
+        status: byCalendar ? 'skipped' : 'missed',
         from: ['claimed'],
         error,
       });
@@ -426,12 +496,36 @@ export class LeaderTerm {
       this.#o.metrics.missed.inc(taken.length - skipped);
       this.#o.metrics.fired('missed', taken.length - skipped);
     }
-    if (skipped > 0) this.#o.metrics.fired('skipped_calendar', skipped);
+    if (skipped > 0) this.#o.metrics.fired('skipped', skipped);
     this.log.info(
       { occurrences: taken.length },
       'claims taken back: their schedule changed before their instant',
     );
     await this.#writer.flush();
+  }
+
+  /**
+   * Held claims an operator's skip landed on (after they were claimed ahead): recorded `skipped` and
+   * taken from the skip count in one fenced transaction, then no longer held — never sent. What the
+   * write did not take (the skip was cleared or lowered meanwhile) stays held and goes at its instant.
+   */
+  async #skipHeld(toSkip: readonly ToSkip[]): Promise<void> {
+    for (const { scheduleId, requests } of toSkip) {
+      const skipped = await skipClaims(
+        this.#o.database,
+        this.#o.fence,
+        scheduleId,
+        requests.map((r) => r.taskId),
+      );
+      if (skipped.length === 0) continue;
+      this.#ahead.withdraw(skipped);
+      this.#book.consumedSkips(scheduleId, skipped.length);
+      this.#o.metrics.fired('skipped', skipped.length);
+      this.log.info(
+        { scheduleId, occurrences: skipped.length },
+        'claims taken back: an operator skipped them before their instant',
+      );
+    }
   }
 
   /**
@@ -443,15 +537,13 @@ export class LeaderTerm {
     const next = this.#ahead.nextFireAt();
     if (next === undefined || next > now || !this.#active) return false;
     if (this.#bookChanged) await this.#takeBack();
-    for (;;) {
-      const due = this.#ahead.takeDue(this.#clock.now(), this.#o.batchSize);
-      if (due.length === 0 || !this.#active) {
-        this.#book.keepFar(this.#ahead.scheduleIds());
-        return true;
-      }
+    await this.#dispatcher.dispatchBatches(() => {
+      if (!this.#active) return [];
       this.#progress();
-      await this.#dispatcher.dispatch(due, { flush: false });
-    }
+      return this.#ahead.takeDue(this.#clock.now(), this.#o.batchSize);
+    });
+    this.#book.keepFar(this.#ahead.scheduleIds());
+    return true;
   }
 
   /** Slots an edit or a removal took away before they were handled are recorded `missed`. */
@@ -471,7 +563,14 @@ export class LeaderTerm {
     await this.#dispatcher.releaseBuffered(freed);
   }
 
+  /** Schedules whose pause has ended are resumed (recorded as by the beat itself). */
+  async #resumeEndedPauses(): Promise<void> {
+    const resumed = await this.#pauseEnds.step(this.#clock.now());
+    if (resumed.length > 0) this.log.info({ schedules: resumed }, 'resumed by itself: the pause has ended');
+  }
+
   async #reconcile(): Promise<void> {
+    this.#pauseEnds.stale();
     await this.#clock.measure();
     await this.#book.reconcile();
     this.#bookChanged = true;
@@ -483,6 +582,8 @@ export class LeaderTerm {
     if (!this.#o.prune) return;
     const pruned = await pruneOccurrences(this.#o.database, this.#o.prune);
     if (pruned.byAge + pruned.byCount > 0) this.log.info(pruned, 'pruned finished occurrences');
+    const alerts = await pruneAlerts(this.#o.database, this.#o.prune.maxAgeMs);
+    if (alerts > 0) this.log.info({ alerts }, 'pruned alerts delivered long ago');
   }
 
   /** Sleep until the earliest of: the next due schedule, a retry, tracking, the max sleep; or a wake-up. */
@@ -500,8 +601,12 @@ export class LeaderTerm {
       delay = Math.max(0, nextSend - now);
       towardFire = true;
     }
+    const pauseEnd = this.#pauseEnds.nextAt;
+    if (pauseEnd !== undefined && pauseEnd - now < delay) delay = Math.max(0, pauseEnd - now);
     const retry = this.#dispatcher.nextRetryAt();
     if (retry !== undefined) delay = Math.min(delay, Math.max(0, retry - mono));
+    const backfill = this.#adopted ? this.#backfills.msUntilNext() : undefined;
+    if (backfill !== undefined) delay = Math.min(delay, Math.max(0, backfill));
     if (this.#runs.size > 0) delay = Math.min(delay, Math.max(0, this.#lastTrack + this.#o.trackMs - mono));
     const intended = mono + delay;
     await this.#sleepFor(delay);
@@ -567,7 +672,6 @@ export class LeaderTerm {
     for (const { id, at } of plan.recheck) this.#book.recheckAt(id, at);
     if (plan.advances.length === 0) return 0;
     const result = await claim(this.#o.database, this.#o.fence, plan.advances, plan.occurrences);
-    this.#claimRate.observe(plan.occurrences.length, performance.now() - started);
     this.#progress();
     for (const a of plan.advances) {
       const version = result.advanced.get(a.scheduleId);
@@ -581,8 +685,8 @@ export class LeaderTerm {
       this.#o.metrics.missed.inc(missed);
       this.#o.metrics.fired('missed', missed);
     }
-    const skipped = inserted.filter((o) => o.status === 'skipped_calendar').length;
-    if (skipped > 0) this.#o.metrics.fired('skipped_calendar', skipped);
+    const skipped = inserted.filter((o) => o.status === 'skipped').length;
+    if (skipped > 0) this.#o.metrics.fired('skipped', skipped);
     const snapshot = new Map(due.map((d) => [d.id, d.loaded]));
     const requests: DispatchRequest[] = [];
     for (const o of inserted) {
@@ -591,17 +695,22 @@ export class LeaderTerm {
       requests.push({ ...o, schedule: loaded, force: false, fresh: true });
     }
     await this.#sendOrHold(requests);
+    // What a batch of claims costs the loop: the plan, the claim, and its messages prepared.
+    this.#claimRate.observe(plan.occurrences.length, performance.now() - started);
     return plan.advances.length;
   }
 
   /** What is due now is dispatched; what is not is held for its instant (never sent early). */
   async #sendOrHold(requests: DispatchRequest[]): Promise<void> {
     const now = this.#clock.now();
-    const ahead = requests.filter((r) => r.fireAt > now);
+    const ahead = this.#dispatcher.prepare(requests.filter((r) => r.fireAt > now));
     // Held claims are judged against the book (takeBack): it must know their schedules, also those
     // it does not hold (taken over from an earlier term, or far once claimed).
     for (const r of ahead) this.#book.remember(r.schedule);
     this.#ahead.add(ahead);
+    // A claim taken over with a skip pending (the claim's own skips are consumed as it is made):
+    // the next look at the held claims records it skipped.
+    if (ahead.some((r) => r.schedule.record.skipCount > 0)) this.#bookChanged = true;
     const due = ahead.length === 0 ? requests : requests.filter((r) => r.fireAt <= now);
     if (due.length > 0) await this.#dispatcher.dispatch(due);
   }
@@ -612,13 +721,13 @@ export class LeaderTerm {
    * previous one has finished. The busy schedules are looked up once per tick, and only if needed.
    */
   #catchupBudget(): { available(record: ScheduleRecord): number; spend(runs: number): void } {
-    let busy: Set<number> | undefined;
+    let busy: Set<string> | undefined;
     return {
       available: (record) => {
         const tokens = Math.floor(this.#catchupTokens);
         if (record.overlap === 'allow' || record.catchup !== 'all') return tokens;
-        busy ??= this.#dispatcher.busySchedules();
-        return busy.has(record.id) ? 0 : Math.min(1, tokens);
+        busy ??= this.#dispatcher.busyScopes();
+        return busy.has(lockKey(record)) ? 0 : Math.min(1, tokens);
       },
       spend: (runs) => {
         this.#catchupTokens -= runs;
@@ -672,7 +781,7 @@ export class LeaderTerm {
         request.manual || request.fireAt <= now ? null : takenAwayBecause(request, request.schedule);
       if (reason === null) requests.push(request);
       else {
-        const status = reason.startsWith(CALENDAR_TAKEN_BACK) ? 'skipped_calendar' : 'missed';
+        const status = reason.startsWith(CALENDAR_TAKEN_BACK) ? 'skipped' : 'missed';
         this.#writer.add({ taskIds: [o.taskId], status, from: ['claimed'], error: reason });
       }
     }
@@ -697,6 +806,7 @@ export class LeaderTerm {
       manual: o.manual,
       force: o.force,
       fresh: false,
+      backfill: o.backfill,
       schedule: loaded,
     };
   }
@@ -741,6 +851,7 @@ export class LeaderTerm {
         taskId: o.taskId,
         scheduleId: o.scheduleId,
         scheduleName: '',
+        scope: `schedule:${o.scheduleId}`,
         item: null,
         lock: null,
         extendMs: 1_000,
@@ -761,7 +872,7 @@ export class LeaderTerm {
       record.overlap === 'allow'
         ? null
         : this.#o.locks.handleFor(
-            lockKey(o.scheduleId),
+            lockKey(record),
             o.taskId,
             `${this.#o.fence.holder} epoch ${this.epoch}`,
             leaseEndsAt,
@@ -770,6 +881,7 @@ export class LeaderTerm {
       taskId: o.taskId,
       scheduleId: o.scheduleId,
       scheduleName: record.name,
+      scope: lockKey(record),
       item: enqueueItem(record, o),
       lock,
       extendMs: extensionMs(record, o.scheduledFor, next),

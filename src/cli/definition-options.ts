@@ -28,6 +28,9 @@ export interface DefinitionOptions {
   catchupWindow?: string;
   jitter?: string;
   runLease?: string;
+  startDeadline?: string;
+  finishDeadline?: string;
+  exclusionGroup?: string;
   description?: string;
   calendars?: string;
   onExcluded?: string;
@@ -53,6 +56,18 @@ export function definitionOptions(command: Command): Command {
     .option('--catchup-window <duration>', "how far back catch-up looks (default '1h')")
     .option('--jitter <duration>', 'spread fires by up to this much')
     .option('--run-lease <duration>', 'longest run-lock hold when completion is never seen')
+    .option(
+      '--start-deadline <duration>',
+      "each run must have started this long after its slot, e.g. '5m' (alerts)",
+    )
+    .option(
+      '--finish-deadline <duration>',
+      "each run must have finished this long after its slot, e.g. '1h' (alerts)",
+    )
+    .option(
+      '--exclusion-group <group>',
+      "never run at the same time as the group's other schedules ('none': no group)",
+    )
     .option('--description <text>', 'free text')
     .option(
       '--calendars <names>',
@@ -86,6 +101,9 @@ export function definitionFromOptions(o: DefinitionOptions): Record<string, unkn
     catchupWindow: durationOption(o.catchupWindow),
     jitter: durationOption(o.jitter),
     runLease: durationOption(o.runLease),
+    startDeadline: durationOption(o.startDeadline),
+    finishDeadline: durationOption(o.finishDeadline),
+    exclusionGroup: o.exclusionGroup === 'none' ? null : o.exclusionGroup,
     description: o.description,
     calendars:
       o.calendars === undefined

@@ -9,7 +9,7 @@ import { BeatMetrics } from '../beat/metrics.ts';
 import { Presence } from '../beat/presence.ts';
 import { Beat } from '../beat/runtime.ts';
 import { loadRuntimeSettings, type RuntimeSettings } from '../beat/settings.ts';
-import { declarationTimeoutMs, isLoopback, loadConfig } from '../config.ts';
+import { declarationTimeoutMs, isLoopback, loadAlertSettings, loadConfig } from '../config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { type Database, DatabaseConnectError, openDatabase } from '../db/database.ts';
 import { unpatchedDriverWarning } from '../db/driver-patch.ts';
@@ -30,6 +30,7 @@ export async function runBeat(): Promise<void> {
   // All configuration first, the transport's included: nothing is opened or written on a mistake.
   const config = configValue(() => loadConfig());
   const settings = configValue(() => loadRuntimeSettings());
+  const alerts = configValue(() => loadAlertSettings());
   const declarationTimeout = configValue(() => declarationTimeoutMs());
   const apiToken = configValue(() => apiTokenFrom(process.env));
   const apiReads = configValue(() => apiReadsFrom(process.env, settings.http));
@@ -111,6 +112,7 @@ export async function runBeat(): Promise<void> {
         perSchedule: settings.historyPerSchedule,
         intervalMs: settings.pruneIntervalMs,
       },
+      alerts,
     });
     beat = running;
     if (httpAddress !== null) {

@@ -23,6 +23,13 @@ import type { ScheduleDeclarationInput } from '../model/index.ts';
 import { type OccurrenceView, scheduleOccurrences } from '../observe/history.ts';
 import { nextFires, viewRecord } from '../observe/schedule-view.ts';
 import { type Actor, clientActor } from '../operate/actor.ts';
+import {
+  type BackfillPlan,
+  cancelBackfill,
+  listBackfills,
+  planBackfill,
+  requestBackfill,
+} from '../operate/backfill.ts';
 import { type BulkItem, type BulkOptions, type BulkResult, upsertMany } from '../operate/bulk.ts';
 import {
   createSchedule,
@@ -36,6 +43,7 @@ import {
 import { setEnabled } from '../operate/enable.ts';
 import { notFound } from '../operate/errors.ts';
 import { pause, resume } from '../operate/pause.ts';
+import { clearSkip, skip } from '../operate/skip.ts';
 import { trigger } from '../operate/trigger.ts';
 import { type ConnectionOptions, openConnection } from './connection.ts';
 import { type ScheduleInfo, scheduleInfo } from './schedule.ts';
@@ -75,6 +83,29 @@ export interface TriggerResult {
   taskId: string;
   scheduledFor: Date;
 }
+
+export interface BackfillOptions {
+  /** First instant of the range, inclusive. */
+  from: Date;
+  /** Last instant of the range, inclusive; not in the future. */
+  to: Date;
+  /** Slots a second (default 1, at most 100). */
+  ratePerSecond?: number;
+  /** List the slots and record nothing. */
+  dryRun?: boolean;
+  /** Needed for a range of more than 1,000 slots. */
+  confirm?: boolean;
+}
+
+export interface BackfillResult {
+  /** The recorded backfill's id (`beat show`, GET /api/v1/schedules/NAME/backfills); null for a dry run. */
+  id: number | null;
+  /** Each slot of the range, what the ledger holds at it, and whether the backfill sends it. */
+  slots: Array<{ scheduledFor: Date; taskId: string; ledger: OccurrenceStatus | null; sends: boolean }>;
+  toSend: number;
+}
+
+export type BackfillInfo = Awaited<ReturnType<typeof listBackfills>>[number];
 
 export class MetronomeClient {
   readonly #database: Database;
@@ -138,9 +169,38 @@ export class MetronomeClient {
     return rows.map((r) => scheduleInfo(r, now, calendars));
   }
 
-  /** Pause (any schedule: an operator's switch, apart from its definition). */
-  async pause(name: string, options: { reason?: string } = {}): Promise<ScheduleInfo> {
-    return this.#info((await pause(this.#database, name, options.reason ?? null, this.#actor)).record);
+  /**
+   * Pause (any schedule: an operator's switch, apart from its definition). With `until` (a Date, an
+   * ISO 8601 string with an offset, or a duration from now such as `'2h'`) the leader resumes it by
+   * itself then, with the catch-up of a manual resume; without, it stays paused until `resume`.
+   */
+  async pause(name: string, options: { reason?: string; until?: Date | string } = {}): Promise<ScheduleInfo> {
+    const { record } = await pause(
+      this.#database,
+      name,
+      { reason: options.reason ?? null, until: options.until ?? null },
+      this.#actor,
+    );
+    return this.#info(record);
+  }
+
+  /**
+   * Skip its next `count` occurrences (default 1): each is recorded `skipped` with `reason` and
+   * never sent (one already claimed ahead of its instant is taken back). Replaces a pending skip.
+   */
+  async skip(name: string, options: { count?: number; reason: string }): Promise<ScheduleInfo> {
+    const { record } = await skip(
+      this.#database,
+      name,
+      { count: options.count, reason: options.reason },
+      this.#actor,
+    );
+    return this.#info(record);
+  }
+
+  /** End a pending skip (nothing happens when there is none). */
+  async clearSkip(name: string): Promise<ScheduleInfo> {
+    return this.#info((await clearSkip(this.#database, name, this.#actor)).record);
   }
 
   async resume(name: string): Promise<ScheduleInfo> {
@@ -162,14 +222,45 @@ export class MetronomeClient {
     return { name: t.name, taskId: t.taskId, scheduledFor: new Date(t.scheduledFor) };
   }
 
+  /**
+   * Fire its slots of a past range: recorded here, sent by the elected leader at the rate, each slot
+   * at most once (a slot already in the ledger, but for one recorded missed, is not sent again).
+   */
+  async backfill(name: string, options: BackfillOptions): Promise<BackfillResult> {
+    const request = {
+      name,
+      from: options.from.getTime(),
+      to: options.to.getTime(),
+      ...(options.ratePerSecond === undefined ? {} : { ratePerSecond: options.ratePerSecond }),
+      confirm: options.confirm ?? false,
+    };
+    if (options.dryRun) return backfillResult(null, await planBackfill(this.#database, request));
+    const { plan, backfill } = await requestBackfill(this.#database, request, this.#actor);
+    return backfillResult(backfill.id, plan);
+  }
+
+  /** Cancel its open backfills (no further slot is claimed; runs already sent go on). */
+  async cancelBackfills(name: string): Promise<BackfillInfo[]> {
+    return cancelBackfill(this.#database, name, this.#actor);
+  }
+
+  /** Its backfills, newest first, with how far each got. */
+  async backfills(name: string): Promise<BackfillInfo[]> {
+    return listBackfills(this.#database, name);
+  }
+
   /** Its next fires within its window (start, end, max runs), from now or `after`. */
   async nextFires(name: string, options: { count?: number; after?: Date } = {}): Promise<Date[]> {
     const record = await findSchedule(this.#database.db, name);
     if (!record) throw notFound(name);
     const now = options.after?.getTime() ?? (await databaseNow(this.#database));
     const count = Math.min(Math.max(options.count ?? 10, 1), 10_000);
+    // The ones a pending skip takes are not fires: they are recorded skipped, never sent.
     const calendars = await calendarsOf(this.#database.db, [record]);
-    return nextFires(viewRecord(record, now, calendars), now, count).map((f) => new Date(f.at));
+    return nextFires(viewRecord(record, now, calendars), now, count + record.skipCount)
+      .filter((f) => !f.skipped)
+      .slice(0, count)
+      .map((f) => new Date(f.at));
   }
 
   /** Its occurrences, newest first (kept after the schedule is removed). */
@@ -194,6 +285,14 @@ export class MetronomeClient {
   async #result(result: EditResult): Promise<WriteResult> {
     return { schedule: await this.#info(result.record), action: result.action, changed: result.changed };
   }
+}
+
+function backfillResult(id: number | null, plan: BackfillPlan): BackfillResult {
+  return {
+    id,
+    slots: plan.slots.map((s) => ({ ...s, scheduledFor: new Date(s.scheduledFor) })),
+    toSend: plan.toSend,
+  };
 }
 
 export async function openClient(options: ConnectOptions = {}): Promise<MetronomeClient> {

@@ -19,6 +19,10 @@ export interface ScheduleInfo extends ScheduleDeclarationInput {
   state: DisplayState;
   pausedAt: Date | null;
   pausedReason: string | null;
+  /** When the leader resumes it by itself (`pause(name, { until })`); null: until resumed. */
+  pausedUntil: Date | null;
+  /** A pending skip (`skip(name, …)`): how many of the next occurrences, and why; null: none. */
+  skip: { count: number; reason: string | null } | null;
   /** Why the runtime will not run it (a row edited with SQL into something invalid). */
   invalidReason: string | null;
   nextFireAt: Date | null;
@@ -39,6 +43,8 @@ export function scheduleInfo(record: ScheduleRecord, now: number, calendars: Cal
     state: displayState(view),
     pausedAt: record.pausedAt,
     pausedReason: record.pausedReason,
+    pausedUntil: record.pausedUntil,
+    skip: record.skipCount > 0 ? { count: record.skipCount, reason: record.skipReason } : null,
     invalidReason: view.invalidReason,
     nextFireAt: view.nextFireAt === null ? null : new Date(view.nextFireAt),
     lastFireAt: record.lastFireAt,

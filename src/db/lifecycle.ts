@@ -7,11 +7,14 @@
  *      │                │       └────────────────┴─► lease_ended
  *      │                ├─► buffered ─► claimed (released) | enqueued | skipped_overlap | …
  *      │                ├─► skipped_overlap | missed (superseded, out of window, taken back)
- *      │                ├─► skipped_calendar (taken back: a calendar now excludes its day)
+ *      │                ├─► skipped (an operator's skip, or a calendar that now excludes its day, landed
+ *      │                │   while it was claimed ahead)
  *      │                └─► succeeded (done on enqueue) | failed (schedule gone before the send)
- *      └─► missed | skipped_calendar (a slot recorded without running)
+ *      └─► missed | skipped (a slot recorded without running; skipped: `beat skip`, a business calendar)
  *
  * `claimed` to `claimed` is not a step: it notes why an attempt failed, the status unchanged.
+ * Nor is a backfill's claim of a `missed` slot (never sent) as `claimed`: that is a claim, made in
+ * the backfill's own fenced transaction (src/db/sql/backfills.ts), not a status write.
  */
 import type { OccurrenceStatus } from '../db/schema.ts';
 
@@ -28,9 +31,8 @@ const MAY_FOLLOW: Readonly<Record<OccurrenceStatus, readonly OccurrenceStatus[]>
   lease_ended: ['enqueued', 'running'],
   skipped_overlap: ['claimed', 'buffered'],
   missed: ['claimed', 'buffered'],
+  skipped: ['claimed'],
   paused: [],
-  // Inserted so (a slot a calendar skips), or a claim taken back because a calendar now excludes it.
-  skipped_calendar: ['claimed'],
 };
 
 /** Statuses nothing follows: the occurrence is over (finished_at is set when it gets one). */
@@ -40,9 +42,9 @@ export const FINISHED_STATUSES: ReadonlySet<OccurrenceStatus> = new Set([
   'expired',
   'skipped_overlap',
   'missed',
+  'skipped',
   'revoked',
   'lease_ended',
-  'skipped_calendar',
 ]);
 
 /** The statuses `status` may follow. */

@@ -27,6 +27,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { ALERT_KINDS, type AlertKind, DEADLINE_OUTCOMES, type DeadlineOutcome } from '../model/deadline.ts';
 import { type JsonObject, type JsonValue, parseJsonExact, stringifyJson } from '../model/json.ts';
 import { MAX_DURATION_MS } from '../model/limits.ts';
 import { DST_POLICY_TEXTS, MANAGED_BY, type ManagedBy } from '../model/schedule.ts';
@@ -113,6 +114,11 @@ export const schedules = metronome.table(
     catchupWindowMs: ms('catchup_window_ms').notNull().default(3_600_000),
     jitterMs: ms('jitter_ms').notNull().default(0),
     runLeaseMs: ms('run_lease_ms'),
+    // deadlines after each slot (migration 0016, src/model/deadline.ts); null: none
+    startDeadlineMs: ms('start_deadline_ms'),
+    finishDeadlineMs: ms('finish_deadline_ms'),
+    // schedules naming the same group share one run lock: no two runs of the group overlap (0017)
+    exclusionGroup: text('exclusion_group'),
     description: text('description'),
     // business calendars (migration 0014): the calendars, by name, whose excluded days this schedule
     // does not fire on, and what an excluded fire does; calendar_revision is bumped by a trigger
@@ -125,6 +131,11 @@ export const schedules = metronome.table(
     source: text('source'),
     pausedAt: tstz('paused_at'),
     pausedReason: text('paused_reason'),
+    // the leader resumes the schedule at this instant; null: paused until resumed by hand (0015)
+    pausedUntil: tstz('paused_until'),
+    // the next skip_count occurrences are recorded `skipped` with skip_reason, never sent (0015)
+    skipCount: integer('skip_count').notNull().default(0),
+    skipReason: text('skip_reason'),
     invalidReason: text('invalid_reason'),
     nextFireAt: tstz('next_fire_at'),
     lastFireAt: tstz('last_fire_at'),
@@ -187,7 +198,15 @@ export const schedules = metronome.table(
       'dst_policy_is_known',
       sql`${t.dstPolicy} is null or ${t.dstPolicy} in (${listed(DST_POLICY_TEXTS)})`,
     ),
+    // Migration 0015: skip and pause until.
+    check('skip_count_not_negative', sql`${t.skipCount} >= 0`),
+    check('paused_until_only_when_paused', sql`${t.pausedUntil} is null or ${t.pausedAt} is not null`),
     check('dst_policy_only_for_crontab', sql`${t.kind} = 'crontab' or ${t.dstPolicy} is null`),
+    // Migration 0017: a group's name is part of its lock key and shown everywhere: a plain name.
+    check(
+      'exclusion_group_is_a_name',
+      sql`${t.exclusionGroup} is null or ${t.exclusionGroup} ~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$'`,
+    ),
     // Migration 0003 (added NOT VALID: rows written before it are quarantined by the loader).
     check('name_is_printable', printable(t.name)),
     check('task_is_printable', printable(t.task)),
@@ -199,12 +218,34 @@ export const schedules = metronome.table(
       t.startAt,
       t.endAt,
       t.pausedAt,
+      t.pausedUntil,
       t.nextFireAt,
       t.lastFireAt,
       t.createdAt,
       t.updatedAt,
     ].map((c) => check(`${c.name}_is_finite`, sql`${c} is null or isfinite(${c})`)),
-    ...[t.everyMs, t.expiresMs, t.catchupWindowMs, t.jitterMs, t.runLeaseMs].map((c) =>
+    // Migration 0016: deadlines of at least a second, the finish one not before the start one.
+    check(
+      'start_deadline_ms_at_least_1000',
+      sql`${t.startDeadlineMs} is null or ${t.startDeadlineMs} >= 1000`,
+    ),
+    check(
+      'finish_deadline_ms_at_least_1000',
+      sql`${t.finishDeadlineMs} is null or ${t.finishDeadlineMs} >= 1000`,
+    ),
+    check(
+      'finish_deadline_not_before_start_deadline',
+      sql`${t.startDeadlineMs} is null or ${t.finishDeadlineMs} is null or ${t.finishDeadlineMs} >= ${t.startDeadlineMs}`,
+    ),
+    ...[
+      t.everyMs,
+      t.expiresMs,
+      t.catchupWindowMs,
+      t.jitterMs,
+      t.runLeaseMs,
+      t.startDeadlineMs,
+      t.finishDeadlineMs,
+    ].map((c) =>
       check(`${c.name}_at_most_100_years`, sql`${c} is null or ${c} <= ${sql.raw(String(MAX_DURATION_MS))}`),
     ),
     check('version_is_safe', sql`${t.version} between 1 and ${sql.raw(String(Number.MAX_SAFE_INTEGER))}`),
@@ -217,6 +258,12 @@ export const schedules = metronome.table(
     index('schedules_unsettled_idx')
       .on(t.id)
       .where(sql`${t.nextFireAt} is null or ${t.invalidReason} is not null`),
+    // The leader's look for pauses that end (migration 0015).
+    index('schedules_paused_until_idx').on(t.pausedUntil).where(sql`${t.pausedUntil} is not null`),
+    // The leader's deadline pass reads only schedules with deadlines (migration 0016).
+    index('schedules_with_deadlines_idx')
+      .on(t.id)
+      .where(sql`${t.startDeadlineMs} is not null or ${t.finishDeadlineMs} is not null`),
   ],
 );
 
@@ -280,7 +327,8 @@ export const OCCURRENCE_STATUSES = [
   'paused',
   'revoked',
   'lease_ended',
-  'skipped_calendar',
+  /** An operator skipped it (`beat skip`, migration 0015): recorded with the reason, never sent. */
+  'skipped',
 ] as const;
 export type OccurrenceStatus = (typeof OCCURRENCE_STATUSES)[number];
 
@@ -306,8 +354,18 @@ export const occurrences = metronome.table(
     leaderEpoch: bigint('leader_epoch', { mode: 'number' }),
     claimedAt: tstz('claimed_at').notNull().default(sql`now()`),
     enqueuedAt: tstz('enqueued_at'),
+    /** When the run was first seen started (the leader's observation; migration 0016). */
+    startedAt: tstz('started_at'),
     finishedAt: tstz('finished_at'),
     error: text('error'),
+    /**
+     * How the occurrence stood against its schedule's deadlines, once decided (src/model/deadline.ts;
+     * migration 0016); null for schedules without deadlines and until decided.
+     */
+    deadlineOutcome: text('deadline_outcome').$type<DeadlineOutcome>(),
+    deadlineReason: text('deadline_reason'),
+    /** The backfill that sent this run (migration 0017); null for a run of the schedule's own time. */
+    backfillId: bigint('backfill_id', { mode: 'number' }),
   },
   (t) => [
     // One scheduled occurrence per slot: the key that makes a double claim impossible. Manual runs
@@ -315,6 +373,10 @@ export const occurrences = metronome.table(
     // the slot's place.
     uniqueIndex('occurrences_slot_idx').on(t.scheduleId, t.scheduledFor).where(sql`not ${t.manual}`),
     check('status_is_known', sql`status in (${listed(OCCURRENCE_STATUSES)})`),
+    check(
+      'deadline_outcome_is_known',
+      sql`${t.deadlineOutcome} is null or ${t.deadlineOutcome} in (${listed(DEADLINE_OUTCOMES)})`,
+    ),
     // The runtime's "what is in flight" query; a partial index stays small however long history is.
     index('occurrences_in_flight_idx')
       .on(t.status)
@@ -328,6 +390,43 @@ export const occurrences = metronome.table(
     index('occurrences_problems_idx')
       .on(t.scheduledFor, t.status)
       .where(sql`status in (${listed(PROBLEM_STATUSES)})`),
+  ],
+);
+
+export const BACKFILL_STATUSES = ['pending', 'running', 'done', 'failed', 'cancelled'] as const;
+export type BackfillStatus = (typeof BACKFILL_STATUSES)[number];
+
+/**
+ * Backfill requests (migration 0017): recorded by `beat backfill` and the API, executed by the
+ * leader at `rate_per_second`, fenced by its term. `next_slot` is the cursor (the first slot not yet
+ * claimed; null once all were), moved in the claim's transaction, so the next leader resumes where
+ * a killed one stopped. No foreign key to `schedules`, like the ledger.
+ */
+export const backfills = metronome.table(
+  'backfills',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    scheduleId: bigint('schedule_id', { mode: 'number' }).notNull(),
+    scheduleName: text('schedule_name').notNull(),
+    rangeFrom: tstz('range_from').notNull(),
+    rangeTo: tstz('range_to').notNull(),
+    ratePerSecond: doublePrecision('rate_per_second').notNull(),
+    slots: integer('slots').notNull(),
+    nextSlot: tstz('next_slot'),
+    claimed: integer('claimed').notNull().default(0),
+    already: integer('already').notNull().default(0),
+    status: text('status').$type<BackfillStatus>().notNull().default('pending'),
+    error: text('error'),
+    requestedBy: text('requested_by').notNull(),
+    requestedAt: tstz('requested_at').notNull().default(sql`now()`),
+    finishedAt: tstz('finished_at'),
+  },
+  (t) => [
+    check('backfill_status_is_known', sql`${t.status} in (${listed(BACKFILL_STATUSES)})`),
+    check('backfill_range_is_ordered', sql`${t.rangeFrom} <= ${t.rangeTo}`),
+    check('backfill_rate_positive', sql`${t.ratePerSecond} > 0`),
+    check('backfill_counts_not_negative', sql`${t.slots} >= 0 and ${t.claimed} >= 0 and ${t.already} >= 0`),
+    index('backfills_open_idx').on(t.id).where(sql`${t.status} in ('pending', 'running')`),
   ],
 );
 
@@ -388,8 +487,11 @@ export const replicas = metronome.table('replicas', {
   seenAt: tstz('seen_at').notNull(),
 });
 
-/** How an actor reached Metronome: the CLI, the HTTP API, or the client in the package (migration 0012). */
-const ACTOR_VIAS = ['cli', 'api', 'client'] as const;
+/**
+ * How an actor reached Metronome: the CLI, the HTTP API, the client in the package (migration
+ * 0012), or the beat itself (it resumes a schedule whose pause has ended: migration 0015).
+ */
+const ACTOR_VIAS = ['cli', 'api', 'client', 'beat'] as const;
 export type ActorVia = (typeof ACTOR_VIAS)[number];
 
 /**
@@ -399,7 +501,9 @@ export type ActorVia = (typeof ACTOR_VIAS)[number];
 export type AuditAction =
   | 'pause'
   | 'resume'
+  | 'skip'
   | 'trigger'
+  | 'backfill'
   | 'enable'
   | 'disable'
   | 'create'
@@ -429,6 +533,38 @@ export const auditLog = metronome.table(
   (t) => [
     check('via_is_known', sql`${t.via} in (${listed(ACTOR_VIAS)})`),
     index('audit_log_schedule_idx').on(t.scheduleName, t.id.desc()),
+  ],
+);
+
+/**
+ * The alerts outbox (migration 0016): a breach of a schedule's deadline, or its recovery, one row
+ * each, keyed by its idempotency key so a second leader raising it again adds nothing. Only the
+ * leader delivers, fenced by its epoch (src/db/sql/alerts.ts); `delivered_at` set once a webhook
+ * receiver accepted it; `delivery` 'none' when no webhook was configured when it was raised.
+ */
+export const alerts = metronome.table(
+  'alerts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    key: text('key').notNull().unique(),
+    scheduleId: bigint('schedule_id', { mode: 'number' }).notNull(),
+    scheduleName: text('schedule_name').notNull(),
+    scheduledFor: tstz('scheduled_for').notNull(),
+    kind: text('kind').$type<AlertKind>().notNull(),
+    reason: text('reason').notNull(),
+    raisedAt: tstz('raised_at').notNull().default(sql`now()`),
+    raisedEpoch: bigint('raised_epoch', { mode: 'number' }),
+    delivery: text('delivery').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: tstz('next_attempt_at').notNull().default(sql`now()`),
+    deliveredAt: tstz('delivered_at'),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    check('alert_kind_is_known', sql`${t.kind} in (${listed(ALERT_KINDS)})`),
+    check('delivery_is_known', sql`${t.delivery} in ('pending', 'delivered', 'none')`),
+    index('alerts_pending_idx').on(t.nextAttemptAt).where(sql`${t.delivery} = 'pending'`),
+    index('alerts_schedule_idx').on(t.scheduleId, t.id.desc()),
   ],
 );
 

@@ -9,11 +9,21 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { ForecastCache } from '../observe/forecast.ts';
-import { postDisable, postEnable, postPause, postResume, postTrigger } from './api/actions.ts';
+import {
+  deleteSkip,
+  postDisable,
+  postEnable,
+  postPause,
+  postResume,
+  postSkip,
+  postTrigger,
+} from './api/actions.ts';
+import { getBackfills, postBackfill, postCancelBackfills } from './api/backfill.ts';
 import { deleteCalendar, getCalendar, getCalendars, putCalendar } from './api/calendars.ts';
 import { checkHost, isLoopbackHost, type ReadAccess, requireReadToken } from './api/guard.ts';
 import {
   getActions,
+  getDeadlines,
   getEvents,
   getForecast,
   getIndex,
@@ -92,9 +102,14 @@ export const ROUTES: Route[] = [
   { kind: 'api', path: api('/bulk/schedules'), POST: postBulk },
   { kind: 'api', path: api(`/schedules/${NAME}/occurrences`), GET: getOccurrences },
   { kind: 'api', path: api(`/schedules/${NAME}/timeline`), GET: getTimeline },
+  { kind: 'api', path: api(`/schedules/${NAME}/deadlines`), GET: getDeadlines },
   { kind: 'api', path: api(`/schedules/${NAME}/pause`), POST: postPause },
   { kind: 'api', path: api(`/schedules/${NAME}/resume`), POST: postResume },
+  { kind: 'api', path: api(`/schedules/${NAME}/skip`), POST: postSkip, DELETE: deleteSkip },
   { kind: 'api', path: api(`/schedules/${NAME}/trigger`), POST: postTrigger },
+  { kind: 'api', path: api(`/schedules/${NAME}/backfill`), POST: postBackfill },
+  { kind: 'api', path: api(`/schedules/${NAME}/backfills`), GET: getBackfills },
+  { kind: 'api', path: api(`/schedules/${NAME}/backfills/cancel`), POST: postCancelBackfills },
   { kind: 'api', path: api(`/schedules/${NAME}/enable`), POST: postEnable },
   { kind: 'api', path: api(`/schedules/${NAME}/disable`), POST: postDisable },
   { kind: 'api', path: api('/calendars'), GET: getCalendars },

@@ -21,6 +21,7 @@ import {
 import { type JsonObject, type JsonValue, jsonProblem } from './json.ts';
 import {
   durationProblem,
+  exclusionGroupProblem,
   instantProblem,
   MAX_INT4,
   printableProblem,
@@ -83,6 +84,18 @@ export interface ScheduleDeclarationInput {
   jitter?: Duration;
   /** How long the run lock is held at most when completion is never observed. Default: the runtime's. */
   runLease?: Duration | null;
+  /**
+   * Each run must have started within this long after its slot (e.g. `'5m'`); a run that has not is
+   * a breach, alerted once (docs/alerts.md). Default none.
+   */
+  startDeadline?: Duration | null;
+  /** Each run must have finished within this long after its slot (e.g. `'1h'`). Default none. */
+  finishDeadline?: Duration | null;
+  /**
+   * Schedules naming the same group never run at the same time: they share one run lock, and a run
+   * that finds it held follows its own `overlap` policy. Default none (its own lock).
+   */
+  exclusionGroup?: string | null;
   /** Free text for people. */
   description?: string | null;
   /**
@@ -293,6 +306,16 @@ const declarationSchema = z.strictObject(
     onExcluded: z
       .enum(CALENDAR_ACTIONS, { error: `must be one of ${CALENDAR_ACTIONS.map((p) => `'${p}'`).join(', ')}` })
       .default('skip'),
+    startDeadline: duration(null, 1000, "use at least '1s', e.g. '5m'"),
+    finishDeadline: duration(null, 1000, "use at least '1s', e.g. '1h'"),
+    exclusionGroup: z
+      .string({ error: 'must be a group name (e.g. "nightly-db") or null' })
+      .superRefine((text, ctx) => {
+        const problem = exclusionGroupProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .nullish()
+      .transform((v) => v ?? null),
     description: z
       .string({ error: 'must be a string or null' })
       .superRefine((text, ctx) => {
@@ -443,6 +466,8 @@ export function parseDeclaration(
         catchupWindow,
         jitter,
         runLease,
+        startDeadline,
+        finishDeadline,
         ...rest
       } = d;
       const fields: ScheduleFields = {
@@ -454,6 +479,8 @@ export function parseDeclaration(
         catchupWindowMs: catchupWindow as number,
         jitterMs: jitter as number,
         runLeaseMs: runLease,
+        startDeadlineMs: startDeadline,
+        finishDeadlineMs: finishDeadline,
       };
       // Last, exactly what will be stored, through the checks every row goes through when loaded.
       const check = validateFields({ ...fields, name: declared }, now, calendars);
@@ -539,4 +566,7 @@ const COLUMN_FIELD: Record<string, string> = {
   jitter_ms: 'jitter',
   run_lease_ms: 'runLease',
   on_excluded: 'onExcluded',
+  start_deadline_ms: 'startDeadline',
+  finish_deadline_ms: 'finishDeadline',
+  exclusion_group: 'exclusionGroup',
 };

@@ -1,4 +1,7 @@
 /** The schedule model: stored fields and records, declaration and row validation. */
+
+export * from './alert-message.ts';
+export * from './deadline.ts';
 export * from './declaration.ts';
 export * from './describe.ts';
 export * from './headers.ts';

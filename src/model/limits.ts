@@ -81,6 +81,16 @@ const NOT_PRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 const NOT_PRINTABLE_ALL = new RegExp(NOT_PRINTABLE.source, 'gu');
 
 /** Why `text` may not be a name: it holds an invisible or control character. */
+/** What an exclusion group's name may be: it is part of a run lock's key and shown everywhere. */
+export const EXCLUSION_GROUP_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
+
+/** Why `value` is not an exclusion group's name (null or a plain name), or null when it is. */
+export function exclusionGroupProblem(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' && EXCLUSION_GROUP_PATTERN.test(value)) return null;
+  return `${JSON.stringify(value)} is not a group name: use 1 to 100 letters, digits, ".", "_", ":" or "-", starting with a letter or digit (e.g. "nightly-db")`;
+}
+
 export function printableProblem(text: string): string | null {
   const found = NOT_PRINTABLE.exec(text);
   if (!found) return null;

@@ -14,6 +14,10 @@
  * - `skip`: none run.
  * Every slot that does not run gets a `missed` row. A very long outage of a very frequent schedule
  * records the first `MISSED_ROWS_CAP` missed slots one by one and then one row that covers the rest.
+ *
+ * An operator's skip (`beat skip`: `skipLeft`) takes the first slots that would run, in order: each is
+ * `skipped` instead (recorded with the operator's reason, never sent), and the claim consumes them
+ * from the schedule's skip count in its own transaction. A skipped slot is not a run (maxRuns).
  */
 
 import { jitterFor, type Schedule } from '../time/index.ts';
@@ -44,6 +48,8 @@ export interface PlanInput {
   runsLeft: number;
   /** Catch-up runs the global budget allows now (policy `all`). */
   catchupBudget: number;
+  /** How many of the next runs an operator skipped (`beat skip`); default 0. */
+  skipLeft?: number;
 }
 
 export interface PlannedSlot {
@@ -58,6 +64,8 @@ export interface MissedSlot extends PlannedSlot {
 export interface Plan {
   run: PlannedSlot[];
   missed: MissedSlot[];
+  /** Slots that would have run, skipped by an operator (`skipLeft`), oldest first. */
+  skipped: PlannedSlot[];
   /** The new cursor: the first slot not handled; null when the schedule is done. */
   cursor: number | null;
   /** Catch-up runs taken from the global budget. */
@@ -141,13 +149,20 @@ export function planDue(input: PlanInput): Plan {
     run.push(...onTime);
   }
 
+  // An operator's skip takes the first runs; they are not runs (maxRuns counts what is left).
+  const skipped = run.splice(0, Math.max(0, Math.min(input.skipLeft ?? 0, run.length)));
   // maxRuns: only so many runs; the rest of the due slots are missed and the schedule is done.
   if (run.length >= input.runsLeft) {
     for (const s of run.splice(input.runsLeft)) missed.push({ ...s, reason: 'missed: maxRuns reached' });
     cursor = null;
   }
   missed.sort((a, b) => a.scheduledFor - b.scheduledFor);
-  return { run, missed, cursor, catchupRuns };
+  return { run, missed, skipped, cursor, catchupRuns };
+}
+
+/** The ledger's `error` of an occurrence an operator skipped (`beat skip`), with their reason. */
+export function skippedBecause(reason: string | null): string {
+  return reason === null || reason === '' ? 'skipped by an operator (no reason given)' : `skipped: ${reason}`;
 }
 
 /**
@@ -163,6 +178,7 @@ export function planGuarded(input: PlanInput): Plan | Error {
       plan.cursor,
       ...plan.run.flatMap((s) => [s.scheduledFor, s.fireAt]),
       ...plan.missed.flatMap((s) => [s.scheduledFor, s.fireAt]),
+      ...plan.skipped.flatMap((s) => [s.scheduledFor, s.fireAt]),
     ];
     const bad = instants.find((at) => at !== null && !(Number.isFinite(at) && Math.abs(at) <= 8.64e15));
     return bad === undefined ? plan : new Error(`the plan holds an instant that is not one (${bad})`);

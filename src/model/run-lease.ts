@@ -43,7 +43,11 @@ export function holdMs(record: Pick<ScheduleRecord, 'timeLimitS'>, maxRunHoldMs:
   return record.timeLimitS !== null ? record.timeLimitS * 1_000 + 60_000 : maxRunHoldMs;
 }
 
-/** The run lock of a schedule is keyed by its id (stable across renames). */
-export function lockKey(scheduleId: number): string {
-  return `schedule:${scheduleId}`;
+/**
+ * The run lock a schedule's runs take: its exclusion group's when it names one (every schedule of
+ * the group takes the same lock, so no two runs of the group overlap), else its own, keyed by its id
+ * (stable across renames). The key is also the scope the runtime tracks runs in flight by.
+ */
+export function lockKey(record: Pick<ScheduleRecord, 'id' | 'exclusionGroup'>): string {
+  return record.exclusionGroup === null ? `schedule:${record.id}` : `group:${record.exclusionGroup}`;
 }

@@ -68,6 +68,12 @@ export interface ScheduleFields {
   catchupWindowMs: number;
   jitterMs: number;
   runLeaseMs: number | null;
+  /** A run must have started within this long after its slot, or it is late (src/model/deadline.ts). */
+  startDeadlineMs: number | null;
+  /** A run must have finished within this long after its slot, or it is late. */
+  finishDeadlineMs: number | null;
+  /** Schedules naming the same group share one run lock: no two runs of the group overlap. */
+  exclusionGroup: string | null;
   description: string | null;
   /** Business calendars, by name, whose excluded days it does not fire on (docs/schedules.md). */
   calendars: string[];
@@ -107,6 +113,9 @@ export const FIELD_NAMES = [
   'catchupWindowMs',
   'jitterMs',
   'runLeaseMs',
+  'startDeadlineMs',
+  'finishDeadlineMs',
+  'exclusionGroup',
   'description',
   'calendars',
   'onExcluded',
@@ -157,6 +166,11 @@ export interface ScheduleRecord
   source: string | null;
   pausedAt: Date | null;
   pausedReason: string | null;
+  /** The leader resumes the schedule at this instant; null: paused until resumed by hand. */
+  pausedUntil: Date | null;
+  /** How many of the next occurrences are recorded `skipped` (with skipReason) instead of sent. */
+  skipCount: number;
+  skipReason: string | null;
   invalidReason: string | null;
   nextFireAt: Date | null;
   lastFireAt: Date | null;

@@ -12,6 +12,7 @@ import {
   Calendar,
   type CalendarLookup,
   compileSchedule,
+  formatDuration,
   type Schedule,
   ScheduleSpecError,
 } from '../time/index.ts';
@@ -19,6 +20,7 @@ import { reservedHeaderProblem } from './headers.ts';
 import { isJsonObject, jsonProblem } from './json.ts';
 import {
   durationProblem,
+  exclusionGroupProblem,
   instantProblem,
   jitterProblem,
   MAX_INT4,
@@ -138,6 +140,12 @@ export function validateFields(record: CheckedFields, now: number, calendars: Ca
       `${JSON.stringify(record.overlap)} is not one of ${OVERLAP_POLICIES.join(', ')}`,
     );
   }
+  if (record.exclusionGroup !== null && record.overlap === 'allow') {
+    return problem(
+      'exclusion_group',
+      `${JSON.stringify(record.exclusionGroup)}: a schedule of an exclusion group never overlaps a run of the group, so overlap 'allow' cannot apply; use overlap 'skip' or 'buffer_one', or no group`,
+    );
+  }
   if (!(CATCHUP_POLICIES as readonly string[]).includes(record.catchup)) {
     return problem(
       'catchup',
@@ -246,8 +254,17 @@ function timingProblem(r: CheckedFields): RecordCheck | null {
     ['catchup_window_ms', durationProblem(r.catchupWindowMs, 0)],
     ['jitter_ms', durationProblem(r.jitterMs, 0)],
     ['run_lease_ms', durationProblem(r.runLeaseMs, 1_000)],
+    ['start_deadline_ms', durationProblem(r.startDeadlineMs, 1_000)],
+    ['finish_deadline_ms', durationProblem(r.finishDeadlineMs, 1_000)],
+    ['exclusion_group', exclusionGroupProblem(r.exclusionGroup)],
   ]);
   if (found) return found;
+  if (r.startDeadlineMs !== null && r.finishDeadlineMs !== null && r.finishDeadlineMs < r.startDeadlineMs) {
+    return problem(
+      'finish_deadline_ms',
+      `${formatDuration(r.finishDeadlineMs)} is shorter than start_deadline_ms (${formatDuration(r.startDeadlineMs)}): a run cannot finish before it starts; make the finish deadline at least the start deadline`,
+    );
+  }
   if (r.startAt && r.endAt && r.startAt.getTime() >= r.endAt.getTime()) {
     return problem('end_at', `${r.endAt.toISOString()} is not after start_at (${r.startAt.toISOString()})`);
   }

@@ -13,10 +13,14 @@ export interface OccurrenceView {
   status: OccurrenceStatus;
   manual: boolean;
   force: boolean;
+  /** The backfill that sent it (`beat backfill`); null for a run of the schedule's own time. */
+  backfillId: number | null;
   taskId: string;
   leaderEpoch: number | null;
   claimedAt: string;
   enqueuedAt: string | null;
+  /** When the run was first seen started; null when no start was seen. */
+  startedAt: string | null;
   finishedAt: string | null;
   /** Enqueue minus due instant, ms; null until enqueued. */
   lagMs: number | null;
@@ -24,6 +28,9 @@ export interface OccurrenceView {
   durationMs: number | null;
   /** The worker's error, or why the slot did not run (missed, skipped). */
   error: string | null;
+  /** How it kept its schedule's deadlines, once judged (docs/alerts.md); null without deadlines. */
+  deadlineOutcome: string | null;
+  deadlineReason: string | null;
 }
 
 export async function scheduleOccurrences(
@@ -44,13 +51,17 @@ export function occurrenceView(o: OccurrenceRow): OccurrenceView {
     status: o.status,
     manual: o.manual,
     force: o.force,
+    backfillId: o.backfillId ?? null,
     taskId: o.taskId,
     leaderEpoch: o.leaderEpoch,
     claimedAt: o.claimedAt.toISOString(),
     enqueuedAt: o.enqueuedAt?.toISOString() ?? null,
+    startedAt: o.startedAt?.toISOString() ?? null,
     finishedAt: o.finishedAt?.toISOString() ?? null,
     lagMs: enqueued === null ? null : Math.max(0, enqueued - o.fireAt.getTime()),
     durationMs: enqueued !== null && finished !== null ? Math.max(0, finished - enqueued) : null,
     error: o.error,
+    deadlineOutcome: o.deadlineOutcome,
+    deadlineReason: o.deadlineReason,
   };
 }

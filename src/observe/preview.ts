@@ -43,6 +43,10 @@ export interface PreviewBefore {
   nextFireAt: Date | null;
   totalRuns: number;
   pausedAt: Date | null;
+  /** When a pause with an end ends (the leader resumes it then); absent or null: no end. */
+  pausedUntil?: Date | null;
+  /** A pending skip (`beat skip`): the next runs it takes are recorded skipped, not sent. */
+  skipCount?: number;
   invalidReason: string | null;
 }
 
@@ -53,6 +57,8 @@ export function previewBeforeOf(row: ScheduleRecord): PreviewBefore {
     nextFireAt: row.nextFireAt,
     totalRuns: row.totalRuns,
     pausedAt: row.pausedAt,
+    pausedUntil: row.pausedUntil,
+    skipCount: row.skipCount,
     invalidReason: row.invalidReason,
   };
 }
@@ -192,7 +198,12 @@ function atOnce(
   if (!schedule) return nothing('invalid after the edit: it would be refused');
   if (!after.enabled) return nothing('disabled: nothing runs');
   if (!before) return nothing('created: the first run is its next fire; nothing before now is caught up');
-  if (before.pausedAt) return nothing('paused: nothing runs until it is resumed');
+  if (before.pausedAt)
+    return nothing(
+      before.pausedUntil
+        ? `paused until ${before.pausedUntil.toISOString()}: nothing runs until the leader resumes it then`
+        : 'paused: nothing runs until it is resumed',
+    );
   const restarts =
     input.calendarChanged === true ||
     before.nextFireAt === null ||
@@ -220,11 +231,14 @@ function atOnce(
     runsLeft:
       after.maxRuns === null ? Number.POSITIVE_INFINITY : Math.max(0, after.maxRuns - before.totalRuns),
     catchupBudget: PREVIEW_CATCHUP_BUDGET,
+    skipLeft: before.skipCount ?? 0,
   });
+  const skipped =
+    plan.skipped.length > 0 ? `; ${plan.skipped.length} recorded skipped (an operator's skip)` : '';
   return {
     run: plan.run.map((slot) => show(schedule, slot.scheduledFor)),
     missed: plan.missed.length,
-    why: `due since ${new Date(cursor).toISOString()}: catch-up '${after.catchup}' within ${after.catchupWindowMs} ms decides`,
+    why: `due since ${new Date(cursor).toISOString()}: catch-up '${after.catchup}' within ${after.catchupWindowMs} ms decides${skipped}`,
   };
 }
 

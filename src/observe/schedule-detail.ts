@@ -1,6 +1,6 @@
 /**
  * One schedule, everything about it: its summary, its whole definition, its next fires with DST
- * marks, who holds its run lock, where it is edited, and the last operator actions on it.
+ * marks (and the ones a pending skip takes), its DST policy's effect at the coming clock changes, who holds its run lock, where it is edited, and the last operator actions on it.
  */
 
 import type { Database } from '../db/database.ts';
@@ -11,6 +11,7 @@ import { databaseNow } from '../db/store.ts';
 import type { RunLocks } from '../locks/index.ts';
 import { codeOwnedHint } from '../operate/enable.ts';
 
+import { type DstOutlook, dstOutlook } from './dst-outlook.ts';
 import { type Instant, instant } from './instant.ts';
 import { type RunLockView, runLockOf } from './run-lock.ts';
 import { nextFires, type RecordView, recordJson, skippedFires, viewRecord } from './schedule-view.ts';
@@ -21,6 +22,8 @@ interface NextFireView extends Instant {
   dst: string | null;
   /** The business-calendar mark (`moved from ...`), null when no calendar moved this fire. */
   calendar: string | null;
+  /** An operator skipped it (`beat skip`): it will be recorded skipped, not sent. */
+  skipped: boolean;
 }
 
 export interface ScheduleDetail {
@@ -30,6 +33,8 @@ export interface ScheduleDetail {
   nextFires: NextFireView[];
   /** Slots among the next fires that a business calendar skips (not fired), in words. */
   skippedFires: Array<ReturnType<typeof instant> & { calendar: string }>;
+  /** A local-time crontab's DST policy and its effect at the coming clock changes; null otherwise. */
+  dst: DstOutlook | null;
   runLock: RunLockView;
   /** For a schedule declared in code: where to edit it (its `enabled` cannot be changed here). */
   codeOwned: string | null;
@@ -56,12 +61,14 @@ export async function scheduleDetail(
       ...instant(f.at, view.zone),
       dst: f.dst || null,
       calendar: f.calendar || null,
+      skipped: f.skipped,
     })),
     skippedFires: skippedFires(view, now, fires).map((s) => ({
       ...instant(s.at, view.zone),
       calendar: s.text,
     })),
-    runLock: await runLockOf(database, locks, record.id),
+    dst: view.schedule ? dstOutlook(view.schedule, now, record.dstPolicy !== null) : null,
+    runLock: await runLockOf(database, locks, record),
     codeOwned: record.managedBy === 'code' ? codeOwnedHint(record) : null,
     actions: await recentActions(database.db, 10, name),
   };

@@ -74,20 +74,30 @@ export interface NextFire {
   dst: string;
   /** The business-calendar mark (`moved from ...`), '' when no calendar moved this fire. */
   calendar: string;
+  /** An operator skipped it (`beat skip`): recorded `skipped`, not sent. */
+  skipped: boolean;
 }
 
-/** The next `count` fires after `now`, within the schedule's window, with their DST marks. */
+/**
+ * The next `count` fires after `now` (after the end of a pause with an end: a slot at that instant
+ * runs), within the schedule's window, with their DST marks; the first ones a pending skip takes
+ * are marked (they are not runs: maxRuns counts past them).
+ */
 export function nextFires(view: RecordView, now: number, count: number): NextFire[] {
   const fires: NextFire[] = [];
   if (!view.schedule) return fires;
-  let after = now;
+  const until = view.record.pausedUntil?.getTime();
+  let after = until !== undefined && until - 1 > now ? until - 1 : now;
   let runs = view.record.totalRuns;
+  let skips = view.record.skipCount;
   while (fires.length < count) {
     const at = nextFireWithin(view.schedule, { ...view.record, totalRuns: runs }, after);
     if (at === null) break;
-    fires.push({ at, dst: describeDst(view.schedule.explain(at)), calendar: '' });
+    const skipped = skips > 0;
+    fires.push({ at, dst: describeDst(view.schedule.explain(at)), calendar: '', skipped });
     after = at;
-    runs++;
+    if (skipped) skips--;
+    else runs++;
   }
   const { moved } = calendarNotes(
     view.schedule,
@@ -112,6 +122,22 @@ export function skippedFires(
     fires.map((f) => f.at),
     view.zone,
   ).skipped;
+}
+
+/**
+ * The state with what an operator set, in words: `paused until 2026-12-08T09:00:00.000Z (deploy
+ * freeze)`, `paused (no reason given)`, `enabled, skipping the next 2 (holiday)`.
+ */
+export function stateText(view: RecordView, state: string = view.state): string {
+  const r = view.record;
+  const why = (reason: string | null) => ` (${reason ?? 'no reason given'})`;
+  let text = state;
+  if (state === 'paused') {
+    const until = r.pausedUntil ? ` until ${isoOrInvalid(r.pausedUntil)}` : '';
+    text = `paused${until}${why(r.pausedReason)}`;
+  }
+  if (r.skipCount > 0) text += `, skipping the next ${r.skipCount}${why(r.skipReason)}`;
+  return text;
 }
 
 /** ISO 8601, null for none, `invalid` for a date that is not one (an infinite timestamp). */
@@ -158,6 +184,9 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     catchupWindowMs: r.catchupWindowMs,
     jitterMs: r.jitterMs,
     runLeaseMs: r.runLeaseMs,
+    startDeadlineMs: r.startDeadlineMs,
+    finishDeadlineMs: r.finishDeadlineMs,
+    exclusionGroup: r.exclusionGroup,
     description: r.description,
     calendars: r.calendars,
     onExcluded: r.onExcluded,
@@ -165,6 +194,9 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     source: r.source,
     pausedAt: iso(r.pausedAt),
     pausedReason: r.pausedReason,
+    pausedUntil: iso(r.pausedUntil),
+    skipCount: r.skipCount,
+    skipReason: r.skipReason,
     nextFireAt: view.nextFireAt === null ? null : isoOrInvalid(new Date(view.nextFireAt)),
     lastFireAt: iso(r.lastFireAt),
     version: r.version,

@@ -11,7 +11,7 @@ import { displayStateCounts, type ScheduleFilter, schedulePage } from '../db/sql
 import { databaseNow } from '../db/store.ts';
 import { type DisplayState, describeSpec, type ScheduleRecord, specInWords } from '../model/index.ts';
 import { type Instant, iso, maybeInstant } from './instant.ts';
-import { displayState, type RecordView, viewRecord } from './schedule-view.ts';
+import { displayState, type RecordView, stateText, viewRecord } from './schedule-view.ts';
 
 export const DISPLAY_STATES: readonly DisplayState[] = ['enabled', 'paused', 'disabled', 'invalid', 'done'];
 
@@ -34,6 +34,12 @@ export interface ScheduleSummary {
   state: DisplayState;
   pausedAt: string | null;
   pausedReason: string | null;
+  /** When the leader resumes it by itself; null: paused until resumed by hand (or not paused). */
+  pausedUntil: Instant | null;
+  /** A pending skip (`beat skip`): how many of the next occurrences, and why. */
+  skip: { count: number; reason: string | null } | null;
+  /** The state with what an operator set, in words: `paused until … (reason)`. */
+  stateText: string;
   /** Why it is invalid: the column, what is wrong with it, and both as one line. */
   invalid: { column: string | null; problem: string; reason: string } | null;
   queue: string | null;
@@ -91,6 +97,9 @@ export function summarize(view: RecordView, now: number, latest: LatestOccurrenc
     state: displayState(view),
     pausedAt: iso(r.pausedAt),
     pausedReason: r.pausedReason,
+    pausedUntil: maybeInstant(r.pausedUntil?.getTime(), view.zone),
+    skip: r.skipCount > 0 ? { count: r.skipCount, reason: r.skipReason } : null,
+    stateText: stateText(view, displayState(view)),
     invalid: view.invalidReason
       ? {
           column: view.invalidColumn,

@@ -9,7 +9,8 @@
  *
  * A batch is three statements (src/db/sql/schedules-bulk.ts, audit.ts): the existing rows locked (`FOR UPDATE`),
  * one `INSERT ... ON CONFLICT (name) DO UPDATE` of the new and changed ones, and their audit records.
- * The next batch is validated while the previous one is in the database.
+ * The next batch is validated while the previous ones are in the database, and on Postgres two batches
+ * are written at once.
  */
 import type { Database } from '../db/database.ts';
 import { type BulkAuditEntry, recordActions } from '../db/sql/audit.ts';
@@ -75,27 +76,77 @@ export async function upsertMany(
   const size = Math.min(Math.max(1, Math.floor(options.batchSize ?? 1000)), MAX_BATCH);
   const result: BulkResult = { created: 0, updated: 0, unchanged: 0, notWritten: 0, errors: [], batches: [] };
   const seen = new Map<string, number>();
-  let checked = validateBatch(items, 0, size, seen);
-  for (let first = 0; first < items.length; first += size) {
-    const batch = checked;
-    const count = Math.min(size, items.length - first);
-    const writing =
-      batch.errors.length === 0 ? writeBatch(database, batch.valid, actor, options.source ?? 'client') : null;
-    // Validate the next batch while this one is in the database.
-    if (first + size < items.length) checked = validateBatch(items, first + size, size, seen);
-    const outcome = writing ? await writing : { errors: batch.errors };
-    if ('created' in outcome) {
-      result.created += outcome.created;
-      result.updated += outcome.updated;
-      result.unchanged += outcome.unchanged;
-      result.batches.push({ first, count, written: true });
-    } else {
-      result.errors.push(...outcome.errors);
-      result.notWritten += count - outcome.errors.length;
-      result.batches.push({ first, count, written: false });
-    }
+  const source = options.source ?? 'client';
+  const inFlight = new Set<Promise<void>>();
+  try {
+    await writeAll(database, items, actor, { size, source, seen, result, inFlight });
+  } catch (error) {
+    // Let the batch still in the database finish before reporting: nothing runs after the call.
+    await Promise.allSettled(inFlight);
+    throw error;
   }
+  result.errors.sort((a, b) => a.index - b.index);
   return result;
+}
+
+async function writeAll(
+  database: Database,
+  items: readonly BulkItem[],
+  actor: Actor,
+  call: {
+    size: number;
+    source: CreatedVia;
+    seen: Map<string, number>;
+    result: BulkResult;
+    inFlight: Set<Promise<void>>;
+  },
+): Promise<void> {
+  const { size, source, seen, result, inFlight } = call;
+  for (let first = 0; first < items.length; first += size) {
+    // Validated while the batches before it are in the database.
+    const batch = validateBatch(items, first, size, seen);
+    const count = Math.min(size, items.length - first);
+    const entry: BulkBatch = { first, count, written: false };
+    result.batches.push(entry);
+    if (batch.errors.length > 0) {
+      refuseBatch(result, entry, batch.errors);
+      continue;
+    }
+    const writing = writeBatch(database, batch.valid, actor, source).then((outcome) => {
+      if ('created' in outcome) acceptBatch(result, entry, outcome);
+      else refuseBatch(result, entry, outcome.errors);
+    });
+    const tracked = writing.finally(() => inFlight.delete(tracked));
+    tracked.catch(() => {}); // handled by the race or the final wait below
+    inFlight.add(tracked);
+    if (inFlight.size >= batchesInFlight(database)) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+}
+
+/**
+ * Batches written at once: two on Postgres, whose second backend writes while the first commits
+ * (the call's names are distinct, so the batches never wait on each other's rows); one on PGlite,
+ * a single connection.
+ */
+function batchesInFlight(database: Database): number {
+  return database.kind === 'postgres' ? 2 : 1;
+}
+
+function acceptBatch(
+  result: BulkResult,
+  entry: BulkBatch,
+  outcome: { created: number; updated: number; unchanged: number },
+): void {
+  result.created += outcome.created;
+  result.updated += outcome.updated;
+  result.unchanged += outcome.unchanged;
+  entry.written = true;
+}
+
+function refuseBatch(result: BulkResult, entry: BulkBatch, errors: BulkItemError[]): void {
+  result.errors.push(...errors);
+  result.notWritten += entry.count - errors.length;
 }
 
 function validateBatch(

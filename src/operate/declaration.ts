@@ -106,6 +106,9 @@ export function declarationOf(record: ScheduleRecord): ScheduleDeclarationInput 
     catchupWindow: record.catchupWindowMs,
     jitter: record.jitterMs,
     runLease: record.runLeaseMs,
+    startDeadline: record.startDeadlineMs,
+    finishDeadline: record.finishDeadlineMs,
+    exclusionGroup: record.exclusionGroup,
     description: record.description,
   };
 }

@@ -184,6 +184,8 @@ const RENAMED: Record<string, string> = {
   catchupWindowMs: 'catchupWindow',
   jitterMs: 'jitter',
   runLeaseMs: 'runLease',
+  startDeadlineMs: 'startDeadline',
+  finishDeadlineMs: 'finishDeadline',
 };
 const declarationName = (field: string) => (SPEC_FIELDS.has(field) ? 'schedule' : (RENAMED[field] ?? field));
 

@@ -8,14 +8,18 @@
 import type { AuditEntry } from '../db/sql/audit.ts';
 import type { DeclarationProblem } from '../model/index.ts';
 
-/** `bad_reason`: a pause reason with invisible or control characters, or too long. */
+/**
+ * `bad_reason`: a pause or skip reason with invisible or control characters, too long, or (a skip)
+ * missing. `bad_value`: another value of an action out of range (a skip count, a pause's end).
+ */
 export type OperationErrorCode =
   | 'not_found'
   | 'managed_by_code'
   | 'exists'
   | 'invalid'
   | 'conflict'
-  | 'bad_reason';
+  | 'bad_reason'
+  | 'bad_value';
 
 export class OperationError extends Error {
   constructor(

@@ -1,13 +1,17 @@
 /**
  * Pause and resume: an operator's switch, separate from `enabled` (which a declaration owns), so
  * `beat sync` never un-pauses and a deploy does not undo an incident response. `beat pause|resume`
- * and `POST /api/v1/schedules/NAME/pause|resume` both call these.
+ * and `POST /api/v1/schedules/NAME/pause|resume` both call these. A pause may have an end
+ * (`until`): the leader resumes the schedule then, through the same resume (src/beat/pause-ends.ts),
+ * recorded in the audit log as done by the beat itself.
  */
-import type { Database } from '../db/database.ts';
+import type { Database, Db } from '../db/database.ts';
 import { recordAction } from '../db/sql/audit.ts';
 import { pauseSchedule, resumeSchedule } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
-import { reasonProblem, type ScheduleRecord } from '../model/index.ts';
+import { isoOrInvalid, reasonProblem, type ScheduleRecord } from '../model/index.ts';
+import { MAX_DURATION_MS } from '../model/limits.ts';
+import { resolveUntil } from '../time/index.ts';
 import type { Actor } from './actor.ts';
 import { OperationError } from './errors.ts';
 import { lockSchedule } from './find.ts';
@@ -18,11 +22,21 @@ export interface PauseResult {
   alreadyPaused: boolean;
 }
 
+export interface PauseOptions {
+  /** Why; null: an existing pause keeps its reason. */
+  reason: string | null;
+  /**
+   * When the leader resumes it: an instant (Date, epoch ms, ISO 8601 with an offset) or a duration
+   * from now (`2h`); null or absent: until resumed by hand (a pause with an end loses it).
+   */
+  until?: unknown;
+}
+
 /** Pause; without a reason an existing pause keeps its reason. */
 export async function pause(
   database: Database,
   name: string,
-  reason: string | null,
+  { reason, until }: PauseOptions,
   actor: Actor,
 ): Promise<PauseResult> {
   const problem = reason === null ? null : reasonProblem(reason);
@@ -30,16 +44,50 @@ export async function pause(
     throw new OperationError('bad_reason', `the pause reason for ${JSON.stringify(name)} ${problem}`);
   }
   return database.db.transaction(async (tx) => {
+    const now = await databaseNow(database, tx);
+    const end = until === undefined || until === null ? null : pauseEnd(name, until, now);
     const record = await lockSchedule(tx, name);
     const alreadyPaused = record.pausedAt !== null;
-    const paused = await pauseSchedule(tx, record.id, reason ?? record.pausedReason ?? null);
+    const paused = await pauseSchedule(
+      tx,
+      record.id,
+      reason ?? record.pausedReason ?? null,
+      end === null ? null : new Date(end),
+    );
     await recordAction(tx, actor, 'pause', name, {
       reason: paused.pausedReason,
       alreadyPaused,
+      until: paused.pausedUntil ? isoOrInvalid(paused.pausedUntil) : null,
       version: paused.version,
     });
     return { record: paused, alreadyPaused };
   });
+}
+
+/** The instant a pause of `name` ends, checked: in the future, within 100 years. */
+function pauseEnd(name: string, until: unknown, now: number): number {
+  let at: number;
+  try {
+    at = resolveUntil(until, now, 'until');
+  } catch (error) {
+    throw new OperationError(
+      'bad_value',
+      `cannot pause ${JSON.stringify(name)}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (at <= now) {
+    throw new OperationError(
+      'bad_value',
+      `cannot pause ${JSON.stringify(name)} until ${new Date(at).toISOString()}: that is not in the future (now ${new Date(now).toISOString()}); give a later instant, or a duration such as "2h"`,
+    );
+  }
+  if (at - now > MAX_DURATION_MS) {
+    throw new OperationError(
+      'bad_value',
+      `cannot pause ${JSON.stringify(name)} until ${new Date(at).toISOString()}: more than 100 years ahead; pause without --until instead`,
+    );
+  }
+  return at;
 }
 
 export interface ResumeResult {
@@ -56,12 +104,29 @@ export async function resume(database: Database, name: string, actor: Actor): Pr
   return database.db.transaction(async (tx) => {
     const record = await lockSchedule(tx, name);
     if (record.pausedAt === null) return { record, resumed: false };
-    const resumed = await resumeSchedule(tx, record, await databaseNow(database, tx));
-    await recordAction(tx, actor, 'resume', name, {
-      pausedAt: record.pausedAt.toISOString(),
-      reason: record.pausedReason,
-      version: resumed.version,
-    });
+    const resumed = await resumePaused(tx, record, await databaseNow(database, tx), actor, false);
     return { record: resumed, resumed: true };
   });
+}
+
+/**
+ * Resume `record` (locked, paused) in the transaction `tx` and record it: by an operator, or by the
+ * beat itself when its pause has ended (`byItself`).
+ */
+export async function resumePaused(
+  tx: Db,
+  record: ScheduleRecord,
+  now: number,
+  actor: Actor,
+  byItself: boolean,
+): Promise<ScheduleRecord> {
+  const resumed = await resumeSchedule(tx, record, now);
+  await recordAction(tx, actor, 'resume', record.name, {
+    pausedAt: record.pausedAt ? isoOrInvalid(record.pausedAt) : null,
+    reason: record.pausedReason,
+    ...(record.pausedUntil ? { until: isoOrInvalid(record.pausedUntil) } : {}),
+    ...(byItself ? { byItself: true } : {}),
+    version: resumed.version,
+  });
+  return resumed;
 }

@@ -52,4 +52,5 @@ export {
   type SolarSpec,
 } from './schedule.ts';
 export { SOLAR_EVENTS, type SolarEvent } from './solar.ts';
+export { resolveUntil } from './until.ts';
 export { ZoneRules } from './zone.ts';

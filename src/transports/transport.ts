@@ -43,6 +43,12 @@ export interface Transport {
    * cannot: its runs are closed when their run lease ends instead of being followed longer.
    */
   readonly tracksRuns?: boolean;
+  /**
+   * Encode these items' messages ahead of their send (claim ahead: docs/runtime.md), as far as the
+   * send does not decide; enqueue of the same item objects then only finishes them. Optional; an
+   * item must not change once prepared.
+   */
+  prepare?(items: EnqueueItem[]): void;
   /** Enqueue a batch; one result per item, in order. Throws only when nothing could be sent. */
   enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]>;
   /** The state of runs, by task id. */

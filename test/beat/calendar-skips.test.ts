@@ -1,6 +1,6 @@
 /**
  * A slot a business calendar skips is recorded (src/beat/batch.ts, calendarSkips): one
- * `skipped_calendar` row per slot, naming the calendar, the day and its label, recorded by the plan
+ * `skipped` row per slot, naming the calendar, the day and its label, recorded by the plan
  * of the next fire after it (looking back to the last fire), never sent.
  */
 import assert from 'node:assert/strict';
@@ -66,16 +66,8 @@ test('the slots a calendar skipped since the last fire are recorded when the nex
     second.occurrences.map((o) => [new Date(o.scheduledFor).toISOString(), o.status, o.error]),
     [
       ['2026-12-27T08:00:00.000Z', 'claimed', null],
-      [
-        '2026-12-25T08:00:00.000Z',
-        'skipped_calendar',
-        'skipped: calendar "holidays" excludes 2026-12-25 (Christmas)',
-      ],
-      [
-        '2026-12-26T08:00:00.000Z',
-        'skipped_calendar',
-        'skipped: calendar "holidays" excludes 2026-12-26 (Christmas)',
-      ],
+      ['2026-12-25T08:00:00.000Z', 'skipped', 'skipped: calendar "holidays" excludes 2026-12-25 (Christmas)'],
+      ['2026-12-26T08:00:00.000Z', 'skipped', 'skipped: calendar "holidays" excludes 2026-12-26 (Christmas)'],
     ],
   );
   // The plan after it looks back to its last fire only: nothing recorded twice.
@@ -95,8 +87,8 @@ test('after downtime across the holidays, the skipped slots are still recorded, 
   ]);
   assert.deepEqual(statuses.sort(), [
     ['2026-12-24', 'missed'],
-    ['2026-12-25', 'skipped_calendar'],
-    ['2026-12-26', 'skipped_calendar'],
+    ['2026-12-25', 'skipped'],
+    ['2026-12-26', 'skipped'],
     ['2026-12-27', 'missed'],
     ['2026-12-28', 'claimed'],
   ]);

@@ -1,7 +1,7 @@
 /**
  * Business calendars, live, on real Postgres with a leading beat: an edit of a calendar applies to
  * the schedules that name it at once. A slot claimed ahead of its instant that the calendar now
- * excludes is taken back, recorded `skipped_calendar` with the calendar and the day, and never
+ * excludes is taken back, recorded `skipped` with the calendar and the day, and never
  * sent; the schedule's next fire moves to the next allowed day. A calendar that excludes today
  * stops a frequent schedule; allowing today again brings it back within seconds.
  *
@@ -54,7 +54,7 @@ test('a calendar edited between claim and instant: the claim is taken back, reco
     async () => (await rows('live.hourly'))[0]?.status !== 'claimed',
   );
   const [row] = await rows('live.hourly');
-  assert.equal(row?.status, 'skipped_calendar');
+  assert.equal(row?.status, 'skipped');
   assert.match(
     row?.error ?? '',
     new RegExp(
@@ -91,8 +91,5 @@ test('a calendar that excludes today stops a schedule; allowing today again brin
   await file.db.sql`update metronome.calendars set weekdays = '{}' where name = 'live-today'`;
   await eventually('fires again once today is allowed', 15_000, () => transport.of('live.often').length >= 2);
   const statuses = new Set((await rows('live.often')).map((r) => r.status));
-  assert.ok(
-    !statuses.has('skipped_calendar'),
-    'nothing recorded skipped: the calendar allows those slots now',
-  );
+  assert.ok(!statuses.has('skipped'), 'nothing recorded skipped: the calendar allows those slots now');
 });

@@ -86,6 +86,7 @@ test('a slot is claimed ahead of its instant and sent at it, not before', async 
   const items = transport.of('ahead-plain');
   assert.equal(items.length, 1);
   assert.ok((items[0]?.at ?? 0) >= at, 'sent at or after its instant');
+  assert.ok(transport.sentPrepared.has(claimed.task_id), 'its message was prepared at the claim');
 });
 
 test('a claim whose next slot is beyond the horizon is sent, though other schedules change while it is held', async () => {
@@ -110,7 +111,7 @@ test('an edit of its arguments inside the lookahead: the slot is kept and goes w
   await file.db.sql`update metronome.schedules set args = '["new"]'::jsonb where id = ${id}`;
   await eventually('sent', 15_000, () => transport.of('ahead-args').length > 0);
   const [item] = transport.of('ahead-args');
-  assert.deepEqual(item?.args, ['new'], 'sent as the schedule is now');
+  assert.deepEqual(item?.args, ['new'], 'sent as the schedule is now, not as it was encoded ahead');
   assert.ok((item?.at ?? 0) >= at);
   assert.equal((await rows('ahead-args')).length, 1);
 });

@@ -20,4 +20,8 @@ test('a write that would go backwards or out of a finished status is refused', (
   assert.throws(() => transition('running', ['succeeded']), /succeeded → running/);
   assert.throws(() => transition('missed', ['enqueued']), /enqueued → missed/);
   assert.throws(() => transition('enqueued', []), /\(none\) → enqueued/);
+  // An operator's skip takes back only a claim never sent: once enqueued, it ran.
+  assert.deepEqual(transition('skipped'), ['claimed']);
+  assert.throws(() => transition('skipped', ['enqueued']), /enqueued → skipped/);
+  assert.ok(FINISHED_STATUSES.has('skipped'));
 });

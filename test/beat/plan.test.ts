@@ -120,3 +120,50 @@ describe('planDue', () => {
     assert.ok(slot && slot.scheduledFor === T0 && slot.fireAt >= T0 && slot.fireAt < T0 + 20_000);
   });
 });
+
+describe('planDue with an operator skip (beat skip)', () => {
+  test('the next run is skipped, not run, and the cursor moves past it as for a run', () => {
+    const p = plan({ skipLeft: 2 });
+    assert.equal(p.run.length, 0);
+    assert.deepEqual(
+      p.skipped.map((s) => iso(s.scheduledFor)),
+      ['2026-06-01T12:00:00.000Z'],
+    );
+    assert.equal(iso(p.cursor), '2026-06-01T12:01:00.000Z');
+  });
+
+  test('slots claimed ahead: the first ones are skipped, the rest run', () => {
+    const p = plan({ claimUntil: T0 + 2 * MIN, skipLeft: 2 });
+    assert.deepEqual(
+      p.skipped.map((s) => iso(s.scheduledFor)),
+      ['2026-06-01T12:00:00.000Z', '2026-06-01T12:01:00.000Z'],
+    );
+    assert.deepEqual(
+      p.run.map((s) => iso(s.scheduledFor)),
+      ['2026-06-01T12:02:00.000Z'],
+    );
+  });
+
+  test('a skipped slot is not a run: maxRuns counts the runs left after it', () => {
+    const p = plan({ claimUntil: T0 + 2 * MIN, skipLeft: 1, runsLeft: 1 });
+    assert.deepEqual(
+      p.skipped.map((s) => iso(s.scheduledFor)),
+      ['2026-06-01T12:00:00.000Z'],
+    );
+    assert.deepEqual(
+      p.run.map((s) => iso(s.scheduledFor)),
+      ['2026-06-01T12:01:00.000Z'],
+    );
+    assert.equal(p.cursor, null);
+  });
+
+  test('after downtime, the catch-up run is the one skipped; missed slots do not count', () => {
+    const p = plan({ now: T0 + 10 * MIN + 30_000, skipLeft: 1 });
+    assert.equal(p.run.length, 0);
+    assert.deepEqual(
+      p.skipped.map((s) => iso(s.scheduledFor)),
+      ['2026-06-01T12:10:00.000Z'],
+    );
+    assert.equal(p.missed.length, 10);
+  });
+});

@@ -91,6 +91,29 @@ test('an unknown BROKER_URL scheme is refused before connecting or migrating', a
   await assertUntouched();
 });
 
+test('the alert webhook: a URL without its secret, a short secret, a scheme that is not HTTP', async () => {
+  assertOneLine(
+    await beatRun({ METRONOME_ALERT_WEBHOOK_URL: 'https://alerts.example.com/hook' }),
+    /METRONOME_ALERT_WEBHOOK_SECRET is required with METRONOME_ALERT_WEBHOOK_URL/,
+  );
+  await assertUntouched();
+  assertOneLine(
+    await beatRun({
+      METRONOME_ALERT_WEBHOOK_URL: 'https://alerts.example.com/hook',
+      METRONOME_ALERT_WEBHOOK_SECRET: 'short',
+    }),
+    /METRONOME_ALERT_WEBHOOK_SECRET=\(hidden, 5 characters\): must be at least 16 characters/,
+  );
+  assertOneLine(
+    await beatRun({
+      METRONOME_ALERT_WEBHOOK_URL: 'ftp://alerts.example.com',
+      METRONOME_ALERT_WEBHOOK_SECRET: 'x'.repeat(20),
+    }),
+    /METRONOME_ALERT_WEBHOOK_URL.*http:\/\/ or https:\/\//,
+  );
+  await assertUntouched();
+});
+
 test('binding the HTTP endpoints to a non-loopback address logs a warning', async () => {
   /** A beat listening on `bind`, until it leads; its logs. */
   const logsOf = async (bind: string) => {

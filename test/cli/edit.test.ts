@@ -158,3 +158,38 @@ test('beat edit --every: a new spec of another kind replaces the old one', async
   );
   assert.equal((await footprint('ed.nightly')).row?.version, 3);
 });
+
+test('beat add and edit --exclusion-group: set, shown by beat show, refused with overlap allow, cleared with none', async () => {
+  const added = await run(
+    'add',
+    'ed.vacuum',
+    '--task',
+    'db.vacuum',
+    '--every',
+    '1h',
+    '--exclusion-group',
+    'nightly-db',
+  );
+  assert.equal(added.code, 0, added.stderr);
+  const group = async () =>
+    (
+      await pg.sql<
+        { g: string | null }[]
+      >`select exclusion_group as g from metronome.schedules where name = 'ed.vacuum'`
+    )[0]?.g;
+  assert.equal(await group(), 'nightly-db');
+  const shown = await run('show', 'ed.vacuum');
+  assert.match(shown.stdout, /exclusion group\s+nightly-db \(free\)/);
+  const allow = await run('edit', 'ed.vacuum', '--overlap', 'allow');
+  assert.equal(allow.code, 2);
+  assert.match(
+    allow.stderr,
+    /--exclusion-group: "nightly-db": a schedule of an exclusion group never overlaps/,
+  );
+  const bad = await run('edit', 'ed.vacuum', '--exclusion-group', 'night db');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--exclusion-group: "night db" is not a group name/);
+  const cleared = await run('edit', 'ed.vacuum', '--exclusion-group', 'none');
+  assert.equal(cleared.code, 0, cleared.stderr);
+  assert.equal(await group(), null);
+});

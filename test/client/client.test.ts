@@ -227,6 +227,8 @@ describe('one schedule at a time', () => {
       state,
       pausedAt,
       pausedReason,
+      pausedUntil,
+      skip,
       invalidReason,
       nextFireAt,
       lastFireAt,
@@ -263,6 +265,21 @@ describe('one schedule at a time', () => {
   test('pause, resume, enable, disable, trigger, next fires, history, list and remove', async () => {
     assert.equal((await client.pause('k.every', { reason: 'maintenance' })).state, 'paused');
     assert.equal((await client.resume('k.every')).state, 'enabled');
+    const until = new Date(Date.now() + 3_600_000);
+    const pausedUntil = await client.pause('k.every', { reason: 'until later', until });
+    assert.equal(pausedUntil.pausedUntil?.getTime(), until.getTime());
+    assert.equal((await client.resume('k.every')).pausedUntil, null);
+    const skipping = await client.skip('k.every', { count: 2, reason: 'holiday' });
+    assert.deepEqual(skipping.skip, { count: 2, reason: 'holiday' });
+    const [first] = await client.nextFires('k.every', { count: 1 });
+    const unskipped = await client.clearSkip('k.every');
+    assert.equal(unskipped.skip, null);
+    const [firstWithoutSkip] = await client.nextFires('k.every', { count: 1 });
+    assert.equal(
+      (first?.getTime() ?? 0) - (firstWithoutSkip?.getTime() ?? 0),
+      2 * 15 * 60_000,
+      'the next fires leave out the two skipped',
+    );
     assert.equal((await client.disable('k.every')).state, 'disabled');
     assert.equal((await client.enable('k.every')).state, 'enabled');
     const fires = await client.nextFires('k.every', { count: 3, after: new Date('2026-01-01T00:00:00Z') });
@@ -292,6 +309,10 @@ describe('one schedule at a time', () => {
       'client:create',
       'client:pause',
       'client:resume',
+      'client:pause',
+      'client:resume',
+      'client:skip',
+      'client:skip',
       'client:disable',
       'client:enable',
       'client:trigger',

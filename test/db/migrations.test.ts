@@ -34,7 +34,9 @@ test('migrations apply to a fresh database, and a second run is a no-op', async 
     tables.map((t) => t.table_name),
     [
       '__migrations',
+      'alerts',
       'audit_log',
+      'backfills',
       'calendar_days',
       'calendars',
       'leader',

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job } from 'kubernetes-models/batch/v1/Job';
@@ -32,6 +33,7 @@ const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'v1/ServiceAccount': ServiceAccount,
   'v1/PersistentVolumeClaim': PersistentVolumeClaim,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 function validate(manifest: Manifest, where: string): void {
@@ -84,5 +86,20 @@ test('the base and each overlay render with kubectl kustomize into valid objects
     } else {
       assert.equal(deployment.spec?.replicas, 2);
     }
+  }
+});
+
+test('the alerting rules name only series the beat exports, and alert on no leader and on breaches', async () => {
+  const file = path.join(KUBE, 'overlays/production/prometheusrule.yaml');
+  const [rule] = parseYaml(fs.readFileSync(file, 'utf8'), file) as unknown as PrometheusRule[];
+  const rules = (rule?.spec?.groups?.flatMap((g) => g.rules) ?? []).filter((r) => r !== undefined);
+  const names = rules.map((r) => r.alert);
+  for (const wanted of ['MetronomeNoLeader', 'MetronomeDeadlineBreach', 'MetronomeAlertsUndelivered'])
+    assert.ok(names.includes(wanted), `${wanted} in ${names.join(', ')}`);
+  const { BeatMetrics } = await import('../../src/beat/metrics.ts');
+  const exported = new Set((await new BeatMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+  for (const r of rules) {
+    for (const series of String(r.expr).match(/metronome_[a-z_]+/g) ?? [])
+      assert.ok(exported.has(series), `${r.alert}: ${series} is not a metric the beat exports`);
   }
 });

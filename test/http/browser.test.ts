@@ -61,6 +61,10 @@ before(async () => {
   await pg.sql`insert into metronome.schedules (name, task, kind, every_ms, managed_by, catchup, next_fire_at)
                values ('reports.every_10m', 'reports.tasks.refresh', 'interval', 600000, 'db', 'latest',
                        now() - interval '65 minutes')`;
+  // A local-time crontab whose policy runs a repeated 02:30 twice and skips a missing one.
+  await pg.sql`insert into metronome.schedules (name, task, kind, cron, timezone, dst_policy, managed_by)
+               values ('night.berlin', 'night.tasks.sweep', 'crontab', '30 2 * * *', 'Europe/Berlin',
+                       'repeated=both,missing=skip', 'db')`;
   await pg.sql`insert into metronome.schedules (name, task, kind, cron, timezone, managed_by)
                values ('billing.retry', 'billing.tasks.retry', 'crontab', '0 9 * * 1-5', 'Moon/Base', 'db')`;
   beat = new BeatProcess('beat', env);
@@ -257,6 +261,146 @@ test('pausing through the page: refused without the token, done with it, recorde
   await page.click('form[data-action=resume] button');
   await page.waitForSelector('form[data-action=pause]');
   assert.equal((await paused()).paused_at, null);
+  await page.close();
+});
+
+test('backfilling through the page: the slots listed first, then sent by the leader, marked in the history', async () => {
+  const page = await open('/schedules/reports.every_10m');
+  await page.focus('#token-button');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#token-dialog[open]');
+  await page.keyboard.type(TOKEN);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type('Dana (on call)');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('token-button')?.textContent === 'Token set');
+  // The hour the beat was down: its slots recorded missed (never sent) are sent; the one sent is not.
+  const from = new Date(Date.now() - 70 * 60_000).toISOString();
+  await page.fill('#backfill-from', from);
+  await page.fill('#backfill-to', 'now');
+  await page.fill('#backfill-rate', '10/s');
+  await page.click('form[data-action=backfill] button[value=dry]');
+  await page.waitForSelector('#action-status.ok');
+  const listed = await text(page, '#action-status');
+  assert.match(listed, /reports\.every_10m: \d+ slots \(.*\), \d+ to send; nothing recorded\./);
+  assert.equal((await pg.sql`select 1 from metronome.backfills`).length, 0, 'listing records nothing');
+  await page.click('form[data-action=backfill] button[value=run]');
+  await page.waitForFunction(() =>
+    /Backfill #\d+ of/.test(document.getElementById('action-status')?.textContent ?? ''),
+  );
+  assert.match(
+    await text(page, '#action-status'),
+    /Backfill #1 of reports\.every_10m recorded: \d+ of \d+ slots/,
+  );
+  // Without a reload: the backfill done, its runs in the history with their mark.
+  await page.waitForFunction(
+    () => /done/.test(document.querySelector('#backfills tr[data-backfill="1"]')?.textContent ?? ''),
+    undefined,
+    { timeout: 20_000 },
+  );
+  await page.waitForSelector('#history .tag:has-text("backfill #1")', { timeout: 10_000 });
+  const [row] = await pg.sql<{ n: number }[]>`
+    select count(*)::int as n from metronome.occurrences where backfill_id = 1 and status = 'succeeded'`;
+  assert.ok((row?.n ?? 0) >= 5, `the missed slots were sent (${row?.n})`);
+  await page.screenshot({ path: path.join(SHOTS, 'schedule-backfill.png'), fullPage: false });
+  await page.close();
+  // The form's fields are labelled, the page still keyboard-friendly.
+  const fresh = await open('/schedules/reports.every_10m');
+  await checkAccessible(fresh);
+  await fresh.close();
+});
+
+/** Set the API token (and an actor name) in a page, through the token dialog. */
+async function setToken(page: Page, actor: string): Promise<void> {
+  await page.click('#token-button');
+  await page.waitForSelector('#token-dialog[open]');
+  await page.fill('#token-input', TOKEN);
+  await page.fill('#actor-input', actor);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.getElementById('token-button')?.textContent === 'Token set');
+}
+
+test('skip the next two through the page: recorded skipped with the reason, shown in the ledger; cleared', async () => {
+  const page = await open('/schedules/ops.heartbeat');
+  await setToken(page, 'Sam (ops)');
+  await page.fill('#skip-count', '2');
+  await page.fill('#skip-reason', 'broker failover drill');
+  await page.click('form[data-action=skip] button');
+  await page.waitForSelector('#action-status.ok');
+  assert.match(await text(page, '#action-status'), /Skipping the next occurrences of ops\.heartbeat/);
+  // Every second: both are taken within a few seconds, and listed with the operator's reason.
+  await page.waitForFunction(
+    () => document.querySelectorAll('#problems tr[data-status=skipped]').length >= 2,
+    null,
+    {
+      timeout: 15_000,
+    },
+  );
+  const skipped = (await page.locator('#problems tr[data-status=skipped]').first().textContent()) ?? '';
+  assert.match(skipped, /skipped: broker failover drill/);
+  const rows = await pg.sql<{ n: number }[]>`
+    select count(*)::int as n from metronome.occurrences where schedule_name = 'ops.heartbeat' and status = 'skipped'`;
+  assert.equal(rows[0]?.n, 2, 'exactly two skipped');
+  const [audit] = await pg.sql<{ actor: string; action: string }[]>`
+    select actor, action from metronome.audit_log where schedule_name = 'ops.heartbeat' order by id desc limit 1`;
+  assert.deepEqual(audit, { actor: 'Sam (ops)', action: 'skip' });
+  // A skip still pending is shown, and can be cleared.
+  await page.fill('#skip-count', '10000');
+  await page.fill('#skip-reason', 'hold everything');
+  await page.click('form[data-action=skip] button');
+  await page.waitForSelector('#skip-pending');
+  await page.waitForFunction(() =>
+    /skipping the next \d+ \(hold everything\)/.test(document.getElementById('headline')?.textContent ?? ''),
+  );
+  assert.ok(
+    (await page.locator('#next-fires tr[data-skipped]').count()) > 0,
+    'the next fires are marked skipped',
+  );
+  await page.screenshot({ path: path.join(SHOTS, 'schedule-skip.png'), fullPage: false });
+  await page.click('form[data-action=clear-skip] button');
+  await page.waitForFunction(() => !document.getElementById('skip-pending'));
+  const [left] = await pg.sql<{ skip_count: number }[]>`
+    select skip_count from metronome.schedules where name = 'ops.heartbeat'`;
+  assert.equal(left?.skip_count, 0);
+  // The new forms are labelled and reachable: checked on a fresh load (focus at the start).
+  await page.reload();
+  await page.waitForSelector('#live-status.on', { timeout: 10_000 });
+  await checkAccessible(page);
+  await page.close();
+});
+
+test('pause until an instant through the page: shown as paused until T with the reason', async () => {
+  const page = await open('/schedules/herd.report_08');
+  await setToken(page, 'Sam (ops)');
+  await page.fill('#pause-reason', 'quarter close');
+  await page.fill('#pause-until', '2h');
+  await page.click('form[data-action=pause] button');
+  await page.waitForSelector('form[data-action=resume]');
+  const [row] = await pg.sql<{ until_ms: number }[]>`
+    select (extract(epoch from paused_until - paused_at) * 1000)::float8 as until_ms
+    from metronome.schedules where name = 'herd.report_08'`;
+  assert.ok(Math.abs(Number(row?.until_ms) - 7_200_000) < 5_000, `paused for two hours: ${row?.until_ms}`);
+  assert.match(
+    await text(page, '#headline'),
+    /until \d{4}-\d{2}-\d{2}T[\d:.]+Z \(resumes by itself\): quarter close/,
+  );
+  await page.close();
+});
+
+test("a local-time crontab's page marks what its DST policy does at the coming clock changes", async () => {
+  const page = await open('/schedules/night.berlin');
+  await page.waitForSelector('#dst-changes li');
+  assert.match(
+    await text(page, '#dst-policy'),
+    /DST policy: a time that occurs twice runs at both; a time that does not exist is skipped/,
+  );
+  const outcomes = await page.$$eval('#dst-changes li', (items) =>
+    items.map((li) => li.getAttribute('data-outcome')),
+  );
+  assert.ok(outcomes.includes('skipped') && outcomes.includes('both'), `both kinds of change: ${outcomes}`);
+  const changes = await text(page, '#dst-changes');
+  assert.match(changes, /skipped.*02:30:00 does not exist: skipped, no run/s);
+  assert.match(changes, /runs twice.*02:30:00 occurs twice: both, runs 02:30:00 \+02:00 .*02:30:00 \+01:00/s);
   await page.close();
 });
 

@@ -50,6 +50,9 @@ test('a minimal declaration gets the documented defaults', () => {
     catchupWindowMs: 3_600_000,
     jitterMs: 0,
     runLeaseMs: null,
+    startDeadlineMs: null,
+    finishDeadlineMs: null,
+    exclusionGroup: null,
     description: null,
     calendars: [],
     onExcluded: 'skip',
@@ -230,4 +233,28 @@ test('a stored DST policy is validated: bad text or a policy on another kind is 
   assert.ok(second.ok);
   assert.equal(second.schedule.next(Date.parse('2026-10-24T12:00:00Z')), Date.parse('2026-10-25T01:30:00Z'));
   assert.equal(second.schedule.next(Date.parse('2026-03-28T12:00:00Z')), Date.parse('2026-03-30T00:30:00Z'));
+});
+
+test('an exclusion group: a plain name, stored as given; never with overlap allow', () => {
+  const ok = parseDeclaration(
+    defineSchedule({ name: 'b', task: 't', schedule: every('1h'), exclusionGroup: 'nightly-db' }),
+    NOW,
+  );
+  assert.ok(ok.ok, JSON.stringify(ok));
+  assert.equal(ok.fields.exclusionGroup, 'nightly-db');
+  const none = parseDeclaration(defineSchedule({ name: 'b', task: 't', schedule: every('1h') }), NOW);
+  assert.ok(none.ok);
+  assert.equal(none.fields.exclusionGroup, null);
+  const [badName] = problems({ name: 'b', task: 't', schedule: every('1h'), exclusionGroup: 'night db' });
+  assert.equal(badName?.field, 'exclusionGroup');
+  assert.match(badName?.reason ?? '', /not a group name: use 1 to 100 letters/);
+  const [allow] = problems({
+    name: 'b',
+    task: 't',
+    schedule: every('1h'),
+    exclusionGroup: 'nightly-db',
+    overlap: 'allow',
+  });
+  assert.equal(allow?.field, 'exclusionGroup');
+  assert.match(allow?.reason ?? '', /overlap 'allow' cannot apply; use overlap 'skip' or 'buffer_one'/);
 });

@@ -117,6 +117,29 @@ test('an edit that keeps the timing keeps a due cursor: the catch-up policy afte
     now: NOW,
   });
   assert.match(paused.atOnce.why, /paused/);
+  const pausedUntil = previewEdit({
+    calendars: NO_CALENDARS,
+    name: 'p',
+    before: stored(skip, dueSince, {
+      pausedAt: new Date(dueSince),
+      pausedUntil: new Date(NOW + 3_600_000),
+    }),
+    after: latest,
+    now: NOW,
+  });
+  assert.match(
+    pausedUntil.atOnce.why,
+    /paused until 2026-10-24T13:00:00.000Z: nothing runs until the leader resumes it then/,
+  );
+  const skipping = previewEdit({
+    calendars: NO_CALENDARS,
+    name: 'p',
+    before: stored(skip, dueSince, { skipCount: 1 }),
+    after: latest,
+    now: NOW,
+  });
+  assert.deepEqual(skipping.atOnce.run, [], 'the one run a pending skip takes is not sent');
+  assert.match(skipping.atOnce.why, /1 recorded skipped \(an operator's skip\)/);
 });
 
 test('an earlier start: the new fires show, and the preview says the slots before now are not caught up', () => {

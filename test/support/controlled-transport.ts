@@ -22,6 +22,12 @@ export class ControlledTransport implements Transport {
   #arrived: (() => void) | null = null;
   /** Calls to enqueue() that reached the gate. */
   held = 0;
+  /** Items prepared ahead (Transport.prepare): what prepare saw, sent as it was then. */
+  readonly #prepared = new WeakMap<EnqueueItem, EnqueueItem>();
+  /** Task ids sent from what was prepared ahead. */
+  readonly sentPrepared = new Set<string>();
+  /** The batches waiting at the gate now. */
+  readonly #atGate = new Set<EnqueueItem[]>();
 
   /**
    * Hold every enqueue until the returned `release` is called; `arrived` resolves when the first
@@ -41,15 +47,25 @@ export class ControlledTransport implements Transport {
     return { arrived, release };
   }
 
+  /** Keeps a copy of each item, as a real transport keeps its encoding: enqueue sends the copy. */
+  prepare(items: EnqueueItem[]): void {
+    for (const item of items) this.#prepared.set(item, structuredClone(item));
+  }
+
   async enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]> {
     if (this.#gate) {
       this.held += 1;
+      this.#atGate.add(batch);
       this.#arrived?.();
       await this.#gate;
+      this.#atGate.delete(batch);
     }
     if (this.failing) throw new Error(this.failing);
     if (this.stuck) return new Promise(() => {});
-    for (const item of batch) {
+    for (const given of batch) {
+      const prepared = this.#prepared.get(given);
+      if (prepared) this.sentPrepared.add(given.taskId);
+      const item = prepared ?? given;
       this.enqueued.push({ ...item, at: Date.now() });
       this.#states.set(item.taskId, this.unseen.has(item.scheduleName) ? 'unknown' : 'active');
     }
@@ -66,6 +82,11 @@ export class ControlledTransport implements Transport {
 
   finishAll(state: RunState = 'succeeded'): void {
     for (const [id, s] of this.#states) if (s === 'active') this.#states.set(id, state);
+  }
+
+  /** The schedule names of the items waiting at the gate now. */
+  waiting(): string[] {
+    return [...this.#atGate].flatMap((batch) => batch.map((item) => item.scheduleName));
   }
 
   of(schedule: string) {

@@ -97,7 +97,7 @@ function collect(into: InProcessBeat['logs']): Writable {
 export function leadingBeatPerFile(
   transport: Transport,
   options: { redisLocks?: boolean } & Partial<BeatOptions> = {},
-): { readonly db: TestDatabase; readonly running: InProcessBeat } {
+): { readonly db: TestDatabase; readonly running: InProcessBeat; readonly lockPrefix: string } {
   const { redisLocks = false, ...beatOptions } = options;
   const lockPrefix = randomPrefix('beat-locks');
   let db: TestDatabase | undefined;
@@ -121,6 +121,7 @@ export function leadingBeatPerFile(
     await db?.drop();
   });
   return {
+    lockPrefix,
     get db() {
       if (!db) throw new Error('the database is made before the first test');
       return db;

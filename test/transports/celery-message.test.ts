@@ -22,8 +22,10 @@ import {
   celeryPriorityForRedis,
   certificateSignerId,
   encodeRedisEnvelope,
+  finishRedisEnvelope,
   type JsonValue,
   PROTOCOL_HEADER_KEYS,
+  prepareRedisEnvelope,
   type RedisEnvelopeOptions,
   redisBindingKey,
   redisBindingMember,
@@ -132,6 +134,34 @@ describe('byte-exact against Python captures', () => {
       assert.equal(JSON.parse(ours).properties.delivery_tag, capture.options.deliveryTag);
     });
   }
+});
+
+describe('encoded ahead of the send (claim ahead)', () => {
+  test('an envelope prepared ahead and finished at the send is the one encoded at the send, byte for byte', () => {
+    for (const capture of CAPTURES) {
+      const { deliveryTag, now, replyTo, signing } = capture.options;
+      const prepared = prepareRedisEnvelope(capture.message, {
+        ...(replyTo === undefined ? {} : { replyTo }),
+        ...(signing === undefined ? {} : { signing }),
+      });
+      assert.equal(
+        finishRedisEnvelope(prepared, { deliveryTag, now }),
+        encodeRedisEnvelope(capture.message, capture.options),
+        capture.name,
+      );
+      const push = redisPush(capture.message, { ...capture.options, prepared });
+      assert.equal(push.envelope, encodeRedisEnvelope(capture.message, capture.options), capture.name);
+    }
+  });
+
+  test('its expiration counts from the send, not from the preparation; each send has a tag of its own', () => {
+    const prepared = prepareRedisEnvelope({ ...ADD, expiresAt: 10_000 });
+    const at = (now: number) => JSON.parse(finishRedisEnvelope(prepared, { now })).properties;
+    assert.equal(at(1_000).expiration, '9000');
+    assert.equal(at(8_500).expiration, '1500');
+    assert.equal(at(12_000).expiration, '0');
+    assert.notEqual(at(1_000).delivery_tag, at(1_000).delivery_tag);
+  });
 });
 
 describe('traps the spec lists', () => {

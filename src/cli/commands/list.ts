@@ -15,7 +15,7 @@ export function registerList(program: Command): void {
       const { listScheduleRecords } = await import('../../db/sql/schedules-read.ts');
       const { describeSpec } = await import('../../model/index.ts');
       const { withDatabase } = await import('../database.ts');
-      const { recordJson, viewRecord } = await import('../../observe/schedule-view.ts');
+      const { recordJson, stateText, viewRecord } = await import('../../observe/schedule-view.ts');
       const { when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const now = await databaseNow(database);
@@ -37,7 +37,7 @@ export function registerList(program: Command): void {
           v.record.name,
           v.record.kind,
           describeSpec(v.record),
-          v.state,
+          stateText(v),
           // A next fire in the past is due: no leader has fired it yet (catch-up policy applies).
           when(v.nextFireAt, v.zone) + (v.nextFireAt !== null && v.nextFireAt < now ? ' (due)' : ''),
           when(v.record.lastFireAt?.getTime(), v.zone),

@@ -11,12 +11,12 @@
  * skips are listed among the fires (not numbered: they do not fire).
  */
 import type { Command } from 'commander';
-import { calendarNotes, describeDstEffect, describeDstPolicy } from '../../model/describe.ts';
+import { calendarNotes } from '../../model/describe.ts';
+import { dstOutlook } from '../../observe/dst-outlook.ts';
 import {
   Calendar,
   type CalendarLookup,
   compileSchedule,
-  DAY,
   parseInstant,
   type Schedule,
   ZoneRules,
@@ -24,11 +24,6 @@ import {
 import { asCliError, CliError } from '../errors.ts';
 import { describeDst, formatLocal, table } from '../format.ts';
 import { type SpecOptions, specFromOptions, specOptions } from '../spec-options.ts';
-
-/** How far ahead `beat next` looks for clock changes that touch the expression. */
-const DST_LOOKAHEAD_MS = 2 * 366 * DAY;
-/** How many such clock changes it lists. */
-const DST_CHANGES_SHOWN = 4;
 
 interface NextOptions extends Omit<SpecOptions, 'cron'> {
   after?: string;
@@ -138,15 +133,14 @@ export function registerNext(program: Command): void {
 
 /** The policy in words and what it does at the next clock changes that touch the expression. */
 function dstSummary(schedule: Schedule, after: number, declared: boolean): string {
-  if (!schedule.dst) return '';
-  const zone = ZoneRules.get(schedule.timezone);
-  const policy = `${declared ? 'DST policy' : 'DST policy (default)'}: ${describeDstPolicy(schedule.dst)}`;
-  const effects = schedule.dstEffects(after, after + DST_LOOKAHEAD_MS).slice(0, DST_CHANGES_SHOWN);
-  if (effects.length === 0) {
-    return `\n${policy}.\nNo clock change in ${zone.name} in the next two years skips or repeats a time it matches.\n`;
+  const outlook = dstOutlook(schedule, after, declared);
+  if (!outlook) return '';
+  const policy = `${declared ? 'DST policy' : 'DST policy (default)'}: ${outlook.policy}`;
+  if (outlook.changes.length === 0) {
+    return `\n${policy}.\nNo clock change in ${outlook.zone} in the next two years skips or repeats a time it matches.\n`;
   }
-  const lines = effects.map((e) => `  ${describeDstEffect(e, zone)}`);
-  return `\n${policy}.\nNext clock changes in ${zone.name} that touch it:\n${lines.join('\n')}\n`;
+  const lines = outlook.changes.map((c) => `  ${c.text}`);
+  return `\n${policy}.\nNext clock changes in ${outlook.zone} that touch it:\n${lines.join('\n')}\n`;
 }
 
 /** The spec's calendar fields from the options. */

@@ -1,4 +1,7 @@
-/** `beat show NAME`: everything about one schedule, its next 5 fires (with DST marks), its last 10 runs. */
+/**
+ * `beat show NAME`: everything about one schedule (a pause's end, a pending skip), its next 5 fires
+ * (with DST marks, and the ones a skip takes), its last 10 runs.
+ */
 import type { Command } from 'commander';
 import type { OccurrenceRow } from '../../db/schema.ts';
 import { formatDuration } from '../../time/index.ts';
@@ -16,11 +19,13 @@ export function registerShow(program: Command): void {
       const { occurrencesOf } = await import('../../db/sql/occurrences-read.ts');
       const { describeSpec, stringifyJson } = await import('../../model/index.ts');
       const { occurrenceView } = await import('../../observe/history.ts');
-      const { nextFires, recordJson, skippedFires, viewRecord } = await import(
+      const { nextFires, recordJson, skippedFires, stateText, viewRecord } = await import(
         '../../observe/schedule-view.ts'
       );
       const { withDatabase } = await import('../database.ts');
       const { requireSchedule, when } = await import('../schedules.ts');
+      const { runHoldingLock } = await import('../../db/sql/occurrences-read.ts');
+      const { backfillsOf } = await import('../../db/sql/backfills.ts');
       await withDatabase(async (database) => {
         const record = await requireSchedule(database.db, name);
         const now = await databaseNow(database);
@@ -29,13 +34,21 @@ export function registerShow(program: Command): void {
         const fires = nextFires(view, now, 5);
         const skipped = skippedFires(view, now, fires);
         const history = await occurrencesOf(database.db, name, { limit: 10 });
+        const group = record.exclusionGroup;
+        const holder = group === null ? undefined : await runHoldingLock(database, record.id, group);
+        const backfills = await backfillsOf(database, name, 5);
         if (options.json) {
           printJson({
             ...recordJson(view),
+            exclusionGroupHeldBy: holder
+              ? { schedule: holder.schedule_name, taskId: holder.task_id, status: holder.status }
+              : null,
+            backfills: backfills.map(backfillJson),
             nextFires: fires.map((f) => ({
               at: new Date(f.at).toISOString(),
               dst: f.dst || null,
               calendar: f.calendar || null,
+              skipped: f.skipped,
             })),
             skippedFires: skipped.map((s) => ({ at: new Date(s.at).toISOString(), calendar: s.text })),
             lastOccurrences: history.map(occurrenceView),
@@ -47,7 +60,7 @@ export function registerShow(program: Command): void {
         const lines: [string, string][] = [
           ['name', r.name],
           ['task', r.task],
-          ['state', view.state + (view.state === 'paused' && r.pausedReason ? ` (${r.pausedReason})` : '')],
+          ['state', stateText(view)],
           ['schedule', `${r.kind}: ${describeSpec(r)}`],
           ['args', stringifyJson(r.args)],
           ['kwargs', stringifyJson(r.kwargs)],
@@ -59,13 +72,27 @@ export function registerShow(program: Command): void {
           ['time limit', r.timeLimitS === null ? '-' : `${r.timeLimitS}s`],
           ['soft time limit', r.softTimeLimitS === null ? '-' : `${r.softTimeLimitS}s`],
           ['enabled', String(r.enabled)],
-          ['paused', r.pausedAt ? `since ${isoOf(r.pausedAt)}` : 'no'],
+          [
+            'paused',
+            r.pausedAt
+              ? `since ${isoOf(r.pausedAt)}${r.pausedUntil ? `, resumes by itself at ${isoOf(r.pausedUntil)}` : ''}`
+              : 'no',
+          ],
+          ['skip', r.skipCount > 0 ? `the next ${r.skipCount} (${r.skipReason ?? 'no reason given'})` : 'no'],
           ['window', `${isoOf(r.startAt) ?? '-'} .. ${isoOf(r.endAt) ?? '-'}`],
           ['runs', `${r.totalRuns}${r.maxRuns === null ? '' : ` of at most ${r.maxRuns}`}`],
           ['overlap', r.overlap],
           ['catch-up', `${r.catchup} within ${formatDuration(r.catchupWindowMs)}`],
           ['jitter', ms(r.jitterMs)],
           ['run lease', ms(r.runLeaseMs)],
+          ['start deadline', ms(r.startDeadlineMs)],
+          ['finish deadline', ms(r.finishDeadlineMs)],
+          [
+            'exclusion group',
+            group === null
+              ? '-'
+              : `${group} (${holder ? `held by ${JSON.stringify(holder.schedule_name)}: run ${holder.task_id}, ${holder.status}` : 'free'})`,
+          ],
           [
             'managed by',
             r.managedBy === 'code' ? `code (${r.source ?? '?'})` : `db${r.source ? ` (${r.source})` : ''}`,
@@ -82,12 +109,13 @@ export function registerShow(program: Command): void {
         if (fires.length > 0) {
           print(
             table(
-              ['#', 'UTC', 'LOCAL', 'DST / CALENDAR'],
+              ['#', 'UTC', 'LOCAL', 'DST / CALENDAR', 'NOTE'],
               fires.map((f, i) => [
                 String(i + 1),
                 new Date(f.at).toISOString(),
                 when(f.at, view.zone),
                 [f.dst, f.calendar].filter(Boolean).join('; '),
+                f.skipped ? `skipped (${r.skipReason ?? 'no reason given'})` : '',
               ]),
             ),
           );
@@ -95,20 +123,63 @@ export function registerShow(program: Command): void {
         }
         if (history.length === 0) print('\nNo occurrences yet.');
         else print(`\nLast ${history.length} occurrences:\n${occurrenceTable(history)}`);
+        if (backfills.length > 0) print(`\nBackfills:\n${backfillTable(backfills)}`);
       });
     });
 }
 
-export function occurrenceTable(history: OccurrenceRow[]): string {
+type Backfill = import('../../db/sql/backfills.ts').Backfill;
+
+function backfillJson(b: Backfill) {
+  const at = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: b.id,
+    from: at(b.from),
+    to: at(b.to),
+    ratePerSecond: b.ratePerSecond,
+    slots: b.slots,
+    claimed: b.claimed,
+    already: b.already,
+    nextSlot: at(b.nextSlot),
+    status: b.status,
+    error: b.error,
+    requestedBy: b.requestedBy,
+    requestedAt: at(b.requestedAt),
+    finishedAt: at(b.finishedAt),
+  };
+}
+
+function backfillTable(backfills: Backfill[]): string {
   return table(
-    ['SCHEDULED FOR', 'STATUS', 'TASK ID', 'ENQUEUED', 'FINISHED', 'ERROR'],
+    ['#', 'FROM', 'TO', 'SLOTS', 'CLAIMED', 'ALREADY', 'STATUS', 'BY'],
+    backfills.map((b) => [
+      String(b.id),
+      new Date(b.from).toISOString(),
+      new Date(b.to).toISOString(),
+      String(b.slots),
+      String(b.claimed),
+      String(b.already),
+      b.status + (b.error ? ` (${b.error})` : ''),
+      b.requestedBy,
+    ]),
+  );
+}
+
+export function occurrenceTable(history: OccurrenceRow[]): string {
+  // A schedule with deadlines gets a column saying how each run kept them (docs/alerts.md).
+  const judged = history.some((o) => o.deadlineOutcome !== null);
+  return table(
+    ['SCHEDULED FOR', 'STATUS', 'TASK ID', 'ENQUEUED', 'FINISHED', ...(judged ? ['DEADLINES'] : []), 'ERROR'],
     history.map((o) => [
       isoOf(o.scheduledFor) ?? '-',
-      o.status + (o.manual ? ' (manual)' : ''),
+      o.status +
+        (o.manual ? ' (manual)' : '') +
+        (o.backfillId === null ? '' : ` (backfill #${o.backfillId})`),
       o.taskId,
       isoOf(o.enqueuedAt) ?? '-',
       isoOf(o.finishedAt) ?? '-',
-      o.error ?? '',
+      ...(judged ? [o.deadlineOutcome ?? '-'] : []),
+      o.error ?? (o.deadlineOutcome && o.deadlineOutcome !== 'on_time' ? (o.deadlineReason ?? '') : ''),
     ]),
   );
 }

@@ -7,7 +7,10 @@ import { and, asc, desc, eq, gte, or, sql } from 'drizzle-orm';
 import type { Database, Db } from '../database.ts';
 import { type ActorVia, type AuditAction, auditLog, type Json } from '../schema.ts';
 
-/** Who did something: a person at the CLI, a caller of the API or of the client. */
+/**
+ * Who did something: a person at the CLI, a caller of the API or of the client, or the beat itself
+ * (`beat <holder>`, resuming a schedule whose pause has ended).
+ */
 export interface Actor {
   /**
    * `alice@build-7` at the CLI; at the API, the name the caller gave (X-Metronome-Actor) or `api`;
@@ -20,14 +23,18 @@ export interface Actor {
 }
 
 /**
- * What was done. `create`, `update` and `remove` (the client, the API, `beat add|remove`) record the
- * schedule's `version` after the action and, for `update`, the fields it `changed`: a version
- * conflict names the actions that moved the version (see {@link actionsSinceVersion}). `sync` and
- * `import` (`beat sync`, `beat import`) record one per schedule they write: `change` (create,
- * update or remove), the `version` it left, the columns an update `changed`, and the declaration's
- * `file` or the import's `source`. `calendar` is recorded for each schedule that names a business
- * calendar an operator edited (which is an edit of the schedule): the `calendar`, the `change`
- * (import, add-day, remove-day, weekdays, delete) and the schedule's `version` after it.
+ * What was done. `pause` records its `reason` and `until` (null: until resumed by hand); `resume`
+ * the pause's start, reason and `until`, and `byItself: true` when the leader resumed it because
+ * its pause had ended (the actor is then the beat, `via: beat`); `skip` the `count` and `reason`
+ * set (`count: 0` and `cleared` for `beat skip --clear`). `create`, `update` and `remove` (the
+ * client, the API, `beat add|remove`) record the schedule's `version` after the action and, for
+ * `update`, the fields it `changed`: a version conflict names the actions that moved the version
+ * (see {@link actionsSinceVersion}). `sync` and `import` (`beat sync`, `beat import`) record one
+ * per schedule they write: `change` (create, update or remove), the `version` it left, the columns
+ * an update `changed`, and the declaration's `file` or the import's `source`. `calendar` is recorded
+ * for each schedule that names a business calendar an operator edited (an edit of the schedule):
+ * the `calendar`, the `change` (import, add-day, remove-day, weekdays, delete) and the schedule's
+ * `version` after it.
  */
 export type Action = AuditAction;
 

@@ -84,20 +84,29 @@ export async function statusCountsByBucket(
 
 export interface RunInFlightRow {
   task_id: string;
+  schedule_name: string;
   status: string;
   scheduled_for: Date | string;
   enqueued_at: Date | string | null;
   leader_epoch: number | string | null;
 }
 
-/** The latest run of a schedule in flight (enqueued or running) that holds its run lock (a forced run holds none). */
+/**
+ * The latest run in flight (enqueued or running) that holds a run lock (a forced run holds none):
+ * the schedule's own, or with `group`, that of any schedule of its exclusion group.
+ */
 export async function runHoldingLock(
   database: Database,
   scheduleId: number,
+  group: string | null = null,
 ): Promise<RunInFlightRow | undefined> {
+  const whose =
+    group === null
+      ? sql`schedule_id = ${scheduleId}`
+      : sql`schedule_id in (select id from metronome.schedules where exclusion_group = ${group})`;
   const [row] = await database.rows<RunInFlightRow>(sql`
-    select task_id, status, scheduled_for, enqueued_at, leader_epoch from metronome.occurrences
-     where schedule_id = ${scheduleId} and status in ('enqueued', 'running') and not force
+    select task_id, schedule_name, status, scheduled_for, enqueued_at, leader_epoch from metronome.occurrences
+     where ${whose} and status in ('enqueued', 'running') and not force
      order by enqueued_at desc nulls last limit 1`);
   return row;
 }

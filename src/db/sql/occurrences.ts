@@ -6,7 +6,8 @@
  *   statement per batch, never per row), adoption of what earlier terms left unfinished, and the
  *   sweep for claims nobody is sending. Every status write goes through the lifecycle
  *   (src/db/lifecycle.ts).
- * - Claims given back at a clean stop (`releaseClaims`), manual runs (`insertManualOccurrence`),
+ * - Claims given back at a clean stop (`releaseClaims`), claims an operator's skip takes back
+ *   (`skipClaims`), manual runs (`insertManualOccurrence`),
  *   one run's status (`occurrenceStatus`), and retention (`pruneOccurrences`).
  *
  * Ownership fences every write: an occurrence belongs to the term whose epoch is in its
@@ -16,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
+import { skippedBecause } from '../../model/plan.ts';
 import { TRIGGER_CHANNEL } from '../channels.ts';
 import type { Database, Db } from '../database.ts';
 import { FINISHED_STATUSES, mayFollow, transition } from '../lifecycle.ts';
@@ -29,7 +31,7 @@ export interface NewOccurrence {
   scheduledFor: number;
   fireAt: number;
   taskId: string;
-  status: Extract<OccurrenceStatus, 'claimed' | 'missed' | 'skipped_calendar'>;
+  status: Extract<OccurrenceStatus, 'claimed' | 'missed' | 'skipped'>;
   error: string | null;
   manual: boolean;
 }
@@ -37,7 +39,7 @@ export interface NewOccurrence {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /**
- * Insert claimed, missed and calendar-skipped occurrences in the caller's transaction `tx`. Returns the task ids
+ * Insert claimed, missed and skipped occurrences in the caller's transaction `tx`. Returns the task ids
  * inserted: a slot already claimed is not (its unique key makes a double claim impossible).
  */
 export async function insertOccurrences(
@@ -64,7 +66,7 @@ export async function insertOccurrences(
       sql`insert into metronome.occurrences
             (schedule_id, schedule_name, scheduled_for, fire_at, task_id, status, manual, leader_epoch, error, finished_at)
           select o.schedule_id, o.schedule_name, o.scheduled_for, o.fire_at, o.task_id, o.status, o.manual,
-                 ${epoch}::bigint, o.error, case when o.status in ('missed', 'skipped_calendar') then clock_timestamp() end
+                 ${epoch}::bigint, o.error, case when o.status in ('missed', 'skipped') then clock_timestamp() end
           from jsonb_to_recordset(${batch}::jsonb) as o(schedule_id bigint, schedule_name text, scheduled_for timestamptz,
                fire_at timestamptz, task_id text, status text, manual boolean, error text)
           on conflict do nothing
@@ -90,6 +92,8 @@ export interface UnfinishedOccurrence {
   manual: boolean;
   force: boolean;
   enqueuedAt: number | null;
+  /** Claimed by a backfill (src/db/sql/backfills.ts). */
+  backfill: boolean;
 }
 
 interface UnfinishedRow {
@@ -101,6 +105,7 @@ interface UnfinishedRow {
   manual: boolean;
   force: boolean;
   enqueued_at: string | Date | null;
+  backfill_id: string | number | null;
 }
 
 function fromRow(r: UnfinishedRow): UnfinishedOccurrence {
@@ -113,6 +118,7 @@ function fromRow(r: UnfinishedRow): UnfinishedOccurrence {
     manual: r.manual,
     force: r.force,
     enqueuedAt: r.enqueued_at === null ? null : new Date(r.enqueued_at).getTime(),
+    backfill: r.backfill_id !== null,
   };
 }
 
@@ -141,9 +147,12 @@ export class Ledger {
       status === 'enqueued' || (status === 'succeeded' && from.includes('claimed'))
         ? sql`clock_timestamp()`
         : sql`enqueued_at`;
+    // When a run was first seen started: deadlines judge the start by it (src/model/deadline.ts).
+    const started = status === 'running' ? sql`coalesce(started_at, clock_timestamp())` : sql`started_at`;
     const rows = await this.database.rows<{ task_id: string }>(
       sql`update metronome.occurrences
-          set status = ${status}, error = ${error}, finished_at = ${finished}, enqueued_at = ${enqueued}
+          set status = ${status}, error = ${error}, finished_at = ${finished}, enqueued_at = ${enqueued},
+              started_at = ${started}
           where task_id in ${list(taskIds)} and status in ${list(from)} and leader_epoch = ${this.fence.epoch}
           returning task_id`,
     );
@@ -182,7 +191,7 @@ export class Ledger {
       set leader_epoch = ${this.fence.epoch}
       where status in ${statuses}
         and (leader_epoch is null or leader_epoch < ${this.fence.epoch}) and ${leaseIsOurs(this.fence)}
-      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at`);
+      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at, backfill_id`);
     return rows.map(fromRow).sort((a, b) => a.fireAt - b.fireAt);
   }
 
@@ -216,9 +225,9 @@ export class Ledger {
       update metronome.occurrences
       set leader_epoch = ${this.fence.epoch}
       where status = 'claimed' and ${old} and ${owners} and ${leaseIsOurs(this.fence)}
-      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at`);
+      returning task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at, backfill_id`);
     const own = await this.database.rows<UnfinishedRow>(sql`
-      select task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at
+      select task_id, schedule_id, scheduled_for, fire_at, status, manual, force, enqueued_at, backfill_id
       from metronome.occurrences
       where status = 'claimed' and ${old} and leader_epoch = ${this.fence.epoch}`);
     return [...taken, ...own]
@@ -252,7 +261,7 @@ export async function releaseClaims(
             select * from jsonb_to_recordset(${batch}::jsonb) as v(task_id text, schedule_id bigint, version bigint)),
           released as (
             delete from metronome.occurrences o using v, metronome.schedules s
-            where o.task_id = v.task_id and o.status = 'claimed' and not o.manual
+            where o.task_id = v.task_id and o.status = 'claimed' and not o.manual and o.backfill_id is null
               and o.leader_epoch = ${fence.epoch} and s.id = v.schedule_id and s.version = v.version
             returning o.schedule_id, o.scheduled_for),
           per as (
@@ -269,6 +278,50 @@ export async function releaseClaims(
     );
     await checkLease(database, tx, fence);
     return Number(rows[0]?.n ?? 0);
+  });
+}
+
+/**
+ * Claims held for their instant that an operator's skip (`beat skip`) names: in one transaction,
+ * fenced like the claim, they go from `claimed` to `skipped` with the operator's reason and the
+ * schedule's skip count goes down by as many (a bookkeeping write: no version bump). The schedule's
+ * row is locked first and at most its skip count is taken, so a skip cleared or lowered meanwhile
+ * takes none or fewer; the claims not taken stay held and go at their instant. Returns the task ids
+ * recorded skipped.
+ */
+export async function skipClaims(
+  database: Database,
+  fence: Fence,
+  scheduleId: number,
+  taskIds: readonly string[],
+): Promise<string[]> {
+  if (taskIds.length === 0) return [];
+  const from = transition('skipped', ['claimed']);
+  return database.db.transaction(async (tx) => {
+    const [row] = await database.rows<{ skip_count: number; skip_reason: string | null }>(
+      sql`select skip_count, skip_reason from metronome.schedules where id = ${scheduleId} for update`,
+      tx,
+    );
+    const allowed = Math.min(Number(row?.skip_count ?? 0), taskIds.length);
+    if (allowed === 0) return [];
+    const rows = await database.rows<{ task_id: string }>(
+      sql`update metronome.occurrences
+          set status = 'skipped', error = ${skippedBecause(row?.skip_reason ?? null)}, finished_at = clock_timestamp()
+          where task_id in ${list(taskIds.slice(0, allowed))} and status in ${list(from)} and not manual
+            and leader_epoch = ${fence.epoch}
+          returning task_id`,
+      tx,
+    );
+    await markBookkeeping(database, tx);
+    await database.rows(
+      sql`update metronome.schedules
+          set skip_count = skip_count - ${rows.length},
+              skip_reason = case when skip_count - ${rows.length} > 0 then skip_reason end
+          where id = ${scheduleId}`,
+      tx,
+    );
+    await checkLease(database, tx, fence);
+    return rows.map((r) => r.task_id);
   });
 }
 

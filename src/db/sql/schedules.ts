@@ -9,7 +9,7 @@
  * observe/ and the client are schedules-read.ts; the importer's, schedules-import.ts; loading and
  * refresh are in src/db/store.ts.
  */
-import { eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, lte, sql } from 'drizzle-orm';
 import {
   type ManagedBy,
   nextFireWithin,
@@ -26,6 +26,8 @@ export interface CursorAdvance {
   version: number;
   nextFireAt: number | null;
   runs: number;
+  /** Occurrences an operator's skip took (recorded `skipped`): taken from the skip count. */
+  skipped?: number;
   lastFireAt: number | null;
 }
 
@@ -59,14 +61,17 @@ export async function advanceCursors(
       version: a.version,
       next: iso(a.nextFireAt),
       runs: a.runs,
+      skipped: a.skipped ?? 0,
       last: iso(a.lastFireAt),
     })),
   );
   await markBookkeeping(database, tx);
   const rows = await database.rows<{ id: string | number; version: string | number }>(
     sql`update metronome.schedules s
-          set next_fire_at = v.next, total_runs = s.total_runs + v.runs, last_fire_at = coalesce(v.last, s.last_fire_at)
-          from jsonb_to_recordset(${batch}::jsonb) as v(id bigint, version bigint, next timestamptz, runs int, last timestamptz)
+          set next_fire_at = v.next, total_runs = s.total_runs + v.runs, last_fire_at = coalesce(v.last, s.last_fire_at),
+              skip_count = greatest(0, s.skip_count - v.skipped),
+              skip_reason = case when s.skip_count - v.skipped > 0 then s.skip_reason end
+          from jsonb_to_recordset(${batch}::jsonb) as v(id bigint, version bigint, next timestamptz, runs int, skipped int, last timestamptz)
           where s.id = v.id and s.version = v.version
           returning s.id, s.version`,
     tx,
@@ -102,11 +107,37 @@ export async function insertSchedule(
   return row!;
 }
 
-/** Pause (an operator action: `sync` never clears it). Keeps an existing pause's start. */
-export async function pauseSchedule(db: Db, id: number, reason: string | null): Promise<ScheduleRecord> {
+/**
+ * Pause (an operator action: `sync` never clears it). Keeps an existing pause's start; `until` is
+ * when the leader resumes it (null: until resumed by hand).
+ */
+export async function pauseSchedule(
+  db: Db,
+  id: number,
+  reason: string | null,
+  until: Date | null = null,
+): Promise<ScheduleRecord> {
   const [row] = await db
     .update(schedules)
-    .set({ pausedAt: sql`coalesce(${schedules.pausedAt}, now())`, pausedReason: reason })
+    .set({ pausedAt: sql`coalesce(${schedules.pausedAt}, now())`, pausedReason: reason, pausedUntil: until })
+    .where(eq(schedules.id, id))
+    .returning();
+  return row!;
+}
+
+/**
+ * Skip the next `count` occurrences with `reason` (an operator action, so the version moves and
+ * the leader hears of it: a claim already held for its instant is taken back). `count` 0 clears it.
+ */
+export async function writeSkip(
+  db: Db,
+  id: number,
+  count: number,
+  reason: string | null,
+): Promise<ScheduleRecord> {
+  const [row] = await db
+    .update(schedules)
+    .set({ skipCount: count, skipReason: count === 0 ? null : reason })
     .where(eq(schedules.id, id))
     .returning();
   return row!;
@@ -129,6 +160,7 @@ export async function resumeSchedule(db: Db, record: ScheduleRecord, now: number
     .set({
       pausedAt: null,
       pausedReason: null,
+      pausedUntil: null,
       nextFireAt: next === null ? null : new Date(next),
       invalidReason: check.ok ? null : check.reason,
     })
@@ -185,4 +217,30 @@ export async function deleteSchedule(tx: Db, id: number): Promise<void> {
 /** Every row, in no particular order: what `beat sync` plans against, under its advisory lock. */
 export async function allSchedules(tx: Db): Promise<ScheduleRecord[]> {
   return tx.select().from(schedules);
+}
+
+/**
+ * The earliest end of a pause with an end (`beat pause --until`), database ms; null when none is
+ * pending. The leader wakes for it (src/beat/pause-ends.ts); a small partial index answers it.
+ */
+export async function nextPauseEnd(database: Database): Promise<number | null> {
+  const [row] = await database.rows<{ ms: number | string | null }>(
+    sql`select (extract(epoch from min(paused_until)) * 1000)::float8 as ms
+        from metronome.schedules where paused_until is not null`,
+  );
+  return row?.ms === null || row?.ms === undefined ? null : Number(row.ms);
+}
+
+/**
+ * Paused rows whose pause has ended by `now` (database ms), locked `FOR UPDATE SKIP LOCKED` for the
+ * transaction `tx` (an operator acting on one meanwhile keeps it: it is looked at again after).
+ */
+export async function lockEndedPauses(tx: Db, now: number, limit: number): Promise<ScheduleRecord[]> {
+  return tx
+    .select()
+    .from(schedules)
+    .where(and(isNotNull(schedules.pausedUntil), lte(schedules.pausedUntil, new Date(now))))
+    .orderBy(asc(schedules.pausedUntil))
+    .limit(limit)
+    .for('update', { skipLocked: true });
 }

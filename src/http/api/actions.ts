@@ -1,5 +1,5 @@
 /**
- * The API's mutations: the same operations as `beat pause|resume|trigger|enable|disable`
+ * The API's mutations: the same operations as `beat pause|resume|skip|trigger|enable|disable`
  * (src/operate/), behind the token and the cross-site checks (guard.ts), each recorded in the
  * audit log with who asked.
  */
@@ -12,6 +12,7 @@ import { viewRecord } from '../../observe/schedule-view.ts';
 import { latestOccurrences, summarize } from '../../observe/schedules.ts';
 import { setEnabled } from '../../operate/enable.ts';
 import { pause, resume } from '../../operate/pause.ts';
+import { clearSkip, MAX_SKIP_COUNT, skip } from '../../operate/skip.ts';
 import { awaitDispatch, trigger } from '../../operate/trigger.ts';
 import type { Exchange, Handler } from '../context.ts';
 import { readJsonBody } from './body.ts';
@@ -19,7 +20,19 @@ import { apiActor, requireToken } from './guard.ts';
 import { sendJson } from './respond.ts';
 
 const empty = z.object({}).strict();
-const pauseBody = z.object({ reason: z.string().trim().max(500).nullable().optional() }).strict();
+const pauseBody = z
+  .object({
+    reason: z.string().trim().max(500).nullable().optional(),
+    /** When it resumes by itself: ISO 8601 with an offset, or a duration from now (`2h`). */
+    until: z.string().max(100).nullable().optional(),
+  })
+  .strict();
+const skipBody = z
+  .object({
+    count: z.number().int().min(1).max(MAX_SKIP_COUNT).optional(),
+    reason: z.string().max(500),
+  })
+  .strict();
 const triggerBody = z
   .object({
     force: z.boolean().optional(),
@@ -50,7 +63,7 @@ export const postPause = guarded(async (exchange) => {
   const { record, alreadyPaused } = await pause(
     exchange.app.database,
     name,
-    body.reason || null,
+    { reason: body.reason || null, until: body.until ?? null },
     apiActor(exchange.req),
   );
   sendJson(exchange.res, 200, {
@@ -69,6 +82,36 @@ export const postResume = guarded(async (exchange) => {
     action: 'resume',
     name,
     changed: resumed,
+    schedule: await scheduleJson(exchange, record),
+  });
+});
+
+export const postSkip = guarded(async (exchange) => {
+  const body = await readJsonBody(exchange.req, skipBody);
+  const name = exchange.params[0]!;
+  const { record, previous } = await skip(
+    exchange.app.database,
+    name,
+    { count: body.count ?? 1, reason: body.reason },
+    apiActor(exchange.req),
+  );
+  sendJson(exchange.res, 200, {
+    action: 'skip',
+    name,
+    changed: true,
+    previous,
+    schedule: await scheduleJson(exchange, record),
+  });
+});
+
+export const deleteSkip = guarded(async (exchange) => {
+  const name = exchange.params[0]!;
+  const { record, previous } = await clearSkip(exchange.app.database, name, apiActor(exchange.req));
+  sendJson(exchange.res, 200, {
+    action: 'skip',
+    name,
+    changed: previous.count > 0,
+    previous,
     schedule: await scheduleJson(exchange, record),
   });
 });

@@ -162,6 +162,13 @@ const definitionProperties = {
   catchupWindow: duration,
   jitter: duration,
   runLease: nullable(duration),
+  startDeadline: nullable(duration),
+  finishDeadline: nullable(duration),
+  exclusionGroup: nullable({
+    type: 'string',
+    pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$',
+    description: 'Schedules naming the same group never run at the same time (they share one run lock).',
+  }),
   description: nullable({ type: 'string' }),
   calendars: {
     type: 'array',
@@ -361,6 +368,14 @@ const schemas = {
       state: { enum: ['enabled', 'paused', 'disabled', 'invalid', 'done'] },
       nextFireAt: nullable({ type: 'string' }),
       pausedAt: nullable({ type: 'string' }),
+      pausedReason: nullable({ type: 'string' }),
+      pausedUntil: nullable({ type: 'object', description: 'When it resumes by itself (utc, local).' }),
+      skip: nullable({
+        type: 'object',
+        description: 'A pending skip: how many of the next occurrences, and why.',
+        properties: { count: { type: 'integer' }, reason: nullable({ type: 'string' }) },
+      }),
+      stateText: { type: 'string', description: 'The state in words: `paused until … (reason)`.' },
     },
     additionalProperties: true,
   },
@@ -539,17 +554,104 @@ export function openApiDocument(version: string): Record<string, unknown> {
         nameParam,
         query('hours', 'integer', '1 to 168, default 24.'),
       ]),
-      '/schedules/{name}/pause': action('Pause it (any schedule).', {
-        type: 'object',
-        properties: { reason: nullable({ type: 'string' }) },
-        additionalProperties: false,
-      }),
+      '/schedules/{name}/deadlines': read(
+        'How it kept its deadlines over the last 7 days: on-time share, outcomes, breaches with reasons, alerts, lateness (docs/alerts.md).',
+        object,
+        [nameParam],
+      ),
+      '/schedules/{name}/pause': action(
+        'Pause it (any schedule); with `until`, the leader resumes it by itself then.',
+        {
+          type: 'object',
+          properties: {
+            reason: nullable({ type: 'string' }),
+            until: nullable({
+              type: 'string',
+              description:
+                'ISO 8601 date-time with Z or an offset, or a duration from now (`90m`, `2h`, `1d12h`); null: until resumed.',
+            }),
+          },
+          additionalProperties: false,
+        },
+      ),
       '/schedules/{name}/resume': action('Resume it.', { type: 'object', additionalProperties: false }),
+      '/schedules/{name}/skip': {
+        ...action(
+          'Skip its next `count` occurrences (default 1): each is recorded `skipped` with the reason, never sent. Replaces a skip still pending.',
+          {
+            type: 'object',
+            required: ['reason'],
+            properties: {
+              count: { type: 'integer', minimum: 1, maximum: 10000 },
+              reason: { type: 'string', maxLength: 500 },
+            },
+            additionalProperties: false,
+          },
+        ),
+        delete: {
+          summary: 'End a pending skip (`changed` is false when there was none).',
+          security: [{ bearer: [] }],
+          parameters: [nameParam, actor],
+          responses: {
+            '200': { description: 'Done (or none pending).', content: json(object) },
+            ...refusals,
+            '404': error('No such schedule.'),
+          },
+        },
+      },
       '/schedules/{name}/trigger': action('Run it now.', {
         type: 'object',
         properties: { force: { type: 'boolean' }, wait: { type: 'number', minimum: 0, maximum: 10 } },
         additionalProperties: false,
       }),
+      '/schedules/{name}/backfill': {
+        post: {
+          summary:
+            'Fire its slots of a past range: a dry run lists them; otherwise the backfill is recorded and the leader sends the slots at the rate, each at most once.',
+          security: [{ bearer: [] }],
+          parameters: [nameParam, actor],
+          requestBody: {
+            required: true,
+            content: json({
+              type: 'object',
+              required: ['from', 'to'],
+              properties: {
+                from: { type: 'string', description: 'ISO 8601 with an offset; inclusive.' },
+                to: { type: 'string', description: "ISO 8601 with an offset, or 'now'; inclusive." },
+                rate: {
+                  anyOf: [{ type: 'string' }, { type: 'number', exclusiveMinimum: 0, maximum: 100 }],
+                  description: "Slots a second: '5/s', '30/m' or a number. Default 1/s.",
+                },
+                dryRun: { type: 'boolean', description: 'List the slots; record nothing.' },
+                confirm: { type: 'boolean', description: 'Needed for a range of more than 1000 slots.' },
+              },
+              additionalProperties: false,
+            }),
+          },
+          responses: {
+            '200': {
+              description: 'The dry run: the slots, what the ledger holds at each.',
+              content: json(object),
+            },
+            '202': {
+              description: 'Recorded; the leader sends the slots at the rate.',
+              content: json(object),
+            },
+            ...refusals,
+            '404': error('No such schedule.'),
+            '409': error('More than 1000 slots without `confirm`, or the schedule is invalid.'),
+            '413': error('The body is too large.'),
+            '415': error('The body is not JSON.'),
+          },
+        },
+      },
+      '/schedules/{name}/backfills': read('Its backfills, newest first, with how far each got.', object, [
+        nameParam,
+      ]),
+      '/schedules/{name}/backfills/cancel': action(
+        'Cancel its open backfills: no further slot is claimed; runs already sent go on.',
+        { type: 'object', additionalProperties: false },
+      ),
       '/schedules/{name}/enable': action('Enable it (database-owned only).', {
         type: 'object',
         additionalProperties: false,

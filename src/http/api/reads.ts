@@ -4,6 +4,7 @@ import { recentActions } from '../../db/sql/audit.ts';
 import { calendarsOf } from '../../db/sql/calendars.ts';
 import { findSchedule } from '../../db/sql/schedules-read.ts';
 import { databaseNow } from '../../db/store.ts';
+import { deadlineReport } from '../../observe/deadline-report.ts';
 import { scheduleOccurrences } from '../../observe/history.ts';
 import { scheduleDetail } from '../../observe/schedule-detail.ts';
 import { viewRecord } from '../../observe/schedule-view.ts';
@@ -38,9 +39,13 @@ export async function getIndex({ res, app }: Exchange): Promise<void> {
       'POST /api/v1/bulk/schedules',
       'GET /api/v1/schedules/{name}/occurrences',
       'GET /api/v1/schedules/{name}/timeline',
+      'GET /api/v1/schedules/{name}/deadlines',
       'POST /api/v1/schedules/{name}/pause',
       'POST /api/v1/schedules/{name}/resume',
       'POST /api/v1/schedules/{name}/trigger',
+      'POST /api/v1/schedules/{name}/backfill',
+      'GET /api/v1/schedules/{name}/backfills',
+      'POST /api/v1/schedules/{name}/backfills/cancel',
       'POST /api/v1/schedules/{name}/enable',
       'POST /api/v1/schedules/{name}/disable',
       'GET /api/v1/calendars',
@@ -101,6 +106,12 @@ export async function getTimeline({ res, url, params, app }: Exchange): Promise<
   const now = await databaseNow(app.database);
   const calendars = await calendarsOf(app.database.db, [record]);
   sendJson(res, 200, await scheduleTimeline(app.database, viewRecord(record, now, calendars), now, hours));
+}
+
+export async function getDeadlines({ res, params, app }: Exchange): Promise<void> {
+  const record = await findSchedule(app.database.db, params[0]!);
+  if (!record) throw noSchedule(params[0]!);
+  sendJson(res, 200, await deadlineReport(app.database, record, await databaseNow(app.database)));
 }
 
 export async function getNow({ res, app }: Exchange): Promise<void> {

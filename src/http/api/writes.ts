@@ -19,6 +19,7 @@ import { calendarsOf } from '../../db/sql/calendars.ts';
 import { databaseNow } from '../../db/store.ts';
 import type { ScheduleDeclarationInput, ScheduleRecord } from '../../model/index.ts';
 import { previewWrite } from '../../observe/write-preview.ts';
+import { BackfillError } from '../../operate/backfill.ts';
 import { type BulkItem, upsertMany } from '../../operate/bulk.ts';
 import {
   createSchedule,
@@ -205,6 +206,10 @@ function jsonField(field: string): string {
  */
 export function operationRefusal(error: unknown): ApiError | null {
   if (!(error instanceof OperationError)) return null;
+  if (error instanceof BackfillError) {
+    // A bad range is the request's fault; a missing confirmation or an invalid schedule a conflict.
+    return new ApiError(error.reason === 'bad_range' ? 400 : 409, error.reason, error.message);
+  }
   if (error instanceof InvalidScheduleError) {
     return new ApiError(
       422,
@@ -230,6 +235,7 @@ export function operationRefusal(error: unknown): ApiError | null {
     );
   }
   if (error.code === 'not_found') return new ApiError(404, 'not_found', error.message);
-  if (error.code === 'bad_reason') return new ApiError(400, 'bad_reason', error.message);
+  if (error.code === 'bad_reason' || error.code === 'bad_value')
+    return new ApiError(400, error.code, error.message);
   return new ApiError(409, error.code, error.message);
 }

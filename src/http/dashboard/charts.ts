@@ -4,6 +4,7 @@
  * pointer users; the exact numbers are also in the tables beside them. Colours come from the
  * stylesheet (classes), so they follow light and dark mode.
  */
+import type { DeadlineReport } from '../../observe/deadline-report.ts';
 import type { Forecast } from '../../observe/forecast.ts';
 import type { Timeline } from '../../observe/timeline.ts';
 import { utc } from './format.ts';
@@ -94,5 +95,32 @@ export function forecastChart(forecast: Forecast): Html {
 </svg>
 <div class="axis-labels" aria-hidden="true">${labels.map((l) => html`<span>${l}</span>`)}</div>
 <figcaption>${label} Times in UTC.</figcaption>
+</figure>`;
+}
+
+const LW = 400;
+const LH = 100;
+
+/** How late runs started after their slot: one bar per bucket, the counts in each bar's title. */
+export function latenessChart(report: DeadlineReport): Html {
+  const buckets = report.lateness.buckets;
+  const max = Math.max(1, ...buckets.map((b) => b.count));
+  const barW = LW / buckets.length;
+  const total = buckets.reduce((n, b) => n + b.count, 0);
+  const label = `How late runs started after their slot, last ${report.days} days: ${buckets
+    .map((b) => `${b.count} ${b.label}`)
+    .join(', ')}.`;
+  return html`<figure class="chart">
+<svg viewBox="0 0 ${LW} ${LH}" role="img" aria-label="${label}" preserveAspectRatio="none" class="lateness">
+  <line x1="0" y1="${LH - 2}" x2="${LW}" y2="${LH - 2}" class="axis"/>
+  ${buckets.map((b, i) => {
+    if (b.count === 0) return '';
+    const h = Math.max(3, (b.count / max) * (LH - 8));
+    const late = report.startDeadlineMs !== null && (b.upToMs === null || b.upToMs > report.startDeadlineMs);
+    return html`<rect x="${i * barW + 2}" y="${LH - 2 - h}" width="${barW - 4}" height="${h}" class="${late ? 'problem' : 'ran'}"><title>${b.label}: ${b.count} runs</title></rect>`;
+  })}
+</svg>
+<div class="axis-labels" aria-hidden="true">${buckets.map((b) => html`<span>${b.label}</span>`)}</div>
+<figcaption>${label} ${total === 0 ? 'No run started yet.' : ''}</figcaption>
 </figure>`;
 }

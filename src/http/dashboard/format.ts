@@ -51,6 +51,7 @@ const STATUS_TONE: Record<string, string> = {
   buffered: 'info',
   missed: 'warn',
   skipped_overlap: 'warn',
+  skipped: 'info',
   paused: 'warn',
   failed: 'bad',
   expired: 'bad',

@@ -332,6 +332,27 @@ function redisRoute(msg: CeleryTaskMessage): { exchange: string; routingKey: str
 
 /** The exact JSON string kombu's Redis transport LPUSHes for this message. */
 export function encodeRedisEnvelope(msg: CeleryTaskMessage, options: RedisEnvelopeOptions = {}): string {
+  return finishRedisEnvelope(prepareRedisEnvelope(msg, options), options);
+}
+
+/**
+ * A Redis envelope encoded up to what only the send can tell: the `expiration` (its TTL counts from
+ * the send) and the `delivery_tag` (fresh per send). Encoded ahead of the instant (claim ahead:
+ * docs/runtime.md), only those two are left for the send; the bytes are those encodeRedisEnvelope
+ * writes. Throws CeleryMessageError for a bad message, as the send would.
+ */
+export interface PreparedRedisEnvelope {
+  /** `{"body": ..., ..., "properties": {"correlation_id": ..., "reply_to": ..., "delivery_mode": 2` */
+  readonly head: string;
+  readonly expiresAt: number | null;
+  /** `, "delivery_info": {...}, "priority": N, "body_encoding": "base64", "delivery_tag": ` */
+  readonly tail: string;
+}
+
+export function prepareRedisEnvelope(
+  msg: CeleryTaskMessage,
+  options: Pick<RedisEnvelopeOptions, 'replyTo' | 'signing'> = {},
+): PreparedRedisEnvelope {
   const v2 = buildProtocolV2(msg);
   const { exchange, routingKey } = redisRoute(msg);
   const priority = celeryPriorityForRedis(msg.priority);
@@ -342,37 +363,42 @@ export function encodeRedisEnvelope(msg: CeleryTaskMessage, options: RedisEnvelo
     const signed = signBody(v2.body, options.signing);
     ({ body, contentType, contentEncoding } = signed);
   }
-  const deliveryTag = options.deliveryTag ?? randomUUID();
   const s = pythonJsonString;
-  const properties: [string, string][] = [
-    ['correlation_id', s(v2.properties.correlation_id)],
-    ['reply_to', s(options.replyTo ?? v2.properties.reply_to)],
-    ['delivery_mode', '2'],
-  ];
-  if (msg.expiresAt !== undefined && msg.expiresAt !== null) {
-    // kombu: str(int(expires_in_seconds * 1000)), relative to the send time, never negative.
-    const ttl = Math.max(0, Math.trunc(msg.expiresAt - (options.now ?? Date.now())));
-    properties.push(['expiration', s(String(ttl))]);
-  }
-  properties.push(
-    [
-      'delivery_info',
-      orderedObject([
-        ['exchange', s(exchange)],
-        ['routing_key', s(routingKey)],
-      ]),
-    ],
-    ['priority', String(priority)],
-    ['body_encoding', s('base64')],
-    ['delivery_tag', s(deliveryTag)],
-  );
-  return orderedObject([
+  const top = orderedObject([
     ['body', s(Buffer.from(body, 'utf8').toString('base64'))],
     ['content-encoding', s(contentEncoding)],
     ['content-type', s(contentType)],
     ['headers', headersJson(v2.headerEntries)],
-    ['properties', orderedObject(properties)],
   ]);
+  const properties = orderedObject([
+    ['correlation_id', s(v2.properties.correlation_id)],
+    ['reply_to', s(options.replyTo ?? v2.properties.reply_to)],
+    ['delivery_mode', '2'],
+  ]);
+  const deliveryInfo = orderedObject([
+    ['exchange', s(exchange)],
+    ['routing_key', s(routingKey)],
+  ]);
+  return {
+    // Both objects written whole, then opened again: `{a, b}` → `{a, b, "properties": {c, d`.
+    head: `${top.slice(0, -1)}, ${s('properties')}: ${properties.slice(0, -1)}`,
+    expiresAt: msg.expiresAt ?? null,
+    tail: `, ${s('delivery_info')}: ${deliveryInfo}, ${s('priority')}: ${priority}, ${s('body_encoding')}: ${s('base64')}, ${s('delivery_tag')}: `,
+  };
+}
+
+/** The envelope to push now: a prepared one with its expiration and delivery tag. */
+export function finishRedisEnvelope(
+  prepared: PreparedRedisEnvelope,
+  options: Pick<RedisEnvelopeOptions, 'deliveryTag' | 'now'> = {},
+): string {
+  const s = pythonJsonString;
+  // kombu: str(int(expires_in_seconds * 1000)), relative to the send time, never negative.
+  const expiration =
+    prepared.expiresAt === null
+      ? ''
+      : `, ${s('expiration')}: ${s(String(Math.max(0, Math.trunc(prepared.expiresAt - (options.now ?? Date.now())))))}`;
+  return `${prepared.head}${expiration}${prepared.tail}${s(options.deliveryTag ?? randomUUID())}}}`;
 }
 
 export interface RedisPush {
@@ -390,10 +416,13 @@ export interface RedisPush {
 /** Everything a Redis transport needs to enqueue one message. */
 export function redisPush(
   msg: CeleryTaskMessage,
-  options: RedisEnvelopeOptions & { globalKeyprefix?: string } = {},
+  options: RedisEnvelopeOptions & { globalKeyprefix?: string; prepared?: PreparedRedisEnvelope } = {},
 ): RedisPush {
   const deliveryTag = options.deliveryTag ?? randomUUID();
-  const envelope = encodeRedisEnvelope(msg, { ...options, deliveryTag });
+  const envelope = finishRedisEnvelope(options.prepared ?? prepareRedisEnvelope(msg, options), {
+    ...options,
+    deliveryTag,
+  });
   const prefix = options.globalKeyprefix ?? '';
   return {
     listKey: redisQueueKey(msg.queue, msg.priority, prefix),

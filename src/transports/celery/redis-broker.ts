@@ -6,13 +6,22 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Broker } from './broker.ts';
-import { type CeleryTaskMessage, redisPush, redisQueueKey, type SigningKeys } from './message.ts';
+import {
+  type CeleryTaskMessage,
+  type PreparedRedisEnvelope,
+  prepareRedisEnvelope,
+  redisPush,
+  redisQueueKey,
+  type SigningKeys,
+} from './message.ts';
 import { failFastRedis, ready } from './redis-connection.ts';
 
 const LOCATE = readFileSync(new URL('./lua/locate.lua', import.meta.url), 'utf8');
 
 export class RedisBroker implements Broker {
   readonly #client: Redis;
+  /** Envelopes encoded ahead (prepare), by message; dropped with the message. */
+  readonly #prepared = new WeakMap<CeleryTaskMessage, PreparedRedisEnvelope>();
 
   constructor(
     readonly url: string,
@@ -20,6 +29,20 @@ export class RedisBroker implements Broker {
     log: Logger,
   ) {
     this.#client = failFastRedis(url, log, 'celery broker');
+  }
+
+  prepare(messages: CeleryTaskMessage[]): void {
+    for (const msg of messages) {
+      try {
+        this.#prepared.set(msg, prepareRedisEnvelope(msg, this.#signing()));
+      } catch {
+        // Left to publish, which reports why it cannot be encoded.
+      }
+    }
+  }
+
+  #signing() {
+    return this.options.signing ? { signing: this.options.signing } : {};
   }
 
   async publish(messages: CeleryTaskMessage[]): Promise<Array<string | null>> {
@@ -33,9 +56,11 @@ export class RedisBroker implements Broker {
     let commands = 0;
     messages.forEach((msg, i) => {
       try {
+        const prepared = this.#prepared.get(msg);
         const push = redisPush(msg, {
           globalKeyprefix: this.options.globalKeyprefix,
-          ...(this.options.signing ? { signing: this.options.signing } : {}),
+          ...this.#signing(),
+          ...(prepared ? { prepared } : {}),
         });
         const binding = `${push.bindingKey}\u0000${push.bindingMember}`;
         if (!bound.has(binding)) {

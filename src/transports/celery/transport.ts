@@ -22,6 +22,8 @@ export class CeleryTransport implements Transport {
   /** Hard time limits of runs enqueued by this process (ms), and when each was first seen STARTED. */
   readonly #limits = new Map<string, number>();
   readonly #startedSince = new Map<string, number>();
+  /** Messages built ahead (prepare), by item; the broker holds their encoding. */
+  readonly #messages = new WeakMap<EnqueueItem, CeleryTaskMessage>();
 
   constructor(
     readonly settings: CelerySettings,
@@ -80,8 +82,20 @@ export class CeleryTransport implements Transport {
     return this.#backend !== null;
   }
 
+  prepare(items: EnqueueItem[]): void {
+    if (!this.#broker.prepare) return;
+    const messages = items.map((item) => {
+      const msg = this.message(item);
+      this.#messages.set(item, msg);
+      return msg;
+    });
+    this.#broker.prepare(messages);
+  }
+
   async enqueue(batch: EnqueueItem[]): Promise<EnqueueResult[]> {
-    const errors = await this.#broker.publish(batch.map((item) => this.message(item)));
+    const errors = await this.#broker.publish(
+      batch.map((item) => this.#messages.get(item) ?? this.message(item)),
+    );
     return batch.map((item, i) => {
       const error = errors[i];
       if (error) return { taskId: item.taskId, ok: false as const, error: redactSecrets(error) };

@@ -134,7 +134,7 @@ export function actionsTable(actions: AuditEntry[], withSchedule: boolean): Html
     (
       a,
     ) => html`<tr><td>${utc(a.at)}</td><td>${a.actor} <span class="sub">via ${a.via}${a.address ? ` from ${a.address}` : ''}</span></td>
-<td>${a.action}</td>${withSchedule ? html`<td><a href="/schedules/${encodeURIComponent(a.schedule)}">${a.schedule}</a></td>` : ''}
+<td>${a.action}${a.detail.byItself === true ? html` <span class="sub">by itself: its pause ended</span>` : ''}</td>${withSchedule ? html`<td><a href="/schedules/${encodeURIComponent(a.schedule)}">${a.schedule}</a></td>` : ''}
 <td>${Object.entries(a.detail)
       .filter(([, v]) => v !== null && v !== false)
       .map(

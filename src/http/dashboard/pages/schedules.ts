@@ -101,7 +101,16 @@ ${rows.map(
 }
 
 export function stateReason(s: ScheduleSummary): Html | '' {
-  if (s.state === 'paused') return html`<span class="sub">${s.pausedReason ?? 'no reason given'}</span>`;
+  const skip = s.skip
+    ? html`<span class="sub">skipping the next ${s.skip.count} (${s.skip.reason ?? 'no reason given'})</span>`
+    : '';
+  if (s.state === 'paused') {
+    const until = s.pausedUntil
+      ? html`until <time datetime="${s.pausedUntil.utc}">${s.pausedUntil.utc}</time> (resumes by itself): `
+      : '';
+    return html`<span class="sub" data-paused>${until}${s.pausedReason ?? 'no reason given'}</span>${skip}`;
+  }
+  if (skip) return skip;
   if (s.invalid)
     return html`<span class="sub">${s.invalid.column ? html`<b>${s.invalid.column}</b>: ` : ''}${s.invalid.problem}</span>`;
   return '';
