@@ -19,8 +19,24 @@ export type {
 export { connect } from './client/connect.ts';
 export type { ScheduleInfo } from './client/schedule.ts';
 export type { AuditEntry } from './db/sql/audit.ts';
-export type { CrontabOptions, EveryOptions, ScheduleDeclaration } from './declare/api.ts';
-export { at, clocked, crontab, defineSchedule, every, isScheduleDeclaration, solar } from './declare/api.ts';
+export type {
+  CalendarDeclaration,
+  CalendarDeclarationInput,
+  CrontabOptions,
+  EveryOptions,
+  ScheduleDeclaration,
+} from './declare/api.ts';
+export {
+  at,
+  clocked,
+  crontab,
+  defineCalendar,
+  defineSchedule,
+  every,
+  isCalendarDeclaration,
+  isScheduleDeclaration,
+  solar,
+} from './declare/api.ts';
 export type { AlertBody } from './model/alert-message.ts';
 export { verifyAlertSignature } from './model/alert-message.ts';
 export type { Duration, JsonObject, JsonValue, ScheduleDeclarationInput } from './model/index.ts';
@@ -28,4 +44,4 @@ export type { OccurrenceView } from './observe/history.ts';
 export type { BulkBatch, BulkItem, BulkItemError, BulkOptions, BulkResult } from './operate/bulk.ts';
 export type { SchedulePatch } from './operate/edit.ts';
 export { InvalidScheduleError, OperationError, VersionConflictError } from './operate/errors.ts';
-export type { CeleryCrontab, InstantInput, ScheduleSpec, SolarEvent } from './time/index.ts';
+export type { CalendarAction, CeleryCrontab, InstantInput, ScheduleSpec, SolarEvent } from './time/index.ts';

@@ -122,9 +122,41 @@ export function planBatch(input: BatchInput): BatchPlan {
         error: m.reason,
       });
     }
+    const handled = [...due.run, ...due.missed].map((x) => x.scheduledFor);
+    if (handled.length > 0) plan.occurrences.push(...calendarSkips(loaded, Math.max(...handled)));
   }
   return plan;
 }
+
+/**
+ * The slots a business calendar skipped (on_excluded = skip, or a move with no allowed day near),
+ * from the last fire (or the schedule's creation) up to `until`, the last slot this plan handles:
+ * each recorded `skipped` with the calendar, the day and its label, once its turn has come,
+ * so a calendar never leaves a silent gap. A slot recorded twice (a plan whose slots were all
+ * missed leaves last_fire_at where it was) is one row: its task id is the slot's. At most
+ * SKIP_REACH_MS back and MISSED_ROWS_CAP rows per plan (the last one says so).
+ */
+export function calendarSkips(loaded: LoadedSchedule, until: number): NewOccurrence[] {
+  const { record, schedule } = loaded;
+  if (!schedule.calendars) return [];
+  const since = record.lastFireAt?.getTime() ?? record.createdAt.getTime();
+  const from = Math.max(since, until - SKIP_REACH_MS);
+  if (!(from < until)) return [];
+  const marks = schedule.calendarMarks(from, until).filter((m) => m.kind === 'skipped');
+  const last = marks[marks.length - 1];
+  return marks.slice(0, MISSED_ROWS_CAP).map((m, n) => ({
+    ...occurrence(record, m.slot, fireAtOf(record.name, m.slot, record.jitterMs)),
+    status: 'skipped' as const,
+    error: `skipped: calendar ${JSON.stringify(m.calendar)} excludes ${m.day}${m.label ? ` (${m.label})` : ''}${
+      n === MISSED_ROWS_CAP - 1 && last && last !== m
+        ? ` (and every excluded slot after it up to ${new Date(last.slot).toISOString()}: one row for all)`
+        : ''
+    }`,
+  }));
+}
+
+/** How far back a plan looks for slots a calendar skipped (a longer closure is recorded from here). */
+const SKIP_REACH_MS = 40 * 86_400_000;
 
 /**
  * The `missed` rows for slots a change took away before they were handled (schedule-book.ts,

@@ -209,7 +209,15 @@ export function takenAwayBecause(request: DispatchRequest, now: LoadedSchedule |
   const { startAt, endAt } = now.record;
   const inWindow =
     (startAt === null || slot >= startAt.getTime()) && (endAt === null || slot <= endAt.getTime());
-  if (!inWindow || now.schedule.next(slot - 1) !== slot)
+  if (!inWindow || now.schedule.next(slot - 1) !== slot) {
+    const excluded = now.schedule.calendarMarks(slot - 1, slot).find((m) => m.slot === slot);
+    if (excluded) {
+      return `${CALENDAR_TAKEN_BACK} ${JSON.stringify(excluded.calendar)} now excludes ${excluded.day}${excluded.label ? ` (${excluded.label})` : ''} ${after}`;
+    }
     return `taken back: the schedule was edited ${after} (this instant is no longer one of its slots)`;
+  }
   return null;
 }
+
+/** The start of the reason of a claim taken back because a business calendar now excludes its day. */
+export const CALENDAR_TAKEN_BACK = 'skipped: taken back, calendar';

@@ -33,7 +33,7 @@ import { BackfillRunner } from './backfill-runner.ts';
 import { droppedBacklog, planBatch } from './batch.ts';
 import { claim } from './claim.ts';
 import { ClaimRate } from './claim-rate.ts';
-import { ClaimedAhead, type ToSkip, takenAwayBecause } from './claimed-ahead.ts';
+import { CALENDAR_TAKEN_BACK, ClaimedAhead, type ToSkip, takenAwayBecause } from './claimed-ahead.ts';
 import { DatabaseClock } from './clock.ts';
 import { DeadlineWatch } from './deadline-watch.ts';
 import { Dispatcher, type DispatchRequest } from './dispatcher.ts';
@@ -479,10 +479,24 @@ export class LeaderTerm {
     const byReason = new Map<string, string[]>();
     for (const { request, reason } of taken)
       byReason.set(reason, [...(byReason.get(reason) ?? []), request.taskId]);
-    for (const [error, taskIds] of byReason)
-      this.#writer.add({ taskIds, status: 'missed', from: ['claimed'], error });
-    this.#o.metrics.missed.inc(taken.length);
-    this.#o.metrics.fired('missed', taken.length);
+    let skipped = 0;
+    for (const [error, taskIds] of byReason) {
+      // A calendar that now excludes the slot's day: skipped, as the slot would have been had the
+      // calendar said so before the claim; any other change: missed.
+      const byCalendar = error.startsWith(CALENDAR_TAKEN_BACK);
+      if (byCalendar) skipped += taskIds.length;
+      this.#writer.add({
+        taskIds,
+        status: byCalendar ? 'skipped' : 'missed',
+        from: ['claimed'],
+        error,
+      });
+    }
+    if (taken.length > skipped) {
+      this.#o.metrics.missed.inc(taken.length - skipped);
+      this.#o.metrics.fired('missed', taken.length - skipped);
+    }
+    if (skipped > 0) this.#o.metrics.fired('skipped', skipped);
     this.log.info(
       { occurrences: taken.length },
       'claims taken back: their schedule changed before their instant',
@@ -768,7 +782,10 @@ export class LeaderTerm {
       const reason =
         request.manual || request.fireAt <= now ? null : takenAwayBecause(request, request.schedule);
       if (reason === null) requests.push(request);
-      else this.#writer.add({ taskIds: [o.taskId], status: 'missed', from: ['claimed'], error: reason });
+      else {
+        const status = reason.startsWith(CALENDAR_TAKEN_BACK) ? 'skipped' : 'missed';
+        this.#writer.add({ taskIds: [o.taskId], status, from: ['claimed'], error: reason });
+      }
     }
     this.#writer.add({
       taskIds: gone,

@@ -32,6 +32,8 @@ export interface DefinitionOptions {
   finishDeadline?: string;
   exclusionGroup?: string;
   description?: string;
+  calendars?: string;
+  onExcluded?: string;
 }
 
 /** Declare the options (--task is declared by each command: required to add, optional to edit). */
@@ -66,7 +68,12 @@ export function definitionOptions(command: Command): Command {
       '--exclusion-group <group>',
       "never run at the same time as the group's other schedules ('none': no group)",
     )
-    .option('--description <text>', 'free text');
+    .option('--description <text>', 'free text')
+    .option(
+      '--calendars <names>',
+      'business calendars whose days it does not fire on, comma-separated ("" for none)',
+    )
+    .option('--on-excluded <action>', 'a fire on an excluded day: skip (default), previous or next (moved)');
 }
 
 /**
@@ -98,6 +105,14 @@ export function definitionFromOptions(o: DefinitionOptions): Record<string, unkn
     finishDeadline: durationOption(o.finishDeadline),
     exclusionGroup: o.exclusionGroup === 'none' ? null : o.exclusionGroup,
     description: o.description,
+    calendars:
+      o.calendars === undefined
+        ? undefined
+        : o.calendars
+            .split(',')
+            .map((c) => c.trim())
+            .filter(Boolean),
+    onExcluded: o.onExcluded,
   };
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
@@ -116,6 +131,8 @@ const FLAG: Record<string, string> = {
   'schedule.dst': '--dst',
   'schedule.dst.repeated': '--dst',
   'schedule.dst.missing': '--dst',
+  calendars: '--calendars',
+  onExcluded: '--on-excluded',
 };
 const flagOf = (field: string) =>
   FLAG[field] ?? `--${field.split('.')[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -7,6 +7,7 @@ import { OperationError } from '../operate/errors.ts';
 import { VERSION } from '../version.ts';
 import { registerAdd } from './commands/add.ts';
 import { registerBackfill } from './commands/backfill.ts';
+import { registerCalendar } from './commands/calendar.ts';
 import { registerEdit } from './commands/edit.ts';
 import { registerEnable } from './commands/enable.ts';
 import { registerHistory } from './commands/history.ts';
@@ -47,6 +48,7 @@ function buildProgram(): Command {
   registerTrigger(program);
   registerBackfill(program);
   registerImport(program);
+  registerCalendar(program);
   return program;
 }
 

@@ -11,11 +11,13 @@ export function formatPreview(preview: SchedulePreview, indent = '    '): string
   const rows: string[][] = [];
   const side = (label: string, fires: PreviewFire[] | null, none: string) => {
     if (fires === null || fires.length === 0) rows.push([label, fires === null ? none : 'no fires', '', '']);
-    else for (const [i, f] of fires.entries()) rows.push([i === 0 ? label : '', f.utc, f.local, f.dst]);
+    else
+      for (const [i, f] of fires.entries())
+        rows.push([i === 0 ? label : '', f.utc, f.local, [f.dst, f.calendar].filter(Boolean).join('; ')]);
   };
   side('before', preview.before, 'none (new, or invalid)');
   side(preview.firesChange ? 'after' : 'after (same)', preview.after, 'none (deleted, or invalid)');
-  const grid = table(['', 'UTC', `Local (${preview.zone})`, 'DST'], rows)
+  const grid = table(['', 'UTC', `Local (${preview.zone})`, 'DST / calendar'], rows)
     .split('\n')
     .map((line) => `${indent}${line}`);
   const run = preview.atOnce.run;
@@ -28,5 +30,6 @@ export function formatPreview(preview: SchedulePreview, indent = '    '): string
             ', ',
           )})${preview.atOnce.missed > 0 ? `, ${preview.atOnce.missed} recorded missed` : ''}; ${preview.atOnce.why}`;
   const dst = preview.dstChanges.map((line) => `${indent}DST after the edit: ${line}`);
-  return [...grid, ...dst, atOnce].join('\n');
+  const skips = (preview.calendarSkips ?? []).map((line) => `${indent}calendar after the edit: ${line}`);
+  return [...grid, ...dst, ...skips, atOnce].join('\n');
 }

@@ -256,12 +256,18 @@ async function syncOnStart(
   const dir = settings.schedulesDir;
   const hasFiles = existsSync(dir) && readdirSync(dir).some((f) => /\.(ts|mts|js|mjs)$/.test(f));
   if (settings.syncOnStart === 'false' || (settings.syncOnStart === 'auto' && !hasFiles)) return;
-  const { found, problems: loadProblems } = await loadDeclarations(dir, undefined, { timeoutMs });
-  const { valid, problems } = validateDeclarations(found, Date.now());
+  const {
+    found,
+    calendars: foundCalendars,
+    problems: loadProblems,
+  } = await loadDeclarations(dir, undefined, {
+    timeoutMs,
+  });
+  const { valid, calendars, problems } = validateDeclarations(found, Date.now(), foundCalendars);
   const all = [...loadProblems, ...problems];
   try {
     if (all.length > 0) throw new SyncProblemsError(all);
-    const result = await syncDeclarations(database, valid, { prune: false, actor: cliActor() });
+    const result = await syncDeclarations(database, valid, { prune: false, actor: cliActor(), calendars });
     const changed = result.plan.filter((p) => p.action === 'create' || p.action === 'update').length;
     log.info({ dir, declarations: valid.length, changed }, 'synced schedules at start');
   } catch (error) {

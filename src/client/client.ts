@@ -11,10 +11,12 @@
  * carry the schedule's `version`; a write given a version that has moved fails with a
  * VersionConflictError naming what moved it.
  */
+
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/database.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
+import { calendarsOf } from '../db/sql/calendars.ts';
 import { findSchedule, type ScheduleListOptions, scheduleRecordsPage } from '../db/sql/schedules-read.ts';
 import { databaseNow } from '../db/store.ts';
 import type { ScheduleDeclarationInput } from '../model/index.ts';
@@ -163,7 +165,8 @@ export class MetronomeClient {
   async list(options: ListOptions = {}): Promise<ScheduleInfo[]> {
     const rows = await scheduleRecordsPage(this.#database.db, options);
     const now = await databaseNow(this.#database);
-    return rows.map((r) => scheduleInfo(r, now));
+    const calendars = await calendarsOf(this.#database.db, rows);
+    return rows.map((r) => scheduleInfo(r, now, calendars));
   }
 
   /**
@@ -253,7 +256,8 @@ export class MetronomeClient {
     const now = options.after?.getTime() ?? (await databaseNow(this.#database));
     const count = Math.min(Math.max(options.count ?? 10, 1), 10_000);
     // The ones a pending skip takes are not fires: they are recorded skipped, never sent.
-    return nextFires(viewRecord(record, now), now, count + record.skipCount)
+    const calendars = await calendarsOf(this.#database.db, [record]);
+    return nextFires(viewRecord(record, now, calendars), now, count + record.skipCount)
       .filter((f) => !f.skipped)
       .slice(0, count)
       .map((f) => new Date(f.at));
@@ -274,7 +278,8 @@ export class MetronomeClient {
   }
 
   async #info(record: Parameters<typeof scheduleInfo>[0]): Promise<ScheduleInfo> {
-    return scheduleInfo(record, await databaseNow(this.#database));
+    const calendars = await calendarsOf(this.#database.db, [record]);
+    return scheduleInfo(record, await databaseNow(this.#database), calendars);
   }
 
   async #result(result: EditResult): Promise<WriteResult> {

@@ -3,9 +3,11 @@
  * be changed and handed back to `upsert` or `replace`), its `version` (hand it back to make the
  * write conditional), and its state now.
  */
+
 import type { DisplayState, ScheduleDeclarationInput, ScheduleRecord } from '../model/index.ts';
 import { displayState, viewRecord } from '../observe/schedule-view.ts';
 import { declarationOf } from '../operate/declaration.ts';
+import type { CalendarLookup } from '../time/index.ts';
 
 export interface ScheduleInfo extends ScheduleDeclarationInput {
   /** Moves on every change of definition or operator state; give it back to refuse lost updates. */
@@ -30,8 +32,9 @@ export interface ScheduleInfo extends ScheduleDeclarationInput {
   updatedAt: Date;
 }
 
-export function scheduleInfo(record: ScheduleRecord, now: number): ScheduleInfo {
-  const view = viewRecord(record, now);
+/** `calendars`: the calendars the row names (src/db/sql/calendars.ts, calendarsOf). */
+export function scheduleInfo(record: ScheduleRecord, now: number, calendars: CalendarLookup): ScheduleInfo {
+  const view = viewRecord(record, now, calendars);
   return {
     ...declarationOf(record),
     version: record.version,

@@ -7,9 +7,10 @@
  *      │                │       └────────────────┴─► lease_ended
  *      │                ├─► buffered ─► claimed (released) | enqueued | skipped_overlap | …
  *      │                ├─► skipped_overlap | missed (superseded, out of window, taken back)
- *      │                ├─► skipped (an operator's skip landed while it was claimed ahead)
+ *      │                ├─► skipped (an operator's skip, or a calendar that now excludes its day, landed
+ *      │                │   while it was claimed ahead)
  *      │                └─► succeeded (done on enqueue) | failed (schedule gone before the send)
- *      └─► missed | skipped (a slot recorded without running; skipped: `beat skip`)
+ *      └─► missed | skipped (a slot recorded without running; skipped: `beat skip`, a business calendar)
  *
  * `claimed` to `claimed` is not a step: it notes why an attempt failed, the status unchanged.
  * Nor is a backfill's claim of a `missed` slot (never sent) as `claimed`: that is a claim, made in

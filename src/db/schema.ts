@@ -16,12 +16,14 @@ import {
   boolean,
   check,
   customType,
+  date,
   doublePrecision,
   index,
   integer,
   jsonb,
   pgSchema,
   primaryKey,
+  smallint,
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
@@ -29,6 +31,7 @@ import { ALERT_KINDS, type AlertKind, DEADLINE_OUTCOMES, type DeadlineOutcome } 
 import { type JsonObject, type JsonValue, parseJsonExact, stringifyJson } from '../model/json.ts';
 import { MAX_DURATION_MS } from '../model/limits.ts';
 import { DST_POLICY_TEXTS, MANAGED_BY, type ManagedBy } from '../model/schedule.ts';
+import { CALENDAR_ACTIONS } from '../time/calendar.ts';
 import { parseTimestamptz } from './timestamps.ts';
 
 export const metronome = pgSchema('metronome');
@@ -117,6 +120,12 @@ export const schedules = metronome.table(
     // schedules naming the same group share one run lock: no two runs of the group overlap (0017)
     exclusionGroup: text('exclusion_group'),
     description: text('description'),
+    // business calendars (migration 0014): the calendars, by name, whose excluded days this schedule
+    // does not fire on, and what an excluded fire does; calendar_revision is bumped by a trigger
+    // when one of them changes, so the change reaches the leader as an edit of this row.
+    calendars: text('calendars').array().notNull().default(sql`'{}'`),
+    onExcluded: text('on_excluded').notNull().default('skip'),
+    calendarRevision: bigint('calendar_revision', { mode: 'number' }).notNull().default(0),
     // ownership and operator state; `sync` never touches paused_at / paused_reason.
     managedBy: text('managed_by').$type<ManagedBy>().notNull().default('db'),
     source: text('source'),
@@ -240,6 +249,9 @@ export const schedules = metronome.table(
       check(`${c.name}_at_most_100_years`, sql`${c} is null or ${c} <= ${sql.raw(String(MAX_DURATION_MS))}`),
     ),
     check('version_is_safe', sql`${t.version} between 1 and ${sql.raw(String(Number.MAX_SAFE_INTEGER))}`),
+    check('on_excluded_is_known', sql`${t.onExcluded} in (${listed(CALENDAR_ACTIONS)})`),
+    check('calendars_has_no_nulls', sql`array_position(${t.calendars}, null) is null`),
+    index('schedules_calendars_idx').using('gin', t.calendars),
     // The leader's horizon read pages by (next_fire_at, id); its background fill finds rows with no
     // next_fire_at, or quarantined, by id (migration 0010).
     index('schedules_next_fire_at_id_idx').on(t.nextFireAt, t.id),
@@ -254,6 +266,52 @@ export const schedules = metronome.table(
       .where(sql`${t.startDeadlineMs} is not null or ${t.finishDeadlineMs} is not null`),
   ],
 );
+
+/**
+ * Business calendars (migration 0014; docs/schedules.md, "Calendars"): a name, excluded weekdays
+ * (0 = Sunday … 6) and excluded days (calendar_days). An edit of either is an edit of every
+ * schedule that names the calendar (triggers bump their calendar_revision).
+ */
+export const calendars = metronome.table(
+  'calendars',
+  {
+    name: text('name').primaryKey(),
+    description: text('description'),
+    weekdays: smallint('weekdays').array().notNull().default(sql`'{}'`),
+    managedBy: text('managed_by').$type<ManagedBy>().notNull().default('db'),
+    source: text('source'),
+    version: bigint('version', { mode: 'number' }).notNull().default(1),
+    createdAt: tstz('created_at').notNull().default(sql`now()`),
+    updatedAt: tstz('updated_at').notNull().default(sql`now()`),
+  },
+  (t) => [
+    check('calendar_name_not_blank', sql`length(btrim(${t.name})) > 0 and length(${t.name}) <= 200`),
+    check('calendar_name_is_printable', printable(t.name)),
+    check('weekdays_0_to_6', sql`${t.weekdays} <@ '{0,1,2,3,4,5,6}'::smallint[]`),
+    check('calendar_managed_by_is_known', sql`${t.managedBy} in (${listed(MANAGED_BY)})`),
+  ],
+);
+
+/** A calendar's excluded days: one day (first_day = last_day) or an inclusive range, with a label. */
+export const calendarDays = metronome.table(
+  'calendar_days',
+  {
+    calendar: text('calendar')
+      .notNull()
+      .references(() => calendars.name, { onDelete: 'cascade', onUpdate: 'cascade' }),
+    firstDay: date('first_day', { mode: 'string' }).notNull(),
+    lastDay: date('last_day', { mode: 'string' }).notNull(),
+    label: text('label'),
+  },
+  (t) => [
+    primaryKey({ name: 'calendar_days_pkey', columns: [t.calendar, t.firstDay] }),
+    check('last_day_not_before_first_day', sql`${t.lastDay} >= ${t.firstDay}`),
+    check('day_range_at_most_3660_days', sql`${t.lastDay} - ${t.firstDay} < 3660`),
+    check('days_are_finite', sql`isfinite(${t.firstDay}) and isfinite(${t.lastDay})`),
+  ],
+);
+export type CalendarRow = typeof calendars.$inferSelect;
+export type CalendarDayRow = typeof calendarDays.$inferSelect;
 
 /** What an occurrence can be; the runtime writes these, `beat history` shows them. */
 export const OCCURRENCE_STATUSES = [
@@ -452,7 +510,8 @@ export type AuditAction =
   | 'update'
   | 'remove'
   | 'sync'
-  | 'import';
+  | 'import'
+  | 'calendar';
 
 /**
  * Every operator action, through the CLI, the API or the client: pause, resume, trigger, enable,

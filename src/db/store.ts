@@ -17,6 +17,7 @@ import { asc, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
+  NO_CALENDARS,
   nextFireWithin,
   type RecordCheck,
   type RowProblem,
@@ -30,6 +31,7 @@ import type { Schedule } from '../time/index.ts';
 import type { Database, Db } from './database.ts';
 import { isCheckViolation } from './errors.ts';
 import { type ScheduleRow, schedules } from './schema.ts';
+import { calendarLookup, namedCalendars } from './sql/calendars.ts';
 import { schedulesWithHistory } from './sql/occurrences-read.ts';
 import { markBookkeeping } from './sql/schedules.ts';
 
@@ -409,9 +411,13 @@ async function settle(
  */
 async function judge(database: Database, rows: ScheduleRecord[], now: number): Promise<Judged[]> {
   const judged: Judged[] = [];
+  // The calendars these rows name, read now: a calendar's edit reaches its schedules as an edit of
+  // theirs (migration 0014), and this re-read is what makes it apply.
+  const names = namedCalendars(rows);
+  const { lookup } = names.length > 0 ? await calendarLookup(database.db, names) : { lookup: NO_CALENDARS };
   let slice = performance.now();
   for (const row of rows) {
-    judged.push({ row, check: validateRecord(row, now) });
+    judged.push({ row, check: validateRecord(row, now, lookup) });
     // A crontab that never fires takes milliseconds to judge: thousands of them must not hold the
     // event loop (the leader's lease renewal and stall detection run on it).
     if (performance.now() - slice > YIELD_AFTER_MS) {

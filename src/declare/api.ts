@@ -95,3 +95,39 @@ export function clocked(instant: InstantInput): ClockedSpec {
 
 /** The older name of {@link clocked}, kept so existing declaration files keep working. */
 export const at = clocked;
+
+/** Marks objects made by defineCalendar (a global symbol, like the schedules' marker). */
+const CALENDAR = Symbol.for('metronome.calendar');
+
+/** Everything a calendar declaration can say. Only `name` is required. */
+export interface CalendarDeclarationInput {
+  /** Unique name: schedules name it in `calendars`, `beat calendar` and the API show it. */
+  name: string;
+  /** Excluded weekdays: 0–6 (0 and 7 = Sunday) or names, e.g. `['sat', 'sun']`. */
+  weekdays?: ReadonlyArray<number | string>;
+  /** Excluded days: `'2026-12-25'`, or `{ from, to, label }` ranges (inclusive). */
+  days?: ReadonlyArray<string | { from: string; to: string; label?: string }>;
+  /** Free text for people. */
+  description?: string | null;
+}
+
+export type CalendarDeclaration = Readonly<CalendarDeclarationInput> & { readonly [CALENDAR]: true };
+
+/**
+ * Declare a business calendar: days on which the schedules that name it do not fire (or from which
+ * they move, by their `onExcluded`). Export it from a file in `schedules/`, and name it (or pass
+ * the value) in a schedule's `calendars`:
+ *
+ *   export const weekends = defineCalendar({ name: 'weekends', weekdays: ['sat', 'sun'] });
+ *   export const close = defineSchedule({ ..., schedule: crontab('0 9 L * *', { tz: 'Europe/Berlin' }),
+ *     calendars: [weekends, 'holidays-de'], onExcluded: 'previous' }); // the last business day
+ *
+ * A calendar kept in the database instead (`beat calendar import NAME FILE.ics`) is named the same way.
+ */
+export function defineCalendar(declaration: CalendarDeclarationInput): CalendarDeclaration {
+  return Object.freeze({ ...declaration, [CALENDAR]: true as const });
+}
+
+export function isCalendarDeclaration(value: unknown): value is CalendarDeclaration {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CALENDAR] === true;
+}

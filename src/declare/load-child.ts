@@ -8,7 +8,7 @@
 
 import { pathToFileURL } from 'node:url';
 import { serialize } from 'node:v8';
-import { isScheduleDeclaration } from './api.ts';
+import { isCalendarDeclaration, isScheduleDeclaration } from './api.ts';
 import type { ChildMessage } from './load-protocol.ts';
 
 const exit = process.exit.bind(process);
@@ -40,11 +40,21 @@ async function loadFile(file: string): Promise<void> {
   const seen = new Set<unknown>();
   const declarations: Record<string, unknown>[] = [];
   const unreadable: { name: string; reason: string }[] = [];
+  const calendars: Record<string, unknown>[] = [];
   for (const value of Object.values(module)) {
     for (const item of Array.isArray(value) ? value : [value]) {
+      if (isCalendarDeclaration(item) && !seen.has(item)) {
+        seen.add(item);
+        calendars.push(JSON.parse(JSON.stringify({ ...item })) as Record<string, unknown>);
+        continue;
+      }
       if (!isScheduleDeclaration(item) || seen.has(item)) continue;
       seen.add(item);
-      const plain = { ...item };
+      const plain: Record<string, unknown> = { ...item };
+      // A calendar passed by value is sent by name: it is declared (and exported) on its own.
+      if (Array.isArray(plain.calendars)) {
+        plain.calendars = plain.calendars.map((c: unknown) => (isCalendarDeclaration(c) ? c.name : c));
+      }
       try {
         serialize(plain);
         declarations.push(plain);
@@ -56,7 +66,7 @@ async function loadFile(file: string): Promise<void> {
       }
     }
   }
-  await send({ type: 'loaded', file, declarations, unreadable });
+  await send({ type: 'loaded', file, declarations, unreadable, calendars });
 }
 
 for (const file of process.argv.slice(2)) {

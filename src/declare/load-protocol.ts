@@ -8,6 +8,8 @@ export type ChildMessage =
       declarations: Record<string, unknown>[];
       /** Declarations that hold values which cannot be sent (functions, symbols). */
       unreadable: { name: string; reason: string }[];
+      /** Each calendar declaration's own fields (defineCalendar). */
+      calendars: Record<string, unknown>[];
     }
   | { type: 'failed'; file: string; reason: string }
   | { type: 'done' };

@@ -11,7 +11,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { formatDuration } from '../time/index.ts';
-import { defineSchedule, type ScheduleDeclaration } from './api.ts';
+import { type CalendarDeclarationInput, defineSchedule, type ScheduleDeclaration } from './api.ts';
 import type { ChildMessage } from './load-protocol.ts';
 
 export interface FoundDeclaration {
@@ -20,15 +20,29 @@ export interface FoundDeclaration {
   declaration: ScheduleDeclaration;
 }
 
+/** A `defineCalendar` found in a declaration file. */
+export interface FoundCalendar {
+  file: string;
+  declaration: CalendarDeclarationInput;
+}
+
 export interface SyncProblem {
   file: string;
   schedule?: string;
+  /** The calendar declaration at fault (instead of a schedule). */
+  calendar?: string;
   field?: string;
   reason: string;
 }
 
 export function formatProblem(p: SyncProblem): string {
-  return [p.file, p.schedule === undefined ? undefined : `schedule "${p.schedule}"`, p.field, p.reason]
+  return [
+    p.file,
+    p.schedule === undefined ? undefined : `schedule "${p.schedule}"`,
+    p.calendar === undefined ? undefined : `calendar "${p.calendar}"`,
+    p.field,
+    p.reason,
+  ]
     .filter((part) => part !== undefined)
     .join(': ');
 }
@@ -61,12 +75,18 @@ export async function loadDeclarations(
   dir: string,
   cwd = process.cwd(),
   options: LoadOptions = {},
-): Promise<{ found: FoundDeclaration[]; problems: SyncProblem[]; files: string[] }> {
+): Promise<{
+  found: FoundDeclaration[];
+  calendars: FoundCalendar[];
+  problems: SyncProblem[];
+  files: string[];
+}> {
   const folder = path.resolve(cwd, dir);
   const shown = relative(folder, cwd) || '.';
   if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
     return {
       found: [],
+      calendars: [],
       files: [],
       problems: [
         { file: shown, reason: 'no such folder; create it or pass --dir with the folder of your schedules' },
@@ -79,6 +99,7 @@ export async function loadDeclarations(
     .sort()
     .map((name) => path.join(folder, name));
   const found: FoundDeclaration[] = [];
+  const calendars: FoundCalendar[] = [];
   const problems: SyncProblem[] = [];
   let remaining = files;
   while (remaining.length > 0) {
@@ -90,6 +111,8 @@ export async function loadDeclarations(
         for (const declaration of message.declarations)
           found.push({ file, declaration: defineSchedule(declaration as never) });
         for (const u of message.unreadable) problems.push({ file, schedule: u.name, reason: u.reason });
+        for (const c of message.calendars ?? [])
+          calendars.push({ file, declaration: c as unknown as CalendarDeclarationInput });
       }
     }
     if (!run.stopped) break;
@@ -118,7 +141,21 @@ export async function loadDeclarations(
       reason: `declared ${group.length} times (in ${where}); schedule names must be unique`,
     });
   }
-  return { found, problems, files: files.map((f) => relative(f, cwd)) };
+  const calendarFiles = new Map<string, string[]>();
+  for (const c of calendars) {
+    const name = String(c.declaration.name);
+    calendarFiles.set(name, [...(calendarFiles.get(name) ?? []), c.file]);
+  }
+  for (const [name, where] of calendarFiles) {
+    if (where.length < 2) continue;
+    problems.push({
+      file: where[0]!,
+      calendar: name,
+      field: 'name',
+      reason: `declared ${where.length} times (in ${where.join(' and ')}); calendar names must be unique`,
+    });
+  }
+  return { found, calendars, problems, files: files.map((f) => relative(f, cwd)) };
 }
 
 const OWN_EXTENSION = path.extname(new URL(import.meta.url).pathname);

@@ -16,6 +16,7 @@ import { sql } from 'drizzle-orm';
 import type { Database, Db } from '../db/database.ts';
 import { LOCK_KEYS } from '../db/migrate.ts';
 import { type Actor, type BulkAuditEntry, recordActions, type WriteChange } from '../db/sql/audit.ts';
+import { readCalendars } from '../db/sql/calendars.ts';
 import { allSchedules, deleteSchedule, insertSchedule, writeDefinition } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import {
@@ -30,7 +31,17 @@ import {
   TIMING_FIELDS,
   validateFields,
 } from '../model/index.ts';
-import type { FoundDeclaration, SyncProblem } from './load.ts';
+import { ANY_CALENDAR } from '../model/validate.ts';
+import type { CalendarLookup } from '../time/index.ts';
+import type { FoundCalendar, FoundDeclaration, SyncProblem } from './load.ts';
+import {
+  applyCalendarPlan,
+  type CalendarPlanEntry,
+  planCalendars,
+  syncLookup,
+  type ValidCalendar,
+  validateCalendarDeclarations,
+} from './sync-calendars.ts';
 
 export interface FieldChange {
   /** The column, as operators see it in SQL (`every_ms`, `kwargs`). */
@@ -49,6 +60,8 @@ export type PlanEntry =
 export interface SyncResult {
   dryRun: boolean;
   plan: PlanEntry[];
+  /** The calendars declared with defineCalendar: created, updated, unchanged, pruned, orphaned. */
+  calendars: CalendarPlanEntry[];
 }
 
 export class SyncProblemsError extends Error {
@@ -63,15 +76,22 @@ export interface ValidDeclaration {
   fields: ScheduleFields;
 }
 
-/** Step 1: validate every declaration; returns the valid ones and every problem found. */
+/**
+ * Step 1: validate every declaration (schedules and calendars); returns the valid ones and every
+ * problem found. A calendar a schedule names is checked here when it is declared beside it; any
+ * other name is checked against the stored calendars when the plan is made.
+ */
 export function validateDeclarations(
   found: FoundDeclaration[],
   now: number,
-): { valid: ValidDeclaration[]; problems: SyncProblem[] } {
+  foundCalendars: readonly FoundCalendar[] = [],
+): { valid: ValidDeclaration[]; calendars: ValidCalendar[]; problems: SyncProblem[] } {
   const valid: ValidDeclaration[] = [];
-  const problems: SyncProblem[] = [];
+  const { valid: calendars, problems } = validateCalendarDeclarations(foundCalendars);
+  const declared = new Map(calendars.map((c) => [c.name, c.calendar]));
+  const lookup: CalendarLookup = (name) => declared.get(name) ?? ANY_CALENDAR(name);
   for (const { file, declaration } of found) {
-    const result = parseDeclaration(declaration, now);
+    const result = parseDeclaration(declaration, now, lookup);
     if (result.ok) valid.push({ name: result.name, file, fields: result.fields });
     else {
       for (const p of result.problems) {
@@ -79,7 +99,7 @@ export function validateDeclarations(
       }
     }
   }
-  return { valid, problems };
+  return { valid, calendars, problems };
 }
 
 const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -120,6 +140,8 @@ export function planSync(
   declarations: ValidDeclaration[],
   prune: boolean,
   now: number,
+  /** Where the calendars the declarations name are found; default: any name (an offline plan). */
+  calendars: CalendarLookup = ANY_CALENDAR,
 ): { plan: PlanEntry[]; problems: SyncProblem[] } {
   const byName = new Map(rows.map((r) => [r.name, r]));
   const declared = new Set(declarations.map((d) => d.name));
@@ -128,7 +150,7 @@ export function planSync(
   for (const d of declarations) {
     const row = byName.get(d.name);
     if (!row) {
-      const never = neverFires(d, now);
+      const never = neverFires(d, now, calendars);
       if (never) problems.push(never);
       else plan.push({ action: 'create', name: d.name, file: d.file });
     } else if (row.managedBy !== 'code') {
@@ -141,7 +163,8 @@ export function planSync(
     } else {
       const changes = diffRow(row, d);
       const retimed = changes.some((c) => TIMING_FIELDS.has(camel(c.field) as keyof ScheduleFields));
-      const never = retimed ? neverFires(d, now) : null;
+      // A calendar's name is checked whatever changed: the calendar may be gone since.
+      const never = retimed || d.fields.calendars.length > 0 ? neverFires(d, now, calendars) : null;
       if (never) {
         problems.push(never);
         continue;
@@ -162,8 +185,8 @@ export function planSync(
 }
 
 /** The problem of a declaration that could never fire from `now` on, or null. */
-function neverFires(d: ValidDeclaration, now: number): SyncProblem | null {
-  const check = validateFields({ ...d.fields, name: d.name }, now);
+function neverFires(d: ValidDeclaration, now: number, calendars: CalendarLookup): SyncProblem | null {
+  const check = validateFields({ ...d.fields, name: d.name }, now, calendars);
   if (!check.ok)
     return {
       file: d.file,
@@ -177,8 +200,14 @@ function neverFires(d: ValidDeclaration, now: number): SyncProblem | null {
     : null;
 }
 
-function nextFor(name: string, fields: ScheduleFields, totalRuns: number, now: number): number | null {
-  const check = validateFields({ ...fields, name }, now);
+function nextFor(
+  name: string,
+  fields: ScheduleFields,
+  totalRuns: number,
+  now: number,
+  calendars: CalendarLookup,
+): number | null {
+  const check = validateFields({ ...fields, name }, now, calendars);
   // Declarations were validated a moment ago; a failure here would be a bug, not user input.
   if (!check.ok) throw new Error(`declaration "${name}" became invalid: ${check.reason}`);
   return nextFireWithin(check.schedule, { ...fields, totalRuns }, now);
@@ -196,10 +225,11 @@ async function applyPlan(
   wanted: Map<string, ValidDeclaration>,
   now: number,
   actor: Actor,
+  calendars: CalendarLookup,
 ): Promise<void> {
   const audit: BulkAuditEntry[] = [];
   for (const entry of plan) {
-    const written = await applyEntry(tx, entry, rows.get(entry.name), wanted.get(entry.name), now);
+    const written = await applyEntry(tx, entry, rows.get(entry.name), wanted.get(entry.name), now, calendars);
     if (written) audit.push({ name: entry.name, action: 'sync', detail: { ...written, file: entry.file } });
   }
   await recordActions(database, tx, actor, audit);
@@ -212,6 +242,7 @@ async function applyEntry(
   row: ScheduleRecord | undefined,
   d: ValidDeclaration | undefined,
   now: number,
+  calendars: CalendarLookup,
 ): Promise<{ change: WriteChange; version: number; changed?: string[] } | null> {
   if (entry.action === 'create' && d) {
     const created = await insertSchedule(
@@ -219,7 +250,7 @@ async function applyEntry(
       d.name,
       d.fields,
       { managedBy: 'code', source: d.file },
-      nextFor(d.name, d.fields, 0, now),
+      nextFor(d.name, d.fields, 0, now, calendars),
     );
     return { change: 'create', version: created.version };
   }
@@ -230,7 +261,7 @@ async function applyEntry(
       (c) => TIMING_FIELDS.has(camel(c.field) as keyof ScheduleFields) || c.field === 'enabled',
     );
     const recompute = timingChanged || row.nextFireAt === null || row.invalidReason !== null;
-    const next = recompute ? nextFor(d.name, d.fields, row.totalRuns, now) : undefined;
+    const next = recompute ? nextFor(d.name, d.fields, row.totalRuns, now, calendars) : undefined;
     const { version } = await writeDefinition(tx, row.id, d.fields, next, d.file);
     return { change: 'update', version, changed: entry.changes.map((c) => c.field) };
   }
@@ -249,6 +280,11 @@ export interface SyncOptions {
   dryRun?: boolean;
   /** Who the audit log names (the CLI's: this process's user@host, src/operate/actor.ts). */
   actor: Actor;
+  /**
+   * The calendars declared with defineCalendar (validateDeclarations). Undefined: calendars are
+   * left as they are (not even pruned).
+   */
+  calendars?: ValidCalendar[];
 }
 
 /**
@@ -268,12 +304,29 @@ export async function syncDeclarations(
     await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_KEYS.sync})`);
     const rows = await allSchedules(tx);
     const now = await databaseNow(database, tx);
-    const { plan, problems } = planSync(rows, declarations, prune, now);
-    if (problems.length > 0) throw new SyncProblemsError(problems);
+    const stored = await readCalendars(tx);
+    const declaredCalendars = options.calendars;
+    // Schedules that stay after this sync, and the calendars they name (a pruned calendar must not be one).
+    const staying = rows.filter((r) => !(prune && r.managedBy === 'code' && !wanted.has(r.name)));
+    const usedBy = (name: string) => [
+      ...new Set([
+        ...staying.filter((r) => !wanted.has(r.name) && r.calendars.includes(name)).map((r) => r.name),
+        ...declarations.filter((d) => d.fields.calendars.includes(name)).map((d) => d.name),
+      ]),
+    ];
+    const calendarPlan = declaredCalendars
+      ? planCalendars(stored, declaredCalendars, prune, usedBy)
+      : { plan: [], problems: [] };
+    const pruned = new Set(calendarPlan.plan.filter((c) => c.action === 'prune').map((c) => c.name));
+    const lookup = syncLookup(declaredCalendars ?? [], stored, pruned);
+    const { plan, problems } = planSync(rows, declarations, prune, now, lookup);
+    const all = [...calendarPlan.problems, ...problems];
+    if (all.length > 0) throw new SyncProblemsError(all);
     if (!dryRun) {
+      await applyCalendarPlan(tx, calendarPlan.plan, declaredCalendars ?? []);
       const byName = new Map(rows.map((r) => [r.name, r]));
-      await applyPlan(database, tx, plan, byName, wanted, now, options.actor);
+      await applyPlan(database, tx, plan, byName, wanted, now, options.actor, lookup);
     }
-    return { dryRun, plan };
+    return { dryRun, plan, calendars: calendarPlan.plan };
   });
 }

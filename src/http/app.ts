@@ -19,6 +19,7 @@ import {
   postTrigger,
 } from './api/actions.ts';
 import { getBackfills, postBackfill, postCancelBackfills } from './api/backfill.ts';
+import { deleteCalendar, getCalendar, getCalendars, putCalendar } from './api/calendars.ts';
 import { checkHost, isLoopbackHost, type ReadAccess, requireReadToken } from './api/guard.ts';
 import {
   getActions,
@@ -111,6 +112,14 @@ export const ROUTES: Route[] = [
   { kind: 'api', path: api(`/schedules/${NAME}/backfills/cancel`), POST: postCancelBackfills },
   { kind: 'api', path: api(`/schedules/${NAME}/enable`), POST: postEnable },
   { kind: 'api', path: api(`/schedules/${NAME}/disable`), POST: postDisable },
+  { kind: 'api', path: api('/calendars'), GET: getCalendars },
+  {
+    kind: 'api',
+    path: api(`/calendars/${NAME}`),
+    GET: getCalendar,
+    PUT: putCalendar,
+    DELETE: deleteCalendar,
+  },
   { kind: 'api', path: api('/now'), GET: getNow },
   { kind: 'api', path: api('/next-24h'), GET: getForecast },
   { kind: 'api', path: api('/actions'), GET: getActions },

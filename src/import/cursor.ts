@@ -12,7 +12,13 @@
  * Re-running the import never moves a cursor backwards: the later of celery beat's last run and
  * the row's own last fire wins, and a row whose timing and last run did not change keeps its cursor.
  */
-import { nextFireWithin, type ScheduleFields, type ScheduleRecord, validateFields } from '../model/index.ts';
+import {
+  NO_CALENDARS,
+  nextFireWithin,
+  type ScheduleFields,
+  type ScheduleRecord,
+  validateFields,
+} from '../model/index.ts';
 
 export interface CursorInput {
   name: string;
@@ -54,7 +60,8 @@ function firstFire(input: CursorInput, last: number | null, totalRuns: number): 
   const { fields, now } = input;
   // A disabled schedule gets its cursor when it is enabled (from then on, not from its last run).
   if (!fields.enabled) return null;
-  const check = validateFields({ ...fields, name: input.name }, now);
+  // Celery has no business calendars: an imported schedule names none.
+  const check = validateFields({ ...fields, name: input.name }, now, NO_CALENDARS);
   if (!check.ok) throw new Error(`imported schedule "${input.name}" does not compile: ${check.reason}`);
   // Never run: a one-off is still due at its instant (celery beat would send it at once); any
   // other schedule starts from now, as celery beat does for an entry it has no last run of.

@@ -5,6 +5,9 @@
  */
 import { z } from 'zod';
 import {
+  CALENDAR_ACTIONS,
+  type CalendarAction,
+  type CalendarLookup,
   type CeleryCrontab,
   compileSchedule,
   formatDstPolicy,
@@ -32,7 +35,7 @@ import {
   OVERLAP_POLICIES,
   type ScheduleFields,
 } from './schedule.ts';
-import { validateFields, validateSpec } from './validate.ts';
+import { ANY_CALENDAR, validateFields, validateSpec } from './validate.ts';
 
 /** A duration: milliseconds, or a string such as `'30s'`, `'15m'`, `'1h30m'`, `'2d'`. */
 export type Duration = number | string;
@@ -95,6 +98,16 @@ export interface ScheduleDeclarationInput {
   exclusionGroup?: string | null;
   /** Free text for people. */
   description?: string | null;
+  /**
+   * Business calendars whose excluded days it does not fire on: names, or what `defineCalendar`
+   * returned. Default none. docs/schedules.md, "Business calendars".
+   */
+  calendars?: ReadonlyArray<string | { readonly name: string }>;
+  /**
+   * What a fire on an excluded day does: `'skip'` (default; recorded as skipped, with the calendar
+   * and the day), or move it to the same local time on the `'previous'` or `'next'` allowed day.
+   */
+  onExcluded?: CalendarAction;
 }
 
 export interface DeclarationProblem {
@@ -278,6 +291,21 @@ const declarationSchema = z.strictObject(
     catchupWindow: duration(DEFAULTS.catchupWindowMs, 0, 'use 0 or more'),
     jitter: duration(DEFAULTS.jitterMs, 0, 'use 0 or more'),
     runLease: duration(null, 1000, "use at least '1s'"),
+    calendars: z
+      .array(z.union([name, z.object({ name }).transform((c) => c.name)]), {
+        error: "must be a list of calendar names or defineCalendar(...) values, e.g. ['weekends', holidays]",
+      })
+      .optional()
+      .transform((list, ctx): string[] => {
+        const names = list ?? [];
+        const twice = names.find((n, i) => names.indexOf(n) !== i);
+        if (twice !== undefined)
+          ctx.addIssue({ code: 'custom', message: `names "${twice}" twice; name each calendar once` });
+        return names;
+      }),
+    onExcluded: z
+      .enum(CALENDAR_ACTIONS, { error: `must be one of ${CALENDAR_ACTIONS.map((p) => `'${p}'`).join(', ')}` })
+      .default('skip'),
     startDeadline: duration(null, 1000, "use at least '1s', e.g. '5m'"),
     finishDeadline: duration(null, 1000, "use at least '1s', e.g. '1h'"),
     exclusionGroup: z
@@ -379,8 +407,16 @@ function cleanCeleryFields(fields: CeleryCrontab): JsonObject {
   return out;
 }
 
-/** Validate one declaration; `now` judges "a crontab that never fires". */
-export function parseDeclaration(input: unknown, now: number): DeclarationResult {
+/**
+ * Validate one declaration; `now` judges "a crontab that never fires". `calendars` is where the
+ * calendars it names are found; by default any name is accepted as a calendar that excludes nothing
+ * (sync, and the operators' writes, check the names against the calendars that exist).
+ */
+export function parseDeclaration(
+  input: unknown,
+  now: number,
+  calendars: CalendarLookup = ANY_CALENDAR,
+): DeclarationResult {
   const declaredName =
     typeof input === 'object' && input !== null && typeof (input as { name?: unknown }).name === 'string'
       ? (input as { name: string }).name
@@ -447,7 +483,7 @@ export function parseDeclaration(input: unknown, now: number): DeclarationResult
         finishDeadlineMs: finishDeadline,
       };
       // Last, exactly what will be stored, through the checks every row goes through when loaded.
-      const check = validateFields({ ...fields, name: declared }, now);
+      const check = validateFields({ ...fields, name: declared }, now, calendars);
       if (check.ok) return { ok: true, name: declared, fields };
       problems.push({
         field: declarationField(check.problem.column),
@@ -468,7 +504,7 @@ function checkSpec(
     const schedule = compileSchedule(spec, { name });
     const columns = kindColumns(spec, schedule);
     // Then exactly what will be stored, the way the loader will read it back.
-    const check = validateSpec({ ...columns, name }, now);
+    const check = validateSpec({ ...columns, name }, now, ANY_CALENDAR);
     if (!check.ok) {
       return {
         problem: { field: declarationField(check.problem.column), reason: check.problem.message },
@@ -529,6 +565,7 @@ const COLUMN_FIELD: Record<string, string> = {
   catchup_window_ms: 'catchupWindow',
   jitter_ms: 'jitter',
   run_lease_ms: 'runLease',
+  on_excluded: 'onExcluded',
   start_deadline_ms: 'startDeadline',
   finish_deadline_ms: 'finishDeadline',
   exclusion_group: 'exclusionGroup',

@@ -8,6 +8,7 @@ import {
   type DstNote,
   type DstPolicy,
   formatDuration,
+  type Schedule,
   type ZoneRules,
 } from '../time/index.ts';
 import type { KindColumn, ScheduleRecord } from './schedule.ts';
@@ -246,4 +247,55 @@ function listInWords(field: string, name: (token: string) => string | undefined)
 
 function pad(value: string): string {
   return value.padStart(2, '0');
+}
+
+/** How far around a list of fires calendar marks are looked for (a move of more is not marked). */
+const CALENDAR_NOTE_REACH_MS = 14 * 86_400_000;
+/** How many skipped slots are listed at most. */
+const SKIPPED_SHOWN = 20;
+
+/** What calendars did around a list of fires: which fires were moved there, and which slots were skipped. */
+export interface CalendarNotes {
+  /** Fire instant → `moved from Sat 2026-03-07 09:00 (calendar "weekends")`. */
+  moved: Map<number, string>;
+  /** Slots in the span of the fires that no fire replaces: `2026-12-25 09:00 +01:00 skipped (calendar "holidays": Christmas)`. */
+  skipped: Array<{ at: number; text: string }>;
+}
+
+/**
+ * The calendar marks for fires computed from `after` (src/time/calendar-schedule.ts): each moved
+ * fire says where it comes from; each skipped slot up to the last fire is listed. Empty without
+ * calendars.
+ */
+export function calendarNotes(
+  schedule: Schedule,
+  after: number,
+  fires: readonly number[],
+  zone: ZoneRules,
+): CalendarNotes {
+  const notes: CalendarNotes = { moved: new Map(), skipped: [] };
+  const last = fires[fires.length - 1];
+  if (!schedule.calendars || last === undefined) return notes;
+  const shown = new Set(fires);
+  // Not before the fires' own span (a schedule that starts later), and a bounded list.
+  const first = fires[0] as number;
+  for (const mark of schedule.calendarMarks(
+    Math.max(after, first - CALENDAR_NOTE_REACH_MS) - CALENDAR_NOTE_REACH_MS,
+    last + CALENDAR_NOTE_REACH_MS,
+  )) {
+    const why = `calendar ${JSON.stringify(mark.calendar)}${mark.label ? `: ${mark.label}` : ''}`;
+    if (mark.kind === 'moved' && mark.to !== null && shown.has(mark.to)) {
+      const from = `moved from ${formatLocal(mark.slot, zone).slice(0, 16)} (${why})`;
+      const earlier = notes.moved.get(mark.to);
+      notes.moved.set(mark.to, earlier ? `${earlier}; ${from}` : from);
+    } else if (
+      mark.kind === 'skipped' &&
+      mark.slot > Math.max(after, first - CALENDAR_NOTE_REACH_MS) &&
+      mark.slot <= last &&
+      notes.skipped.length < SKIPPED_SHOWN
+    ) {
+      notes.skipped.push({ at: mark.slot, text: `${formatLocal(mark.slot, zone)} skipped (${why})` });
+    }
+  }
+  return notes;
 }

@@ -4,6 +4,7 @@
  * engine's spec. Column-for-column with `metronome.schedules` (src/db/schema.ts checks the match).
  */
 import {
+  type CalendarAction,
   DST_MISSING,
   DST_REPEATED,
   formatDstPolicy,
@@ -74,6 +75,10 @@ export interface ScheduleFields {
   /** Schedules naming the same group share one run lock: no two runs of the group overlap. */
   exclusionGroup: string | null;
   description: string | null;
+  /** Business calendars, by name, whose excluded days it does not fire on (docs/schedules.md). */
+  calendars: string[];
+  /** What a fire on an excluded day does: skip, or move to the previous/next allowed day. */
+  onExcluded: CalendarAction;
 }
 
 /** The fields `sync` compares, in display order. */
@@ -112,6 +117,8 @@ export const FIELD_NAMES = [
   'finishDeadlineMs',
   'exclusionGroup',
   'description',
+  'calendars',
+  'onExcluded',
 ] as const satisfies readonly (keyof ScheduleFields)[];
 
 /** Fields that change when a schedule fires: a change to one of them invalidates next_fire_at. */
@@ -130,6 +137,8 @@ export const TIMING_FIELDS: ReadonlySet<keyof ScheduleFields> = new Set([
   'startAt',
   'endAt',
   'maxRuns',
+  'calendars',
+  'onExcluded',
 ]);
 
 /**
@@ -137,12 +146,18 @@ export const TIMING_FIELDS: ReadonlySet<keyof ScheduleFields> = new Set([
  * with SQL is only trusted after {@link validateRecord} (src/model/validate.ts).
  */
 export interface ScheduleRecord
-  extends Omit<ScheduleFields, 'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers'> {
+  extends Omit<
+    ScheduleFields,
+    'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers' | 'onExcluded'
+  > {
   id: number;
   name: string;
   kind: string;
   overlap: string;
   catchup: string;
+  onExcluded: string;
+  /** Bumped (by a trigger) when a calendar it names changes: that change is an edit of this row. */
+  calendarRevision: number;
   // jsonb comes back as whatever a person stored, whatever the column's type says.
   args: unknown;
   kwargs: unknown;
@@ -204,7 +219,12 @@ export type KindColumn =
  * The kind columns and the DST policy (optional here: records built before it existed, and by
  * callers that only describe a spec, have none, which is the default).
  */
-export type SpecColumns = Pick<ScheduleRecord, KindColumn> & { dstPolicy?: string | null };
+export type SpecColumns = Pick<ScheduleRecord, KindColumn> & {
+  dstPolicy?: string | null;
+  /** Absent or empty: no calendars. */
+  calendars?: readonly string[] | null;
+  onExcluded?: string | null;
+};
 
 /** The time engine's spec for a record's kind columns (not validated: compileSchedule does that). */
 export function specOf(record: SpecColumns): ScheduleSpec {
@@ -234,8 +254,19 @@ export function specOf(record: SpecColumns): ScheduleSpec {
   }
 }
 
-/** A one-line description of the spec for tables: `30 2 * * * (Europe/Berlin)`, `every 15m`. */
+/**
+ * A one-line description of the spec for tables: `30 2 * * * (Europe/Berlin)`, `every 15m`, and the
+ * business calendars it names: `0 9 L * * (Europe/Berlin); calendars weekends, holidays (previous)`.
+ */
 export function describeSpec(record: Parameters<typeof specOf>[0]): string {
+  const calendars =
+    record.calendars && record.calendars.length > 0
+      ? `; calendars ${record.calendars.join(', ')}${record.onExcluded && record.onExcluded !== 'skip' ? ` (${record.onExcluded})` : ''}`
+      : '';
+  return `${describeKind(record)}${calendars}`;
+}
+
+function describeKind(record: Parameters<typeof specOf>[0]): string {
   switch (record.kind) {
     case 'crontab': {
       // jsonb does not keep key order: show Celery's field order.

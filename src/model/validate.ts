@@ -7,7 +7,15 @@
  * columns (next_fire_at, last_fire_at, total_runs, version) are checked too: a person can edit
  * them. A row that fails is quarantined by the store (invalid_reason), never thrown.
  */
-import { compileSchedule, formatDuration, type Schedule, ScheduleSpecError } from '../time/index.ts';
+import {
+  applyCalendars,
+  Calendar,
+  type CalendarLookup,
+  compileSchedule,
+  formatDuration,
+  type Schedule,
+  ScheduleSpecError,
+} from '../time/index.ts';
 import { reservedHeaderProblem } from './headers.ts';
 import { isJsonObject, jsonProblem } from './json.ts';
 import {
@@ -51,6 +59,7 @@ const SPEC_FIELD_COLUMN: Record<string, string> = {
   longitude: 'longitude',
   runAt: 'run_at',
   kind: 'kind',
+  onExcluded: 'on_excluded',
 };
 
 function columnOf(specField: string, usesCronFields: boolean): string {
@@ -58,15 +67,43 @@ function columnOf(specField: string, usesCronFields: boolean): string {
   if (specField.startsWith('cron.')) return usesCronFields ? `cron_fields.${specField.slice(5)}` : 'cron';
   if (specField === 'cron' && usesCronFields) return 'cron_fields';
   if (specField.startsWith('dst.')) return 'dst_policy';
+  if (specField.startsWith('calendars')) return 'calendars';
   return SPEC_FIELD_COLUMN[specField] ?? specField;
 }
 
 /** What a declaration decides, as stored: everything sync writes, plus the name. */
 export type CheckedFields = Omit<
   ScheduleFields,
-  'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers'
+  'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers' | 'onExcluded'
 > &
-  Pick<ScheduleRecord, 'name' | 'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers'>;
+  Pick<
+    ScheduleRecord,
+    'name' | 'kind' | 'overlap' | 'catchup' | 'args' | 'kwargs' | 'headers' | 'onExcluded'
+  >;
+
+/**
+ * Where the calendars a row names are found (src/db/sql/calendars.ts reads them; a declaration
+ * also sees the calendars declared beside it). A name it does not know quarantines the row.
+ */
+export type { CalendarLookup };
+/** For callers whose schedules never name calendars (the importers: Celery has none). */
+export const NO_CALENDARS: CalendarLookup = () => undefined;
+
+const EMPTY_CALENDARS = new Map<string, Calendar>();
+/**
+ * Every name is a calendar that excludes nothing: for checking a declaration on its own, before
+ * the calendars it names are at hand (sync and the operators' writes check those against the
+ * stored and declared calendars, and compute the next fire with them).
+ */
+export const ANY_CALENDAR: CalendarLookup = (name) => {
+  let calendar = EMPTY_CALENDARS.get(name);
+  if (!calendar) {
+    calendar = Calendar.compile({ name });
+    if (EMPTY_CALENDARS.size > 10_000) EMPTY_CALENDARS.clear();
+    EMPTY_CALENDARS.set(name, calendar);
+  }
+  return calendar;
+};
 
 /** A whole row: the declared fields and the runtime's bookkeeping. */
 export type CheckedRecord = CheckedFields &
@@ -82,15 +119,15 @@ const problem = (column: string, message: string): RecordCheck => ({
  * Check a whole row. `now` is when "never fires again" and the time between fires are judged.
  * The reason names the column, the value and what would be accepted, ready for `invalid_reason`.
  */
-export function validateRecord(record: CheckedRecord, now: number): RecordCheck {
-  return bookkeepingProblem(record) ?? validateFields(record, now);
+export function validateRecord(record: CheckedRecord, now: number, calendars: CalendarLookup): RecordCheck {
+  return bookkeepingProblem(record) ?? validateFields(record, now, calendars);
 }
 
 /** Check what a declaration decides (also the first part of checking a row). */
-export function validateFields(record: CheckedFields, now: number): RecordCheck {
+export function validateFields(record: CheckedFields, now: number, calendars: CalendarLookup): RecordCheck {
   const early = textProblem(record) ?? timingProblem(record) ?? messageProblem(record);
   if (early) return early;
-  const spec = validateSpec(record, now);
+  const spec = validateSpec(record, now, calendars);
   if (!spec.ok) return spec;
   const { schedule } = spec;
   const jitter = jitterProblem(schedule, record.jitterMs, now);
@@ -149,8 +186,16 @@ function exactKey(this: Record<string, unknown>, key: string, value: unknown): u
   return value;
 }
 
-/** Check that the kind columns compile into a schedule, and that a crontab fires at least once more. */
-export function validateSpec(record: SpecColumns & Pick<ScheduleRecord, 'name'>, now: number): RecordCheck {
+/**
+ * Check that the kind columns compile into a schedule, seen through the calendars the row names
+ * (looked up in `calendars`), and that a crontab fires at least once more. The kind columns are
+ * compiled once and shared; the calendars are applied on top (cheap, and always the current ones).
+ */
+export function validateSpec(
+  record: SpecColumns & Pick<ScheduleRecord, 'name'>,
+  now: number,
+  calendars: CalendarLookup,
+): RecordCheck {
   if (record.kind !== 'crontab' && record.dstPolicy != null) {
     return problem(
       'dst_policy',
@@ -159,12 +204,18 @@ export function validateSpec(record: SpecColumns & Pick<ScheduleRecord, 'name'>,
   }
   let schedule: Schedule;
   try {
-    schedule = compileShared(record);
+    schedule = applyCalendars(compileShared(record), record, calendars);
   } catch (error) {
     if (error instanceof ScheduleSpecError) {
       return problem(columnOf(error.field, record.cronFields !== null), error.message);
     }
     return problem('kind', `the schedule does not compile: ${String(error)}`);
+  }
+  if (schedule.calendars && schedule.next(now) === null && compileShared(record).next(now) !== null) {
+    return problem(
+      'calendars',
+      `${JSON.stringify(record.calendars)} exclude every day the schedule would fire on for the next 30 years; name fewer calendars, or take days out of them`,
+    );
   }
   if (record.kind === 'crontab' && schedule.next(now) === null) {
     return problem(

@@ -6,7 +6,9 @@
  * yields every few milliseconds, walks at most a budget of fires (an interval without jitter costs
  * nothing: it is counted on its grid), and a result is reused while the schedules are unchanged.
  */
+
 import type { Database } from '../db/database.ts';
+import { calendarsOf } from '../db/sql/calendars.ts';
 import { definitionsKey } from '../db/sql/schedules-read.ts';
 import { databaseNow, schedulePages } from '../db/store.ts';
 import { countFires } from './fire-counts.ts';
@@ -55,8 +57,9 @@ async function computeForecast(database: Database): Promise<Forecast> {
   let leftOut = 0;
   let sliceStart = performance.now();
   for await (const page of schedulePages(database)) {
+    const calendars = await calendarsOf(database.db, page);
     for (const record of page) {
-      const view = viewRecord(record, now);
+      const view = viewRecord(record, now, calendars);
       if (view.state !== 'enabled' || !view.schedule || view.nextFireAt === null) continue;
       if (budget <= 0) {
         leftOut++;

@@ -12,6 +12,7 @@
  */
 
 import {
+  calendarNotes,
   describeDst,
   describeDstEffect,
   formatLocal,
@@ -22,7 +23,7 @@ import {
   validateFields,
 } from '../model/index.ts';
 import { planDue } from '../model/plan.ts';
-import { type Schedule, ZoneRules } from '../time/index.ts';
+import { type CalendarLookup, type Schedule, ZoneRules } from '../time/index.ts';
 
 /** A fire as a preview shows it. */
 export interface PreviewFire {
@@ -32,6 +33,8 @@ export interface PreviewFire {
   local: string;
   /** How DST touched it, in words; '' when it did not. */
   dst: string;
+  /** How a business calendar touched it (`moved from ...`); '' when it did not. */
+  calendar: string;
 }
 
 /** The stored side of an edit: the fields and the runtime's state of the row. */
@@ -71,6 +74,15 @@ export interface PreviewInput {
   count?: number;
   /** How late a slot may run and still count as on time (the runtime's grace). Default 1 s. */
   graceMs?: number;
+  /** The calendars either side names, as stored (src/db/sql/calendars.ts). */
+  calendars: CalendarLookup;
+  /** The calendars as they will be after the edit; default `calendars`. */
+  calendarsAfter?: CalendarLookup;
+  /**
+   * The edit changes a calendar the schedule names: like a re-timing, it restarts the cursor (the
+   * calendar's triggers clear next_fire_at, migration 0014).
+   */
+  calendarChanged?: boolean;
 }
 
 export interface SchedulePreview {
@@ -87,6 +99,8 @@ export interface SchedulePreview {
   dstChanges: string[];
   /** What the runtime would do at once if the edit were applied now. */
   atOnce: { run: PreviewFire[]; missed: number; why: string };
+  /** Slots among the next fires after the edit that its calendars skip, in words. */
+  calendarSkips: string[];
 }
 
 const DEFAULT_COUNT = 5;
@@ -99,21 +113,35 @@ const PREVIEW_CATCHUP_BUDGET = 100;
 export function previewEdit(input: PreviewInput): SchedulePreview {
   const count = input.count ?? DEFAULT_COUNT;
   const now = input.now;
-  const beforeSchedule = input.before ? compiled(input.name, input.before.fields, now) : null;
-  const afterSchedule = input.after ? compiled(input.name, input.after, now) : null;
+  const beforeSchedule = input.before
+    ? compiled(input.name, input.before.fields, now, input.calendars)
+    : null;
+  const afterSchedule = input.after
+    ? compiled(input.name, input.after, now, input.calendarsAfter ?? input.calendars)
+    : null;
   const zone = ZoneRules.get((afterSchedule ?? beforeSchedule)?.timezone ?? 'UTC');
-  const show = (schedule: Schedule, at: number): PreviewFire => ({
+  const show = (schedule: Schedule, at: number, moved?: Map<number, string>): PreviewFire => ({
     utc: new Date(at).toISOString(),
     local: formatLocal(at, zone),
     dst: describeDst(schedule.explain(at)),
+    calendar: moved?.get(at) ?? '',
   });
-  const list = (schedule: Schedule | null, fields: ScheduleFields | null, totalRuns: number) =>
-    schedule && fields
-      ? upcoming(schedule, fields, totalRuns, now, count).map((at) => show(schedule, at))
-      : null;
+  let calendarSkips: string[] = [];
+  const list = (
+    schedule: Schedule | null,
+    fields: ScheduleFields | null,
+    totalRuns: number,
+    side: 'before' | 'after',
+  ) => {
+    if (!schedule || !fields) return null;
+    const fires = upcoming(schedule, fields, totalRuns, now, count);
+    const notes = calendarNotes(schedule, now, fires, zone);
+    if (side === 'after') calendarSkips = notes.skipped.map((s) => s.text);
+    return fires.map((at) => show(schedule, at, notes.moved));
+  };
   const totalRuns = input.before?.totalRuns ?? 0;
-  const before = list(beforeSchedule, input.before?.fields ?? null, totalRuns);
-  const after = list(afterSchedule, input.after, totalRuns);
+  const before = list(beforeSchedule, input.before?.fields ?? null, totalRuns, 'before');
+  const after = list(afterSchedule, input.after, totalRuns, 'after');
   return {
     name: input.name,
     zone: zone.name,
@@ -124,12 +152,18 @@ export function previewEdit(input: PreviewInput): SchedulePreview {
       .slice(0, DST_CHANGES_SHOWN)
       .map((effect) => describeDstEffect(effect, zone)),
     atOnce: atOnce(input, afterSchedule, (s, at) => show(s, at)),
+    calendarSkips,
   };
 }
 
 /** The schedule the fields compile to, or null when they are invalid. */
-function compiled(name: string, fields: ScheduleFields, now: number): Schedule | null {
-  const check = validateFields({ ...fields, name }, now);
+function compiled(
+  name: string,
+  fields: ScheduleFields,
+  now: number,
+  calendars: CalendarLookup,
+): Schedule | null {
+  const check = validateFields({ ...fields, name }, now, calendars);
   return check.ok ? check.schedule : null;
 }
 
@@ -171,6 +205,7 @@ function atOnce(
         : 'paused: nothing runs until it is resumed',
     );
   const restarts =
+    input.calendarChanged === true ||
     before.nextFireAt === null ||
     before.invalidReason !== null ||
     before.fields.enabled !== after.enabled ||

@@ -4,6 +4,8 @@
  * show`) and the dashboard's API both build on this, so they always say the same thing.
  */
 import {
+  type CalendarLookup,
+  calendarNotes,
   type DisplayState,
   describeDst,
   describeSpec,
@@ -32,8 +34,9 @@ export interface RecordView {
   zone: ZoneRules;
 }
 
-export function viewRecord(record: ScheduleRecord, now: number): RecordView {
-  const check = validateRecord(record, now);
+/** `calendars`: the calendars the row names (src/db/sql/calendars.ts, calendarsOf). */
+export function viewRecord(record: ScheduleRecord, now: number, calendars: CalendarLookup): RecordView {
+  const check = validateRecord(record, now, calendars);
   // A row that can never fire is only quarantined after a look at the ledger: trust the stored verdict.
   const never =
     check.ok && record.invalidReason !== null ? unfireableProblem(check.schedule, record, now) : null;
@@ -69,6 +72,8 @@ export interface NextFire {
   at: number;
   /** The DST mark in words, '' when DST did not touch this fire. */
   dst: string;
+  /** The business-calendar mark (`moved from ...`), '' when no calendar moved this fire. */
+  calendar: string;
   /** An operator skipped it (`beat skip`): recorded `skipped`, not sent. */
   skipped: boolean;
 }
@@ -89,12 +94,34 @@ export function nextFires(view: RecordView, now: number, count: number): NextFir
     const at = nextFireWithin(view.schedule, { ...view.record, totalRuns: runs }, after);
     if (at === null) break;
     const skipped = skips > 0;
-    fires.push({ at, dst: describeDst(view.schedule.explain(at)), skipped });
+    fires.push({ at, dst: describeDst(view.schedule.explain(at)), calendar: '', skipped });
     after = at;
     if (skipped) skips--;
     else runs++;
   }
+  const { moved } = calendarNotes(
+    view.schedule,
+    now,
+    fires.map((f) => f.at),
+    view.zone,
+  );
+  for (const fire of fires) fire.calendar = moved.get(fire.at) ?? '';
   return fires;
+}
+
+/** The slots a business calendar skips up to the last of `fires` (nextFires), in words. */
+export function skippedFires(
+  view: RecordView,
+  now: number,
+  fires: readonly NextFire[],
+): Array<{ at: number; text: string }> {
+  if (!view.schedule) return [];
+  return calendarNotes(
+    view.schedule,
+    now,
+    fires.map((f) => f.at),
+    view.zone,
+  ).skipped;
 }
 
 /**
@@ -161,6 +188,8 @@ export function recordJson(view: RecordView): Record<string, unknown> {
     finishDeadlineMs: r.finishDeadlineMs,
     exclusionGroup: r.exclusionGroup,
     description: r.description,
+    calendars: r.calendars,
+    onExcluded: r.onExcluded,
     managedBy: r.managedBy,
     source: r.source,
     pausedAt: iso(r.pausedAt),

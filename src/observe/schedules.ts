@@ -3,7 +3,9 @@
  * in its zone, and its latest occurrence; filtered and paged in SQL (src/db/sql/schedules-read.ts),
  * so 100k rows never leave the database at once.
  */
+
 import type { Database } from '../db/database.ts';
+import { calendarsOf } from '../db/sql/calendars.ts';
 import { latestOccurrenceRows } from '../db/sql/occurrences-read.ts';
 import { displayStateCounts, type ScheduleFilter, schedulePage } from '../db/sql/schedules-read.ts';
 import { databaseNow } from '../db/store.ts';
@@ -70,6 +72,7 @@ export async function listSchedules(
 ): Promise<ScheduleList> {
   const { rows, total } = await schedulePage(database, filter, page);
   const now = await databaseNow(database);
+  const calendars = await calendarsOf(database.db, rows);
   const latest = await latestOccurrences(
     database,
     rows.map((r) => r.name),
@@ -79,7 +82,7 @@ export async function listSchedules(
     counts: await displayStateCounts(database),
     limit: page.limit,
     offset: page.offset,
-    schedules: rows.map((r) => summarize(viewRecord(r, now), now, latest.get(r.name) ?? null)),
+    schedules: rows.map((r) => summarize(viewRecord(r, now, calendars), now, latest.get(r.name) ?? null)),
   };
 }
 

@@ -3,8 +3,10 @@
  * replicas are there, the last leader changes, dispatch lag, what went wrong in the last hour and
  * day, what is in flight, which rows are invalid, and the last operator actions.
  */
+
 import type { Database } from '../db/database.ts';
 import { type AuditEntry, recentActions } from '../db/sql/audit.ts';
+import { calendarsOf } from '../db/sql/calendars.ts';
 import { invalidSchedules } from '../db/sql/schedules-read.ts';
 import { databaseNow } from '../db/store.ts';
 import {
@@ -60,8 +62,9 @@ export async function nowView(
 
 async function invalidRows(database: Database, now: number): Promise<InvalidRow[]> {
   const rows = await invalidSchedules(database, INVALID_SHOWN);
+  const calendars = await calendarsOf(database.db, rows);
   return rows.map((row) => {
-    const view = viewRecord(row, now);
+    const view = viewRecord(row, now, calendars);
     // Judged afresh; a row fixed since the leader last looked shows its stored reason until then.
     const reason = view.invalidReason ?? (row.invalidReason as string);
     return { name: row.name, column: view.invalidColumn, problem: view.invalidProblem ?? reason, reason };

@@ -4,6 +4,7 @@
  * schedule's fires. The API's `?preview=true` and `beat edit --preview` answer with it.
  */
 import type { Database } from '../db/database.ts';
+import { calendarsOf } from '../db/sql/calendars.ts';
 import { outcomeOf } from '../operate/edit.ts';
 import { type Decide, planEdit } from '../operate/edit-plan.ts';
 import { previewBeforeOf, previewEdit, type SchedulePreview } from './preview.ts';
@@ -20,6 +21,10 @@ export interface WritePreview {
 
 export async function previewWrite(database: Database, decide: Decide): Promise<WritePreview> {
   const plan = await planEdit(database, decide);
+  const calendars = await calendarsOf(database.db, [
+    ...(plan.record ? [plan.record] : []),
+    ...(plan.checked ? [plan.checked.fields] : []),
+  ]);
   return {
     ...outcomeOf(plan),
     version: plan.record?.version ?? null,
@@ -28,6 +33,7 @@ export async function previewWrite(database: Database, decide: Decide): Promise<
       before: plan.record ? previewBeforeOf(plan.record) : null,
       after: plan.checked?.fields ?? null,
       now: plan.now,
+      calendars,
     }),
   };
 }

@@ -4,6 +4,7 @@
  * elected leader executes at its rate (src/beat/backfill-runner.ts). Nothing here sends a run: the
  * leader does, fenced by its term, each slot claimed once through the ledger's unique slot index.
  */
+
 import type { Database } from '../db/database.ts';
 import type { OccurrenceStatus } from '../db/schema.ts';
 import { recordAction } from '../db/sql/audit.ts';
@@ -14,6 +15,7 @@ import {
   insertBackfill,
   ledgerAtSlots,
 } from '../db/sql/backfills.ts';
+import { calendarsOf } from '../db/sql/calendars.ts';
 import { lockScheduleIfAny } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import {
@@ -88,7 +90,8 @@ async function planFor(
   const name = JSON.stringify(record.name);
   const range = rangeProblem(request.from, request.to, now);
   if (range) throw new BackfillError('bad_range', `cannot backfill ${name}: ${range}`);
-  const check = validateRecord(record, now);
+  // Through the calendars it names: a backfill sends the slots the schedule fires, not those they skip.
+  const check = validateRecord(record, now, await calendarsOf(database.db, [record]));
   if (!check.ok)
     throw new BackfillError('invalid', `cannot backfill ${name}: it is invalid (${check.reason})`);
   const times = slotsInRange(check.schedule, record, request.from, request.to, BACKFILL_MAX_SLOTS + 1);

@@ -18,8 +18,9 @@ import { type BulkRow, lockByNames, upsertRows } from '../db/sql/schedules-bulk.
 import { databaseNow } from '../db/store.ts';
 import { nextFireWithin, type ScheduleDeclarationInput, type ScheduleRecord } from '../model/index.ts';
 import type { Actor } from './actor.ts';
-import { type CheckedDeclaration, checkDeclarationInput } from './declaration.ts';
+import { type CheckedDeclaration, checkDeclarationInput, withStoredCalendars } from './declaration.ts';
 import { type CreatedVia, changedFields, needsNewNextFire } from './edit.ts';
+import { InvalidScheduleError } from './errors.ts';
 
 /** One item: a declaration, with the version it was read at when it must not have moved. */
 export type BulkItem = ScheduleDeclarationInput & { version?: number };
@@ -209,6 +210,23 @@ async function writeBatch(
       const rows: BulkRow[] = [];
       const audit: BulkAuditEntry[] = [];
       let unchanged = 0;
+      const missing: BulkItemError[] = [];
+      for (const item of items) {
+        try {
+          item.checked = await withStoredCalendars(tx, item.checked, now);
+        } catch (error) {
+          if (!(error instanceof InvalidScheduleError)) throw error;
+          const [problem] = error.problems;
+          missing.push({
+            index: item.index,
+            name: item.checked.name,
+            code: 'invalid',
+            field: problem?.field ?? null,
+            reason: problem?.reason ?? error.message,
+          });
+        }
+      }
+      if (missing.length > 0) throw new BatchRefused(missing);
       for (const { checked } of items) {
         const row = existing.get(checked.name);
         const changed = row ? changedFields(row, checked.fields) : null;

@@ -3,6 +3,9 @@
  * `defineSchedule` takes) checked exactly as `beat add` and `beat sync` check it, and a stored
  * record turned back into that shape, so what a read returns can be edited and written back.
  */
+
+import type { Db } from '../db/database.ts';
+import { calendarLookup } from '../db/sql/calendars.ts';
 import {
   type DeclarationProblem,
   declarationField,
@@ -16,7 +19,8 @@ import {
   specOf,
   validateSpec,
 } from '../model/index.ts';
-import type { Schedule } from '../time/index.ts';
+import { ANY_CALENDAR } from '../model/validate.ts';
+import type { CalendarLookup, Schedule } from '../time/index.ts';
 import { InvalidScheduleError } from './errors.ts';
 
 export interface CheckedDeclaration {
@@ -29,14 +33,16 @@ export interface CheckedDeclaration {
 export function checkDeclarationInput(
   input: unknown,
   now: number,
+  /** Where the calendars it names are found; default: any name, excluding nothing (see parseDeclaration). */
+  calendars: CalendarLookup = ANY_CALENDAR,
 ):
   | { ok: true; value: CheckedDeclaration }
   | { ok: false; name: string | undefined; problems: DeclarationProblem[] } {
-  const parsed = parseDeclaration(input, now);
+  const parsed = parseDeclaration(input, now, calendars);
   if (!parsed.ok) return { ok: false, name: parsed.name, problems: parsed.problems };
   const { name, fields } = parsed;
   // parseDeclaration ran every check; this only fetches the compiled schedule (shared, cached).
-  const checked = validateSpec({ ...fields, name }, now);
+  const checked = validateSpec({ ...fields, name }, now, calendars);
   if (!checked.ok) throw new Error(`a parsed declaration failed validation: ${checked.reason}`);
   // As `beat sync` refuses to create one: a schedule that can never fire is a mistake at the call.
   const never = neverFiresProblem(checked.schedule, fields, now);
@@ -44,6 +50,27 @@ export function checkDeclarationInput(
     return { ok: false, name, problems: [{ field: declarationField(never.column), reason: never.message }] };
   }
   return { ok: true, value: { name, fields, schedule: checked.schedule } };
+}
+
+/**
+ * A checked declaration seen through the calendars it names, read in `tx`: its schedule compiled
+ * with their days (what its next fire is computed with). Throws {@link InvalidScheduleError}
+ * naming `calendars` when one does not exist, or the calendars leave it no fire.
+ */
+export async function withStoredCalendars(
+  tx: Db,
+  checked: CheckedDeclaration,
+  now: number,
+): Promise<CheckedDeclaration> {
+  if (checked.fields.calendars.length === 0) return checked;
+  const { lookup } = await calendarLookup(tx, checked.fields.calendars);
+  const check = validateSpec({ ...checked.fields, name: checked.name }, now, lookup);
+  if (!check.ok) {
+    throw new InvalidScheduleError(checked.name, [
+      { field: declarationField(check.problem.column), reason: check.problem.message },
+    ]);
+  }
+  return { ...checked, schedule: check.schedule };
 }
 
 /** {@link checkDeclarationInput}, throwing {@link InvalidScheduleError} with every problem. */
@@ -59,6 +86,8 @@ export function declarationOf(record: ScheduleRecord): ScheduleDeclarationInput 
     name: record.name,
     task: record.task,
     schedule: specOf(record),
+    calendars: record.calendars,
+    onExcluded: record.onExcluded as ScheduleDeclarationInput['onExcluded'],
     args: record.args as JsonValue[],
     kwargs: record.kwargs as JsonObject,
     queue: record.queue,

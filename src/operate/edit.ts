@@ -23,7 +23,7 @@ import {
   TIMING_FIELDS,
 } from '../model/index.ts';
 import type { Actor } from './actor.ts';
-import type { CheckedDeclaration } from './declaration.ts';
+import { type CheckedDeclaration, withStoredCalendars } from './declaration.ts';
 import {
   type Decide,
   decideCreate,
@@ -148,7 +148,8 @@ async function insertChecked(
   source: CreatedVia,
 ): Promise<ScheduleRecord> {
   const now = await databaseNow(database, tx);
-  const next = nextFireWithin(checked.schedule, { ...checked.fields, totalRuns: 0 }, now);
+  const { schedule } = await withStoredCalendars(tx, checked, now);
+  const next = nextFireWithin(schedule, { ...checked.fields, totalRuns: 0 }, now);
   const record = await insertSchedule(tx, checked.name, checked.fields, { managedBy: 'db', source }, next);
   await recordAction(tx, actor, 'create', checked.name, { version: record.version, source });
   return record;
@@ -231,12 +232,10 @@ async function writeChecked(
 ): Promise<EditResult> {
   const { action, changed } = outcomeOf({ name: record.name, record, checked });
   if (action === 'unchanged') return { record, action, changed };
+  const now = await databaseNow(database, tx);
+  const { schedule } = await withStoredCalendars(tx, checked, now);
   const next = needsNewNextFire(record, checked.fields)
-    ? nextFireWithin(
-        checked.schedule,
-        { ...checked.fields, totalRuns: record.totalRuns },
-        await databaseNow(database, tx),
-      )
+    ? nextFireWithin(schedule, { ...checked.fields, totalRuns: record.totalRuns }, now)
     : undefined;
   const row = await writeDefinition(tx, record.id, checked.fields, next);
   await recordAction(tx, actor, 'update', record.name, { version: row.version, changed });

@@ -5,6 +5,7 @@
  */
 import type { Database } from '../db/database.ts';
 import { recordAction } from '../db/sql/audit.ts';
+import { calendarLookup } from '../db/sql/calendars.ts';
 import { writeEnabled } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import { nextFireWithin, type ScheduleRecord, validateRecord } from '../model/index.ts';
@@ -43,7 +44,8 @@ export async function setEnabled(
     }
     if (record.enabled === enabled) return { record, changed: false };
     const now = await databaseNow(database, tx);
-    const check = validateRecord(record, now);
+    const { lookup } = await calendarLookup(tx, record.calendars);
+    const check = validateRecord(record, now, lookup);
     const next =
       enabled && check.ok ? nextFireWithin(check.schedule, record, now) : record.nextFireAt?.getTime();
     const row = await writeEnabled(

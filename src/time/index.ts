@@ -1,4 +1,19 @@
 /** The time engine: pure schedule math, no I/O. See docs/time.md. */
+
+export {
+  CALENDAR_ACTIONS,
+  Calendar,
+  type CalendarAction,
+  type CalendarDayRange,
+  type CalendarSpec,
+  calendarName,
+  formatCivilDay,
+  MAX_CALENDAR_DAYS,
+  MAX_RANGE_DAYS,
+  parseCalendarAction,
+  parseCivilDay,
+} from './calendar.ts';
+export { MAX_MOVE_DAYS, withCalendars } from './calendar-schedule.ts';
 export { DAY, HOUR, MINUTE, SECOND } from './civil.ts';
 export type { DstEffect, DstNote } from './cron.ts';
 export type { CeleryCrontab, CronFields, CronFieldValue } from './cron-fields.ts';
@@ -18,6 +33,10 @@ export { formatDuration, parseDuration } from './duration.ts';
 export { ScheduleSpecError } from './errors.ts';
 export { hashToUnit, jitterFor } from './jitter.ts';
 export {
+  applyCalendars,
+  type CalendarFields,
+  type CalendarLookup,
+  type CalendarMark,
   type ClockedSpec,
   type CompileOptions,
   type CrontabSpec,

@@ -3,6 +3,8 @@
  * answers "when is the next fire strictly after this instant?". Everything here is pure; invalid
  * input of any shape raises {@link ScheduleSpecError} and nothing else.
  */
+import { type Calendar, type CalendarAction, parseCalendarAction } from './calendar.ts';
+import { withCalendars } from './calendar-schedule.ts';
 import { ClockedSchedule } from './clocked.ts';
 import { CronSchedule, type DstEffect, type DstNote } from './cron.ts';
 import { type CeleryCrontab, parseCeleryCrontab, parseCronString } from './cron-fields.ts';
@@ -42,6 +44,14 @@ export interface ClockedSpec {
   kind: 'clocked';
   runAt: InstantInput;
 }
+/** Business calendars, for any kind: the calendars that exclude days, and what an excluded fire does. */
+export interface CalendarFields {
+  /** Names of the calendars whose excluded days this schedule does not fire on. */
+  calendars?: readonly string[] | null;
+  /** What a fire on an excluded day does: `skip` (default), or move to the `previous`/`next` allowed day. */
+  onExcluded?: CalendarAction | null;
+}
+/** A spec of one of the kinds; compileSchedule also reads {@link CalendarFields} beside its fields. */
 export type ScheduleSpec = CrontabSpec | IntervalSpec | SolarSpec | ClockedSpec;
 export type ScheduleKind = ScheduleSpec['kind'];
 export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['crontab', 'interval', 'solar', 'clocked'];
@@ -49,6 +59,26 @@ export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['crontab', 'interval', '
 export interface CompileOptions {
   /** The schedule's name: seeds `H` in cron fields. */
   name?: string;
+  /** The calendars a spec's `calendars` names are looked up in. */
+  calendars?: CalendarLookup;
+}
+
+/** Where calendars are found by name: compiled ones, or specs compiled on use. */
+export type CalendarLookup = (name: string) => Calendar | undefined;
+
+/** How a calendar changed one of the base schedule's slots (src/time/calendar-schedule.ts). */
+export interface CalendarMark {
+  /** The slot the schedule's own rule gives. */
+  slot: number;
+  /** `skipped`: not fired; `moved`: fired at `to` instead (which may be another fire too). */
+  kind: 'skipped' | 'moved';
+  to: number | null;
+  /** The first calendar that excludes the day. */
+  calendar: string;
+  /** The excluded civil day, in the schedule's zone: `YYYY-MM-DD`. */
+  day: string;
+  /** Why the day is excluded, when the calendar says (a holiday's name). */
+  label?: string;
 }
 
 /** A validated, compiled schedule. Instants are epoch milliseconds. */
@@ -66,6 +96,10 @@ export interface Schedule {
   readonly dst?: DstPolicy;
   /** What the DST policy does at the clock changes in (after, until]; empty for the other kinds. */
   dstEffects(after: number, until: number): DstEffect[];
+  /** The base slots in (after, until] that calendars skipped or moved; empty without calendars. */
+  calendarMarks(after: number, until: number): CalendarMark[];
+  /** The calendars it names and what an excluded fire does; undefined without calendars. */
+  readonly calendars?: { readonly names: readonly string[]; readonly action: CalendarAction };
 }
 
 export const MIN_INTERVAL_MS = 1_000;
@@ -81,6 +115,58 @@ export function compileSchedule(spec: unknown, options: CompileOptions = {}): Sc
     );
   }
   const s = spec as Record<string, unknown>;
+  return applyCalendars(compileBase(s, options), s, options.calendars);
+}
+
+/**
+ * A compiled schedule seen through the calendars a spec names (`calendars`, `onExcluded`); the
+ * schedule itself when it names none. Throws {@link ScheduleSpecError} for a name `lookup` does not
+ * know, a list that is not one, or an unknown action.
+ */
+export function applyCalendars(
+  base: Schedule,
+  spec: { calendars?: unknown; onExcluded?: unknown },
+  lookup: CalendarLookup | undefined,
+): Schedule {
+  const names = calendarNames(spec.calendars);
+  const action = parseCalendarAction(spec.onExcluded);
+  if (names.length === 0) return base;
+  const calendars = names.map((name, index) => {
+    const calendar = lookup?.(name);
+    if (!calendar) {
+      throw new ScheduleSpecError(
+        `calendars[${index}]`,
+        name,
+        'no calendar has this name',
+        'the name of an existing calendar (beat calendar list): create it (beat calendar add-day or import, or defineCalendar in schedules/*.ts), or leave it out of calendars',
+      );
+    }
+    return calendar;
+  });
+  return withCalendars(base, { calendars, action });
+}
+
+function calendarNames(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v.trim() === '')) {
+    throw new ScheduleSpecError(
+      'calendars',
+      value,
+      'not a list of calendar names',
+      'an array of names, such as ["weekends", "holidays-de"]',
+    );
+  }
+  const seen = new Set<string>();
+  for (const name of value as string[]) {
+    if (seen.has(name)) {
+      throw new ScheduleSpecError('calendars', value, `"${name}" is named twice`, 'each calendar once');
+    }
+    seen.add(name);
+  }
+  return value as string[];
+}
+
+function compileBase(s: Record<string, unknown>, options: CompileOptions): Schedule {
   if (s.kind !== 'crontab' && s.dst !== undefined && s.dst !== null) {
     throw new ScheduleSpecError(
       'dst',
@@ -159,6 +245,7 @@ function wrap(
     next,
     explain,
     dstEffects: () => [],
+    calendarMarks: () => [],
     *fires(after: number) {
       for (let at = next(after); at !== null; at = next(at)) yield at;
     },

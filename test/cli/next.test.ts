@@ -160,4 +160,69 @@ describe('beat next --dst', () => {
     assert.equal(interval.code, 2);
     assert.match(interval.stderr, /--dst applies to a cron expression only/);
   });
+
+  test('business calendars: the last business day of the month, moved fires marked, skipped slots listed', () => {
+    const moved = beat(
+      'next',
+      '0 9 L * *',
+      '--tz',
+      'Europe/Berlin',
+      '--exclude-weekdays',
+      'sat,sun',
+      '--exclude-days',
+      '2026-12-31',
+      '--on-excluded',
+      'previous',
+      '--after',
+      '2026-12-01T00:00:00Z',
+      '--count',
+      '3',
+    );
+    assert.equal(moved.code, 0, moved.stderr);
+    const lines = (moved.stdout.split('\n\n')[0] as string).trim().split('\n');
+    assert.match(lines[0] as string, /DST \/ calendar$/);
+    assert.match(
+      lines[1] as string,
+      /^1 +2026-12-30T08:00:00\.000Z +2026-12-30 09:00:00 \+01:00 +moved from 2026-12-31 09:00 \(calendar "command line"\)$/,
+    );
+    assert.match(lines[2] as string, /^2 +2027-01-29T08:00:00\.000Z .*moved from 2027-01-31 09:00/);
+    assert.match(lines[3] as string, /^3 +2027-02-26T08:00:00\.000Z .*moved from 2027-02-28 09:00/);
+    assert.match(moved.stdout, /moved to the previous allowed day, at the same local time/);
+    const skipped = beat(
+      'next',
+      '0 9 * * *',
+      '--tz',
+      'Europe/Berlin',
+      '--exclude-weekdays',
+      'sat,sun',
+      '--after',
+      '2026-12-04T00:00:00Z',
+      '--count',
+      '2',
+    );
+    assert.equal(skipped.code, 0, skipped.stderr);
+    const rows = (skipped.stdout.split('\n\n')[0] as string).trim().split('\n').slice(1);
+    assert.deepEqual(
+      rows.map((r) => `${r.split(/ {2,}/)[0]} ${r.match(/\d{4}-\d\d-\d\d(?=T)/)?.[0] ?? ''}`),
+      ['1 2026-12-04', '- 2026-12-05', '- 2026-12-06', '2 2026-12-07'],
+    );
+    assert.match(rows[1] as string, /skipped \(calendar "command line"\)$/);
+    const json = beat(
+      'next',
+      '0 9 * * *',
+      '--tz',
+      'UTC',
+      '--exclude-weekdays',
+      'sat,sun',
+      '--after',
+      '2026-12-04T00:00:00Z',
+      '--count',
+      '2',
+      '--json',
+    );
+    assert.deepEqual(JSON.parse(json.stdout), ['2026-12-04T09:00:00.000Z', '2026-12-07T09:00:00.000Z']);
+    const bad = beat('next', '--every', '1h', '--exclude-days', '2026-02-30');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /"2026-02-30" is invalid: not a civil date/);
+  });
 });

@@ -37,6 +37,8 @@ test('migrations apply to a fresh database, and a second run is a no-op', async 
       'alerts',
       'audit_log',
       'backfills',
+      'calendar_days',
+      'calendars',
       'leader',
       'leader_history',
       'occurrences',
@@ -48,7 +50,18 @@ test('migrations apply to a fresh database, and a second run is a no-op', async 
     select distinct trigger_name from information_schema.triggers where event_object_schema = 'metronome' order by 1`;
   assert.deepEqual(
     triggers.map((t) => t.trigger_name),
-    ['leader_history', 'schedules_before_update', 'schedules_dst_policy_changed', 'schedules_notify'],
+    [
+      'calendar_days_deleted',
+      'calendar_days_inserted',
+      'calendar_days_updated',
+      'calendars_before_update',
+      'calendars_touch_schedules',
+      'leader_history',
+      'schedules_before_update',
+      'schedules_calendars_changed',
+      'schedules_dst_policy_changed',
+      'schedules_notify',
+    ],
   );
 });
 

@@ -299,9 +299,13 @@ test('beat sync --dry-run shows the fires of each touched schedule before and af
 });
 
 test('the example schedules in schedules/ load and validate, one of each kind', async () => {
-  const { found, problems } = await loadDeclarations('schedules');
-  const { valid, problems: invalid } = validateDeclarations(found, Date.now());
+  const { found, calendars, problems } = await loadDeclarations('schedules');
+  const { valid, problems: invalid } = validateDeclarations(found, Date.now(), calendars);
   assert.deepEqual([...problems, ...invalid], []);
+  assert.ok(
+    valid.some((d) => d.fields.calendars.includes('weekends') && d.fields.onExcluded === 'previous'),
+    'a schedule on business days (the last one of the month)',
+  );
   assert.deepEqual([...new Set(valid.map((d) => d.fields.kind))].sort(), [
     'clocked',
     'crontab',

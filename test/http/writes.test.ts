@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { BeatMetrics } from '../../src/beat/metrics.ts';
 import { findSchedule } from '../../src/db/sql/schedules-read.ts';
 import { createLogger } from '../../src/logger.ts';
+import { NO_CALENDARS } from '../../src/model/validate.ts';
 import { previewBeforeOf, previewEdit } from '../../src/observe/preview.ts';
 import { checkDeclaration, declarationOf } from '../../src/operate/declaration.ts';
 import { call, type MountedDashboard, mountDashboard } from '../support/http.ts';
@@ -277,6 +278,7 @@ describe('previews: ?preview=true answers what the write would do and writes not
     const body = reply.json();
     assert.equal(body.action, 'created');
     const expected = previewEdit({
+      calendars: NO_CALENDARS,
       name: 'pv.new',
       before: null,
       after: checkDeclaration({ name: 'pv.new', ...nightly }, Date.now()).fields,
@@ -304,7 +306,13 @@ describe('previews: ?preview=true answers what the write would do and writes not
     assert.equal(patched.json().action, 'updated');
     assert.deepEqual(patched.json().changed, ['schedule']);
     const after = checkDeclaration({ ...declarationOf(row), schedule: dst }, Date.now()).fields;
-    const expected = previewEdit({ name: 'pv.edit', before: previewBeforeOf(row), after, now: Date.now() });
+    const expected = previewEdit({
+      calendars: NO_CALENDARS,
+      name: 'pv.edit',
+      before: previewBeforeOf(row),
+      after,
+      now: Date.now(),
+    });
     assert.deepEqual(comparable(patched.json().preview), comparable(JSON.parse(JSON.stringify(expected))));
     assert.equal(patched.json().preview.firesChange, true);
     assert.ok(

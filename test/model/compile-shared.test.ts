@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validateRecord } from '../../src/model/index.ts';
+import { NO_CALENDARS } from '../../src/model/validate.ts';
 import { scheduleRow } from '../support/rows.ts';
 
 const NOW = Date.parse('2026-06-01T00:00:00Z');
 const base = scheduleRow();
 
 function compiled(patch: object) {
-  const check = validateRecord({ ...base, ...patch }, NOW);
+  const check = validateRecord({ ...base, ...patch }, NOW, NO_CALENDARS);
   assert.ok(check.ok, check.ok ? '' : check.reason);
   return check.schedule;
 }
@@ -27,7 +28,7 @@ test('the same spec is compiled once; another spec gets its own', () => {
 
 test('an anchor that is not an instant is not taken for no anchor', () => {
   compiled({}); // the spec without an anchor is in the cache
-  const check = validateRecord({ ...base, anchorAt: new Date(Number.NaN) }, NOW);
+  const check = validateRecord({ ...base, anchorAt: new Date(Number.NaN) }, NOW, NO_CALENDARS);
   assert.equal(check.ok, false);
 });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { at, crontab, defineSchedule, every, solar } from '../../src/index.ts';
 import { parseDeclaration, validateRecord } from '../../src/model/index.ts';
+import { NO_CALENDARS } from '../../src/model/validate.ts';
 import { scheduleRow } from '../support/rows.ts';
 
 const NOW = Date.parse('2026-11-21T00:00:00Z');
@@ -53,6 +54,8 @@ test('a minimal declaration gets the documented defaults', () => {
     finishDeadlineMs: null,
     exclusionGroup: null,
     description: null,
+    calendars: [],
+    onExcluded: 'skip',
   });
 });
 
@@ -162,9 +165,9 @@ test('window checks: endAt after startAt, softTimeLimit under timeLimit', () => 
 test('validateRecord names the column of a row that the database checks let through', () => {
   const base = scheduleRow({ kind: 'crontab', cron: '0 3 * * *', timezone: 'UTC', everyMs: null });
 
-  assert.ok(validateRecord(base, NOW).ok);
+  assert.ok(validateRecord(base, NOW, NO_CALENDARS).ok);
   const reason = (patch: object) => {
-    const r = validateRecord({ ...base, ...patch }, NOW);
+    const r = validateRecord({ ...base, ...patch }, NOW, NO_CALENDARS);
     return r.ok ? '' : r.reason;
   };
   assert.match(reason({ timezone: 'Europe/Berln' }), /^column timezone: .*Europe\/Berln/);
@@ -211,15 +214,22 @@ test('a DST policy: stored in full in its canonical text, none stays null, only 
 
 test('a stored DST policy is validated: bad text or a policy on another kind is a problem of dst_policy', () => {
   const cronRow = { kind: 'crontab', everyMs: null, cron: '30 2 * * *', timezone: 'Europe/Berlin' };
-  assert.ok(validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'repeated=both,missing=skip' }), NOW).ok);
-  const bad = validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'repeated=twice' }), NOW);
+  assert.ok(
+    validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'repeated=both,missing=skip' }), NOW, NO_CALENDARS)
+      .ok,
+  );
+  const bad = validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'repeated=twice' }), NOW, NO_CALENDARS);
   assert.ok(!bad.ok && bad.problem.column === 'dst_policy', JSON.stringify(bad));
-  const garbage = validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'sometimes' }), NOW);
+  const garbage = validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'sometimes' }), NOW, NO_CALENDARS);
   assert.ok(!garbage.ok && garbage.problem.column === 'dst_policy', JSON.stringify(garbage));
-  const other = validateRecord(scheduleRow({ dstPolicy: 'repeated=first,missing=shift' }), NOW);
+  const other = validateRecord(scheduleRow({ dstPolicy: 'repeated=first,missing=shift' }), NOW, NO_CALENDARS);
   assert.ok(!other.ok && other.reason.startsWith('column dst_policy: '), JSON.stringify(other));
   // The policy is part of the compiled schedule the runtime gets.
-  const second = validateRecord(scheduleRow({ ...cronRow, dstPolicy: 'repeated=second,missing=skip' }), NOW);
+  const second = validateRecord(
+    scheduleRow({ ...cronRow, dstPolicy: 'repeated=second,missing=skip' }),
+    NOW,
+    NO_CALENDARS,
+  );
   assert.ok(second.ok);
   assert.equal(second.schedule.next(Date.parse('2026-10-24T12:00:00Z')), Date.parse('2026-10-25T01:30:00Z'));
   assert.equal(second.schedule.next(Date.parse('2026-03-28T12:00:00Z')), Date.parse('2026-03-30T00:30:00Z'));

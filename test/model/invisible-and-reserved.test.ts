@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseDeclaration } from '../../src/model/declaration.ts';
 import { RESERVED_HEADER_NAMES as MODEL_RESERVED } from '../../src/model/headers.ts';
-import { validateRecord } from '../../src/model/validate.ts';
+import { NO_CALENDARS, validateRecord } from '../../src/model/validate.ts';
 import { PROTOCOL_HEADER_KEYS, SCHEDULER_HEADER_KEYS } from '../../src/transports/celery/message.ts';
 import { scheduleRow } from '../support/rows.ts';
 
@@ -61,7 +61,7 @@ test('a declaration refuses every format and control character in its name, task
 
 test('the row loader refuses every format and control character in a row name', () => {
   for (const ch of INVISIBLE) {
-    const check = validateRecord(scheduleRow({ name: `row${ch}` }), NOW);
+    const check = validateRecord(scheduleRow({ name: `row${ch}` }), NOW, NO_CALENDARS);
     assert.equal(check.ok, false, `a row named with ${hex(ch)} was loaded`);
     if (!check.ok) assert.equal(check.problem.column, 'name');
   }
@@ -89,7 +89,7 @@ test('a declaration (beat add, sync, the API) refuses a reserved header, naming 
 
 test('the row loader refuses a reserved header (a row written with SQL)', () => {
   for (const header of RESERVED_HEADER_NAMES) {
-    const check = validateRecord(scheduleRow({ headers: { [header]: 'x' } }), NOW);
+    const check = validateRecord(scheduleRow({ headers: { [header]: 'x' } }), NOW, NO_CALENDARS);
     assert.equal(check.ok, false, `a row with headers.${header} was loaded`);
     if (!check.ok) {
       assert.equal(check.problem.column, `headers.${header}`);

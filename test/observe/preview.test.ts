@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crontab, defineSchedule, every } from '../../src/index.ts';
 import { parseDeclaration, type ScheduleFields } from '../../src/model/index.ts';
+import { NO_CALENDARS } from '../../src/model/validate.ts';
 import { type PreviewBefore, previewEdit } from '../../src/observe/preview.ts';
 
 const NOW = Date.parse('2026-10-24T12:00:00Z');
@@ -34,6 +35,7 @@ test('a DST policy edit: the fires before and after, local and UTC, with the DST
     schedule: crontab('30 2 * * *', { tz: 'Europe/Berlin', dst: { repeated: 'both' } }),
   });
   const p = previewEdit({
+    calendars: NO_CALENDARS,
     name: 'p',
     before: stored(before, Date.parse('2026-10-25T00:30:00Z')),
     after,
@@ -65,14 +67,26 @@ test('an edit that keeps the timing keeps a due cursor: the catch-up policy afte
   const latest = fields({ schedule: every('1h'), catchup: 'latest' });
   const all = fields({ schedule: every('1h'), catchup: 'all', catchupWindow: '3h' });
   const dueSince = NOW - 5 * 3_600_000; // the beat was down five hours
-  const toLatest = previewEdit({ name: 'p', before: stored(skip, dueSince), after: latest, now: NOW });
+  const toLatest = previewEdit({
+    calendars: NO_CALENDARS,
+    name: 'p',
+    before: stored(skip, dueSince),
+    after: latest,
+    now: NOW,
+  });
   assert.deepEqual(
     toLatest.atOnce.run.map((f) => f.utc),
     ['2026-10-24T12:00:00.000Z'],
     'latest runs the most recent due slot once',
   );
   assert.equal(toLatest.firesChange, false);
-  const toAll = previewEdit({ name: 'p', before: stored(skip, dueSince), after: all, now: NOW });
+  const toAll = previewEdit({
+    calendars: NO_CALENDARS,
+    name: 'p',
+    before: stored(skip, dueSince),
+    after: all,
+    now: NOW,
+  });
   assert.deepEqual(
     toAll.atOnce.run.map((f) => f.utc),
     [
@@ -83,13 +97,20 @@ test('an edit that keeps the timing keeps a due cursor: the catch-up policy afte
     ],
   );
   assert.equal(toAll.atOnce.missed, 2);
-  const toSkip = previewEdit({ name: 'p', before: stored(latest, dueSince), after: skip, now: NOW });
+  const toSkip = previewEdit({
+    calendars: NO_CALENDARS,
+    name: 'p',
+    before: stored(latest, dueSince),
+    after: skip,
+    now: NOW,
+  });
   assert.deepEqual(
     toSkip.atOnce.run.map((f) => f.utc),
     ['2026-10-24T12:00:00.000Z'],
     'the on-time slot runs anyway',
   );
   const paused = previewEdit({
+    calendars: NO_CALENDARS,
     name: 'p',
     before: stored(skip, dueSince, { pausedAt: new Date(dueSince) }),
     after: latest,
@@ -97,6 +118,7 @@ test('an edit that keeps the timing keeps a due cursor: the catch-up policy afte
   });
   assert.match(paused.atOnce.why, /paused/);
   const pausedUntil = previewEdit({
+    calendars: NO_CALENDARS,
     name: 'p',
     before: stored(skip, dueSince, {
       pausedAt: new Date(dueSince),
@@ -110,6 +132,7 @@ test('an edit that keeps the timing keeps a due cursor: the catch-up policy afte
     /paused until 2026-10-24T13:00:00.000Z: nothing runs until the leader resumes it then/,
   );
   const skipping = previewEdit({
+    calendars: NO_CALENDARS,
     name: 'p',
     before: stored(skip, dueSince, { skipCount: 1 }),
     after: latest,
@@ -123,6 +146,7 @@ test('an earlier start: the new fires show, and the preview says the slots befor
   const later = fields({ schedule: every('1h'), startAt: '2026-10-30T00:00:00Z' });
   const earlier = fields({ schedule: every('1h'), startAt: '2026-10-20T00:00:00Z' });
   const p = previewEdit({
+    calendars: NO_CALENDARS,
     name: 'p',
     before: stored(later, Date.parse('2026-10-30T00:00:00Z')),
     after: earlier,
@@ -143,13 +167,26 @@ test('an earlier start: the new fires show, and the preview says the slots befor
 
 test('create and delete', () => {
   const f = fields({ schedule: every('15m') });
-  const created = previewEdit({ name: 'p', before: null, after: f, now: NOW, count: 2 });
+  const created = previewEdit({
+    calendars: NO_CALENDARS,
+    name: 'p',
+    before: null,
+    after: f,
+    now: NOW,
+    count: 2,
+  });
   assert.equal(created.before, null);
   assert.deepEqual(
     created.after?.map((x) => x.utc),
     ['2026-10-24T12:15:00.000Z', '2026-10-24T12:30:00.000Z'],
   );
-  const deleted = previewEdit({ name: 'p', before: stored(f, NOW + 900_000), after: null, now: NOW });
+  const deleted = previewEdit({
+    calendars: NO_CALENDARS,
+    name: 'p',
+    before: stored(f, NOW + 900_000),
+    after: null,
+    now: NOW,
+  });
   assert.equal(deleted.after, null);
   assert.match(deleted.atOnce.why, /deleted/);
 });

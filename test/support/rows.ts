@@ -38,6 +38,8 @@ export function scheduleRow(patch: object = {}): CheckedRecord {
     finishDeadlineMs: null,
     exclusionGroup: null,
     description: null,
+    calendars: [],
+    onExcluded: 'skip',
     nextFireAt: null,
     lastFireAt: null,
     pausedAt: null,

@@ -65,7 +65,12 @@ export function registerAdd(program: Command): void {
           if (error instanceof InvalidScheduleError) refuse(name, error.problems);
           throw error;
         }
-        const view = viewRecord(record, await databaseNow(database));
+        const { calendarsOf } = await import('../../db/sql/calendars.ts');
+        const view = viewRecord(
+          record,
+          await databaseNow(database),
+          await calendarsOf(database.db, [record]),
+        );
         if (o.json) printJson(recordJson(view));
         else print(`added ${name} (managed by db): next fire ${when(view.nextFireAt, view.zone)}`);
       });
@@ -83,12 +88,14 @@ async function previewCreate(
 ): Promise<SchedulePreview> {
   const { previewDatabase } = await import('../database.ts');
   const { previewEdit } = await import('../../observe/preview.ts');
+  const { ANY_CALENDAR } = await import('../../model/validate.ts');
   const { previewWrite } = await import('../../observe/write-preview.ts');
   const { decideCreate } = await import('../../operate/edit-plan.ts');
   return previewDatabase(async (database) =>
     database
       ? (await previewWrite(database, decideCreate(input as never))).preview
-      : previewEdit({ name, before: null, after: fields, now: Date.now() }),
+      : // No database: the calendars it names are taken as excluding nothing.
+        previewEdit({ name, before: null, after: fields, now: Date.now(), calendars: ANY_CALENDAR }),
   );
 }
 

@@ -124,12 +124,18 @@ async function apply({ database, name, patch, options, json }: Edit): Promise<vo
   const { cliActor } = await import('../../operate/actor.ts');
   const { patchSchedule } = await import('../../operate/edit.ts');
   const { scheduleInfo } = await import('../../client/schedule.ts');
+  const { calendarsOf } = await import('../../db/sql/calendars.ts');
   const { viewRecord } = await import('../../observe/schedule-view.ts');
   const { when } = await import('../schedules.ts');
   const result = await patchSchedule(database, name, patch, cliActor(), options);
   const now = await databaseNow(database);
+  const calendars = await calendarsOf(database.db, [result.record]);
   if (json) {
-    printJson({ action: result.action, changed: result.changed, schedule: scheduleInfo(result.record, now) });
+    printJson({
+      action: result.action,
+      changed: result.changed,
+      schedule: scheduleInfo(result.record, now, calendars),
+    });
     return;
   }
   const { version } = result.record;
@@ -137,7 +143,7 @@ async function apply({ database, name, patch, options, json }: Edit): Promise<vo
     print(`${name} unchanged (version ${version}): it already is so; nothing written`);
     return;
   }
-  const view = viewRecord(result.record, now);
+  const view = viewRecord(result.record, now, calendars);
   print(
     `edited ${name} (version ${version}): changed ${result.changed.join(', ')}; next fire ${when(view.nextFireAt, view.zone)}`,
   );

@@ -19,7 +19,10 @@ export function registerList(program: Command): void {
       const { when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const now = await databaseNow(database);
-        const views = (await listScheduleRecords(database.db)).map((r) => viewRecord(r, now));
+        const { calendarsOf } = await import('../../db/sql/calendars.ts');
+        const records = await listScheduleRecords(database.db);
+        const calendars = await calendarsOf(database.db, records);
+        const views = records.map((r) => viewRecord(r, now, calendars));
         if (options.json) {
           printJson(views.map(recordJson));
           return;

@@ -21,7 +21,12 @@ export function registerResume(program: Command): void {
       const { when } = await import('../schedules.ts');
       await withDatabase(async (database) => {
         const { record, resumed } = await resume(database, name, cliActor());
-        const view = viewRecord(record, await databaseNow(database));
+        const { calendarsOf } = await import('../../db/sql/calendars.ts');
+        const view = viewRecord(
+          record,
+          await databaseNow(database),
+          await calendarsOf(database.db, [record]),
+        );
         if (options.json) {
           printJson({
             name,

@@ -20,7 +20,9 @@ export function registerShow(program: Command): void {
       const { occurrencesOf } = await import('../../db/sql/occurrences-read.ts');
       const { describeSpec, stringifyJson } = await import('../../model/index.ts');
       const { occurrenceView } = await import('../../observe/history.ts');
-      const { nextFires, recordJson, stateText, viewRecord } = await import('../../observe/schedule-view.ts');
+      const { nextFires, recordJson, skippedFires, stateText, viewRecord } = await import(
+        '../../observe/schedule-view.ts'
+      );
       const { withDatabase } = await import('../database.ts');
       const { requireSchedule, when } = await import('../schedules.ts');
       const { runHoldingLock } = await import('../../db/sql/occurrences-read.ts');
@@ -28,8 +30,10 @@ export function registerShow(program: Command): void {
       await withDatabase(async (database) => {
         const record = await requireSchedule(database.db, name);
         const now = await databaseNow(database);
-        const view = viewRecord(record, now);
+        const { calendarsOf } = await import('../../db/sql/calendars.ts');
+        const view = viewRecord(record, now, await calendarsOf(database.db, [record]));
         const fires = nextFires(view, now, 5);
+        const skipped = skippedFires(view, now, fires);
         const history = await occurrencesOf(database.db, name, { limit: 10 });
         const group = record.exclusionGroup;
         const holder = group === null ? undefined : await runHoldingLock(database, record.id, group);
@@ -44,8 +48,10 @@ export function registerShow(program: Command): void {
             nextFires: fires.map((f) => ({
               at: new Date(f.at).toISOString(),
               dst: f.dst || null,
+              calendar: f.calendar || null,
               skipped: f.skipped,
             })),
+            skippedFires: skipped.map((s) => ({ at: new Date(s.at).toISOString(), calendar: s.text })),
             lastOccurrences: history.map(occurrenceView),
           });
           return;
@@ -104,16 +110,17 @@ export function registerShow(program: Command): void {
         if (fires.length > 0) {
           print(
             table(
-              ['#', 'UTC', 'LOCAL', 'DST', 'NOTE'],
+              ['#', 'UTC', 'LOCAL', 'DST / CALENDAR', 'NOTE'],
               fires.map((f, i) => [
                 String(i + 1),
                 new Date(f.at).toISOString(),
                 when(f.at, view.zone),
-                f.dst,
+                [f.dst, f.calendar].filter(Boolean).join('; '),
                 f.skipped ? `skipped (${r.skipReason ?? 'no reason given'})` : '',
               ]),
             ),
           );
+          for (const s of skipped) print(`  not fired: ${s.text}`);
         }
         if (history.length === 0) print('\nNo occurrences yet.');
         else print(`\nLast ${history.length} occurrences:\n${occurrenceTable(history)}`);

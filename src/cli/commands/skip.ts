@@ -45,7 +45,8 @@ export function registerSkip(program: Command): void {
           ? await clearSkip(database, name, cliActor())
           : await skip(database, name, { count, reason: options.reason ?? '' }, cliActor());
         const now = await databaseNow(database);
-        const view = viewRecord(record, now);
+        const { calendarsOf } = await import('../../db/sql/calendars.ts');
+        const view = viewRecord(record, now, await calendarsOf(database.db, [record]));
         const skipped = nextFires(view, now, Math.min(record.skipCount, 20)).filter((f) => f.skipped);
         if (options.json) {
           printJson({

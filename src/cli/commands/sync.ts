@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { Database } from '../../db/database.ts';
 import { formatProblem, loadDeclarations, type SyncProblem } from '../../declare/load.ts';
 import type { PlanEntry, ValidDeclaration } from '../../declare/sync.ts';
+import type { CalendarPlanEntry, ValidCalendar } from '../../declare/sync-calendars.ts';
 import type { SchedulePreview } from '../../observe/preview.ts';
 import { cliActor } from '../../operate/actor.ts';
 import { CliError } from '../errors.ts';
@@ -34,19 +35,34 @@ export function registerSync(program: Command): void {
       );
       const { configValue, withDatabase } = await import('../database.ts');
       const { declarationTimeoutMs } = await import('../../config.ts');
-      const { found, problems: loadProblems } = await loadDeclarations(options.dir, undefined, {
+      const {
+        found,
+        calendars: foundCalendars,
+        problems: loadProblems,
+      } = await loadDeclarations(options.dir, undefined, {
         timeoutMs: configValue(declarationTimeoutMs),
       });
-      const { valid, problems: declarationProblems } = validateDeclarations(found, Date.now());
+      const {
+        valid,
+        calendars,
+        problems: declarationProblems,
+      } = validateDeclarations(found, Date.now(), foundCalendars);
       const problems = [...loadProblems, ...declarationProblems];
       if (problems.length > 0) fail(problems, options);
-      if (options.prune && found.length === 0) {
+      if (options.prune && found.length === 0 && foundCalendars.length === 0) {
         throw new CliError(
           `no declarations found in ${options.dir}/: refusing to --prune every code-owned schedule. Check --dir, or remove schedules one by one with 'beat remove NAME --force'`,
         );
       }
-      const opts = { prune: options.prune ?? false, dryRun: options.dryRun ?? false, actor: cliActor() };
-      const planned = async (run: () => Promise<{ dryRun: boolean; plan: PlanEntry[] }>) => {
+      const opts = {
+        prune: options.prune ?? false,
+        dryRun: options.dryRun ?? false,
+        actor: cliActor(),
+        calendars,
+      };
+      const planned = async (
+        run: () => Promise<{ dryRun: boolean; plan: PlanEntry[]; calendars: CalendarPlanEntry[] }>,
+      ) => {
         try {
           return await run();
         } catch (error) {
@@ -63,13 +79,16 @@ export function registerSync(program: Command): void {
             // Not migrated at all: there are no schedules yet, so everything is created.
             const { plan, problems } = planSync([], valid, opts.prune, Date.now());
             if (problems.length > 0) throw new SyncProblemsError(problems);
-            return { dryRun: true, plan };
+            const created = calendars.map((c) => ({ action: 'create' as const, name: c.name, file: c.file }));
+            return { dryRun: true, plan, calendars: created };
           });
           // Unmigrated: nothing stored to compare with, so every preview starts from nothing.
           const previews = await previewPlan(
             pending < total ? (database ?? undefined) : undefined,
             result.plan,
             valid,
+            calendars,
+            result.calendars,
           );
           report(result, target, options, pending, previews);
         });
@@ -83,7 +102,7 @@ export function registerSync(program: Command): void {
 
 /** `previews`: a dry run shows, for each schedule it would touch, its fires before and after. */
 function report(
-  result: { dryRun: boolean; plan: PlanEntry[] },
+  result: { dryRun: boolean; plan: PlanEntry[]; calendars: CalendarPlanEntry[] },
   target: string,
   options: SyncOptions,
   migrationsPending: number,
@@ -96,11 +115,13 @@ function report(
       dryRun: result.dryRun,
       ...(result.dryRun ? { migrationsPending } : {}),
       plan: result.plan,
+      calendars: result.calendars,
       summary: s,
       ...(previews ? { previews: [...previews.values()] } : {}),
     });
     return;
   }
+  if (result.calendars.length > 0) print(formatCalendarPlan(result.calendars));
   print(formatPlan(result.plan, previews));
   const counts = `${s.create} to create, ${s.update} to update, ${s.unchanged} unchanged, ${s.prune} to prune`;
   const orphans = s.orphan > 0 ? `; ${s.orphan} no longer declared (kept; --prune deletes them)` : '';
@@ -138,23 +159,62 @@ async function previewPlan(
   database: Database | undefined,
   plan: PlanEntry[],
   valid: ValidDeclaration[],
+  calendars: ValidCalendar[],
+  calendarPlan: CalendarPlanEntry[],
 ): Promise<Map<string, SchedulePreview>> {
   const { databaseNow } = await import('../../db/store.ts');
   const { findSchedule } = await import('../../db/sql/schedules-read.ts');
+  const { calendarsOf, readCalendars } = await import('../../db/sql/calendars.ts');
+  const { syncLookup } = await import('../../declare/sync-calendars.ts');
   const { previewBeforeOf, previewEdit } = await import('../../observe/preview.ts');
   const now = database ? await databaseNow(database) : Date.now();
+  const stored = database ? await readCalendars(database.db) : new Map();
+  // Before: the calendars as stored; after: as this sync leaves them (declared ones as declared).
+  const pruned = new Set(calendarPlan.filter((c) => c.action === 'prune').map((c) => c.name));
+  const after = syncLookup(calendars, stored, pruned);
+  const changedCalendars = new Set(
+    calendarPlan.filter((c) => c.action !== 'unchanged' && c.action !== 'orphan').map((c) => c.name),
+  );
   const declared = new Map(valid.map((d) => [d.name, d]));
   const previews = new Map<string, SchedulePreview>();
   for (const entry of plan) {
-    if (entry.action !== 'create' && entry.action !== 'update' && entry.action !== 'prune') continue;
+    const fields = declared.get(entry.name)?.fields;
+    // An unchanged schedule is touched all the same when a calendar it names changes.
+    const calendarChanged = (fields?.calendars ?? []).some((c) => changedCalendars.has(c));
+    const touched =
+      entry.action === 'create' || entry.action === 'update' || entry.action === 'prune' || calendarChanged;
+    if (!touched) continue;
     const row = entry.action === 'create' || !database ? null : await findSchedule(database.db, entry.name);
-    const after = entry.action === 'prune' ? null : (declared.get(entry.name)?.fields ?? null);
+    const before = database && row ? await calendarsOf(database.db, [row]) : () => undefined;
     previews.set(
       entry.name,
-      previewEdit({ name: entry.name, before: row ? previewBeforeOf(row) : null, after, now }),
+      previewEdit({
+        name: entry.name,
+        before: row ? previewBeforeOf(row) : null,
+        after: entry.action === 'prune' ? null : (fields ?? null),
+        now,
+        calendars: before,
+        calendarsAfter: after,
+        calendarChanged,
+      }),
     );
   }
   return previews;
+}
+
+function formatCalendarPlan(plan: CalendarPlanEntry[]): string {
+  const lines = plan.map((e) => {
+    const where = e.file ?? 'schedules/';
+    switch (e.action) {
+      case 'update':
+        return `  update     calendar ${e.name}  (${where}): ${e.changed.join(', ')}`;
+      case 'orphan':
+        return `  orphan     calendar ${e.name}  (no longer declared in ${where}; kept)`;
+      default:
+        return `  ${e.action.padEnd(10)} calendar ${e.name}  (${where})`;
+    }
+  });
+  return lines.map(shown).join('\n');
 }
 
 function formatPlan(plan: PlanEntry[], previews?: Map<string, SchedulePreview>): string {

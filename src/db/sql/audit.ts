@@ -31,7 +31,10 @@ export interface Actor {
  * `update`, the fields it `changed`: a version conflict names the actions that moved the version
  * (see {@link actionsSinceVersion}). `sync` and `import` (`beat sync`, `beat import`) record one
  * per schedule they write: `change` (create, update or remove), the `version` it left, the columns
- * an update `changed`, and the declaration's `file` or the import's `source`.
+ * an update `changed`, and the declaration's `file` or the import's `source`. `calendar` is recorded
+ * for each schedule that names a business calendar an operator edited (an edit of the schedule):
+ * the `calendar`, the `change` (import, add-day, remove-day, weekdays, delete) and the schedule's
+ * `version` after it.
  */
 export type Action = AuditAction;
 

@@ -19,6 +19,7 @@ import {
 } from '../../model/index.ts';
 import type { Database, Db } from '../database.ts';
 import { schedules } from '../schema.ts';
+import { calendarLookup } from './calendars.ts';
 
 export interface CursorAdvance {
   scheduleId: number;
@@ -149,7 +150,8 @@ export async function writeSkip(
  * burst and no silent gap. Only a schedule without a cursor gets one computed from now.
  */
 export async function resumeSchedule(db: Db, record: ScheduleRecord, now: number): Promise<ScheduleRecord> {
-  const check = validateRecord(record, now);
+  const { lookup } = await calendarLookup(db, record.calendars);
+  const check = validateRecord(record, now, lookup);
   const next = check.ok
     ? (record.nextFireAt?.getTime() ?? nextFireWithin(check.schedule, record, now))
     : null;

@@ -3,7 +3,9 @@
  * (src/operate/), behind the token and the cross-site checks (guard.ts), each recorded in the
  * audit log with who asked.
  */
+
 import { z } from 'zod';
+import { calendarsOf } from '../../db/sql/calendars.ts';
 import { databaseNow } from '../../db/store.ts';
 import type { ScheduleRecord } from '../../model/index.ts';
 import { viewRecord } from '../../observe/schedule-view.ts';
@@ -51,7 +53,8 @@ function guarded(handler: Handler): Handler {
 async function scheduleJson(exchange: Exchange, record: ScheduleRecord) {
   const now = await databaseNow(exchange.app.database);
   const latest = await latestOccurrences(exchange.app.database, [record.name]);
-  return summarize(viewRecord(record, now), now, latest.get(record.name) ?? null);
+  const calendars = await calendarsOf(exchange.app.database.db, [record]);
+  return summarize(viewRecord(record, now, calendars), now, latest.get(record.name) ?? null);
 }
 
 export const postPause = guarded(async (exchange) => {

@@ -4,7 +4,7 @@
  * and every operation here is answered, so the document cannot drift from the routes.
  */
 import { CATCHUP_POLICIES, OVERLAP_POLICIES } from '../../model/index.ts';
-import { DST_MISSING, DST_REPEATED } from '../../time/index.ts';
+import { CALENDAR_ACTIONS, DST_MISSING, DST_REPEATED } from '../../time/index.ts';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ 'application/json': { schema } });
@@ -170,6 +170,61 @@ const definitionProperties = {
     description: 'Schedules naming the same group never run at the same time (they share one run lock).',
   }),
   description: nullable({ type: 'string' }),
+  calendars: {
+    type: 'array',
+    items: { type: 'string' },
+    description: 'Business calendars, by name, whose excluded days it does not fire on.',
+  },
+  onExcluded: {
+    enum: [...CALENDAR_ACTIONS],
+    description: 'A fire on an excluded day: skipped, or moved to the previous or next allowed day.',
+  },
+};
+
+const calendarPreview = {
+  name: 'preview',
+  in: 'query',
+  required: false,
+  description:
+    '`true`: answer 200 with a CalendarPreview and write nothing; refused exactly as the edit would be.',
+  schema: { enum: ['true', 'false'] },
+};
+const calendarName = {
+  name: 'name',
+  in: 'path',
+  required: true,
+  description: 'The calendar name (percent-encoded).',
+  schema: { type: 'string' },
+};
+const civilDay = {
+  type: 'string',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}$',
+  description: 'A civil date, YYYY-MM-DD.',
+};
+const calendarSummaryProperties = {
+  name: { type: 'string' },
+  managedBy: { enum: ['code', 'db'] },
+  source: nullable({ type: 'string' }),
+  description: nullable({ type: 'string' }),
+  weekdays: { type: 'array', items: { type: 'string' } },
+  dayEntries: { type: 'integer' },
+  upcoming: {
+    type: 'array',
+    items: {
+      type: 'object',
+      required: ['day', 'label'],
+      properties: { day: civilDay, label: nullable({ type: 'string' }) },
+    },
+  },
+  problem: nullable({ type: 'string' }),
+  version: { type: 'integer' },
+  updatedAt: { type: 'string' },
+};
+const dayRange = {
+  type: 'object',
+  required: ['from', 'to'],
+  properties: { from: civilDay, to: civilDay, label: { type: 'string' } },
+  additionalProperties: false,
 };
 
 const schemas = {
@@ -247,6 +302,43 @@ const schemas = {
         properties: { kind: { const: 'clocked' }, runAt: instant },
       },
     ],
+  },
+  CalendarSummary: {
+    description: 'A business calendar: who owns it, what it excludes, its next excluded days.',
+    type: 'object',
+    required: Object.keys(calendarSummaryProperties),
+    properties: calendarSummaryProperties,
+  },
+  Calendar: {
+    description: 'A business calendar in full: its days, and the schedules that name it.',
+    type: 'object',
+    required: [...Object.keys(calendarSummaryProperties), 'days', 'schedules'],
+    properties: {
+      ...calendarSummaryProperties,
+      days: { type: 'array', items: dayRange },
+      schedules: { type: 'array', items: { type: 'string' } },
+    },
+  },
+  CalendarPreview: {
+    description:
+      'What an edit of a calendar would do: for each schedule that names it, its fires before and after (a SchedulePreview each).',
+    type: 'object',
+    required: ['calendar', 'schedules'],
+    properties: { calendar: { type: 'string' }, schedules: { type: 'array', items: object } },
+  },
+  CalendarDefinition: {
+    description: 'What a calendar excludes (the whole of it: what is left out is emptied).',
+    type: 'object',
+    properties: {
+      weekdays: {
+        type: 'array',
+        maxItems: 7,
+        items: { oneOf: [{ type: 'integer', minimum: 0, maximum: 7 }, { type: 'string' }] },
+      },
+      days: { type: 'array', items: { oneOf: [civilDay, dayRange] } },
+      description: nullable({ type: 'string' }),
+    },
+    additionalProperties: false,
   },
   Definition: {
     description:
@@ -568,6 +660,66 @@ export function openApiDocument(version: string): Record<string, unknown> {
         type: 'object',
         additionalProperties: false,
       }),
+      '/calendars': read('The business calendars.', {
+        type: 'object',
+        required: ['calendars'],
+        properties: { calendars: { type: 'array', items: ref('CalendarSummary') } },
+      }),
+      '/calendars/{name}': {
+        get: {
+          summary: 'One business calendar: its weekdays, days and the schedules that name it.',
+          parameters: [calendarName],
+          responses: {
+            '200': { description: 'OK', headers: etag, content: json(ref('Calendar')) },
+            '404': error('No such calendar.'),
+          },
+        },
+        put: {
+          summary:
+            'Replace a calendar kept in the database (created when absent); the schedules that name it are re-planned at once.',
+          security: [{ bearer: [] }],
+          parameters: [calendarName, actor, calendarPreview],
+          requestBody: { required: true, content: json(ref('CalendarDefinition')) },
+          responses: {
+            '200': {
+              description: 'Replaced; with `?preview=true`, a CalendarPreview (nothing written).',
+              headers: etag,
+              content: json({ oneOf: [ref('Calendar'), ref('CalendarPreview')] }),
+            },
+            '201': { description: 'Created.', headers: etag, content: json(ref('Calendar')) },
+            ...refusals,
+            '409': error('Declared in code (edit it there and run beat sync).'),
+            '413': error('The body is too large.'),
+            '415': error('The body is not JSON.'),
+            '422': error('A day or weekday that is not one.'),
+          },
+        },
+        delete: {
+          summary:
+            'Delete a calendar kept in the database; refused while schedules name it, unless force=true.',
+          security: [{ bearer: [] }],
+          parameters: [
+            calendarName,
+            actor,
+            query(
+              'force',
+              'boolean',
+              'Delete even though schedules name it (they are quarantined until it exists again).',
+            ),
+            calendarPreview,
+          ],
+          responses: {
+            '200': {
+              description: 'With `?preview=true`: what the delete would do; nothing was written.',
+              content: json(ref('CalendarPreview')),
+            },
+            '204': { description: 'Deleted.' },
+            ...refusals,
+            '404': error('No such calendar.'),
+            '409': error('Declared in code, or schedules name it.'),
+          },
+        },
+      },
       '/bulk/schedules': {
         post: {
           summary: 'Create or replace many database-owned schedules, in all-or-nothing batches.',

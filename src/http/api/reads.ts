@@ -1,6 +1,7 @@
 /** The API's read endpoints: each parses its parameters, asks src/observe/, and answers JSON. */
 
 import { recentActions } from '../../db/sql/audit.ts';
+import { calendarsOf } from '../../db/sql/calendars.ts';
 import { findSchedule } from '../../db/sql/schedules-read.ts';
 import { databaseNow } from '../../db/store.ts';
 import { deadlineReport } from '../../observe/deadline-report.ts';
@@ -47,6 +48,10 @@ export async function getIndex({ res, app }: Exchange): Promise<void> {
       'POST /api/v1/schedules/{name}/backfills/cancel',
       'POST /api/v1/schedules/{name}/enable',
       'POST /api/v1/schedules/{name}/disable',
+      'GET /api/v1/calendars',
+      'GET /api/v1/calendars/{name}',
+      'PUT /api/v1/calendars/{name}',
+      'DELETE /api/v1/calendars/{name}',
       'GET /api/v1/now',
       'GET /api/v1/next-24h',
       'GET /api/v1/actions',
@@ -99,7 +104,8 @@ export async function getTimeline({ res, url, params, app }: Exchange): Promise<
   const record = await findSchedule(app.database.db, params[0]!);
   if (!record) throw noSchedule(params[0]!);
   const now = await databaseNow(app.database);
-  sendJson(res, 200, await scheduleTimeline(app.database, viewRecord(record, now), now, hours));
+  const calendars = await calendarsOf(app.database.db, [record]);
+  sendJson(res, 200, await scheduleTimeline(app.database, viewRecord(record, now, calendars), now, hours));
 }
 
 export async function getDeadlines({ res, params, app }: Exchange): Promise<void> {

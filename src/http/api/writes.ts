@@ -11,9 +11,11 @@
  * `?preview=true` on create, replace, patch and delete answers what the write would do and makes
  * none of it (docs/api.md, "Previews").
  */
+
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { scheduleInfo } from '../../client/schedule.ts';
+import { calendarsOf } from '../../db/sql/calendars.ts';
 import { databaseNow } from '../../db/store.ts';
 import type { ScheduleDeclarationInput, ScheduleRecord } from '../../model/index.ts';
 import { previewWrite } from '../../observe/write-preview.ts';
@@ -91,7 +93,7 @@ async function sendSchedule(
   sendJson(
     exchange.res,
     status,
-    { ...extra, schedule: scheduleInfo(record, now) },
+    { ...extra, schedule: scheduleInfo(record, now, await calendarsOf(exchange.app.database.db, [record])) },
     { etag: etagOf(record.version), ...(status === 201 ? { location: path } : {}) },
   );
 }

@@ -4,7 +4,7 @@
  * they part with the reason. The Python side is passed in (`celeryTimes`), so the same check serves
  * a Celery app's beat_schedule and django-celery-beat's tables.
  */
-import { validateFields } from '../../model/index.ts';
+import { NO_CALENDARS, validateFields } from '../../model/index.ts';
 import { ZoneRules } from '../../time/index.ts';
 import type { SegmentIso, TimesAnswer } from '../celery-app.ts';
 import type { ReadyEntry } from '../entry.ts';
@@ -58,7 +58,7 @@ export async function checkTimes(
 ): Promise<CheckReport> {
   const prepared = subjects.map((subject) => {
     const { entry } = subject;
-    const check = validateFields({ ...entry.fields, name: entry.name }, window.from);
+    const check = validateFields({ ...entry.fields, name: entry.name }, window.from, NO_CALENDARS);
     if (!check.ok) throw new Error(`imported schedule "${entry.name}" does not compile: ${check.reason}`);
     const zone = entry.fields.kind === 'crontab' ? entry.fields.timezone : subject.clockZone;
     const plan = planSegments(check.schedule, entry.fields, window.from, window.to, zone);

@@ -185,15 +185,31 @@ function definition(detail: ScheduleDetail): Html {
   return html`<dl class="fields">${rows.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`;
 }
 
+/**
+ * The next fires, with the slots a business calendar skips among them (struck through, marked
+ * "skipped"), and a fire a calendar moved marked "moved" with where it comes from.
+ */
 function nextFiresTable(detail: ScheduleDetail): Html {
-  if (detail.nextFires.length === 0) return html`<p class="muted">No fires to come.</p>`;
+  if (detail.nextFires.length === 0 && detail.skippedFires.length === 0) {
+    return html`<p class="muted">No fires to come.</p>`;
+  }
   const skipReason = detail.schedule.skip?.reason ?? 'no reason given';
+  const rows = [
+    ...detail.nextFires.map((f) => ({
+      at: f.utc,
+      row: html`<tr${f.dst ? html` class="dst"` : ''}${f.skipped ? html` data-skipped` : ''}><td><time datetime="${f.utc}">${utc(f.utc)}</time>${f.skipped ? html` <span class="tag">skipped</span><span class="sub">${skipReason}</span>` : ''}</td><td>${f.local}</td><td>${[
+        f.dst ? html`<span class="tag warn">DST</span> ${f.dst}` : '',
+        f.calendar ? html` <span class="tag info">moved</span> ${f.calendar}` : '',
+      ]}</td></tr>`,
+    })),
+    ...detail.skippedFires.map((f) => ({
+      at: f.utc,
+      row: html`<tr class="skipped"><td><s><time datetime="${f.utc}">${utc(f.utc)}</time></s></td><td><s>${f.local}</s></td><td><span class="tag">skipped</span> ${f.calendar.slice(f.calendar.indexOf('(') + 1, -1)}</td></tr>`,
+    })),
+  ].sort((a, b) => a.at.localeCompare(b.at));
   return html`<div class="table-wrap" tabindex="0" role="region" aria-label="Next fires">
-<table id="next-fires"><thead><tr><th scope="col">UTC</th><th scope="col">Local</th><th scope="col">DST</th></tr></thead>
-<tbody>${detail.nextFires.map(
-    (f) =>
-      html`<tr${f.dst ? html` class="dst"` : ''}${f.skipped ? html` data-skipped` : ''}><td><time datetime="${f.utc}">${utc(f.utc)}</time>${f.skipped ? html` <span class="tag">skipped</span><span class="sub">${skipReason}</span>` : ''}</td><td>${f.local}</td><td>${f.dst ? html`<span class="tag warn">DST</span> ${f.dst}` : ''}</td></tr>`,
-  )}</tbody></table></div>`;
+<table id="next-fires"><thead><tr><th scope="col">UTC</th><th scope="col">Local</th><th scope="col">DST / calendar</th></tr></thead>
+<tbody>${rows.map((r) => r.row)}</tbody></table></div>`;
 }
 
 /** What each coming clock change does to this crontab, as `beat next` says it. */
