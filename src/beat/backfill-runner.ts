@@ -189,7 +189,9 @@ export class BackfillRunner {
         fireAt: c.fireAt,
         manual: false,
         force: false,
-        fresh: true,
+        // A missed row taken back may have been sent by an attempt whose reply was lost: not fresh,
+        // so the dispatcher asks the task runtime for it first (Transport.locate).
+        fresh: !c.retaken,
         backfill: true,
         backfillPaceMs: 1000 / backfill.ratePerSecond,
         schedule: loaded,

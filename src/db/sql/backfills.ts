@@ -153,7 +153,11 @@ export interface BackfillSlot {
 
 export interface BackfillClaim {
   /** Slots claimed by this step (to send), with the database time they were claimed (fire_at). */
-  claimed: Array<BackfillSlot & { fireAt: number }>;
+  /**
+   * `retaken`: a `missed` row taken back, which an earlier attempt may have sent (its reply lost):
+   * the runtime must be asked for it before it is sent.
+   */
+  claimed: Array<BackfillSlot & { fireAt: number; retaken: boolean }>;
   /** Slots the ledger already had. */
   already: number;
   /** The backfill was cancelled (or ended) meanwhile: nothing was claimed. */
@@ -207,10 +211,14 @@ export async function claimBackfillSlots(
                     (extract(epoch from fire_at) * 1000)::float8 as fire_ms`,
       tx,
     );
-    const claimed = [...retaken, ...inserted].map((r) => ({
+    const claimed = [
+      ...retaken.map((r) => ({ r, retaken: true })),
+      ...inserted.map((r) => ({ r, retaken: false })),
+    ].map(({ r, retaken }) => ({
       taskId: r.task_id,
       scheduledFor: Number(r.ms),
       fireAt: Number(r.fire_ms),
+      retaken,
     }));
     const already = slots.length - claimed.length;
     const done = nextSlot === null;
