@@ -191,7 +191,12 @@ export class Dispatcher {
   }
 
   #busy(request: DispatchRequest): boolean {
-    return this.#o.runs.holds(scopeOf(request)) || this.#earlierTermsBusy.has(request.scheduleId);
+    const scope = scopeOf(request);
+    return (
+      this.#o.runs.holds(scope) ||
+      this.#o.runs.holdsElsewhere(request.scheduleId, scope) ||
+      this.#earlierTermsBusy.has(request.scheduleId)
+    );
   }
 
   /**

@@ -63,6 +63,8 @@ export interface RunsInFlightOptions {
 export class RunsInFlight {
   readonly #runs = new Map<string, InFlight>();
   readonly #byScope = new Map<string, Set<string>>();
+  /** Task ids by schedule: a run keeps its schedule busy under any scope (see holdsSchedule). */
+  readonly #bySchedule = new Map<number, Set<string>>();
   /** The lock of each scope's last run that was let go by its lease (see overdueLocks). */
   readonly #lapsed = new Map<string, RunLockHandle>();
   /** Runs the transport was asked about and has nowhere (see #locateUnseen), until recorded. */
@@ -88,6 +90,23 @@ export class RunsInFlight {
     const ids = this.#byScope.get(run.scope) ?? new Set<string>();
     ids.add(run.taskId);
     this.#byScope.set(run.scope, ids);
+    const ofSchedule = this.#bySchedule.get(run.scheduleId) ?? new Set<string>();
+    ofSchedule.add(run.taskId);
+    this.#bySchedule.set(run.scheduleId, ofSchedule);
+  }
+
+  /**
+   * Whether a run of the schedule holds a scope other than `scope`: its lease lasts, or it is seen
+   * queued or going. A schedule that joined, left or changed its exclusion group while a run was in
+   * flight asks for a new scope, which is free; its run under the old one must still keep it busy.
+   */
+  holdsElsewhere(scheduleId: number, scope: string, nowWall = Date.now()): boolean {
+    for (const id of this.#bySchedule.get(scheduleId) ?? []) {
+      const run = this.#runs.get(id);
+      if (!run || run.scope === scope) continue;
+      if (nowWall < run.leaseEndsAt || (HOLDING.has(run.state) && nowWall < run.holdUntil)) return true;
+    }
+    return false;
   }
 
   /** Task ids of a scope's runs in flight. */
@@ -288,6 +307,9 @@ export class RunsInFlight {
     const ids = this.#byScope.get(run.scope);
     ids?.delete(run.taskId);
     if (ids && ids.size === 0) this.#byScope.delete(run.scope);
+    const ofSchedule = this.#bySchedule.get(run.scheduleId);
+    ofSchedule?.delete(run.taskId);
+    if (ofSchedule && ofSchedule.size === 0) this.#bySchedule.delete(run.scheduleId);
     touched.add(run.scope);
   }
 
