@@ -17,6 +17,7 @@ import { leadership } from './leadership.ts';
 import {
   CLAIM_AHEAD_MS,
   EDIT_KINDS,
+  type EditStep,
   EXCLUSION_GROUPS,
   editPlan,
   FAULT_KINDS,
@@ -404,9 +405,18 @@ describe('the plan', () => {
     // Some skips land inside the lookahead before a whole second, when its slots are claimed ahead.
     assert.ok(skips.some((e) => e.atMs % 1000 > 1000 - CLAIM_AHEAD_MS && e.atMs % 1000 !== 0));
     for (const e of edits.filter((e) => e.kind === 'backfill')) {
-      assert.ok(e.backfill && e.backfill.slots >= 2 && e.backfill.slots <= 6);
+      assert.ok(e.backfill && e.backfill.slots >= 2 && e.backfill.slots <= 8);
       assert.ok(e.backfill.rate >= 2 && e.backfill.rate <= 5);
     }
+    assert.ok(edits.every((e, i) => i === 0 || e.atMs >= (edits[i - 1] as EditStep).atMs));
+    // With the faults: a backfill just before each kill or freeze of the leader, under way then.
+    const faults = faultPlan(new Random(1), 2 * 60_000, 2_000);
+    const withFaults = editPlan(new Random(1), 2 * 60_000, faults);
+    for (const f of faults.filter((f) => f.kind === 'kill-leader' || f.kind === 'stop-leader'))
+      assert.ok(
+        withFaults.some((e) => e.kind === 'backfill' && e.atMs < f.atMs && f.atMs - e.atMs <= 1_500),
+        `a backfill before the ${f.kind} at ${f.atMs}`,
+      );
     assert.deepEqual(workload(new Random(3), 100), workload(new Random(3), 100));
     assert.equal(workload(new Random(3), 100).length, 100);
   });

@@ -319,12 +319,14 @@ const EDIT_WEIGHTS: Record<EditKind, number> = {
 };
 
 /**
- * At least 5 of each kind, about one edit every 2 s. Half land a few ms after a whole second (a
+ * At least 5 of each kind, about one edit every 2 s; and one more backfill 0.3–1.5 s before each
+ * kill or freeze of the leader in `faults`, long enough (4–8 slots at 2–3/s) to be under way when the
+ * leader goes: the next leader must resume it where the cursor stopped, sending no slot twice. Half land a few ms after a whole second (a
  * slot: the race with the claim of a slot just due); the other half inside the claim lookahead
  * (CLAIM_AHEAD_MS): before a whole second, when the slots of that second are already claimed and
  * wait for their instant — the edit, pause or delete must take back what it takes away.
  */
-export function editPlan(rng: Random, durationMs: number): EditStep[] {
+export function editPlan(rng: Random, durationMs: number, faults: FaultStep[] = []): EditStep[] {
   const total = Math.max(30, Math.floor(durationMs / 2_000));
   const sum = Object.values(EDIT_WEIGHTS).reduce((a, b) => a + b, 0);
   const kinds = rng.shuffle(
@@ -335,7 +337,7 @@ export function editPlan(rng: Random, durationMs: number): EditStep[] {
   const start = 3_000;
   const end = durationMs - 8_000;
   const step = (end - start) / kinds.length;
-  return kinds.map((kind, i) => {
+  const planned = kinds.map((kind, i) => {
     const second = Math.floor((start + i * step + rng.between(0, step * 0.8)) / 1000) * 1000;
     const atMs = rng.chance(0.5) ? second + rng.int(0, 60) : second - rng.int(50, CLAIM_AHEAD_MS - 200);
     const edit: EditStep = { atMs, kind, pick: rng.next(), style: rng.chance(0.5) ? 'cursor' : 'sql' };
@@ -349,9 +351,29 @@ export function editPlan(rng: Random, durationMs: number): EditStep[] {
     if (kind === 'pause') edit.resumeAfterMs = Math.min(rng.int(2_000, 10_000), end - atMs);
     if (kind === 'skip') edit.skip = { count: rng.int(1, 3), reason: `chaos skip ${i}` };
     if (kind === 'backfill')
-      edit.backfill = { backMs: rng.int(500, 40_000), slots: rng.int(2, 6), rate: rng.int(2, 5) };
+      edit.backfill = { backMs: backfillBack(rng, atMs), slots: rng.int(2, 6), rate: rng.int(2, 5) };
     return edit;
   });
+  for (const fault of faults) {
+    if (fault.kind !== 'kill-leader' && fault.kind !== 'stop-leader') continue;
+    const atMs = Math.max(0, fault.atMs - rng.int(300, 1_500));
+    planned.push({
+      atMs,
+      kind: 'backfill',
+      pick: rng.next(),
+      style: 'cursor',
+      backfill: { backMs: backfillBack(rng, atMs), slots: rng.int(4, 8), rate: rng.int(2, 3) },
+    });
+  }
+  return planned.sort((a, b) => a.atMs - b.atMs);
+}
+
+/**
+ * How far before the edit a backfill's range ends: half the time before the chaos phase began (slots
+ * no run was ever sent for), half inside it (slots the ledger has, or `missed` ones taken back).
+ */
+function backfillBack(rng: Random, atMs: number): number {
+  return rng.chance(0.5) ? atMs + rng.int(3_000, 20_000) : rng.int(500, Math.max(1_000, atMs));
 }
 
 function pickWeighted<T>(rng: Random, items: readonly T[], weights: readonly number[]): T {

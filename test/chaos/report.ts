@@ -119,13 +119,13 @@ export function verdict(input: VerdictInput): Verdict {
       `${slots.owed} slots owed, ${slots.excused} not owed (a change won before any leader could act)${tally(slots.gaps.map((g) => (g.until ? `before a ${g.until.kind}` : `after a ${g.since.style ?? ''} ${g.since.kind}`)))}`,
     ),
     row('2b', 'missed/skipped rows without a reason', slots.withoutReason.length, ''),
+    row('2c', 'rows off their schedule grid', slots.offGrid.length, `${input.ledgerRows} ledger rows`),
     row(
       '2d',
       'operator skips (beat skip) not kept exactly',
       k.executed.length + k.tooMany.length + k.badReason.length,
       `${k.skipsSet} skips set, ${k.skippedRows} rows skipped; ${k.executed.length} skipped slots executed, ${k.tooMany.length} schedules skipped more than their skips consumed, ${k.badReason.length} rows without their reason; ${k.fewer.length} took a count without a row (info)`,
     ),
-    row('2c', 'rows off their schedule grid', slots.offGrid.length, `${input.ledgerRows} ledger rows`),
     {
       id: "2'",
       what: 'schedules still behind the cut (late, not lost; info)',

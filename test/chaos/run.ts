@@ -110,7 +110,7 @@ async function main(): Promise<number> {
   const rng = new Random(o.seed);
   const plannedSchedules = workload(rng.fork('workload'), o.schedules);
   const faults = faultPlan(rng.fork('faults'), durationMs, o.ttlMs);
-  const edits = editPlan(rng.fork('edits'), durationMs);
+  const edits = editPlan(rng.fork('edits'), durationMs, faults);
   say(
     `seed ${o.seed}, ${o.minutes} min, ${plannedSchedules.length} schedules, ${faults.length} faults, ${edits.length} edits, lease TTL ${o.ttlMs} ms; artifacts in ${o.out}`,
   );
