@@ -6,16 +6,24 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { checkBackfills } from './backfills.ts';
 import type { ClusterEvent } from './cluster.ts';
-import { type LedgerRow, readBeatLogs } from './evidence.ts';
+import { type BackfillState, type LedgerRow, readBeatLogs } from './evidence.ts';
 import type { FaultOutcome } from './faults.ts';
 import { leadership } from './leadership.ts';
 import { faultsPerKind } from './plan.ts';
 import { type Execution, executions, readRecords } from './records.ts';
 import { formatTable, verdict } from './report.ts';
-import { checkDuplicates, checkOverlaps, checkStranded, type RunContext } from './runs.ts';
+import {
+  checkDuplicates,
+  checkGroupOverlaps,
+  checkOverlaps,
+  checkStranded,
+  type RunContext,
+} from './runs.ts';
+import { checkSkips } from './skips.ts';
 import { checkSlots } from './slots.ts';
-import type { ScheduleHistory, Trigger } from './world.ts';
+import type { BackfillRequest, ScheduleHistory, Trigger } from './world.ts';
 
 export interface Evidence {
   seed: number;
@@ -37,6 +45,11 @@ export interface Evidence {
   queued?: string[];
   outcomes: FaultOutcome[];
   editCounts: Array<[string, number]>;
+  /** The backfills the harness requested, and metronome.backfills when the ledger was read. */
+  backfills?: BackfillRequest[];
+  backfillStates?: BackfillState[];
+  /** Each live schedule's skip count left when the ledger was read. */
+  skipsLeft?: Array<[number, number]>;
   /** Names of the beats' log files in the run's folder. */
   logFiles: string[];
 }
@@ -91,12 +104,16 @@ export function analyze(dir: string, e: Evidence, examples: number, say: (text: 
     ),
     readAt: e.readAt,
     queued: new Set(e.queued ?? []),
+    backfillPaceMs: new Map((e.backfills ?? []).map((b) => [b.id, 1000 / b.ratePerSecond])),
   };
   const result = verdict({
     ttlMs: e.ttlMs,
     duplicates: checkDuplicates(runs, logs, stoppedAfter(e, pidToBeat)),
     slots: checkSlots(e.histories, e.ledger, lead.leaderTime, e.cut, new Map(e.cursors)),
     overlaps: checkOverlaps(runs, ctx),
+    groupOverlaps: checkGroupOverlaps(runs, ctx),
+    skips: checkSkips(e.histories, e.ledger, runs, new Map(e.skipsLeft ?? [])),
+    backfills: checkBackfills(e.backfills ?? [], e.backfillStates ?? [], e.ledger, e.histories),
     leadership: lead,
     longestClaimGap: longestClaimGap(e.ledger, e.start, e.cut),
     stranded: checkStranded(e.ledger, runs, ctx, new Map(e.sampled)),

@@ -10,16 +10,34 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { ScheduleRecord } from '../../src/model/index.ts';
 import { type Evidence, loadEvidence, saveEvidence } from './analyze.ts';
+import { checkBackfills } from './backfills.ts';
 import type { ClusterEvent } from './cluster.ts';
 import type { BeatLog, LedgerRow } from './evidence.ts';
 import { leadership } from './leadership.ts';
-import { editPlan, FAULT_KINDS, faultPlan, LOCK_RESTART_SPACING_MS, workload } from './plan.ts';
+import {
+  CLAIM_AHEAD_MS,
+  EDIT_KINDS,
+  type EditStep,
+  EXCLUSION_GROUPS,
+  editPlan,
+  FAULT_KINDS,
+  faultPlan,
+  LOCK_RESTART_SPACING_MS,
+  workload,
+} from './plan.ts';
 import { Random } from './random.ts';
 import type { Execution } from './records.ts';
 import { executions, parseRecords } from './records.ts';
-import { checkDuplicates, checkOverlaps, checkStranded, type RunContext } from './runs.ts';
+import {
+  checkDuplicates,
+  checkGroupOverlaps,
+  checkOverlaps,
+  checkStranded,
+  type RunContext,
+} from './runs.ts';
+import { checkSkips } from './skips.ts';
 import { checkSlots, LEADER_CHANCE_MS } from './slots.ts';
-import type { ScheduleHistory } from './world.ts';
+import type { BackfillRequest, ScheduleHistory } from './world.ts';
 
 const T = Date.parse('2030-01-01T00:00:00Z');
 const s = (n: number) => T + n * 1000;
@@ -384,10 +402,38 @@ describe('the plan', () => {
 
   test('edits: every kind at least 5 times, even in 2 minutes; workloads are reproducible', () => {
     const edits = editPlan(new Random(1), 2 * 60_000);
-    for (const kind of ['insert', 'edit-timing', 'edit-other', 'pause', 'delete', 'trigger'])
-      assert.ok(edits.filter((e) => e.kind === kind).length >= 5, kind);
+    for (const kind of EDIT_KINDS) assert.ok(edits.filter((e) => e.kind === kind).length >= 5, kind);
+    const skips = edits.filter((e) => e.kind === 'skip');
+    assert.ok(skips.every((e) => e.skip && e.skip.count >= 1 && e.skip.count <= 3 && e.skip.reason !== ''));
+    // Some skips land inside the lookahead before a whole second, when its slots are claimed ahead.
+    assert.ok(skips.some((e) => e.atMs % 1000 > 1000 - CLAIM_AHEAD_MS && e.atMs % 1000 !== 0));
+    for (const e of edits.filter((e) => e.kind === 'backfill')) {
+      assert.ok(e.backfill && e.backfill.slots >= 2 && e.backfill.slots <= 8);
+      assert.ok(e.backfill.rate >= 2 && e.backfill.rate <= 5);
+    }
+    assert.ok(edits.every((e, i) => i === 0 || e.atMs >= (edits[i - 1] as EditStep).atMs));
+    // With the faults: a backfill just before each kill or freeze of the leader, under way then.
+    const faults = faultPlan(new Random(1), 2 * 60_000, 2_000);
+    const withFaults = editPlan(new Random(1), 2 * 60_000, faults);
+    for (const f of faults.filter((f) => f.kind === 'kill-leader' || f.kind === 'stop-leader'))
+      assert.ok(
+        withFaults.some((e) => e.kind === 'backfill' && e.atMs < f.atMs && f.atMs - e.atMs <= 1_500),
+        `a backfill before the ${f.kind} at ${f.atMs}`,
+      );
     assert.deepEqual(workload(new Random(3), 100), workload(new Random(3), 100));
     assert.equal(workload(new Random(3), 100).length, 100);
+  });
+
+  test('each exclusion group joins schedules of both exclusive policies whose runs outlast their interval', () => {
+    const grouped = workload(new Random(3), 100).filter((w) => w.exclusionGroup !== null);
+    for (const group of EXCLUSION_GROUPS) {
+      const members = grouped.filter((w) => w.exclusionGroup === group);
+      assert.deepEqual(new Set(members.map((m) => m.overlap)), new Set(['skip', 'buffer_one']), group);
+      assert.ok(members.every((m) => m.role === 'special'));
+      // The group's runs need more than its time: its one lock is contended across schedules.
+      const demand = members.reduce((sum, m) => sum + (m.sleepS * 1000) / (m.everyMs as number), 0);
+      assert.ok(demand > 1, `${group} demand ${demand}`);
+    }
   });
 });
 
@@ -420,5 +466,200 @@ describe('evidence', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('operator skips (invariant 2d)', () => {
+  const skipped = (n: number, reason = 'maintenance') =>
+    row(s(n), { status: 'skipped', error: `skipped: ${reason}`, enqueuedAt: null });
+  const skipChange = (at: number, count: number, previousCount = 0, reason = 'maintenance') => ({
+    at,
+    kind: 'skip' as const,
+    record: record({ skipCount: count, skipReason: reason }),
+    skip: { count, reason, previousCount },
+  });
+  const withSkips = (...skips: ReturnType<typeof skipChange>[]) =>
+    history([{ at: s(-1), kind: 'insert', style: 'cursor', record: record() }, ...skips]);
+
+  test('a skipped slot with its reason is owed and accounted, not a gap', () => {
+    const h = withSkips(skipChange(s(1.5), 2));
+    const rows = [row(s(0)), row(s(1)), skipped(2), skipped(3), row(s(4))];
+    const slots = checkSlots([h], rows, always, s(4), new Map());
+    assert.equal(slots.owed, 5);
+    assert.deepEqual(slots.gaps, []);
+    assert.deepEqual(slots.withoutReason, []);
+    const r = checkSkips([h], rows, [], new Map([[1, 0]]));
+    assert.equal(r.skippedRows, 2);
+    assert.deepEqual([r.executed, r.tooMany, r.badReason, r.fewer], [[], [], [], []]);
+  });
+
+  test('a skipped row without a reason is reported by 2b, and one with another reason by 2d', () => {
+    const h = withSkips(skipChange(s(0.5), 2));
+    const bare = row(s(1), { status: 'skipped', error: null });
+    assert.equal(checkSlots([h], [row(s(0)), bare], always, s(1), new Map()).withoutReason.length, 1);
+    const r = checkSkips([h], [bare, skipped(2, 'another')], [], new Map([[1, 0]]));
+    assert.equal(r.badReason.length, 2);
+  });
+
+  test('a slot recorded skipped that a worker executed fails', () => {
+    const h = withSkips(skipChange(s(0.5), 1));
+    const r = checkSkips([h], [skipped(1)], [run(`t${s(1)}`, s(1), s(1.1))], new Map([[1, 0]]));
+    assert.equal(r.executed.length, 1);
+  });
+
+  test('more slots skipped than the skips consumed fails, across replacements and failovers', () => {
+    // skip 2 at 0.5 s; 1 consumed, then a new skip of 1 replaced the 1 left; 0 left at the end: 2.
+    const h = withSkips(skipChange(s(0.5), 2), skipChange(s(1.5), 1, 1, 'maintenance'));
+    assert.deepEqual(checkSkips([h], [skipped(1), skipped(2)], [], new Map([[1, 0]])).tooMany, []);
+    const three = checkSkips([h], [skipped(1), skipped(2), skipped(3)], [], new Map([[1, 0]]));
+    assert.deepEqual(three.tooMany, [{ schedule: 'a', skipped: 3, consumed: 2, exact: true }]);
+    // One still left at the end: only one consumed... and the other not consumed is no row (info).
+    const left = checkSkips([withSkips(skipChange(s(0.5), 3))], [skipped(1)], [], new Map([[1, 1]]));
+    assert.deepEqual(left.tooMany, []);
+    assert.equal(left.fewer[0]?.consumed, 2);
+    // A removed schedule has no count left to read: bounded by what was set.
+    const gone = checkSkips([withSkips(skipChange(s(0.5), 2))], [skipped(1), skipped(2)], [], new Map());
+    assert.deepEqual([gone.tooMany, gone.fewer], [[], []]);
+  });
+
+  test('a schedule with skipped rows and no skip set fails', () => {
+    const h = history([{ at: s(-1), kind: 'insert', style: 'cursor', record: record() }]);
+    const r = checkSkips([h], [skipped(1)], [], new Map([[1, 0]]));
+    assert.equal(r.tooMany.length, 1);
+    assert.equal(r.badReason.length, 1);
+  });
+});
+
+describe('exclusion groups (invariant 3g)', () => {
+  const grouped = (
+    name: string,
+    id: number,
+    group: string | null,
+    over: Partial<ScheduleRecord> = {},
+  ): [string, ScheduleHistory] => [
+    name,
+    {
+      id,
+      name,
+      role: 'special',
+      changes: [
+        {
+          at: s(-1),
+          kind: 'insert',
+          style: 'cursor',
+          record: record({ id, name, exclusionGroup: group, everyMs: 4000, ...over }),
+        },
+      ],
+    },
+  ];
+  const groupContext = (b: string | null, ledger: LedgerRow[] = []): RunContext => ({
+    ...context(ledger),
+    histories: new Map([grouped('a', 1, 'g'), grouped('b', 2, b, { overlap: 'buffer_one' })]),
+  });
+
+  test('runs of two schedules of one group that overlap fail; of no group they may overlap', () => {
+    const runs = [run('x', s(0), s(2)), run('y', s(1), s(3), { schedule: 'b' })];
+    const r = checkGroupOverlaps(runs, groupContext('g'));
+    assert.equal(r.overlaps.length, 1);
+    assert.equal(r.overlaps[0]?.schedule, 'g');
+    assert.equal(r.checkedSchedules, 2);
+    assert.equal(checkGroupOverlaps(runs, groupContext(null)).overlaps.length, 0);
+    assert.equal(checkGroupOverlaps(runs, groupContext('h')).overlaps.length, 0);
+  });
+
+  test("back-to-back runs across the group pass; a pair of one schedule is invariant 3's", () => {
+    const runs = [run('x', s(0), s(1)), run('y', s(1), s(2), { schedule: 'b' }), run('z', s(1.5), s(2.5))];
+    const r = checkGroupOverlaps(runs, groupContext('g'));
+    // y and z overlap (b then a): counted once; x and z (both a) are not the group check's.
+    assert.deepEqual(
+      r.overlaps.map((o) => [o.earlier.taskId, o.later.taskId]),
+      [['y', 'z']],
+    );
+  });
+
+  test('the lease lapsed in the queue is counted apart, as for one schedule', () => {
+    // a every 4 s: enqueued at 0, its lock lasts to the next slot (4 s); started at 4.5 s.
+    const ledger = [row(s(0), { taskId: 'x', enqueuedAt: s(0), claimedAt: s(0) })];
+    const runs = [run('x', s(4.5), s(6)), run('y', s(5), s(5.5), { schedule: 'b' })];
+    const r = checkGroupOverlaps(runs, groupContext('g', ledger));
+    assert.equal(r.overlaps.length, 0);
+    assert.equal(r.lapsed.length, 1);
+  });
+});
+
+describe('backfills (invariant 6)', () => {
+  const inserted = history([{ at: s(-1), kind: 'insert', style: 'cursor', record: record() }]);
+  const request = (over: Partial<BackfillRequest> = {}): BackfillRequest => ({
+    at: s(5),
+    id: 7,
+    schedule: 'a',
+    scheduleId: 1,
+    from: s(-10),
+    to: s(-8),
+    ratePerSecond: 2,
+    slots: [s(-10), s(-9), s(-8)],
+    ...over,
+  });
+  const state = (over: Partial<import('./evidence.ts').BackfillState> = {}) => ({
+    id: 7,
+    scheduleId: 1,
+    schedule: 'a',
+    status: 'done',
+    error: null,
+    slots: 3,
+    claimed: 3,
+    already: 0,
+    ...over,
+  });
+  const own = [0, 1, 2, 3, 4, 5].map((n) => row(s(n)));
+  const backfilled = [-10, -9, -8].map((n) => row(s(n), { backfillId: 7, claimedAt: s(6) }));
+
+  test('backfilled runs of past slots are owed by the request: no gap, not off the grid', () => {
+    const ledger = [...backfilled, ...own];
+    const slots = checkSlots([inserted], ledger, always, s(5), new Map());
+    assert.deepEqual([slots.gaps, slots.offGrid], [[], []]);
+    const r = checkBackfills([request()], [state()], ledger, [inserted]);
+    assert.deepEqual([r.problems, r.strays], [[], []]);
+    assert.equal(r.backfilledRows, 3);
+  });
+
+  test('a request left open, or failed while its schedule lives, fails', () => {
+    const ledger = [...backfilled, ...own];
+    for (const status of ['running', 'pending', 'failed'])
+      assert.equal(checkBackfills([request()], [state({ status })], ledger, [inserted]).problems.length, 1);
+    const removed = history([...inserted.changes, { at: s(6), kind: 'delete' }]);
+    assert.deepEqual(
+      checkBackfills([request()], [state({ status: 'failed' })], backfilled.slice(0, 1), [removed]).problems,
+      [],
+    );
+  });
+
+  test('a slot of the range with no row, or counts that do not add up, fail; slots there before count', () => {
+    const missing = checkBackfills([request()], [state()], [backfilled[0] as LedgerRow, ...own], [inserted]);
+    assert.ok(missing.problems.some((p) => p.problem.includes('has 0 ledger rows')));
+    // A range over the schedule's own slots: already in the ledger, nothing sent, done.
+    const over = request({ from: s(1), to: s(3), slots: [s(1), s(2), s(3)] });
+    const done = checkBackfills([over], [state({ claimed: 0, already: 3 })], own, [inserted]);
+    assert.deepEqual(done.problems, []);
+    const short = checkBackfills([over], [state({ claimed: 0, already: 2 })], own, [inserted]);
+    assert.equal(short.problems.length, 1);
+  });
+
+  test('a backfilled row outside its range, or of a request never made, fails', () => {
+    const outside = row(s(-20), { backfillId: 7 });
+    const r = checkBackfills([request()], [state()], [...backfilled, outside], [inserted]);
+    assert.ok(r.problems.some((p) => p.problem.includes('outside its range')));
+    const stray = checkBackfills([], [], [row(s(-20), { backfillId: 9 })], [inserted]);
+    assert.equal(stray.strays.length, 1);
+  });
+
+  test('a backfilled run holds its lock for its pace, not until a next slot long past', () => {
+    // Backfill at 2/s of a 1 s schedule, sent at 10 s: the lock lasts 1 s (pace floor), not 100 ms.
+    const ledger = [row(s(-10), { taskId: 'x', backfillId: 7, claimedAt: s(10), enqueuedAt: s(10) })];
+    const ctx = { ...context(ledger), backfillPaceMs: new Map([[7, 500]]) };
+    const within = checkOverlaps([run('x', s(10.5), s(12)), run('y', s(11), s(11.5))], ctx);
+    assert.equal(within.overlaps.length, 1);
+    const after = checkOverlaps([run('x', s(11.2), s(12)), run('y', s(11.5), s(11.6))], ctx);
+    assert.equal(after.lapsed.length, 1);
   });
 });

@@ -14,7 +14,9 @@ import { pauseSchedule, resumeSchedule } from '../../src/db/sql/schedules.ts';
 import { findSchedule } from '../../src/db/sql/schedules-read.ts';
 import { nextFireWithin, type ScheduleRecord, specOf } from '../../src/model/index.ts';
 import { cliActor } from '../../src/operate/actor.ts';
+import { requestBackfill } from '../../src/operate/backfill.ts';
 import { removeSchedule } from '../../src/operate/edit.ts';
+import { skip } from '../../src/operate/skip.ts';
 import { compileSchedule } from '../../src/time/index.ts';
 import type { ChaosSchedule, EditStep } from './plan.ts';
 import type { ChangeKind, World } from './world.ts';
@@ -45,6 +47,7 @@ export function rowValues(s: ChaosSchedule): NewScheduleRow {
     softTimeLimitS: s.softTimeLimitS,
     expiresMs: s.expiresMs,
     jitterMs: s.jitterMs,
+    exclusionGroup: s.exclusionGroup,
     managedBy: 'db',
     source: 'chaos',
   };
@@ -79,6 +82,16 @@ export async function applyEdit(ctx: EditContext, step: EditStep): Promise<strin
     case 'trigger': {
       const target = pickFrom(live);
       return target ? trigger(ctx, target.record) : 'no schedule to trigger';
+    }
+    case 'skip': {
+      // Any live schedule, specials and paused ones included: a skip is an operator's switch, not
+      // an edit of the schedule's definition.
+      const target = pickFrom(live);
+      return target ? skipNext(ctx, target.record, target.history.role, step) : 'no schedule to skip';
+    }
+    case 'backfill': {
+      const target = pickFrom(live);
+      return target ? backfill(ctx, target.record, step) : 'no schedule to backfill';
     }
     case 'edit-timing':
     case 'edit-other':
@@ -211,6 +224,57 @@ async function trigger(ctx: EditContext, record: ScheduleRecord): Promise<string
     ctx.world.triggers.push({ at, schedule: record.name, scheduleId: record.id, error: message });
     return `trigger of ${record.name} failed: ${message}`;
   }
+}
+
+/** `beat skip NAME --count N --reason R`, through the operation the command calls. */
+async function skipNext(
+  ctx: EditContext,
+  record: ScheduleRecord,
+  role: ChaosSchedule['role'],
+  step: EditStep,
+): Promise<string> {
+  const planned = step.skip ?? { count: 1, reason: 'chaos skip' };
+  const result = await skip(ctx.database, record.name, planned, cliActor());
+  ctx.world.record(record.id, record.name, role, {
+    at: await ctx.dbNow(),
+    kind: 'skip',
+    record: result.record,
+    skip: { ...planned, previousCount: result.previous.count },
+  });
+  return `skipping the next ${planned.count} of ${record.name} (replaced ${result.previous.count})`;
+}
+
+/**
+ * `beat backfill NAME --from --to --rate`, through the operation the command calls: the schedule's
+ * last `slots` slots up to `backMs` before now (its grid, from the time engine).
+ */
+async function backfill(ctx: EditContext, record: ScheduleRecord, step: EditStep): Promise<string> {
+  const planned = step.backfill ?? { backMs: 5_000, slots: 3, rate: 2 };
+  const now = await ctx.dbNow();
+  const to = now - planned.backMs;
+  const schedule = compileSchedule(specOf(record), { name: record.name });
+  const slots: number[] = [];
+  for (let t = schedule.next(to - 120_000); t !== null && t <= to; t = schedule.next(t)) slots.push(t);
+  const range = slots.slice(-planned.slots);
+  if (range.length === 0) return `${record.name} has no slot before ${new Date(to).toISOString()}`;
+  const from = range[0] as number;
+  const last = range[range.length - 1] as number;
+  const { plan, backfill: row } = await requestBackfill(
+    ctx.database,
+    { name: record.name, from, to: last, ratePerSecond: planned.rate },
+    cliActor(),
+  );
+  ctx.world.backfills.push({
+    at: await ctx.dbNow(),
+    id: row.id,
+    schedule: record.name,
+    scheduleId: record.id,
+    from,
+    to: last,
+    ratePerSecond: planned.rate,
+    slots: plan.slots.map((s) => s.scheduledFor),
+  });
+  return `backfill #${row.id} of ${record.name}: ${plan.slots.length} slots, ${plan.toSend} to send, ${planned.rate}/s`;
 }
 
 /** The first slot of a new row strictly after `after`. */

@@ -20,6 +20,8 @@ export interface LedgerRow {
   claimedAt: number;
   enqueuedAt: number | null;
   finishedAt: number | null;
+  /** The backfill that claimed the slot (null: the schedule's own time; absent in old evidence). */
+  backfillId?: number | null;
 }
 
 export async function readLedger(sql: postgres.Sql): Promise<LedgerRow[]> {
@@ -37,9 +39,11 @@ export async function readLedger(sql: postgres.Sql): Promise<LedgerRow[]> {
       ca: number;
       ea: number | null;
       fa: number | null;
+      backfill_id: string | null;
     }[]
   >`select schedule_id, schedule_name, ${ms('scheduled_for')} as sf, task_id, status, error, manual,
-           leader_epoch, ${ms('claimed_at')} as ca, ${ms('enqueued_at')} as ea, ${ms('finished_at')} as fa
+           leader_epoch, ${ms('claimed_at')} as ca, ${ms('enqueued_at')} as ea, ${ms('finished_at')} as fa,
+           backfill_id
     from metronome.occurrences order by schedule_id, scheduled_for`;
   return rows.map((r) => ({
     scheduleId: Number(r.schedule_id),
@@ -53,7 +57,52 @@ export async function readLedger(sql: postgres.Sql): Promise<LedgerRow[]> {
     claimedAt: Number(r.ca),
     enqueuedAt: r.ea === null ? null : Number(r.ea),
     finishedAt: r.fa === null ? null : Number(r.fa),
+    backfillId: r.backfill_id === null ? null : Number(r.backfill_id),
   }));
+}
+
+/** A backfill request as the run left it (metronome.backfills). */
+export interface BackfillState {
+  id: number;
+  scheduleId: number;
+  schedule: string;
+  status: string;
+  error: string | null;
+  slots: number;
+  claimed: number;
+  already: number;
+}
+
+export async function readBackfills(sql: postgres.Sql): Promise<BackfillState[]> {
+  const rows = await sql<
+    {
+      id: string;
+      schedule_id: string;
+      schedule_name: string;
+      status: string;
+      error: string | null;
+      slots: number;
+      claimed: number;
+      already: number;
+    }[]
+  >`select id, schedule_id, schedule_name, status, error, slots, claimed, already
+    from metronome.backfills order by id`;
+  return rows.map((r) => ({
+    id: Number(r.id),
+    scheduleId: Number(r.schedule_id),
+    schedule: r.schedule_name,
+    status: r.status,
+    error: r.error,
+    slots: Number(r.slots),
+    claimed: Number(r.claimed),
+    already: Number(r.already),
+  }));
+}
+
+/** Each live schedule's skip count left (`beat skip`), by id. */
+export async function readSkipsLeft(sql: postgres.Sql): Promise<Map<number, number>> {
+  const rows = await sql<{ id: string; n: number }[]>`select id, skip_count as n from metronome.schedules`;
+  return new Map(rows.map((r) => [Number(r.id), Number(r.n)]));
 }
 
 /** Each schedule's next_fire_at (epoch ms, null when it has none), by id. */

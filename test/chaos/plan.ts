@@ -27,6 +27,8 @@ export interface ChaosSchedule {
   jitterMs: number;
   /** What it is there to exercise; `special` ones are never edited, paused or deleted. */
   role: 'short' | 'cron' | 'special';
+  /** The exclusion group it shares a run lock with (specials only; never edited). */
+  exclusionGroup: string | null;
 }
 
 /**
@@ -65,16 +67,26 @@ function base(name: string, everyMs: number): ChaosSchedule {
     expiresMs: null,
     jitterMs: 0,
     role: 'special',
+    exclusionGroup: null,
   };
 }
 
 /**
+ * The exclusion groups of a chaos run (docs/schedules.md, "Exclusion groups"): each joins two
+ * specials of different schedules whose runs are longer than their interval, under `skip` and
+ * `buffer_one`, so the group's one run lock is contended all the time, across schedules.
+ */
+export const EXCLUSION_GROUPS = ['chaos-long', 'chaos-limit'] as const;
+
+/**
  * Schedules that each press on one rule: runs longer than their interval under each overlap policy,
- * soft and hard time limits (a run the worker kills), and messages that expire. Few of them, so the
- * workers (3 × 2 processes) are never saturated: a run that waits in the queue longer than its run
- * lease may overlap by design, which would hide the overlaps that matter.
+ * soft and hard time limits (a run the worker kills), and messages that expire; and two pairs that
+ * share an exclusion group. Few of them, so the workers (3 × 2 processes) are never saturated: a run
+ * that waits in the queue longer than its run lease may overlap by design, which would hide the
+ * overlaps that matter.
  */
 function specials(): ChaosSchedule[] {
+  const [long, limit] = EXCLUSION_GROUPS;
   return [
     { ...base('long-skip-1s', 1000), sleepS: 1.6 },
     { ...base('long-skip-2s-limit', 2000), sleepS: 3, timeLimitS: 6 },
@@ -84,6 +96,16 @@ function specials(): ChaosSchedule[] {
     { ...base('hard-limit-4s', 4000), sleepS: 3, timeLimitS: 1 },
     { ...base('within-limit-2s', 2000), sleepS: 0.5, timeLimitS: 3, catchup: 'all' },
     { ...base('expiring-1s', 1000), overlap: 'allow', expiresMs: 1000 },
+    { ...base('group-skip-3s', 3000), sleepS: 2, exclusionGroup: long },
+    { ...base('group-buffer-4s', 4000), overlap: 'buffer_one', sleepS: 2.5, exclusionGroup: long },
+    { ...base('group-limit-skip-2s', 2000), sleepS: 1.5, timeLimitS: 4, exclusionGroup: limit },
+    {
+      ...base('group-limit-buffer-5s', 5000),
+      overlap: 'buffer_one',
+      sleepS: 3,
+      timeLimitS: 2,
+      exclusionGroup: limit,
+    },
   ];
 }
 
@@ -247,7 +269,16 @@ export const MAX_RUN_HOLD_MS = 30_000;
  */
 export const CLAIM_AHEAD_MS = 2_000;
 
-export const EDIT_KINDS = ['insert', 'edit-timing', 'edit-other', 'pause', 'delete', 'trigger'] as const;
+export const EDIT_KINDS = [
+  'insert',
+  'edit-timing',
+  'edit-other',
+  'pause',
+  'delete',
+  'trigger',
+  'skip',
+  'backfill',
+] as const;
 export type EditKind = (typeof EDIT_KINDS)[number];
 
 export interface EditStep {
@@ -266,6 +297,14 @@ export interface EditStep {
   option?: 'sleep' | 'time-limit' | 'catchup' | 'overlap' | 'jitter';
   /** pause: resumed this long after. */
   resumeAfterMs?: number;
+  /** skip (`beat skip NAME --count N --reason R`): how many of the next occurrences, and why. */
+  skip?: { count: number; reason: string };
+  /**
+   * backfill (`beat backfill NAME --from --to --rate`): the range ends `backMs` before the edit and
+   * holds the schedule's last `slots` slots up to there (before the chaos phase: runs never sent;
+   * inside it: slots the ledger has, or `missed` ones the backfill takes back), sent at `rate`/s.
+   */
+  backfill?: { backMs: number; slots: number; rate: number };
 }
 
 const EDIT_WEIGHTS: Record<EditKind, number> = {
@@ -275,15 +314,19 @@ const EDIT_WEIGHTS: Record<EditKind, number> = {
   pause: 10,
   delete: 13,
   trigger: 25,
+  skip: 10,
+  backfill: 8,
 };
 
 /**
- * At least 5 of each kind, about one edit every 2 s. Half land a few ms after a whole second (a
+ * At least 5 of each kind, about one edit every 2 s; and one more backfill 0.3–1.5 s before each
+ * kill or freeze of the leader in `faults`, long enough (4–8 slots at 2–3/s) to be under way when the
+ * leader goes: the next leader must resume it where the cursor stopped, sending no slot twice. Half land a few ms after a whole second (a
  * slot: the race with the claim of a slot just due); the other half inside the claim lookahead
  * (CLAIM_AHEAD_MS): before a whole second, when the slots of that second are already claimed and
  * wait for their instant — the edit, pause or delete must take back what it takes away.
  */
-export function editPlan(rng: Random, durationMs: number): EditStep[] {
+export function editPlan(rng: Random, durationMs: number, faults: FaultStep[] = []): EditStep[] {
   const total = Math.max(30, Math.floor(durationMs / 2_000));
   const sum = Object.values(EDIT_WEIGHTS).reduce((a, b) => a + b, 0);
   const kinds = rng.shuffle(
@@ -294,7 +337,7 @@ export function editPlan(rng: Random, durationMs: number): EditStep[] {
   const start = 3_000;
   const end = durationMs - 8_000;
   const step = (end - start) / kinds.length;
-  return kinds.map((kind, i) => {
+  const planned = kinds.map((kind, i) => {
     const second = Math.floor((start + i * step + rng.between(0, step * 0.8)) / 1000) * 1000;
     const atMs = rng.chance(0.5) ? second + rng.int(0, 60) : second - rng.int(50, CLAIM_AHEAD_MS - 200);
     const edit: EditStep = { atMs, kind, pick: rng.next(), style: rng.chance(0.5) ? 'cursor' : 'sql' };
@@ -306,8 +349,31 @@ export function editPlan(rng: Random, durationMs: number): EditStep[] {
     if (kind === 'edit-other')
       edit.option = rng.pick(['sleep', 'time-limit', 'catchup', 'overlap', 'jitter'] as const);
     if (kind === 'pause') edit.resumeAfterMs = Math.min(rng.int(2_000, 10_000), end - atMs);
+    if (kind === 'skip') edit.skip = { count: rng.int(1, 3), reason: `chaos skip ${i}` };
+    if (kind === 'backfill')
+      edit.backfill = { backMs: backfillBack(rng, atMs), slots: rng.int(2, 6), rate: rng.int(2, 5) };
     return edit;
   });
+  for (const fault of faults) {
+    if (fault.kind !== 'kill-leader' && fault.kind !== 'stop-leader') continue;
+    const atMs = Math.max(0, fault.atMs - rng.int(300, 1_500));
+    planned.push({
+      atMs,
+      kind: 'backfill',
+      pick: rng.next(),
+      style: 'cursor',
+      backfill: { backMs: backfillBack(rng, atMs), slots: rng.int(4, 8), rate: rng.int(2, 3) },
+    });
+  }
+  return planned.sort((a, b) => a.atMs - b.atMs);
+}
+
+/**
+ * How far before the edit a backfill's range ends: half the time before the chaos phase began (slots
+ * no run was ever sent for), half inside it (slots the ledger has, or `missed` ones taken back).
+ */
+function backfillBack(rng: Random, atMs: number): number {
+  return rng.chance(0.5) ? atMs + rng.int(3_000, 20_000) : rng.int(500, Math.max(1_000, atMs));
 }
 
 function pickWeighted<T>(rng: Random, items: readonly T[], weights: readonly number[]): T {

@@ -3,12 +3,15 @@
  * compared with), then, for each failure, the occurrences named with the faults that preceded them
  * and the beats' log lines that concern them.
  */
+
+import type { BackfillReport } from './backfills.ts';
 import type { ClusterEvent } from './cluster.ts';
 import type { BeatLog } from './evidence.ts';
 import type { Leadership } from './leadership.ts';
 import { FAULT_KINDS } from './plan.ts';
 import type { Execution } from './records.ts';
-import type { Duplicates, OverlapReport, Stranded } from './runs.ts';
+import type { Duplicates, GroupOverlapReport, OverlapReport, Stranded } from './runs.ts';
+import type { SkipReport } from './skips.ts';
 import type { SlotReport } from './slots.ts';
 
 export interface Row {
@@ -30,6 +33,9 @@ export interface VerdictInput {
   duplicates: Duplicates;
   slots: SlotReport;
   overlaps: OverlapReport;
+  groupOverlaps: GroupOverlapReport;
+  skips: SkipReport;
+  backfills: BackfillReport;
   leadership: Leadership;
   longestClaimGap: { from: number; to: number } | undefined;
   stranded: Stranded[];
@@ -73,7 +79,16 @@ const iso = (t: number) => new Date(t).toISOString();
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export function verdict(input: VerdictInput): Verdict {
-  const { duplicates: d, slots, overlaps, leadership, stranded } = input;
+  const {
+    duplicates: d,
+    slots,
+    overlaps,
+    groupOverlaps: g,
+    skips: k,
+    backfills: b,
+    leadership,
+    stranded,
+  } = input;
   const bound = input.ttlMs + 1_000;
   const gap = leadership.longestGap;
   const gapMs = gap ? gap.to - gap.from : 0;
@@ -105,6 +120,12 @@ export function verdict(input: VerdictInput): Verdict {
     ),
     row('2b', 'missed/skipped rows without a reason', slots.withoutReason.length, ''),
     row('2c', 'rows off their schedule grid', slots.offGrid.length, `${input.ledgerRows} ledger rows`),
+    row(
+      '2d',
+      'operator skips (beat skip) not kept exactly',
+      k.executed.length + k.tooMany.length + k.badReason.length,
+      `${k.skipsSet} skips set, ${k.skippedRows} rows skipped; ${k.executed.length} skipped slots executed, ${k.tooMany.length} schedules skipped more than their skips consumed, ${k.badReason.length} rows without their reason; ${k.fewer.length} took a count without a row (info)`,
+    ),
     {
       id: "2'",
       what: 'schedules still behind the cut (late, not lost; info)',
@@ -120,6 +141,12 @@ export function verdict(input: VerdictInput): Verdict {
       'overlapping runs of skip/buffer_one schedules',
       overlaps.overlaps.length,
       `${overlaps.checkedRuns} runs of ${overlaps.checkedSchedules} schedules; ${overlaps.lapsed.length} more after a run lease ran out in the queue (by design)${tally(overlaps.overlaps.map((o) => o.schedule))}`,
+    ),
+    row(
+      '3g',
+      'overlapping runs of one exclusion group (across schedules)',
+      g.overlaps.length,
+      `${g.checkedRuns} runs of ${g.groups} groups; ${g.lapsed.length} more after a run lease ran out in the queue (by design)${tally(g.overlaps.map((o) => `${o.earlier.schedule}/${o.later.schedule}`))}`,
     ),
     {
       id: '4',
@@ -140,6 +167,12 @@ export function verdict(input: VerdictInput): Verdict {
       'occurrences stranded (claimed > 1 min, enqueued forever)',
       stranded.length,
       tally(stranded.map((x) => x.kind)).slice(2),
+    ),
+    row(
+      '6',
+      'backfills not carried through (ended, each slot of the range once)',
+      b.problems.length + b.strays.length,
+      `${b.requests} requests, ${b.slots} slots in their ranges, ${b.backfilledRows} rows backfilled; ${b.retimed} re-timed while open (slots not compared)${tally(b.problems.map((p) => p.problem.split(' ').slice(0, 2).join(' ')))}`,
     ),
     {
       id: 'crash',
@@ -239,6 +272,30 @@ function explain(input: VerdictInput): string[] {
   for (const o of overlaps.overlaps.slice(0, n))
     out.push(
       `3 ${o.schedule}: ${o.later.taskId} started ${secs(o.ms)} before ${o.earlier.taskId} ended (${runText(o.earlier)} / ${runText(o.later)})\n${ctx(o.later.start, [o.earlier.taskId, o.later.taskId])}`,
+    );
+  for (const x of input.skips.executed.slice(0, n))
+    out.push(
+      `2d ${x.row.schedule} ${iso(x.row.scheduledFor)} ${x.row.taskId} recorded skipped (${x.row.error}) but executed: ${x.runs.map(runText).join('; ')}\n${ctx(x.runs[0]?.start ?? x.row.scheduledFor, [x.row.taskId], x.row.schedule)}`,
+    );
+  for (const x of input.skips.tooMany.slice(0, n))
+    out.push(
+      `2d ${x.schedule}: ${x.skipped} slots skipped, its skips consumed ${x.exact ? '' : 'at most '}${x.consumed}`,
+    );
+  for (const r of input.skips.badReason.slice(0, n))
+    out.push(
+      `2d ${r.schedule} ${iso(r.scheduledFor)} ${r.taskId} skipped with "${r.error}", no skip set with that reason`,
+    );
+  for (const o of input.groupOverlaps.overlaps.slice(0, n))
+    out.push(
+      `3g group ${o.schedule}: ${o.later.taskId} (${o.later.schedule}) started ${secs(o.ms)} before ${o.earlier.taskId} (${o.earlier.schedule}) ended (${runText(o.earlier)} / ${runText(o.later)})\n${ctx(o.later.start, [o.earlier.taskId, o.later.taskId])}`,
+    );
+  for (const p of input.backfills.problems.slice(0, n))
+    out.push(
+      `6 backfill #${p.request.id} of ${p.request.schedule} (${iso(p.request.from)}..${iso(p.request.to)}, ${p.request.slots.length} slots, requested ${iso(p.request.at)}): ${p.problem}\n${ctx(p.request.at, [], p.request.schedule)}`,
+    );
+  for (const r of input.backfills.strays.slice(0, n))
+    out.push(
+      `6 ${r.schedule} ${iso(r.scheduledFor)} ${r.taskId} carries backfill #${r.backfillId}, which the harness never requested`,
     );
   for (const s of stranded.slice(0, n))
     out.push(

@@ -20,7 +20,7 @@ import { cleanupCeleryDirs } from '../support/celery-worker.ts';
 import { analyze, type Evidence, loadEvidence, saveEvidence } from './analyze.ts';
 import { Cluster } from './cluster.ts';
 import { applyEdit, firstSlotOf, rowValues } from './edits.ts';
-import { readCursors, readLedger, readQueued } from './evidence.ts';
+import { readBackfills, readCursors, readLedger, readQueued, readSkipsLeft } from './evidence.ts';
 import { type FaultOutcome, injectFault } from './faults.ts';
 import { CLAIM_AHEAD_MS, editPlan, faultPlan, HORIZON_MS, MAX_RUN_HOLD_MS, workload } from './plan.ts';
 import { Random } from './random.ts';
@@ -110,7 +110,7 @@ async function main(): Promise<number> {
   const rng = new Random(o.seed);
   const plannedSchedules = workload(rng.fork('workload'), o.schedules);
   const faults = faultPlan(rng.fork('faults'), durationMs, o.ttlMs);
-  const edits = editPlan(rng.fork('edits'), durationMs);
+  const edits = editPlan(rng.fork('edits'), durationMs, faults);
   say(
     `seed ${o.seed}, ${o.minutes} min, ${plannedSchedules.length} schedules, ${faults.length} faults, ${edits.length} edits, lease TTL ${o.ttlMs} ms; artifacts in ${o.out}`,
   );
@@ -276,6 +276,8 @@ async function execute(
   // owed), never a cursor past a row not read (a false gap; seen with a schedule still catching up).
   const cursors = await readCursors(cluster.sql);
   const ledger = await readLedger(cluster.sql);
+  const backfillStates = await readBackfills(cluster.sql);
+  const skipsLeft = await readSkipsLeft(cluster.sql);
   const queued = await readQueued(`${cluster.broker.url}/0`).catch(() => []);
   running = false;
   await sampler;
@@ -297,26 +299,32 @@ async function execute(
     queued,
     outcomes,
     editCounts: [...editCounts],
+    backfills: world.backfills,
+    backfillStates,
+    skipsLeft: [...skipsLeft],
     logFiles: cluster.logFiles.map((f) => path.basename(f)),
   };
   saveEvidence(o.out, evidence);
   return analyze(o.out, evidence, o.examples, say);
 }
 
-/** Wait (at most 100 s) until every slot up to the cut is handled: cursors past it, nothing pending. */
+/**
+ * Wait (at most 100 s) until every slot up to the cut is handled: cursors past it, nothing pending,
+ * no backfill still open.
+ */
 async function settle(cluster: Cluster, cut: number): Promise<void> {
   const deadline = Date.now() + 100_000;
   const at = new Date(cut);
   while (Date.now() < deadline) {
-    const [row] = await cluster.sql<{ behind: number; pending: number }[]>`
+    const [row] = await cluster.sql<{ behind: number; pending: number; backfills: number }[]>`
       select (select count(*)::int from metronome.schedules
                where enabled and paused_at is null and invalid_reason is null
                  and (next_fire_at is null or next_fire_at <= ${at})) as behind,
              (select count(*)::int from metronome.occurrences
-               where status in ('claimed', 'buffered') and scheduled_for <= ${at}) as pending`.catch(
-      () => [],
-    );
-    if (row && row.behind === 0 && row.pending === 0) break;
+               where status in ('claimed', 'buffered') and scheduled_for <= ${at}) as pending,
+             (select count(*)::int from metronome.backfills
+               where status in ('pending', 'running')) as backfills`.catch(() => []);
+    if (row && row.behind === 0 && row.pending === 0 && row.backfills === 0) break;
     await sleep(2_000);
   }
   // Runs enqueued just before the cut finish and are tracked meanwhile.

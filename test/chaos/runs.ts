@@ -9,7 +9,8 @@
  *    beat the harness killed or froze right after (within the lease TTL), then sent again by the
  *    next leader. Both are counted apart, and must be 0 too.
  * 3. No two executions of a schedule whose runs must not overlap (`skip`, and `buffer_one`, which
- *    waits) overlapped in the workers' own records (one task id executed twice is invariant 1's). A run's end is its end line; for a run whose
+ *    waits) overlapped (3g: nor two of different schedules of one exclusion group, which share one
+ *    run lock) in the workers' own records (one task id executed twice is invariant 1's). A run's end is its end line; for a run whose
  *    worker the harness killed, the kill. Excluded, and counted apart: a pair whose earlier run
  *    *started* after its run lease had already ended — it sat in the queue longer than the lease,
  *    and docs/runtime.md ("Overlap") says the lock lasts the run lease unless the run is seen
@@ -119,6 +120,8 @@ export interface RunContext {
   readAt: number;
   /** Task ids still waiting in the broker's queue then: in flight, not stranded. */
   queued: Set<string>;
+  /** Each backfill's time between two slots (1 / its rate), by id (absent: none). */
+  backfillPaceMs?: Map<number, number>;
 }
 
 export function checkOverlaps(runs: Execution[], ctx: RunContext): OverlapReport {
@@ -134,33 +137,84 @@ export function checkOverlaps(runs: Execution[], ctx: RunContext): OverlapReport
     (r) => r.schedule as string,
   );
   for (const [name, list] of bySchedule) {
-    const history = ctx.histories.get(name);
-    const first = history?.changes[0]?.record;
-    if (!history || !first || first.overlap === 'allow') continue;
+    const first = ctx.histories.get(name)?.changes[0]?.record;
+    if (!first || first.overlap === 'allow') continue;
     report.checkedSchedules++;
     report.checkedRuns += list.length;
-    const sorted = [...list].sort((a, b) => a.start - b.start);
-    let open: Array<{ run: Execution; end: number }> = [];
-    for (const run of sorted) {
-      open = open.filter((o) => o.end > run.start);
-      for (const o of open) {
-        if (o.run.taskId === run.taskId) continue; // one task executed twice: invariant 1's
-        const overlap = {
-          schedule: name,
-          earlier: o.run,
-          later: run,
-          earlierEnd: o.end,
-          ms: o.end - run.start,
-        };
-        if (lockLapsedInQueue(o.run, run, ctx, history)) report.lapsed.push(overlap);
-        else report.overlaps.push(overlap);
-      }
-      const end = endOf(run, ctx);
-      if (run.end === null && !ctx.workerKills.has(run.ppid)) report.unended.push(run);
-      open.push({ run, end });
-    }
+    sweep(name, list, ctx, report, () => true);
+    for (const run of list) if (run.end === null && !ctx.workerKills.has(run.ppid)) report.unended.push(run);
   }
   return report;
+}
+
+/**
+ * Invariant 3g: no two runs of *different* schedules of one exclusion group overlapped (the group's
+ * one run lock; pairs of one schedule are invariant 3's). Same rules as checkOverlaps, the
+ * documented exception included: the run enqueued first held the group's lock first, and a lock
+ * whose run waited in the queue past its lease lapsed by design. A schedule's group is the one it
+ * was inserted with (the harness never edits a grouped schedule).
+ */
+export function checkGroupOverlaps(runs: Execution[], ctx: RunContext): GroupOverlapReport {
+  const report: GroupOverlapReport = {
+    groups: 0,
+    checkedSchedules: 0,
+    checkedRuns: 0,
+    overlaps: [],
+    lapsed: [],
+    unended: [],
+  };
+  const groupOf = (run: Execution) =>
+    run.schedule === null
+      ? null
+      : (ctx.histories.get(run.schedule)?.changes[0]?.record?.exclusionGroup ?? null);
+  const byGroup = groupBy(
+    runs.filter((r) => groupOf(r) !== null),
+    (r) => groupOf(r) as string,
+  );
+  for (const [group, list] of byGroup) {
+    report.groups++;
+    report.checkedSchedules += new Set(list.map((r) => r.schedule)).size;
+    report.checkedRuns += list.length;
+    sweep(group, list, ctx, report, (a, b) => a.schedule !== b.schedule);
+  }
+  return report;
+}
+
+export interface GroupOverlapReport extends OverlapReport {
+  /** Exclusion groups with runs. */
+  groups: number;
+}
+
+/**
+ * The overlapping pairs among `list` (runs sharing one run lock) for which `counts` holds: each run
+ * against those still open when it started.
+ */
+function sweep(
+  label: string,
+  list: Execution[],
+  ctx: RunContext,
+  report: Pick<OverlapReport, 'overlaps' | 'lapsed'>,
+  counts: (a: Execution, b: Execution) => boolean,
+): void {
+  const sorted = [...list].sort((a, b) => a.start - b.start);
+  let open: Array<{ run: Execution; end: number }> = [];
+  for (const run of sorted) {
+    open = open.filter((o) => o.end > run.start);
+    for (const o of open) {
+      if (o.run.taskId === run.taskId) continue; // one task executed twice: invariant 1's
+      if (!counts(o.run, run)) continue;
+      const overlap = {
+        schedule: label,
+        earlier: o.run,
+        later: run,
+        earlierEnd: o.end,
+        ms: o.end - run.start,
+      };
+      if (lockLapsedInQueue(o.run, run, ctx)) report.lapsed.push(overlap);
+      else report.overlaps.push(overlap);
+    }
+    open.push({ run, end: endOf(run, ctx) });
+  }
 }
 
 function endOf(run: Execution, ctx: RunContext): number {
@@ -172,30 +226,46 @@ function endOf(run: Execution, ctx: RunContext): number {
  * Of two overlapping runs, the one enqueued first held the lock first; if it waited in the queue
  * past its run lease before starting, its lock lapsed by design and the other could be sent.
  */
-function lockLapsedInQueue(a: Execution, b: Execution, ctx: RunContext, history: ScheduleHistory): boolean {
+function lockLapsedInQueue(a: Execution, b: Execution, ctx: RunContext): boolean {
   const rows = [a, b].map((run) => ({ run, row: ctx.ledgerByTask.get(run.taskId) }));
   const first = rows
     .filter((x) => x.row?.enqueuedAt)
     .sort((x, y) => (x.row?.enqueuedAt as number) - (y.row?.enqueuedAt as number))[0];
   if (!first?.row?.enqueuedAt) return false;
-  const lease = leaseOf(history, first.row);
+  const history = first.run.schedule === null ? undefined : ctx.histories.get(first.run.schedule);
+  if (!history) return false;
+  const lease = leaseOf(history, first.row, ctx.backfillPaceMs);
   return lease !== null && first.run.start >= first.row.enqueuedAt + lease;
 }
 
 /**
  * How long the run lock the beat took for an occurrence lasts when nobody sees the run finish,
- * counted from its send (src/model/run-lease.ts, `lockLeaseMs`), with the version in force.
+ * counted from its send (src/model/run-lease.ts, `lockLeaseMs`), with the version in force. A
+ * backfilled slot's next slot is long past: its lock lasts until the backfill's next slot (its pace,
+ * at least a second), never past the schedule's own next slot (src/beat/dispatcher.ts, leaseNext).
  */
-export function leaseOf(history: ScheduleHistory, row: LedgerRow): number | null {
+export function leaseOf(
+  history: ScheduleHistory,
+  row: LedgerRow,
+  /** Each backfill's time between two slots (1 / its rate), by id. */
+  backfillPaceMs: Map<number, number> = new Map(),
+): number | null {
   const record = versionAt(history, row.claimedAt);
   if (!record) return null;
+  const sent = row.enqueuedAt ?? row.claimedAt;
   let next: number | null = null;
   try {
-    next = compileSchedule(specOf(record), { name: record.name }).next(row.scheduledFor);
+    const schedule = compileSchedule(specOf(record), { name: record.name });
+    if (row.backfillId === null || row.backfillId === undefined) next = schedule.next(row.scheduledFor);
+    else {
+      const paced = sent + Math.max(1_000, backfillPaceMs.get(row.backfillId) ?? 1_000);
+      const own = schedule.next(sent);
+      next = own === null ? paced : Math.min(own, paced);
+    }
   } catch {
     next = null;
   }
-  return lockLeaseMs(record, next, row.enqueuedAt ?? row.claimedAt);
+  return lockLeaseMs(record, next, sent);
 }
 
 function versionAt(history: ScheduleHistory, at: number): ScheduleRecord | undefined {
@@ -242,7 +312,7 @@ export function checkStranded(
     }
     if (row.status !== 'enqueued' && row.status !== 'running') continue;
     const history = ctx.histories.get(row.schedule);
-    const lease = history ? (leaseOf(history, row) ?? 3_600_000) : 3_600_000;
+    const lease = history ? (leaseOf(history, row, ctx.backfillPaceMs) ?? 3_600_000) : 3_600_000;
     const since = row.enqueuedAt ?? row.claimedAt;
     const executed = runsById.get(row.taskId) ?? [];
     // A run whose worker died reads STARTED for ever: the leader holds its lock up to the hold

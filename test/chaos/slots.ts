@@ -24,7 +24,10 @@
  *   cannot catch up is a finding of its own, not a gap).
  * - Manual runs (`beat trigger`) are not slots.
  *
- * A row whose status says the slot did not run (`missed`, `skipped_overlap`) must say why (error).
+ * A row whose status says the slot did not run (`missed`, `skipped_overlap`, `skipped` by an
+ * operator's `beat skip`) must say why (error); such a row accounts for its slot (invariant 2d
+ * checks the skips themselves). A backfilled row (backfill_id) of a past slot is on its schedule's
+ * grid too; invariant 6 checks it against its request's range.
  * A row at an instant that is no slot of any version of its schedule is reported too: either the
  * runtime fired off the grid, or this instrument computes the grid wrongly — both need a look.
  */
@@ -59,7 +62,7 @@ export interface SlotReport {
   late: Array<{ schedule: string; cursor: number; behindMs: number }>;
 }
 
-const NEEDS_REASON = new Set(['missed', 'skipped_overlap']);
+const NEEDS_REASON = new Set(['missed', 'skipped_overlap', 'skipped']);
 const ONE_ROW_FOR_ALL = /every slot from (\S+) to (\S+) \(one row for all\)/;
 
 export function checkSlots(

@@ -6,7 +6,7 @@
 import type { ScheduleRecord } from '../../src/model/index.ts';
 import type { ChaosSchedule } from './plan.ts';
 
-export type ChangeKind = 'insert' | 'timing' | 'other' | 'pause' | 'resume' | 'delete';
+export type ChangeKind = 'insert' | 'timing' | 'other' | 'pause' | 'resume' | 'delete' | 'skip';
 
 export interface Change {
   /** Database time (epoch ms) read right after the statement returned. */
@@ -20,6 +20,11 @@ export interface Change {
   style?: 'cursor' | 'sql';
   /** The row after the change (absent for a delete). */
   record?: ScheduleRecord;
+  /**
+   * skip (`beat skip`): the count and reason set, and the count the schedule had left just before
+   * (a new skip replaces it; read under the row lock, so what the leader consumed is exact).
+   */
+  skip?: { count: number; reason: string; previousCount: number };
 }
 
 export interface ScheduleHistory {
@@ -37,10 +42,24 @@ export interface Trigger {
   error?: string;
 }
 
+/** A backfill the harness requested (`beat backfill`), with the slots its range held then. */
+export interface BackfillRequest {
+  at: number;
+  id: number;
+  schedule: string;
+  scheduleId: number;
+  from: number;
+  to: number;
+  ratePerSecond: number;
+  /** The range's slots when it was requested (the time engine's, as the dry run lists them). */
+  slots: number[];
+}
+
 export class World {
   /** By schedule id. */
   readonly histories = new Map<number, ScheduleHistory>();
   readonly triggers: Trigger[] = [];
+  readonly backfills: BackfillRequest[] = [];
   /** Edits that could not be applied (no candidate, or the statement failed). */
   readonly failedEdits: Array<{ at: number; kind: string; error: string }> = [];
 
