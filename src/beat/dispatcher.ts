@@ -140,15 +140,20 @@ export class Dispatcher {
   }
 
   /**
-   * Whether a run of this lock scope (the schedule, or its exclusion group) is pending, buffered or
-   * in flight, its runs in flight asked about now: a run that just finished frees it, one seen
-   * queued or going holds it (a lock's lease may have ended before the run was first seen).
+   * Whether a run of this lock scope (the schedule, or its exclusion group) is pending or in flight,
+   * its runs in flight asked about now: a run that just finished frees it, one seen queued or going
+   * holds it (a lock's lease may have ended before the run was first seen). For a backfill's next
+   * slot (backfill-runner.ts): a buffered run is not running and does not count — with runs longer
+   * than the interval one always waits, and the backfill would never get a turn; whichever takes
+   * the lock when it frees goes first, the other waits.
    */
   async isBusyNow(record: LoadedSchedule['record']): Promise<boolean> {
     const scope = lockKey(record);
     const ids = this.#o.runs.ofScope(scope);
     if (ids.length > 0) await this.#o.runs.refresh(ids);
-    return this.busyScopes().has(scope);
+    if (this.#o.runs.busyScopes().has(scope)) return true;
+    for (const p of this.#pending.values()) if (scopeOf(p.request) === scope) return true;
+    return false;
   }
 
   /** Task ids this term has in hand (pending, buffered, in flight, or with a write to land). */
