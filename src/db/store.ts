@@ -17,8 +17,8 @@ import { asc, gt, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { silentLogger } from '../logger.ts';
 import {
+  cursorAfterChange,
   NO_CALENDARS,
-  nextFireWithin,
   type RecordCheck,
   type RowProblem,
   type ScheduleRecord,
@@ -372,8 +372,7 @@ async function settle(
     if (cleared || row.nextFireAt === null) {
       // Never at or before the last slot fired: a slot claimed ahead of its instant is still after
       // `now`, and a done schedule (a one-off, an ended window) has no next_fire_at either.
-      const after = row.lastFireAt === null ? now : Math.max(now, row.lastFireAt.getTime());
-      const next = nextFireWithin(check.schedule, row, after);
+      const next = cursorAfterChange(check.schedule, row, row.lastFireAt?.getTime() ?? null, now);
       if (cleared || next !== null) {
         writes.push({
           id: row.id,
