@@ -134,13 +134,13 @@ export function planBatch(input: BatchInput): BatchPlan {
  * each recorded `skipped` with the calendar, the day and its label, once its turn has come,
  * so a calendar never leaves a silent gap. A slot recorded twice (a plan whose slots were all
  * missed leaves last_fire_at where it was) is one row: its task id is the slot's. At most
- * SKIP_REACH_MS back and MISSED_ROWS_CAP rows per plan (the last one says so).
+ * skipReach back and MISSED_ROWS_CAP rows per plan (the last one says so).
  */
 export function calendarSkips(loaded: LoadedSchedule, until: number): NewOccurrence[] {
   const { record, schedule } = loaded;
   if (!schedule.calendars) return [];
   const since = record.lastFireAt?.getTime() ?? record.createdAt.getTime();
-  const from = Math.max(since, until - SKIP_REACH_MS);
+  const from = Math.max(since, until - skipReach(schedule, since));
   if (!(from < until)) return [];
   const marks = schedule.calendarMarks(from, until).filter((m) => m.kind === 'skipped');
   const last = marks[marks.length - 1];
@@ -155,8 +155,20 @@ export function calendarSkips(loaded: LoadedSchedule, until: number): NewOccurre
   }));
 }
 
-/** How far back a plan looks for slots a calendar skipped (a longer closure is recorded from here). */
-const SKIP_REACH_MS = 40 * 86_400_000;
+/**
+ * How far back a plan looks for slots a calendar skipped (a longer closure is recorded from here):
+ * 40 days, and up to 800 for a schedule with few slots (a quarterly or yearly one whose excluded
+ * slot lies a season back) — about 2,000 of its slots at the most beyond the 40 days.
+ */
+function skipReach(schedule: LoadedSchedule['schedule'], since: number): number {
+  const first = schedule.next(since);
+  const second = first === null ? null : schedule.next(first);
+  const period = first === null || second === null ? 0 : second - first;
+  return Math.min(MAX_SKIP_REACH_MS, Math.max(MIN_SKIP_REACH_MS, period * 2_000));
+}
+
+const MIN_SKIP_REACH_MS = 40 * 86_400_000;
+const MAX_SKIP_REACH_MS = 800 * 86_400_000;
 
 /**
  * The `missed` rows for slots a change took away before they were handled (schedule-book.ts,
