@@ -109,9 +109,14 @@ export class BackfillRunner {
     const now = performance.now();
     const ready = this.#open.filter((b) => this.#waitMs(b, now) <= 0);
     if (ready.length === 0) return;
+    if (!this.#o.active()) {
+      // The lease is not certainly ours (a renewal running late): look again shortly, not at once.
+      for (const b of ready) this.#holdBack(b, BUSY_RETRY_MS);
+      return;
+    }
     const entries = await this.#o.entries([...new Set(ready.map((b) => b.scheduleId))]);
     for (const backfill of ready) {
-      if (!this.#o.active()) return;
+      if (!this.#o.active()) return this.#holdBack(backfill, BUSY_RETRY_MS);
       await this.#stepOne(backfill, entries.get(backfill.scheduleId));
     }
   }
