@@ -8,12 +8,7 @@ import { findSchedule } from '../../db/sql/schedules-read.ts';
 import { databaseNow } from '../../db/store.ts';
 import { parseRate } from '../../model/backfill.ts';
 import { backfillJson, planJson } from '../../observe/backfill-view.ts';
-import {
-  cancelBackfill,
-  listBackfills,
-  planBackfill,
-  requestBackfill,
-} from '../../operate/backfill.ts';
+import { cancelBackfill, listBackfills, planBackfill, requestBackfill } from '../../operate/backfill.ts';
 import type { Exchange } from '../context.ts';
 import { readJsonBody } from './body.ts';
 import { apiActor, requireToken } from './guard.ts';
