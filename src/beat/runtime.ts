@@ -125,6 +125,11 @@ export class Beat {
 
   async #onElected(epoch: number, previousExpiresAt: number | null): Promise<void> {
     const o = this.#o;
+    // A term still here (its end not yet seen: fenced, or demoted while it started) ends first, side
+    // loops and all, so no two terms of this process ever run at once.
+    const previous = this.#term;
+    this.#term = undefined;
+    if (previous) this.#leftover.push(...(await previous.stop(o.stopTimeoutMs ?? 5_000)));
     const term: LeaderTerm = new LeaderTerm({
       database: o.database,
       transport: o.transport,

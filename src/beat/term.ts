@@ -421,6 +421,7 @@ export class LeaderTerm {
           this.log.warn({ reason: error.message }, 'fenced: another beat leads');
           this.#active = false;
           this.#maySend = false;
+          void this.#stopAlerting(0); // its side loops end with it, whoever stops the term
           this.#o.onFenced(error.message);
           return;
         }
