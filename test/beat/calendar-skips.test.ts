@@ -17,12 +17,17 @@ const holidays = Calendar.compile({
   days: [{ from: '2026-12-25', to: '2026-12-26', label: 'Christmas' }],
 });
 
-function loaded(cursor: number, lastFireAt: number | null): LoadedSchedule {
+function loaded(
+  cursor: number,
+  lastFireAt: number | null,
+  cron = '0 9 * * *',
+  calendar = holidays,
+): LoadedSchedule {
   const record = {
     ...scheduleRow({
       name: 'daily',
       kind: 'crontab',
-      cron: '0 9 * * *',
+      cron,
       timezone: 'Europe/Berlin',
       everyMs: null,
       calendars: ['holidays'],
@@ -38,7 +43,7 @@ function loaded(cursor: number, lastFireAt: number | null): LoadedSchedule {
     createdAt: new Date(0),
     updatedAt: new Date(0),
   } as ScheduleRecord;
-  const check = validateRecord(record, cursor - 1, (name) => (name === 'holidays' ? holidays : undefined));
+  const check = validateRecord(record, cursor - 1, (name) => (name === 'holidays' ? calendar : undefined));
   assert.ok(check.ok);
   return { record, schedule: check.schedule, state: 'enabled', nextFireAt: cursor };
 }
@@ -92,4 +97,28 @@ test('after downtime across the holidays, the skipped slots are still recorded, 
     ['2026-12-27', 'missed'],
     ['2026-12-28', 'claimed'],
   ]);
+});
+
+test('a quarterly slot a calendar skips is recorded though it lies a season before the next handled slot', () => {
+  // Found by review: the look back was 40 days, so New Year's slot got no row at all.
+  const newYear = Calendar.compile({
+    name: 'holidays',
+    days: [{ from: '2027-01-01', to: '2027-01-01', label: 'New Year' }],
+  });
+  const oct1 = Date.parse('2026-10-01T07:00:00Z');
+  const apr1 = Date.parse('2027-04-01T07:00:00Z');
+  const l = loaded(apr1, oct1, '0 9 1 1,4,7,10 *', newYear);
+  assert.equal(l.schedule.next(oct1), apr1, 'Jan 1 is skipped by the calendar');
+  const result = planBatch({
+    due: [{ id: 7, loaded: l }],
+    now: apr1 + 100,
+    graceMs: 1_000,
+    claimAheadMs: 0,
+    catchup: { available: () => 100, spend: () => {} },
+  });
+  const rows = result.occurrences.map((o) => [new Date(o.scheduledFor).toISOString(), o.status]);
+  assert.ok(
+    rows.some(([at, status]) => at === '2027-01-01T08:00:00.000Z' && status === 'skipped'),
+    `Jan 1 slot has no row: ${JSON.stringify(rows)}`,
+  );
 });
