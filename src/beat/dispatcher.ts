@@ -316,7 +316,7 @@ export class Dispatcher {
    */
   #supersede(p: Pending): void {
     const { request } = p;
-    if (request.manual || request.backfill || request.schedule.record.overlap === 'allow') return;
+    if (!supersedable(request)) return;
     const older = this.#unsentBySchedule.get(request.scheduleId);
     this.#unsentBySchedule.set(request.scheduleId, p);
     if (!older || this.#pending.get(older.request.taskId) !== older) return;
@@ -332,6 +332,7 @@ export class Dispatcher {
   #endAttempt(batch: Pending[]): void {
     for (const p of batch) {
       this.#attempting.delete(p);
+      if (!supersedable(p.request)) continue;
       const newer = this.#unsentBySchedule.get(p.request.scheduleId);
       if (newer && newer !== p && this.#pending.get(p.request.taskId) === p) this.#miss(p, SUPERSEDED);
     }
@@ -685,4 +686,9 @@ function itemOf(request: DispatchRequest): EnqueueItem {
   return prepared?.schedule === request.schedule
     ? prepared.item
     : enqueueItem(request.schedule.record, request);
+}
+
+/** A scheduled slot of a schedule whose runs may not overlap: the kind one unsent occurrence replaces. */
+function supersedable(request: DispatchRequest): boolean {
+  return !request.manual && !request.backfill && request.schedule.record.overlap !== 'allow';
 }
