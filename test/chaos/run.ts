@@ -241,11 +241,15 @@ async function execute(
     let lastProgress = Date.now();
     while (running) {
       await sleep(5_000);
+      // A claim waits a minute at most; a buffered run waits for the run before it, which may hold
+      // its schedule up to its hold limit (its time limit plus a minute, else METRONOME_MAX_RUN_HOLD:
+      // a run presumed queued, e.g. prefetched by a worker that was killed), and a minute more.
       const rows = await cluster.sql<{ task_id: string }[]>`
-        select task_id from metronome.occurrences
-        where status in ('claimed', 'buffered') and claimed_at < clock_timestamp() - interval '60 seconds'`.catch(
-        () => [],
-      );
+        select o.task_id from metronome.occurrences o left join metronome.schedules s on s.id = o.schedule_id
+        where (o.status = 'claimed' and o.claimed_at < clock_timestamp() - interval '60 seconds')
+           or (o.status = 'buffered' and o.claimed_at < clock_timestamp() - interval '60 seconds'
+                 - coalesce(s.time_limit_s * interval '1 second' + interval '60 seconds',
+                            ${MAX_RUN_HOLD_MS} * interval '1 millisecond'))`.catch(() => []);
       for (const r of rows) if (!sampled.has(r.task_id)) sampled.set(r.task_id, Date.now());
       if (Date.now() - lastProgress >= 30_000) {
         lastProgress = Date.now();
