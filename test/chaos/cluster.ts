@@ -217,7 +217,9 @@ export class Cluster {
     const worker = await CeleryWorker.start({
       broker: `${this.broker.url}/0`,
       backend: `${this.backend.url}/0`,
-      concurrency: 2,
+      // Three processes each: the exclusion groups' and the long specials' runs keep about two of
+      // them sleeping, and the rest must keep the queue wait under the `load` bound.
+      concurrency: 3,
       pool: 'prefork',
       recordFile: this.recordFile,
       app: CHAOS_WORKER_APP,

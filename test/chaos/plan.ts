@@ -81,7 +81,7 @@ export const EXCLUSION_GROUPS = ['chaos-long', 'chaos-limit'] as const;
 /**
  * Schedules that each press on one rule: runs longer than their interval under each overlap policy,
  * soft and hard time limits (a run the worker kills), and messages that expire; and two pairs that
- * share an exclusion group. Few of them, so the workers (3 × 2 processes) are never saturated: a run
+ * share an exclusion group. Few of them, so the workers (3 × 3 processes) are never saturated: a run
  * that waits in the queue longer than its run lease may overlap by design, which would hide the
  * overlaps that matter.
  */

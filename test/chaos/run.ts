@@ -80,7 +80,7 @@ class UsageError extends Error {}
 
 /**
  * The issue asks for 300 schedules; at 1–5 s that is about 100 runs a second, more than three
- * prefork workers of 2 processes sustain on this project's 2-core machine while it is shared (the
+ * prefork workers of 3 processes sustain on this project's 2-core machine while it is shared (the
  * queue wait grows without bound and the run proves nothing: see the `load` row). 100 schedules
  * (about 32 runs a second) leave the workers headroom for faults; `--schedules 300` where the
  * machine allows.
