@@ -1,6 +1,6 @@
 /**
  * Pauses with an end (`beat pause NAME --until T`): the leader resumes each schedule at its T,
- * through the operator's own resume (src/operate/pause.ts: the cursor stays where the pause left
+ * through the operator's own resume (src/db/sql/resume.ts: the cursor stays where the pause left
  * it, so the paused stretch follows the schedule's catch-up policy, exactly as a manual resume),
  * recorded in the audit log as done by the beat itself (`via: beat`, `byItself: true`).
  *
@@ -12,10 +12,10 @@
  * a change notification, at each reconcile, and after each batch.
  */
 import type { Database } from '../db/database.ts';
+import type { Actor } from '../db/sql/audit.ts';
 import { checkLease, type Fence } from '../db/sql/leader.ts';
+import { resumePaused } from '../db/sql/resume.ts';
 import { lockEndedPauses, nextPauseEnd } from '../db/sql/schedules.ts';
-import { beatActor } from '../operate/actor.ts';
-import { resumePaused } from '../operate/pause.ts';
 
 /** Schedules resumed per transaction. */
 const BATCH = 100;
@@ -58,7 +58,7 @@ export class PauseEnds {
   }
 
   async #resumeEnded(now: number): Promise<string[]> {
-    const actor = beatActor(this.fence.holder);
+    const actor: Actor = { name: `beat ${this.fence.holder}`, via: 'beat', address: null };
     return this.database.db.transaction(async (tx) => {
       const ended = await lockEndedPauses(tx, now, BATCH);
       for (const record of ended) await resumePaused(tx, record, now, actor, true);

@@ -26,8 +26,3 @@ export function clientActor(name?: string): Actor {
   const given = name?.trim().slice(0, 200);
   return { name: given || processUser(), via: 'client', address: null };
 }
-
-/** The beat itself (the leader resumes a schedule whose pause has ended): its holder id. */
-export function beatActor(holder: string): Actor {
-  return { name: `beat ${holder}`, via: 'beat', address: null };
-}

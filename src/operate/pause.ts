@@ -5,9 +5,10 @@
  * (`until`): the leader resumes the schedule then, through the same resume (src/beat/pause-ends.ts),
  * recorded in the audit log as done by the beat itself.
  */
-import type { Database, Db } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
 import { recordAction } from '../db/sql/audit.ts';
-import { pauseSchedule, resumeSchedule } from '../db/sql/schedules.ts';
+import { resumePaused } from '../db/sql/resume.ts';
+import { pauseSchedule } from '../db/sql/schedules.ts';
 import { databaseNow } from '../db/store.ts';
 import { isoOrInvalid, reasonProblem, type ScheduleRecord } from '../model/index.ts';
 import { MAX_DURATION_MS } from '../model/limits.ts';
@@ -107,26 +108,4 @@ export async function resume(database: Database, name: string, actor: Actor): Pr
     const resumed = await resumePaused(tx, record, await databaseNow(database, tx), actor, false);
     return { record: resumed, resumed: true };
   });
-}
-
-/**
- * Resume `record` (locked, paused) in the transaction `tx` and record it: by an operator, or by the
- * beat itself when its pause has ended (`byItself`).
- */
-export async function resumePaused(
-  tx: Db,
-  record: ScheduleRecord,
-  now: number,
-  actor: Actor,
-  byItself: boolean,
-): Promise<ScheduleRecord> {
-  const resumed = await resumeSchedule(tx, record, now);
-  await recordAction(tx, actor, 'resume', record.name, {
-    pausedAt: record.pausedAt ? isoOrInvalid(record.pausedAt) : null,
-    reason: record.pausedReason,
-    ...(record.pausedUntil ? { until: isoOrInvalid(record.pausedUntil) } : {}),
-    ...(byItself ? { byItself: true } : {}),
-    version: resumed.version,
-  });
-  return resumed;
 }
